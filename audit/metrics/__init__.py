@@ -1,0 +1,1 @@
+"""Performance and fairness metrics: overall, per group, and disparities between groups."""

@@ -1,0 +1,159 @@
+"""Estimator registry, training, and safe saving/loading of models with skops.
+
+Every registered estimator sits in one Pipeline with the same preprocessing
+(impute, scale numeric columns, one-hot encode categoricals with unseen
+categories ignored), so a saved model takes the raw columns of the data file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import skops.io as sio
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from audit.errors import AuditError
+
+# name -> (factory(seed, **params), description). Defaults are bounded so the demo stays fast
+# and SHAP explanations of the forest stay affordable (an unlimited-depth forest is far slower).
+REGISTRY: dict[str, tuple[Callable[..., BaseEstimator], str]] = {
+    "logistic_regression": (
+        lambda seed, **p: LogisticRegression(**{"max_iter": 1000, **p}),
+        "L2-regularised logistic regression (lbfgs, max_iter=1000)",
+    ),
+    "random_forest": (
+        lambda seed, **p: RandomForestClassifier(
+            **{"n_estimators": 100, "max_depth": 10, "n_jobs": -1, "random_state": seed, **p}
+        ),
+        "random forest, 100 trees of depth <= 10",
+    ),
+    "hist_gradient_boosting": (
+        lambda seed, **p: HistGradientBoostingClassifier(**{"random_state": seed, **p}),
+        "histogram gradient boosting (scikit-learn defaults)",
+    ),
+}
+
+# Module prefixes whose types may be loaded from a skops file: the model's own building blocks.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "collections.", "builtins.")
+
+
+def make_estimator(name: str, params: dict[str, Any], seed: int) -> BaseEstimator:
+    if name not in REGISTRY:
+        raise AuditError(f"Unknown model '{name}'. Available models: {', '.join(REGISTRY)}.")
+    factory, _ = REGISTRY[name]
+    try:
+        return factory(seed, **params)
+    except TypeError as exc:
+        raise AuditError(f"Invalid parameter for model '{name}' (model.params): {exc}") from None
+
+
+def make_preprocessor() -> ColumnTransformer:
+    """Impute + scale numeric columns; impute + one-hot encode all others."""
+    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    categorical = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="missing"),
+        OneHotEncoder(handle_unknown="ignore", min_frequency=5, sparse_output=False),
+    )
+    return ColumnTransformer(
+        [
+            ("numeric", numeric, make_column_selector(dtype_include="number")),
+            ("categorical", categorical, make_column_selector(dtype_exclude="number")),
+        ],
+        verbose_feature_names_out=False,
+    )
+
+
+def as_model_input(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """The feature columns, with text columns as ``object`` so encoders see one type."""
+    X = frame[features].copy()
+    for column in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[column]):
+            # Mixed str/NaN/bool columns confuse the imputer; keep missing as NaN, the rest as text.
+            values = X[column]
+            X[column] = values.astype(str).astype(object).where(values.notna(), np.nan)
+    return X
+
+
+def train_model(
+    name: str, params: dict[str, Any], seed: int, X: pd.DataFrame, y: np.ndarray
+) -> Pipeline:
+    """Fit preprocessing + the registered estimator on the training rows."""
+    pipeline = Pipeline(
+        [("preprocess", make_preprocessor()), ("model", make_estimator(name, params, seed))]
+    )
+    try:
+        pipeline.fit(X, y)
+    except ValueError as exc:
+        raise AuditError(f"Training '{name}' failed: {exc}") from None
+    return pipeline
+
+
+def positive_scores(model: Any, X: pd.DataFrame) -> np.ndarray | None:
+    """Probability of the positive class (label 1), or None when the model has none."""
+    if not hasattr(model, "predict_proba"):
+        return None
+    proba = model.predict_proba(X)
+    classes = list(getattr(model, "classes_", [0, 1]))
+    return np.asarray(proba[:, classes.index(1)], dtype=float)
+
+
+def save_model(model: Any, path: Path) -> None:
+    """Save with skops (not pickle): loading it later runs no arbitrary code."""
+    sio.dump(model, path)
+
+
+def load_model(path: Path) -> Any:
+    """Load a skops model file, refusing types outside scikit-learn / numpy / scipy."""
+    if not path.is_file():
+        raise AuditError(f"Model file not found: {path}. Check --model-file / model.file.")
+    if path.suffix != ".skops":
+        raise AuditError(
+            f"Model file {path} is not a .skops file. rai-audit loads models saved with skops "
+            "(skops.io.dump), never pickle, because unpickling can run arbitrary code."
+        )
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # skops raises zipfile/json/key errors on damaged files
+        raise AuditError(
+            f"Model file {path} is corrupt or not a skops file ({type(exc).__name__}: {exc}). "
+            "Re-save the model with skops.io.dump."
+        ) from None
+    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    if refused:
+        raise AuditError(
+            f"Model file {path} contains types rai-audit does not load: {', '.join(refused)}. "
+            "Only scikit-learn, numpy and scipy objects are trusted."
+        )
+    try:
+        model = sio.load(path, trusted=untrusted)
+    except Exception as exc:
+        raise AuditError(f"Could not load model file {path}: {exc}") from None
+    if not hasattr(model, "predict"):
+        raise AuditError(f"The object in {path} ({type(model).__name__}) has no predict method.")
+    return model
+
+
+def model_input_columns(model: Any, features: list[str]) -> list[str]:
+    """Columns a loaded model expects: those it was fitted on, else the configured features."""
+    fitted = getattr(model, "feature_names_in_", None)
+    return [str(c) for c in fitted] if fitted is not None else features
+
+
+def describe(model: Any) -> dict[str, Any]:
+    """Name and parameters of the final estimator, for the report and model card."""
+    estimator = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    params = {
+        k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
+        for k, v in estimator.get_params(deep=False).items()
+    }
+    return {"estimator": type(estimator).__name__, "params": params}
