@@ -1,0 +1,72 @@
+"""Writing results.json, report.html, report.pdf and the model file, all or nothing.
+
+Everything is rendered in memory first, written to hidden temporary files, and
+only then renamed into place, so a failed run never leaves a half-written report
+or a report that disagrees with results.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from audit import models
+from audit.errors import AuditError
+from audit.report.pdf import render_pdf
+from audit.report.render import figures, render_html
+from audit.result import to_json
+
+FILE_NAMES = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
+MODEL_FILE = "model.skops"
+
+
+def render_outputs(
+    result: dict[str, Any], formats: Iterable[str], say: Callable[[str], None] = lambda m: None
+) -> dict[str, bytes]:
+    """Bytes of each requested output, keyed by file name."""
+    formats = list(dict.fromkeys(formats))
+    rendered: dict[str, bytes] = {}
+    if "json" in formats:
+        rendered[FILE_NAMES["json"]] = to_json(result).encode("utf-8")
+    if "html" in formats or "pdf" in formats:
+        say("Rendering report")
+        # A JSON round trip gives the templates exactly what a saved results.json would,
+        # so a report rendered now equals one re-rendered later from the file.
+        plain = json.loads(to_json(result))
+        html = render_html(plain, figures(plain))
+        if "html" in formats:
+            rendered[FILE_NAMES["html"]] = html.encode("utf-8")
+        if "pdf" in formats:
+            say("Rendering PDF")
+            rendered[FILE_NAMES["pdf"]] = render_pdf(html)
+    return rendered
+
+
+def write_outputs(out_dir: Path, files: dict[str, bytes], model: Any | None = None) -> list[Path]:
+    """Write all files atomically into ``out_dir``; return their final paths."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditError(f"Cannot create output directory {out_dir}: {exc}") from None
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, content in files.items():
+            tmp = out_dir / f".{name}.tmp"
+            tmp.write_bytes(content)
+            staged.append((tmp, out_dir / name))
+        if model is not None:
+            tmp = out_dir / f".{MODEL_FILE}.tmp.skops"
+            models.save_model(model, tmp)
+            staged.append((tmp, out_dir / MODEL_FILE))
+    except BaseException as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        (out_dir / f".{MODEL_FILE}.tmp.skops").unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise AuditError(f"Cannot write to {out_dir}: {exc}") from None
+        raise
+    for tmp, final in staged:
+        tmp.replace(final)
+    return [final for _, final in staged]

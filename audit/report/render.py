@@ -1,0 +1,69 @@
+"""HTML rendering of a result with the Jinja2 templates shipped in ``audit.templates``.
+
+Autoescaping is on for every template: column names and group labels come from
+user data and must show as text, never as markup.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from pathlib import PurePath
+from typing import Any
+
+from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
+
+from audit.report import plots
+
+TEMPLATE_PACKAGE = "audit.templates"
+
+
+def _load_template(name: str) -> str | None:
+    resource = resources.files(TEMPLATE_PACKAGE) / name
+    return resource.read_text(encoding="utf-8") if resource.is_file() else None
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"  # undefined (e.g. a rate with an empty denominator), not zero
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _percent(value: Any, digits: int = 1) -> str:
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FunctionLoader(_load_template),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _number
+    env.filters["pct"] = _percent
+    env.filters["basename"] = lambda path: PurePath(str(path)).name
+    return env
+
+
+def figures(result: dict[str, Any]) -> dict[str, Any]:
+    """Every figure of the report, made once and shared by the HTML and the PDF."""
+    return {
+        "by_group": {
+            feature["feature"]: plots.by_group_chart(feature)
+            for feature in result["fairness"]["features"]
+        }
+    }
+
+
+def render_html(result: dict[str, Any], figs: dict[str, Any] | None = None) -> str:
+    env = environment()
+    css = _load_template("report.css") or ""
+    return env.get_template("report.html.j2").render(
+        result=result, figures=figs if figs is not None else figures(result), css=css
+    )
