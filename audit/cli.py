@@ -1,0 +1,336 @@
+"""The ``rai-audit`` command line: parse flags, call the pipeline, show progress, exit.
+
+Exit codes: 0 success; 1 the audit ran but the policy failed; 2 bad usage or bad
+input (message, no traceback); 3 an internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from audit import __version__
+from audit.config import AuditConfig, build_config
+from audit.errors import AuditError
+
+EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+app = typer.Typer(
+    help="Audit a machine-learning model for performance, fairness and transparency.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+datasets_app = typer.Typer(help="Built-in synthetic scenarios and local public datasets.")
+app.add_typer(datasets_app, name="datasets")
+
+Formats = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--format", "-f", help="Output format: json, html or pdf (repeatable; default all)."
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+
+
+class Reporter:
+    """Progress lines on stderr, each with the time the previous step took."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._started: float | None = None
+        self._step: str | None = None
+
+    def __call__(self, step: str) -> None:
+        self._finish()
+        self._step, self._started = step, time.perf_counter()
+
+    def _finish(self) -> None:
+        if self._step is not None and not self.quiet:
+            elapsed = time.perf_counter() - (self._started or 0)
+            typer.echo(f"  {self._step} ... {elapsed:.1f}s", err=True)
+        self._step = None
+
+    def done(self, message: str) -> None:
+        self._finish()
+        if not self.quiet:
+            typer.echo(message)
+
+
+def _guarded(debug: bool, action: Callable[[], int]) -> None:
+    """Run a command: user errors become a message and exit 2, bugs exit 3."""
+    try:
+        code = action()
+    except AuditError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt:
+        typer.echo("Interrupted; no output was written.", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if debug:
+            raise
+        typer.echo(
+            f"Internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in rai-audit. Re-run with --debug for the traceback and report it.",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INTERNAL) from None
+    raise typer.Exit(code)
+
+
+def _audit_and_write(config: AuditConfig, reporter: Reporter) -> int:
+    from audit.outputs import render_outputs, write_outputs
+    from audit.pipeline import run_audit
+
+    run = run_audit(config, progress=reporter)
+    files = render_outputs(run.result, config.output.formats, reporter)
+    model = run.model if (config.mode == "train" and config.model.save) else None
+    reporter("Writing outputs")
+    written = write_outputs(config.output.dir, files, model)
+    reporter.done("Wrote " + ", ".join(str(p) for p in written))
+    return EXIT_OK
+
+
+def _parse_params(pairs: list[str] | None) -> dict[str, Any] | None:
+    if not pairs:
+        return None
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise AuditError(f"--model-param takes KEY=VALUE, got '{pair}'.")
+        params[key] = yaml.safe_load(value)  # "100" -> 100, "true" -> True, "l2" -> "l2"
+    return params
+
+
+@app.command()
+def run(
+    config_file: Annotated[
+        Path | None, typer.Argument(help="audit.yaml or .toml (same as --config).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file.")] = None,
+    data: Annotated[Path | None, typer.Option(help="CSV or Parquet data file.")] = None,
+    target: Annotated[str | None, typer.Option(help="Target (label) column.")] = None,
+    positive_label: Annotated[
+        str | None, typer.Option(help="Value of the target that counts as positive.")
+    ] = None,
+    sensitive: Annotated[
+        list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")
+    ] = None,
+    drop: Annotated[
+        list[str] | None, typer.Option(help="Column not to use as a model input (repeatable).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Registry model to train (see `rai-audit models`).")
+    ] = None,
+    model_param: Annotated[
+        list[str] | None, typer.Option(help="Model parameter KEY=VALUE (repeatable).")
+    ] = None,
+    model_file: Annotated[
+        Path | None, typer.Option(help="Saved .skops model to audit instead of training.")
+    ] = None,
+    include_sensitive: Annotated[
+        bool | None,
+        typer.Option(
+            "--include-sensitive/--exclude-sensitive", help="Use sensitive columns as model inputs."
+        ),
+    ] = None,
+    prediction_column: Annotated[
+        str | None, typer.Option(help="Column of decisions already made (no model needed).")
+    ] = None,
+    score_column: Annotated[
+        str | None, typer.Option(help="Column of scores already made; needs --threshold.")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Predicted positive when score >= threshold (score column or model probability)."
+        ),
+    ] = None,
+    test_size: Annotated[
+        float | None, typer.Option(help="Share of rows held out for testing.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for the split and the model.")] = None,
+    format: Formats = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory.")] = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Audit a model (trained here, loaded, or given as predictions) on a data file."""
+
+    def action() -> int:
+        if config_file and config and config_file != config:
+            raise AuditError("Give the config file once: as an argument or with --config.")
+        threshold_key = "predictions" if score_column else "model"
+        overrides = {
+            "data": {
+                "path": data,
+                "target": target,
+                "positive_label": positive_label,
+                "sensitive": sensitive,
+                "drop": drop,
+            },
+            "model": {
+                "name": model,
+                "params": _parse_params(model_param),
+                "file": model_file,
+                "include_sensitive": include_sensitive,
+            },
+            "predictions": {"prediction_column": prediction_column, "score_column": score_column},
+            "split": {"test_size": test_size},
+            "output": {"dir": out, "formats": format},
+            "seed": seed,
+        }
+        overrides[threshold_key]["threshold"] = threshold
+        cfg = build_config(config_file or config, overrides)
+        return _audit_and_write(cfg, Reporter(quiet))
+
+    _guarded(debug, action)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path(
+        "audit-demo"
+    ),
+    rows: Annotated[int, typer.Option(min=1000, help="Rows of synthetic data.")] = 20_000,
+    bias: Annotated[float, typer.Option(min=0.0, help="Injected bias, in log-odds.")] = 1.0,
+    model: Annotated[str, typer.Option(help="Registry model to train.")] = "hist_gradient_boosting",
+    seed: Annotated[int, typer.Option(help="Seed for data, split and model.")] = 0,
+    format: Formats = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Audit a model on the built-in synthetic credit scenario (no data needed)."""
+
+    def action() -> int:
+        from audit.demo import prepare_demo
+
+        reporter = Reporter(quiet)
+        reporter("Generating synthetic credit data")
+        config_path = prepare_demo(out, rows=rows, bias=bias, model=model, seed=seed)
+        cfg = build_config(config_path, {"output": {"formats": format}})
+        return _audit_and_write(cfg, reporter)
+
+    _guarded(debug, action)
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A results.json written by `rai-audit run`.")],
+    format: Formats = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output directory (default: beside results.json)."),
+    ] = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Re-render the HTML and/or PDF report from a saved results.json."""
+
+    def action() -> int:
+        from audit.outputs import render_outputs, write_outputs
+        from audit.result import load_result
+
+        formats = format or ["html", "pdf"]
+        bad = [f for f in formats if f not in ("html", "pdf")]
+        if bad:
+            raise AuditError(f"`rai-audit report` renders html or pdf, not {', '.join(bad)}.")
+        reporter = Reporter(quiet)
+        files = render_outputs(load_result(results), formats, reporter)
+        written = write_outputs(out or results.parent, files)
+        reporter.done("Wrote " + ", ".join(str(p) for p in written))
+        return EXIT_OK
+
+    _guarded(debug, action)
+
+
+@app.command()
+def models() -> None:
+    """List the models the audit can train."""
+    from audit.models import REGISTRY
+
+    for name, (_, description) in REGISTRY.items():
+        typer.echo(f"{name:<24} {description}")
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """List the built-in synthetic scenarios and the public datasets that load from local files."""
+    from audit.datasets import PUBLIC_DATASETS, SCENARIOS
+
+    typer.echo("Synthetic scenarios (generated, no files needed):")
+    for name, scenario in SCENARIOS.items():
+        typer.echo(f"  {name:<10} {scenario.description}")
+    typer.echo("\nPublic datasets (read from a local folder given with --source-dir):")
+    for name, public in PUBLIC_DATASETS.items():
+        typer.echo(f"  {name:<10} {public.description}")
+
+
+@datasets_app.command("export")
+def datasets_export(
+    name: Annotated[str, typer.Argument(help="Scenario or public dataset name.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write.")],
+    rows: Annotated[int | None, typer.Option(min=100, help="Rows (synthetic only).")] = None,
+    bias: Annotated[
+        float | None, typer.Option(min=0.0, help="Injected bias (synthetic only).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed (synthetic only).")] = 0,
+    source_dir: Annotated[
+        Path | None, typer.Option(help="Folder holding the public dataset's original files.")
+    ] = None,
+    debug: Debug = False,
+) -> None:
+    """Write a synthetic scenario, or a public dataset preprocessed, to CSV."""
+
+    def action() -> int:
+        from audit.datasets import PUBLIC_DATASETS, SCENARIOS, load_public, make_scenario
+
+        if name in SCENARIOS:
+            frame = make_scenario(name, n_rows=rows, bias=bias, seed=seed)
+        elif name in PUBLIC_DATASETS:
+            if source_dir is None:
+                raise AuditError(f"Dataset '{name}' is read from local files: pass --source-dir.")
+            frame = load_public(name, source_dir)
+        else:
+            known = ", ".join([*SCENARIOS, *PUBLIC_DATASETS])
+            raise AuditError(f"Unknown dataset '{name}'. Known: {known}.")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        frame.to_csv(tmp, index=False)
+        tmp.replace(out)
+        typer.echo(f"Wrote {len(frame):,} rows to {out}")
+        return EXIT_OK
+
+    _guarded(debug, action)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rai-audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """rai-audit: one command from data to a fairness audit report."""
+
+
+def main() -> None:
+    app(prog_name="rai-audit")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
