@@ -1,0 +1,104 @@
+"""The HTML/PDF report: self-contained, escaped, and re-renderable from results.json alone."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+HOSTILE = "<script>alert(1)</script>"
+HOSTILE_GROUP = "<img src=x onerror=alert(2)>"
+
+
+def test_html_is_self_contained(demo_dir):
+    html = (demo_dir / "report.html").read_text()
+    # Every src/href is an in-page anchor or a data: URI: nothing to fetch, works offline.
+    for url in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert url.startswith(("#", "data:")), url
+    assert "<script" not in html.lower()
+    assert html.count("data:image/png;base64,") == 2  # one by-group chart per sensitive feature
+
+
+def test_html_shows_the_key_numbers(demo_dir, demo_result):
+    html = (demo_dir / "report.html").read_text()
+    assert f"{demo_result['performance']['accuracy']:.3f}" in html
+    race = next(f for f in demo_result["fairness"]["features"] if f["feature"] == "race")
+    for group in race["groups"]:
+        assert f"{group['selection_rate']:.3f}" in html
+    for section in ("Executive summary", "Data", "Performance", "Fairness by group", "Provenance"):
+        assert f">{section}</h2>" in html
+
+
+def test_report_command_rerenders_the_same_html(demo_dir, tmp_path):
+    result = run_cli(
+        "report",
+        demo_dir / "results.json",
+        "--format",
+        "html",
+        "--format",
+        "pdf",
+        "--out",
+        tmp_path,
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report.html").read_text() == (demo_dir / "report.html").read_text()
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_report_command_rejects_other_files(tmp_path):
+    bogus = tmp_path / "results.json"
+    bogus.write_text('{"hello": 1}')
+    result = run_cli("report", bogus)
+    assert result.exit_code == 2
+    assert "not a rai-audit results file" in result.output
+
+
+def test_hostile_strings_in_data_are_shown_as_text(tmp_path):
+    frame = pd.DataFrame(
+        {
+            HOSTILE: range(60),
+            "grp": [HOSTILE_GROUP, "plain"] * 30,
+            "y": [0, 1, 1] * 20,
+            "score": [0.2, 0.7, 0.4] * 20,
+        }
+    )
+    data = tmp_path / "hostile.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = run_cli(
+        "run",
+        "--data",
+        data,
+        "--target",
+        "y",
+        "--sensitive",
+        "grp",
+        "--score-column",
+        "score",
+        "--threshold",
+        "0.5",
+        "--out",
+        out,
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    assert HOSTILE not in html and HOSTILE_GROUP not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize("formats", [["json"], ["html"], ["pdf"]])
+def test_only_requested_formats_are_written(tmp_path, demo_dir, formats):
+    out = tmp_path / "out"
+    args = ["run", demo_dir / "audit.yaml", "--out", out, "--quiet"]
+    for fmt in formats:
+        args += ["--format", fmt]
+    assert run_cli(*args).exit_code == 0
+    written = {p.name for p in out.iterdir()}
+    expected = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
+    assert written == {expected[f] for f in formats} | {"model.skops"}
