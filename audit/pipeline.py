@@ -18,8 +18,8 @@ from audit import models
 from audit.config import AuditConfig
 from audit.data import AuditData, binary_target, load_audit_data, split_indices
 from audit.errors import AuditError
-from audit.metrics.fairness import fairness_by_feature, group_labels
-from audit.metrics.performance import overall_metrics
+from audit.metrics import measure
+from audit.metrics.fairness import group_labels
 from audit.result import SCHEMA_VERSION, provenance
 
 Progress = Callable[[str], None]
@@ -27,7 +27,11 @@ Progress = Callable[[str], None]
 
 @dataclass
 class Evaluation:
-    """What the metrics need: the evaluated rows, their labels, decisions and scores."""
+    """The evaluated rows with their labels, decisions and scores, and how they were made.
+
+    Later stages (mitigation, explanations) start from this: ``train_rows`` and
+    ``model`` are empty for a predictions-only audit, where nothing is trained.
+    """
 
     rows: np.ndarray
     y_true: np.ndarray
@@ -35,7 +39,11 @@ class Evaluation:
     scores: np.ndarray | None
     model: Any | None
     model_info: dict[str, Any]
-    n_train: int
+    train_rows: np.ndarray
+
+    @property
+    def input_columns(self) -> list[str]:
+        return self.model_info.get("input_columns", [])
 
 
 @dataclass
@@ -62,13 +70,11 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     evaluation: Evaluation = timed("Getting predictions", lambda: _evaluate(config, data))
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
-    performance = timed(
-        "Computing performance metrics",
-        lambda: overall_metrics(evaluation.y_true, evaluation.y_pred, evaluation.scores),
-    )
-    fairness = timed(
-        "Computing group metrics",
-        lambda: fairness_by_feature(evaluation.y_true, evaluation.y_pred, sensitive),
+    measured = timed(
+        "Computing metrics",
+        lambda: measure(
+            evaluation.y_true, evaluation.y_pred, evaluation.scores, sensitive, config
+        ),
     )
     result = {
         "schema_version": SCHEMA_VERSION,
@@ -79,10 +85,10 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
         "config": config.to_dict(),
         "data": _data_overview(data, evaluation),
         "model": evaluation.model_info,
-        "performance": performance,
+        "performance": measured["performance"],
         "fairness": {
             "evaluated_on": evaluation.model_info["evaluated_on"],
-            "features": fairness,
+            "features": measured["fairness"],
         },
     }
     return AuditRun(result=result, model=evaluation.model)
@@ -122,7 +128,7 @@ def _evaluate(config: AuditConfig, data: AuditData) -> Evaluation:
         threshold=threshold if scores is not None else None,
         evaluated_on="test split",
     )
-    return Evaluation(test, data.y[test], y_pred, scores, model, info, n_train=len(train))
+    return Evaluation(test, data.y[test], y_pred, scores, model, info, train_rows=train)
 
 
 def _given_predictions(config: AuditConfig, data: AuditData) -> Evaluation:
@@ -156,7 +162,7 @@ def _given_predictions(config: AuditConfig, data: AuditData) -> Evaluation:
         "threshold": cfg.threshold,
         "evaluated_on": "all rows (predictions-only audit: nothing is held out)",
     }
-    return Evaluation(rows, data.y, y_pred, scores, None, info, n_train=0)
+    return Evaluation(rows, data.y, y_pred, scores, None, info, train_rows=rows[:0])
 
 
 def _encode_predictions(values: pd.Series, data: AuditData, column: str) -> np.ndarray:
@@ -184,7 +190,7 @@ def _data_overview(data: AuditData, evaluation: Evaluation) -> dict[str, Any]:
         "base_rate": float(data.y.mean()),
         "sensitive": data.sensitive,
         "features": data.features,
-        "n_train": evaluation.n_train,
+        "n_train": int(len(evaluation.train_rows)),
         "n_evaluated": int(len(evaluation.rows)),
         "columns": [
             {

@@ -19,7 +19,7 @@ TEMPLATE_PACKAGE = "audit.templates"
 
 
 def _load_template(name: str) -> str | None:
-    resource = resources.files(TEMPLATE_PACKAGE) / name
+    resource = resources.files(TEMPLATE_PACKAGE).joinpath(*name.split("/"))
     return resource.read_text(encoding="utf-8") if resource.is_file() else None
 
 
