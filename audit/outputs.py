@@ -28,19 +28,20 @@ def render_outputs(
     """Bytes of each requested output, keyed by file name."""
     formats = list(dict.fromkeys(formats))
     rendered: dict[str, bytes] = {}
+    results_json = to_json(result).encode("utf-8")
     if "json" in formats:
-        rendered[FILE_NAMES["json"]] = to_json(result).encode("utf-8")
+        rendered[FILE_NAMES["json"]] = results_json
     if "html" in formats or "pdf" in formats:
         say("Rendering report")
         # A JSON round trip gives the templates exactly what a saved results.json would,
         # so a report rendered now equals one re-rendered later from the file.
-        plain = json.loads(to_json(result))
+        plain = json.loads(results_json)
         html = render_html(plain, figures(plain))
         if "html" in formats:
             rendered[FILE_NAMES["html"]] = html.encode("utf-8")
         if "pdf" in formats:
             say("Rendering PDF")
-            rendered[FILE_NAMES["pdf"]] = render_pdf(html)
+            rendered[FILE_NAMES["pdf"]] = render_pdf(html, {FILE_NAMES["json"]: results_json})
     return rendered
 
 

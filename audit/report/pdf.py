@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
-from weasyprint import HTML, URLFetcher
+from weasyprint import HTML, Attachment, URLFetcher
 
 
 def safe_fetcher() -> URLFetcher:
@@ -16,7 +17,22 @@ def safe_fetcher() -> URLFetcher:
     return URLFetcher(allowed_protocols={"data"})
 
 
-def render_pdf(html: str) -> bytes:
+def render_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes:
+    """Render the report HTML to PDF, embedding ``attachments`` (name -> bytes) as files.
+
+    The audit embeds its results.json, so the PDF carries its own machine-readable data.
+    """
     # WeasyPrint logs each refused URL as a warning; they are expected, not news for the user.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    return HTML(string=html, base_url=None, url_fetcher=safe_fetcher()).write_pdf()
+    files = [
+        Attachment(
+            file_obj=io.BytesIO(content),
+            name=name,
+            description="Machine-readable audit results" if name.endswith(".json") else None,
+            relationship="Data",
+            url_fetcher=safe_fetcher(),
+        )
+        for name, content in (attachments or {}).items()
+    ]
+    document = HTML(string=html, base_url=None, url_fetcher=safe_fetcher())
+    return document.write_pdf(attachments=files)

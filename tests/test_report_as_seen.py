@@ -1,0 +1,125 @@
+"""The report as a person sees it: in a headless browser, and as PDF pages and text.
+
+These tests need Debian's chromium + chromium-driver and poppler-utils (installed by
+.ci/run); they skip with a reason where those tools are absent.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+
+def _needs(*tools: str) -> None:
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(
+            f"needs {', '.join(missing)} (Debian packages chromium, chromium-driver, "
+            "poppler-utils; .ci/run installs them)"
+        )
+
+
+def test_pdf_carries_results_json_as_attachment(demo_dir):
+    attachments = PdfReader(demo_dir / "report.pdf").attachments
+    assert list(attachments) == ["results.json"]
+    assert attachments["results.json"][0] == (demo_dir / "results.json").read_bytes()
+
+
+def test_pdf_text_contains_the_key_figures(demo_dir, demo_result, tmp_path):
+    _needs("pdftotext", "pdftoppm")
+    text = subprocess.run(
+        ["pdftotext", "-layout", demo_dir / "report.pdf", "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    perf = demo_result["performance"]
+    assert f"{perf['accuracy']:.3f}" in text
+    assert f"{perf['roc_auc']:.3f}" in text
+    for feature in demo_result["fairness"]["features"]:
+        for group in feature["groups"]:
+            assert group["group"] in text
+            assert f"{group['selection_rate']:.3f}" in text
+    assert demo_result["provenance"]["data_sha256"] in text.replace("\n", "").replace(" ", "")
+    pages = subprocess.run(
+        ["pdfinfo", demo_dir / "report.pdf"], check=True, capture_output=True, text=True
+    ).stdout
+    n_pages = int(
+        next(line.split()[-1] for line in pages.splitlines() if line.startswith("Pages:"))
+    )
+    assert f"Page 1 of {n_pages}" in text
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "40",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            demo_dir / "report.pdf",
+            tmp_path / "page",
+        ],
+        check=True,
+    )
+    assert (tmp_path / "page-1.png").stat().st_size > 10_000  # a rendered page, not blank
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _needs("chromium", "chromedriver")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1600",
+        # Networking off: every host resolves to nothing, so any fetch would fail.
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    yield driver
+    driver.quit()
+
+
+def test_html_in_headless_chromium(browser, demo_dir, tmp_path):
+    browser.get((demo_dir / "report.html").as_uri())
+    assert browser.title == "Model audit report"
+    console_errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert console_errors == []
+    requested = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            requested.append(message["params"]["request"]["url"])
+    report_url = (demo_dir / "report.html").as_uri()
+    others = [u for u in requested if not u.startswith("data:") and u != report_url]
+    assert others == []
+    # Every figure decoded and laid out (a broken data: URI has naturalWidth 0).
+    widths = browser.execute_script("return Array.from(document.images).map(i => i.naturalWidth)")
+    assert widths and all(w > 100 for w in widths)
+    # Table-of-contents links point at sections that exist.
+    missing = browser.execute_script(
+        "return Array.from(document.querySelectorAll('nav a')).map(a => a.hash.slice(1))"
+        ".filter(id => !document.getElementById(id))"
+    )
+    assert missing == []
+    shot = tmp_path / "report.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 20_000
