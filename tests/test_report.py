@@ -7,9 +7,12 @@ import re
 import pandas as pd
 import pytest
 from conftest import run_cli
+from pypdf import PdfReader
 
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_GROUP = "<img src=x onerror=alert(2)>"
+HOSTILE_CSS = "url(file:///etc/passwd)"
+HOSTILE_LINK = "<link rel=attachment href=file:///etc/passwd>"
 
 
 def test_html_is_self_contained(demo_dir):
@@ -60,7 +63,8 @@ def test_hostile_strings_in_data_are_shown_as_text(tmp_path):
     frame = pd.DataFrame(
         {
             HOSTILE: range(60),
-            "grp": [HOSTILE_GROUP, "plain"] * 30,
+            HOSTILE_LINK: ["a", "b", "c"] * 20,
+            "grp": [HOSTILE_GROUP, HOSTILE_CSS, HOSTILE_LINK] * 20,
             "y": [0, 1, 1] * 20,
             "score": [0.2, 0.7, 0.4] * 20,
         }
@@ -89,7 +93,15 @@ def test_hostile_strings_in_data_are_shown_as_text(tmp_path):
     assert HOSTILE not in html and HOSTILE_GROUP not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(2)&gt;" in html
-    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+    assert HOSTILE_LINK not in html and "&lt;link rel=attachment" in html
+    assert "<style>" in html and html.count("<style>") == 1  # user text never reaches CSS
+    assert HOSTILE_CSS not in html.split("</style>")[0]
+    # The PDF fetched nothing: its only attachment is results.json, and no file content leaked.
+    pdf = PdfReader(out / "report.pdf")
+    assert list(pdf.attachments) == ["results.json"]
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert "root:x:0:0" not in text
+    assert "url(file:///etc/passwd)" in text  # shown as the text it is
 
 
 @pytest.mark.parametrize("formats", [["json"], ["html"], ["pdf"]])

@@ -1,0 +1,53 @@
+"""Time the report rendering of the demo: figures, HTML and PDF, from a saved results.json.
+
+Usage: python benchmarks/bench_render.py [--rows N] [--repeat K]
+Target (issue 7): HTML + PDF of the demo report in <= 10 s on the 2-core reference machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from audit.config import build_config
+from audit.demo import prepare_demo
+from audit.pipeline import run_audit
+from audit.report.pdf import render_pdf
+from audit.report.render import figures, render_html
+from audit.result import to_json
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = build_config(prepare_demo(Path(tmp), args.rows, 1.0, "hist_gradient_boosting", 0))
+        result = json.loads(to_json(run_audit(config).result))
+
+    rows = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        figs = figures(result)
+        t_figures = time.perf_counter() - start
+        html = render_html(result, figs)
+        t_html = time.perf_counter() - start - t_figures
+        pdf = render_pdf(html, {"results.json": to_json(result).encode()})
+        t_pdf = time.perf_counter() - start - t_figures - t_html
+        rows.append((t_figures, t_html, t_pdf))
+    best = [min(column) for column in zip(*rows)]
+    total = sum(best)
+    print(f"demo report ({args.rows:,} rows), best of {args.repeat}:")
+    print(f"  figures {best[0]:6.2f} s")
+    print(f"  HTML    {best[1]:6.2f} s   ({len(html) / 1e6:.2f} MB)")
+    print(f"  PDF     {best[2]:6.2f} s   ({len(pdf) / 1e6:.2f} MB)")
+    print(f"  total   {total:6.2f} s   target <= 10 s: {'met' if total <= 10 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
