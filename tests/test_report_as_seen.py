@@ -123,3 +123,29 @@ def test_html_in_headless_chromium(browser, demo_dir, tmp_path):
     shot = tmp_path / "report.png"
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 20_000
+
+
+def test_report_uses_only_the_embedded_fonts(demo_dir):
+    _needs("pdffonts")
+    listing = subprocess.run(
+        ["pdffonts", demo_dir / "report.pdf"], check=True, capture_output=True, text=True
+    ).stdout.splitlines()[2:]
+    families = {line.split()[0].split("+")[-1] for line in listing}
+    assert families and all(f.startswith("Report-") for f in families), families
+
+
+def test_every_character_of_the_report_has_a_glyph(demo_dir):
+    """No missing-glyph boxes: the embedded fonts cover every character the report shows."""
+    import base64
+    import io
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    html = (demo_dir / "report.html").read_text()
+    covered: set[int] = set()
+    for data in re.findall(r"data:font/woff2;base64,([A-Za-z0-9+/=]+)", html):
+        covered |= set(TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap())
+    text = re.sub(r"<style>.*?</style>|<[^>]+>|data:[^\"]+", " ", html, flags=re.S)
+    used = {ord(c) for c in text if not c.isspace()}
+    assert used and used <= covered, sorted(chr(c) for c in used - covered)

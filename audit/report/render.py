@@ -6,7 +6,9 @@ user data and must show as text, never as markup.
 
 from __future__ import annotations
 
+import base64
 import math
+from functools import cache
 from importlib import resources
 from pathlib import PurePath
 from typing import Any
@@ -16,11 +18,33 @@ from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoesca
 from audit.report import plots
 
 TEMPLATE_PACKAGE = "audit.templates"
+# (file in templates/fonts, CSS family, weight, style). Embedded so the report looks the same
+# everywhere, offline, in the browser and in the PDF, whatever fonts the machine has.
+FONTS = (
+    ("DejaVuSans.woff2", "Report Sans", "normal", "normal"),
+    ("DejaVuSans-Bold.woff2", "Report Sans", "bold", "normal"),
+    ("DejaVuSans-Oblique.woff2", "Report Sans", "normal", "italic"),
+    ("DejaVuSansMono.woff2", "Report Mono", "normal", "normal"),
+)
 
 
 def _load_template(name: str) -> str | None:
     resource = resources.files(TEMPLATE_PACKAGE).joinpath(*name.split("/"))
     return resource.read_text(encoding="utf-8") if resource.is_file() else None
+
+
+@cache
+def font_faces() -> str:
+    """@font-face rules with the bundled fonts as data: URIs."""
+    fonts = resources.files(TEMPLATE_PACKAGE) / "fonts"
+    rules = []
+    for file, family, weight, style in FONTS:
+        data = base64.b64encode((fonts / file).read_bytes()).decode("ascii")
+        rules.append(
+            f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
+            f"font-style: {style}; src: url(data:font/woff2;base64,{data}) format(\"woff2\"); }}"
+        )
+    return "\n".join(rules)
 
 
 def _number(value: Any, digits: int = 3) -> str:
@@ -63,7 +87,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
 
 def render_html(result: dict[str, Any], figs: dict[str, Any] | None = None) -> str:
     env = environment()
-    css = _load_template("report.css") or ""
+    css = font_faces() + "\n" + (_load_template("report.css") or "")
     return env.get_template("report.html.j2").render(
         result=result, figures=figs if figs is not None else figures(result), css=css
     )
