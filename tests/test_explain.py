@@ -5,6 +5,7 @@ the planted proxy of the synthetic credit scenario driving the disparity."""
 from __future__ import annotations
 
 import time
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -541,6 +542,31 @@ def test_a_reweighed_model_is_explained_like_the_baseline(credit):
     model.fit(credit.X.iloc[credit.train], credit.y[credit.train], model__sample_weight=weights)
     ex = _run(model, credit, sample_size=5000)
     assert ex["explainer"] == "linear" and ex["additivity_max_error"] < 1e-9
+    X = credit.X.iloc[credit.test]
+    output = pd.Series(model.decision_function(X))
+    race = credit.sensitive["race"].iloc[credit.test].to_numpy()
+    means = output.groupby(race).mean()
+    entry = next(d for d in ex["disparity"] if d["sensitive"] == "race")
+    for comparison in entry["comparisons"]:
+        measured = means[entry["reference"]] - means[comparison["group"]]
+        assert sum(comparison["contributions"].values()) == pytest.approx(measured, abs=1e-9)
+
+
+def test_a_bare_estimator_on_numeric_columns(credit):
+    numeric = ["age", "debt_ratio", "credit_history_years", "late_payments", "loan_amount"]
+    X = credit.X[numeric]
+    model = LogisticRegression(max_iter=1000).fit(X.iloc[credit.train], credit.y[credit.train])
+    rows = X.iloc[credit.test[:200]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # e.g. "X does not have valid feature names"
+        explainer = make_explainer(model, X.iloc[credit.train[:100]], seed=0)
+        explained = explainer.explain(rows)
+        output = explainer.output(rows)
+    assert explainer.kind == "linear"
+    np.testing.assert_allclose(output, model.decision_function(rows))
+    np.testing.assert_allclose(
+        explained.base_value + explained.values.sum(axis=1), output, atol=1e-9
+    )
 
 
 # --- configuration ------------------------------------------------------------------------

@@ -195,7 +195,8 @@ def _tree(preprocessor, estimator, mapping, columns) -> ModelExplainer:
     positive = _positive_index(estimator)
 
     def output(rows: pd.DataFrame) -> np.ndarray:
-        encoded = _encode(preprocessor, rows)
+        # A bare estimator gets the frame itself, so its fitted feature names are checked.
+        encoded = rows if preprocessor is None else _encode(preprocessor, rows)
         if boosting:
             return np.asarray(estimator.decision_function(encoded), dtype=float).ravel()
         return np.asarray(estimator.predict_proba(encoded)[:, positive], dtype=float)
@@ -255,7 +256,7 @@ def _linear(preprocessor, estimator, mapping, columns, background) -> ModelExpla
     )
 
     def output(rows: pd.DataFrame) -> np.ndarray:
-        encoded = _encode(preprocessor, rows)
+        encoded = rows if preprocessor is None else _encode(preprocessor, rows)
         return np.asarray(estimator.decision_function(encoded), dtype=float).ravel()
 
     def explain(rows: pd.DataFrame) -> Explained:
