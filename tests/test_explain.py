@@ -178,6 +178,8 @@ def test_permutation_path_adds_up_on_the_input_columns(credit):
         model.predict_proba(rows)[:, 1],
         atol=1e-9,
     )
+    # seeded: the same rows give the same values again
+    np.testing.assert_array_equal(explainer.explain(rows).values, explained.values)
     # the base value is the mean output over the background
     background = credit.X.iloc[credit.train[:25]]
     assert explained.base_value == pytest.approx(model.predict_proba(background)[:, 1].mean())
