@@ -84,6 +84,24 @@ class OutputConfig(_Section):
     formats: list[Literal["json", "html", "pdf"]] = Field(default_factory=lambda: list(FORMATS))
 
 
+class ExplainConfig(_Section):
+    """SHAP explanations: which rows are explained, how many, and the proxy-detection rule."""
+
+    enabled: bool = True
+    # Rows explained: a sample stratified by the sensitive groups (see audit/explain/sampling.py).
+    sample_size: int = Field(2000, ge=50, le=1_000_000)
+    min_group_rows: int = Field(50, ge=0, le=10_000)
+    # Estimated seconds of SHAP computation allowed; an expensive model gets fewer rows.
+    budget_seconds: float = Field(5.0, gt=0.0, le=3600.0)
+    # Explained rows whose values are kept in results.json to draw the plots from.
+    plot_rows: int = Field(400, ge=0, le=10_000)
+    background_size: int = Field(100, ge=10, le=5_000)
+    top_features: int = Field(4, ge=0, le=20)
+    cases_per_group: int = Field(1, ge=0, le=10)
+    proxy_method: Literal["cramers_v", "mutual_info"] = "cramers_v"
+    proxy_threshold: float | None = Field(None, gt=0.0, le=1.0)
+
+
 class AuditConfig(_Section):
     """Everything an audit needs; see README.md for an annotated example."""
 
@@ -92,6 +110,7 @@ class AuditConfig(_Section):
     predictions: PredictionsConfig = Field(default_factory=PredictionsConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
     seed: int = 0
 
     @property

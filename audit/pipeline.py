@@ -18,6 +18,7 @@ from audit import models
 from audit.config import AuditConfig
 from audit.data import AuditData, binary_target, load_audit_data, split_indices
 from audit.errors import AuditError
+from audit.explain.stage import explain_evaluation
 from audit.metrics import measure
 from audit.metrics.fairness import group_labels
 from audit.result import SCHEMA_VERSION, provenance
@@ -91,6 +92,9 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
             "features": measured["fairness"],
         },
     }
+    result["explanations"] = timed(
+        "Explaining the model", lambda: explain_evaluation(config, data, evaluation)
+    )
     return AuditRun(result=result, model=evaluation.model)
 
 

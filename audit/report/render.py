@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 
 from audit.report import plots
+from audit.report.explain_plots import explanation_figures
 
 TEMPLATE_PACKAGE = "audit.templates"
 # (file in templates/fonts, CSS family, weight, style). Embedded so the report looks the same
@@ -81,7 +82,8 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         "by_group": {
             feature["feature"]: plots.by_group_chart(feature)
             for feature in result["fairness"]["features"]
-        }
+        },
+        "explanations": explanation_figures(result.get("explanations")),
     }
 
 

@@ -1,0 +1,335 @@
+"""Figures of the explanations section, drawn from ``result["explanations"]`` alone.
+
+Every figure is built from the numbers and per-row values stored in the result
+(never from a model), so ``rai-audit report results.json`` draws them again.
+The styles follow shap's plots (beeswarm, dependence, waterfall), redrawn with
+matplotlib so that they are deterministic and use the report's colour-blind-safe
+palette: positive contributions vermillion, negative blue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LinearSegmentedColormap
+
+from audit.report.plots import PALETTE, STYLE, _short, _to_data_uri
+
+POSITIVE, NEGATIVE = "#D55E00", "#0072B2"
+LOW_HIGH = LinearSegmentedColormap.from_list("low_high", [NEGATIVE, "#d9d9d9", POSITIVE])
+CATEGORICAL_POINT = "#7f7f7f"
+MAX_BEESWARM_FEATURES = 15
+MAX_BAR_FEATURES = 10
+MAX_WATERFALL_FEATURES = 9
+
+
+def explanation_figures(explanations: dict[str, Any] | None) -> dict[str, Any]:
+    """Every figure of the section, as data: URIs, keyed as the template expects."""
+    if not explanations or explanations.get("status") != "explained":
+        return {}
+    with plt.rc_context(STYLE):
+        figures: dict[str, Any] = _variant_figures(explanations)
+        rows = explanations.get("rows")
+        if rows and rows["n"] > 0:
+            figures["summary"] = beeswarm(explanations)
+            figures["dependence"] = dependence(explanations)
+        figures["cases"] = {
+            case["id"]: waterfall(case, explanations) for case in explanations.get("cases", [])
+        }
+        figures["variants"] = [
+            _variant_figures(variant) if variant.get("status") == "explained" else {}
+            for variant in explanations.get("variants", [])
+        ]
+    return figures
+
+
+def _variant_figures(explanations: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "by_group": {
+            entry["sensitive"]: group_importance(entry, explanations)
+            for entry in explanations["by_group"]
+        },
+        "disparity": {
+            entry["sensitive"]: disparity_bars(entry, explanations)
+            for entry in explanations["disparity"]
+            if entry["largest"] is not None
+        },
+    }
+
+
+def _space(explanations: dict[str, Any]) -> str:
+    return explanations["output_space"]
+
+
+def _swarm_offsets(values: np.ndarray, bins: int = 80, width: float = 0.38) -> np.ndarray:
+    """Vertical offsets that spread points with similar x, as shap's beeswarm does."""
+    offsets = np.zeros(len(values))
+    if len(values) == 0:
+        return offsets
+    span = np.ptp(values) or 1.0
+    quantised = np.round((values - values.min()) / span * bins).astype(int)
+    order = np.argsort(quantised, kind="stable")
+    layer, last_bin = 0, None
+    for index in order:
+        if quantised[index] != last_bin:
+            layer, last_bin = 0, quantised[index]
+        # 0, +1, -1, +2, -2, ... layers around the feature's line
+        offsets[index] = (layer + 1) // 2 * (1 if layer % 2 else -1)
+        layer += 1
+    peak = np.abs(offsets).max() or 1.0
+    return offsets / peak * width
+
+
+def _colour_values(entry: dict[str, Any]) -> np.ndarray | None:
+    """Numeric values rank-scaled to [0, 1] (robust to outliers); None for categoricals."""
+    if entry["kind"] != "numeric":
+        return None
+    raw = np.array([np.nan if v is None else v for v in entry["values"]], dtype=float)
+    present = ~np.isnan(raw)
+    scaled = np.full(len(raw), np.nan)
+    if present.sum() > 1:
+        ranks = raw[present].argsort(kind="stable").argsort(kind="stable")
+        scaled[present] = ranks / (present.sum() - 1)
+    elif present.any():
+        scaled[present] = 0.5
+    return scaled
+
+
+def beeswarm(explanations: dict[str, Any]) -> str:
+    """One row of points per feature (most important on top): x = SHAP value of a row."""
+    rows = explanations["rows"]
+    names = [f["feature"] for f in explanations["features"]][:MAX_BEESWARM_FEATURES]
+    figure, axes = plt.subplots(figsize=(7.2, 0.42 * len(names) + 1.4))
+    for position, name in enumerate(reversed(names)):
+        entry = rows["features"][name]
+        shap_values = np.array([np.nan if v is None else v for v in entry["shap"]], dtype=float)
+        y = position + _swarm_offsets(np.nan_to_num(shap_values))
+        scaled = _colour_values(entry)
+        if scaled is None:
+            axes.scatter(shap_values, y, s=7, color=CATEGORICAL_POINT, alpha=0.7, linewidths=0)
+        else:
+            missing = np.isnan(scaled)
+            axes.scatter(
+                shap_values[~missing],
+                y[~missing],
+                s=7,
+                c=scaled[~missing],
+                cmap=LOW_HIGH,
+                vmin=0,
+                vmax=1,
+                alpha=0.85,
+                linewidths=0,
+            )
+            axes.scatter(
+                shap_values[missing], y[missing], s=7, color="#000000", alpha=0.5, linewidths=0
+            )
+    axes.axvline(0, color="#555555", linewidth=0.8)
+    axes.set_yticks(range(len(names)), [_short(n, 28) for n in reversed(names)])
+    axes.set_xlabel(f"SHAP value (contribution to the model output, {_space(explanations)})")
+    axes.spines[["top", "right", "left"]].set_visible(False)
+    axes.tick_params(axis="y", length=0)
+    mappable = plt.cm.ScalarMappable(cmap=LOW_HIGH)
+    bar = figure.colorbar(mappable, ax=axes, fraction=0.03, pad=0.02, ticks=[0, 1])
+    bar.ax.set_yticklabels(["low", "high"])
+    bar.set_label("numeric feature value (rank)", fontsize=8)
+    axes.set_title(
+        f"SHAP values of {rows['n']:,} explained rows (grey: categorical, black: missing)",
+        fontsize=10,
+    )
+    return _to_data_uri(figure)
+
+
+def _strongest_sensitive(explanations: dict[str, Any], feature: str) -> str | None:
+    """The sensitive feature most associated with ``feature`` (to colour its points by)."""
+    groups = explanations["rows"]["groups"]
+    best, best_value = None, -1.0
+    for association in explanations["proxies"]["associations"]:
+        if association["feature"] == feature and association["sensitive"] in groups:
+            value = association["value"] or 0.0
+            if value > best_value:
+                best, best_value = association["sensitive"], value
+    return best or next(iter(groups), None)
+
+
+def dependence(explanations: dict[str, Any]) -> str | None:
+    """SHAP value against feature value for the top features, coloured by a sensitive group."""
+    rows = explanations["rows"]
+    top = explanations.get("top_features", 4)
+    names = [f["feature"] for f in explanations["features"]][:top]
+    if not names:
+        return None
+    columns = 2 if len(names) > 1 else 1
+    lines = (len(names) + columns - 1) // columns
+    figure, grid = plt.subplots(lines, columns, figsize=(3.9 * columns, 3.0 * lines), squeeze=False)
+    rng = np.random.default_rng(0)  # fixed jitter: the same result gives the same picture
+    for k, name in enumerate(names):
+        axes = grid[k // columns][k % columns]
+        entry = rows["features"][name]
+        shap_values = np.array([np.nan if v is None else v for v in entry["shap"]], dtype=float)
+        raw = np.array([np.nan if v is None else v for v in entry["values"]], dtype=float)
+        if entry["kind"] != "numeric":
+            raw = raw + rng.uniform(-0.25, 0.25, len(raw))
+        sensitive = _strongest_sensitive(explanations, name)
+        if sensitive is not None:
+            codes = np.asarray(rows["groups"][sensitive]["codes"])
+            labels = rows["groups"][sensitive]["labels"]
+            for code, label in enumerate(labels):
+                mask = codes == code
+                axes.scatter(
+                    raw[mask],
+                    shap_values[mask],
+                    s=6,
+                    alpha=0.6,
+                    linewidths=0,
+                    color=PALETTE[code % len(PALETTE)],
+                    label=_short(label, 14),
+                )
+            axes.legend(
+                title=_short(sensitive, 18),
+                fontsize=6,
+                title_fontsize=7,
+                markerscale=2,
+                frameon=False,
+                loc="best",
+            )
+        else:
+            axes.scatter(raw, shap_values, s=6, alpha=0.6, linewidths=0, color=PALETTE[0])
+        if entry["kind"] != "numeric":
+            categories = entry["categories"]
+            axes.set_xticks(
+                range(len(categories)),
+                [_short(c, 12) for c in categories],
+                rotation=30 if len(categories) > 3 else 0,
+                fontsize=7,
+            )
+        axes.axhline(0, color="#555555", linewidth=0.6)
+        axes.set_xlabel(_short(name, 30), fontsize=8)
+        axes.set_ylabel("SHAP value", fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.spines[["top", "right"]].set_visible(False)
+    for k in range(len(names), lines * columns):
+        grid[k // columns][k % columns].set_visible(False)
+    figure.tight_layout()
+    return _to_data_uri(figure)
+
+
+def group_importance(entry: dict[str, Any], explanations: dict[str, Any]) -> str:
+    """Mean |SHAP| of the top features, one bar per group of one sensitive feature."""
+    names = [f["feature"] for f in explanations["features"]][:MAX_BAR_FEATURES]
+    groups = [g for g in entry["groups"] if g["mean_abs_shap"] is not None]
+    figure, axes = plt.subplots(figsize=(7.2, 0.35 * len(names) * max(1, len(groups) / 3) + 1.2))
+    height = 0.8 / max(len(groups), 1)
+    y = np.arange(len(names))[::-1]
+    for k, group in enumerate(groups):
+        values = [group["mean_abs_shap"][n] for n in names]
+        axes.barh(
+            y + 0.4 - (k + 0.5) * height,
+            values,
+            height,
+            color=PALETTE[k % len(PALETTE)],
+            label=f"{_short(group['group'], 18)} (n={group['n_explained']})",
+        )
+    axes.set_yticks(y, [_short(n, 28) for n in names])
+    axes.set_xlabel(f"mean |SHAP value| ({_space(explanations)})")
+    axes.set_title(f"Feature importance by group of {_short(entry['sensitive'], 40)}", fontsize=10)
+    axes.legend(fontsize=7, frameon=False, loc="lower right")
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.grid(axis="x", alpha=0.3)
+    return _to_data_uri(figure)
+
+
+def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any]) -> str:
+    """The largest gap in mean output split into per-feature contributions (they add up)."""
+    comparison = next(c for c in entry["comparisons"] if c["group"] == entry["largest"])
+    contributions = comparison["contributions"]
+    errors = comparison["contribution_se"]
+    names = list(contributions)[:MAX_BAR_FEATURES]
+    values = [contributions[n] for n in names]
+    spread = [1.96 * errors[n] for n in names]
+    rest = [n for n in contributions if n not in names]
+    if rest:
+        names.append(f"{len(rest)} other features")
+        values.append(sum(contributions[n] for n in rest))
+        spread.append(0.0)
+    labels = [_short(n, 28) for n in names] + ["total gap"]
+    values.append(comparison["gap"])
+    spread.append(1.96 * comparison["gap_se"])
+    figure, axes = plt.subplots(figsize=(7.2, 0.34 * len(labels) + 1.3))
+    y = np.arange(len(labels))[::-1]
+    colours = [POSITIVE if v > 0 else NEGATIVE for v in values[:-1]] + ["#555555"]
+    axes.barh(y, values, 0.7, color=colours, xerr=spread, ecolor="#333333", capsize=2)
+    for yy, value, err in zip(y, values, spread, strict=True):
+        # The label goes past the error bar's whisker so the two never overlap.
+        end = value + (err if value >= 0 else -err)
+        axes.text(
+            end,
+            yy,
+            f" {value:+.3f} ",
+            va="center",
+            fontsize=7,
+            ha="left" if value >= 0 else "right",
+        )
+    axes.axvline(0, color="#555555", linewidth=0.8)
+    axes.set_yticks(y, labels)
+    axes.set_xlabel(
+        f"contribution to the gap in mean {_space(explanations)} "
+        f"({entry['reference']} − {comparison['group']})"
+    )
+    axes.set_title(
+        f"Features driving the disparity: {_short(entry['sensitive'], 30)}, "
+        f"{_short(entry['reference'], 16)} vs {_short(comparison['group'], 16)}",
+        fontsize=10,
+    )
+    axes.spines[["top", "right"]].set_visible(False)
+    low, high = axes.get_xlim()
+    pad = 0.12 * (high - low)
+    axes.set_xlim(low - pad, high + pad)
+    return _to_data_uri(figure)
+
+
+def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
+    """From the base value to this row's output, one bar per feature (largest on top)."""
+    shap_values = case["shap"]
+    names = sorted(shap_values, key=lambda n: -abs(shap_values[n]))
+    # As in shap: a single left-over feature is shown rather than summarised.
+    cut = len(names) if len(names) <= MAX_WATERFALL_FEATURES + 1 else MAX_WATERFALL_FEATURES
+    shown, rest = names[:cut], names[cut:]
+    steps = []  # bottom to top
+    if rest:
+        steps.append((f"{len(rest)} other features", sum(shap_values[n] for n in rest)))
+    for name in reversed(shown):
+        value = case["values"].get(name)
+        shown_value = "missing" if value is None else _short(str(value), 16)
+        steps.append((f"{_short(name, 22)} = {shown_value}", shap_values[name]))
+    figure, axes = plt.subplots(figsize=(5.6, 0.3 * len(steps) + 1.2))
+    position = case["base_value"]
+    for y, (_, value) in enumerate(steps):
+        colour = POSITIVE if value > 0 else NEGATIVE
+        axes.barh(y, value, 0.65, left=position, color=colour)
+        axes.text(
+            position + value,
+            y,
+            f" {value:+.3f} ",
+            va="center",
+            fontsize=7,
+            ha="left" if value >= 0 else "right",
+        )
+        position += value
+    axes.axvline(case["base_value"], color="#888888", linestyle=":", linewidth=0.8)
+    axes.axvline(case["output"], color="#333333", linewidth=0.8)
+    if case.get("threshold_output") is not None:
+        axes.axvline(case["threshold_output"], color="#000000", linestyle="--", linewidth=1.0)
+    axes.set_yticks(range(len(steps)), [label for label, _ in steps], fontsize=7)
+    space = _space(explanations)
+    axes.set_xlabel(
+        f"{space}: base {case['base_value']:.3f} (dotted) → this row {case['output']:.3f} "
+        "(solid); dashed: decision threshold",
+        fontsize=7,
+    )
+    axes.spines[["top", "right"]].set_visible(False)
+    low, high = axes.get_xlim()
+    pad = 0.1 * (high - low)
+    axes.set_xlim(low - pad, high + pad)
+    return _to_data_uri(figure)

@@ -1,0 +1,148 @@
+"""The explanations in the demo's results.json and report, predictions-only audits, switching
+the stage off, mitigated variants, and hostile names in explained models."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+import yaml
+from conftest import run_cli
+
+from audit.datasets import make_scenario
+from audit.report.render import figures, render_html
+
+
+def test_demo_result_holds_the_explanations(demo_dir, demo_result):
+    ex = demo_result["explanations"]
+    assert (ex["status"], ex["explainer"], ex["output_space"]) == ("explained", "tree", "log-odds")
+    assert ex["estimator"] == "HistGradientBoostingClassifier"
+    assert ex["sample"]["rows"] == 2000 and ex["sample"]["evaluated_rows"] == 6000
+    assert ex["additivity_max_error"] < 1e-9
+    assert {f["feature"] for f in ex["features"]} == set(demo_result["model"]["input_columns"])
+    important = {(p["feature"], p["sensitive"]) for p in ex["proxies"]["important"]}
+    assert ("region", "race") in important
+    race = next(d for d in ex["disparity"] if d["sensitive"] == "race")
+    largest = next(c for c in race["comparisons"] if c["group"] == race["largest"])
+    assert list(largest["contributions"])[0] == "region"
+    # bounded: 400 rows kept for the plots, rounded; the whole file stays small
+    assert ex["rows"]["n"] == 400
+    assert (demo_dir / "results.json").stat().st_size < 400_000
+
+
+def test_demo_report_shows_the_explanations(demo_dir, demo_result):
+    ex = demo_result["explanations"]
+    html = (demo_dir / "report.html").read_text()
+    assert ">Explanations (SHAP)</h2>" in html
+    assert "shap.TreeExplainer" in html and "log-odds" in html
+    assert "2,000 of 6,000 evaluated rows" in html
+    assert 'alt="Beeswarm plot' in html and 'alt="Dependence plots' in html
+    assert html.count('alt="Bar chart of mean absolute SHAP value') == 2
+    assert html.count('alt="Bar chart: contribution of each feature') == 2
+    assert html.count('alt="Waterfall plot') == len(ex["cases"]) > 0
+    assert "Important proxies" in html
+    top = ex["features"][0]
+    assert f"{top['mean_abs_shap']:.4f}" in html
+
+
+def test_predictions_only_audit_reports_proxies_without_a_model(tmp_path):
+    frame = make_scenario("credit", n_rows=2000, bias=1.0, seed=0)
+    frame["score"] = np.random.default_rng(0).random(len(frame))
+    data = tmp_path / "decisions.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    args = ["run", "--data", data, "--target", "approved", "--sensitive", "race"]
+    args += ["--sensitive", "sex", "--drop", "applicant_id", "--score-column", "score"]
+    args += ["--threshold", "0.5", "--format", "json", "--format", "html", "--out", out, "-q"]
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    ex = json.loads((out / "results.json").read_text())["explanations"]
+    assert ex["status"] == "no_model"
+    flagged = {
+        (a["feature"], a["sensitive"]) for a in ex["proxies"]["associations"] if a["flagged"]
+    }
+    assert flagged == {("region", "race"), ("part_time", "sex")}
+    html = (out / "report.html").read_text()
+    assert "no model to explain" in html and "Proxies of sensitive features" in html
+
+
+def test_explanations_can_be_switched_off(tmp_path):
+    data = tmp_path / "credit.csv"
+    make_scenario("credit", n_rows=1500, bias=1.0, seed=0).to_csv(data, index=False)
+    config = {
+        "data": {"path": str(data), "target": "approved", "sensitive": ["sex", "race"]},
+        "model": {"name": "logistic_regression"},
+        "explain": {"enabled": False},
+    }
+    path = tmp_path / "audit.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = tmp_path / "out"
+    result = run_cli("run", path, "--format", "json", "--format", "html", "--out", out, "-q")
+    assert result.exit_code == 0, result.output
+    ex = json.loads((out / "results.json").read_text())["explanations"]
+    assert ex["status"] == "disabled"
+    assert "Explanations were not computed" in (out / "report.html").read_text()
+
+
+def test_mitigated_variants_and_thresholds_render(demo_result):
+    result = copy.deepcopy(demo_result)
+    result["explanations"]["cases"] = []  # fewer figures to draw: the variants are the point
+    variant = {k: v for k, v in result["explanations"].items() if k not in ("rows", "cases")}
+    variant.update(
+        label="Threshold optimizer (test)",
+        detail="summary",
+        postprocessing={
+            "method": "fairlearn ThresholdOptimizer",
+            "constraints": "demographic_parity",
+            "objective": "accuracy_score",
+            "score": "predict_proba",
+            "groups": [
+                {
+                    "group": "Black",
+                    "rules": [{"probability": 0.7, "operator": ">", "threshold": 0.42}],
+                    "constant": None,
+                    "main_threshold": 0.42,
+                }
+            ],
+            "note": "Base model explained.",
+        },
+    )
+    result["explanations"]["variants"] = [variant, {"label": "Broken", "status": "failed"}]
+    html = render_html(result, figures(result))
+    assert "Mitigated models" in html and "Threshold optimizer (test)" in html
+    assert "with probability 0.700: positive when score &gt; 0.4200" in html
+    # the variant's own disparity chart is drawn
+    assert html.count('alt="Bar chart: contribution of each feature') == 4
+
+
+def test_results_without_explanations_still_render(demo_result):
+    result = copy.deepcopy(demo_result)
+    del result["explanations"]
+    html = render_html(result, figures(result))
+    assert "has no explanations" in html
+
+
+def test_hostile_names_in_an_explained_model_are_text(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 400
+    group = rng.choice(["<b>x</b>", "$\\notacommand$"], n)
+    frame = pd.DataFrame(
+        {
+            "<script>alert(3)</script>": rng.normal(size=n),
+            "$\\alpha$": np.where(group == "<b>x</b>", "a$b", "c{d}"),
+            "grp": group,
+        }
+    )
+    frame["y"] = (frame.iloc[:, 0] + rng.normal(size=n) > 0).astype(int)
+    data = tmp_path / "hostile.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    args = ["run", "--data", data, "--target", "y", "--sensitive", "grp"]
+    args += ["--model", "logistic_regression", "--format", "html", "--out", out, "-q"]
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    assert "<script>alert(3)" not in html and "<b>x</b>" not in html
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in html
