@@ -15,11 +15,15 @@ import numpy as np
 import pandas as pd
 
 from audit import models
+from audit.checklist.evaluate import evaluate_checklist
+from audit.checklist.spec import prepare_checklist
 from audit.config import AuditConfig
 from audit.data import AuditData, binary_target, load_audit_data, split_indices
 from audit.errors import AuditError
 from audit.metrics import measure
 from audit.metrics.fairness import group_labels
+from audit.model_card import build_datasheet, build_model_card
+from audit.quality.runner import assess_quality, stop_on_errors
 from audit.result import SCHEMA_VERSION, provenance
 
 Progress = Callable[[str], None]
@@ -67,7 +71,10 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
         timings[stage] = round(time.perf_counter() - start, 3)
         return value
 
+    checklist = prepare_checklist(config)  # read and validate the answers before any work
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
+    quality = timed("Checking data quality", lambda: assess_quality(data, config))
+    stop_on_errors(quality, config)  # error findings stop here, before training
     evaluation: Evaluation = timed("Getting predictions", lambda: _evaluate(config, data))
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
     measured = timed(
@@ -91,6 +98,13 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
             "features": measured["fairness"],
         },
     }
+    result["quality"] = quality
+    # The model card and the checklist read every other stage's result: keep them last.
+    result["model_card"] = build_model_card(result, config)
+    result["datasheet"] = build_datasheet(result, config)
+    result["checklist"] = timed(
+        "Evaluating the checklist", lambda: evaluate_checklist(checklist, result)
+    )
     return AuditRun(result=result, model=evaluation.model)
 
 
