@@ -70,10 +70,12 @@ def single_feature_auc(
             best = max(auc, 1 - auc)
         bins = min(MAX_BINS, max(2, len(x) // ROWS_PER_BIN))
         try:
-            codes = pd.qcut(values, q=bins, labels=False, duplicates="drop")
-            codes = codes.fillna(-1).to_numpy(dtype=int)
-        except (ValueError, IndexError):  # fewer than two distinct values: one bin
-            codes = np.where(finite, 0, -1)
+            placed = pd.qcut(values, q=bins, labels=False, duplicates="drop").to_numpy(float)
+        except (ValueError, IndexError):
+            placed = np.full(len(x), np.nan)
+        # Values qcut cannot place (a single distinct value) share one bin; missing values
+        # get a bin of their own.
+        codes = np.where(finite, np.nan_to_num(placed, nan=MAX_BINS), -1).astype(int)
         binned = roc_auc_score(y, _rate_score(codes, y))
         if binned > best:
             best, method = binned, f"positive rate of {len(np.unique(codes))} quantile bins"
