@@ -107,3 +107,17 @@ def test_demo_card_is_filled_from_its_config_and_the_audit(demo_result):
     assert f"Other {other:,} (" in factors
     caveats = " ".join(card["caveats_and_recommendations"]["from_audit"])
     assert "Small groups of race: Other" in caveats
+
+
+def test_a_result_without_these_stages_still_renders_and_says_so(demo_result):
+    from audit.report.render import figures, render_html
+
+    old = {
+        k: v
+        for k, v in demo_result.items()
+        if k not in ("quality", "checklist", "model_card", "datasheet")
+    }
+    html = render_html(old, figures(old))
+    assert "No data-quality checks are recorded in this result" in html
+    assert "No checklist is recorded in this result" in html
+    assert "No model card is recorded in this result" in html

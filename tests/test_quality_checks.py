@@ -401,3 +401,22 @@ def test_severity_override_and_disable():
 def test_unknown_check_in_config_is_rejected():
     with pytest.raises(ValueError, match="unknown data-quality check"):
         QualityConfig(disable=["outlier"])
+
+
+def test_dates_stored_as_text_are_not_identifiers():
+    frame = clean_frame()
+    days = pd.date_range("2013-01-01", periods=N, freq="D")
+    frame["screened"] = days.strftime("%Y-%m-%d %H:%M:%S")
+    report = run_checks(make_input(frame))
+    assert [f for f in report["findings"] if f["check"] == "id_like"] == []
+    finding = next(f for f in report["findings"] if f["check"] == "high_cardinality")
+    assert finding["subject"] == "screened" and finding["evidence"]["dates_as_text"] is True
+    assert "dates stored as text" in finding["message"]
+
+
+def test_predictions_only_audit_has_no_model_inputs():
+    frame = clean_frame()
+    frame["record"] = np.arange(N)
+    finding = only(make_input(frame, split_rows=False, trains_model=False), "id_like")
+    assert finding["severity"] == "info"
+    assert "predictions-only audit fits no model" in finding["message"]

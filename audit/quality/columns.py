@@ -18,6 +18,9 @@ from audit.quality.findings import Finding, QualityInput, is_numeric, pct, share
 # Names such as "id", "applicant_id", "CustomerID", "uuid", "record-key".
 ID_NAME = re.compile(r"(^|[_\s.\-])(id|uuid|guid|key)$|^(id|uuid|guid)([_\s.\-]|$)")
 CAMEL_ID = re.compile(r"[a-z](Id|ID)$")
+# Dates or timestamps written as text ("2013-08-13", "08/13/2013 06:03"): distinct, but no ids.
+DATE_TEXT = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?")
+DATE_SAMPLE = 200
 # Numeric columns with fewer distinct values are counts or codes, where "outlier" means little.
 MIN_DISTINCT_FOR_OUTLIERS = 10
 # Scale of the robust z-score: MAD * 1.4826 (= MAD / 0.6745) estimates the standard deviation
@@ -218,6 +221,15 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
+def dates_as_text(values: pd.Series) -> bool:
+    """Whether a text column holds dates: 95 % of a sample of its values start like one."""
+    text = values.dropna()
+    if text.empty or is_numeric(text):
+        return False
+    sample = text.iloc[: DATE_SAMPLE].astype(str)
+    return bool(sample.str.match(DATE_TEXT).mean() >= 0.95)
+
+
 def _integral(values: pd.Series) -> bool:
     return bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
 
@@ -239,6 +251,8 @@ def _identifier_columns(inp: QualityInput) -> dict[str, dict[str, Any]]:
         # Measurements in floats are naturally distinct; only whole numbers can be ids.
         if pd.api.types.is_float_dtype(values) and not _integral(values):
             continue
+        if dates_as_text(values):
+            continue  # timestamps are distinct too; high_cardinality reports them
         distinct = int(values.nunique())
         unique_share = share(distinct, len(values))
         by_name = bool(ID_NAME.search(column.lower()) or CAMEL_ID.search(column))
@@ -274,7 +288,7 @@ def id_like(inp: QualityInput) -> list[Finding]:
         tail = (
             "it is a model input: drop it (data.drop) unless it truly carries information."
             if used
-            else "it is not a model input."
+            else f"{inp.not_input_reason}."
         )
         findings.append(
             Finding(
@@ -303,13 +317,19 @@ def high_cardinality(inp: QualityInput) -> list[Finding]:
         counts = values.value_counts()
         rare = int((counts < 5).sum())
         matters = inp.is_input(column) or column in inp.sensitive
+        dates = dates_as_text(values)
         effect = (
             "one-hot encoding gives the model many sparse columns"
             if inp.is_input(column)
             else "per-group fairness numbers will be thin"
             if column in inp.sensitive
-            else "it is not a model input"
+            else inp.not_input_reason
         )
+        if dates:
+            effect += (
+                "; the values look like dates stored as text: derive features from them (an "
+                "age, a duration) rather than treat each date as a category"
+            )
         findings.append(
             Finding(
                 "high_cardinality",
@@ -323,6 +343,7 @@ def high_cardinality(inp: QualityInput) -> list[Finding]:
                     "distinct": distinct,
                     "categories_under_5_rows": rare,
                     "limit": limit,
+                    "dates_as_text": dates,
                 },
             )
         )
@@ -351,9 +372,9 @@ def outliers(inp: QualityInput) -> list[Finding]:
     """Numeric values more than ``outlier_z`` robust SDs from the median.
 
     Info when such values make up at least ``outlier_share`` of a column; a warning
-    when any value lies beyond ``outlier_extreme_z`` (more often an entry error
-    than a real value). Identifier-like columns and columns with fewer than 10
-    distinct values are skipped.
+    when any value lies beyond ``outlier_extreme_z`` (an entry error or a sentinel
+    code such as 99999 more often than a real value). Identifier-like columns and
+    columns with fewer than 10 distinct values are skipped.
     """
     cfg = inp.settings
     ids = identifier_columns(inp)
@@ -392,8 +413,8 @@ def outliers(inp: QualityInput) -> list[Finding]:
         if extreme.any():
             message += (
                 f"; {int(extreme.sum()):,} lie beyond {cfg.outlier_extreme_z:g} robust SD "
-                f"(most extreme: {_num(worst[0])}), which is more often an entry error than a "
-                "real value"
+                f"(most extreme: {_num(worst[0])}): check they are real values, not entry "
+                "errors or codes such as 99999"
             )
         findings.append(
             Finding(

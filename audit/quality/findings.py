@@ -118,12 +118,21 @@ class QualityInput:
         if column == self.target:
             return "target"
         if column in self.sensitive:
-            return "sensitive + feature" if column in self.features else "sensitive"
-        return "feature" if column in self.features else "not used"
+            return "sensitive + feature" if self.is_input(column) else "sensitive"
+        return "feature" if self.is_input(column) else "not used"
 
     def is_input(self, column: str) -> bool:
-        """Whether a model sees this column, which is what makes most defects matter."""
-        return column in self.features
+        """Whether a model fitted or evaluated here sees this column, which is what makes most
+        defects matter. A predictions-only audit fits no model, so no column is an input."""
+        return self.trains_model and column in self.features
+
+    @property
+    def not_input_reason(self) -> str:
+        return (
+            "it is not a model input"
+            if self.trains_model
+            else "this predictions-only audit fits no model on it"
+        )
 
     def columns(self) -> list[str]:
         """Every column except the target (the target has checks of its own)."""

@@ -105,7 +105,7 @@ def conflicting_labels(inp: QualityInput) -> list[Finding]:
             "conflicting_labels",
             "rows",
             "warning" if frac >= inp.settings.conflict_warning else "info",
-            f"{rows:,} rows ({pct(frac)}) in {groups:,} sets of identical model inputs carry "
+            f"{rows:,} rows ({pct(frac)}) in {groups:,} set(s) of identical model inputs carry "
             "different labels: no model can get all of them right, and the labels may be noisy.",
             {"rows": rows, "share": frac, "input_sets": groups, "example_inputs": example},
         )
