@@ -3,9 +3,12 @@ evidence, and stays silent on clean data."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 from scipy.stats.contingency import association
 from sklearn.metrics import roc_auc_score
 
@@ -411,7 +414,7 @@ def test_dates_stored_as_text_are_not_identifiers():
     assert [f for f in report["findings"] if f["check"] == "id_like"] == []
     finding = next(f for f in report["findings"] if f["check"] == "high_cardinality")
     assert finding["subject"] == "screened" and finding["evidence"]["dates_as_text"] is True
-    assert "dates stored as text" in finding["message"]
+    assert "the values are dates" in finding["message"]
 
 
 def test_predictions_only_audit_has_no_model_inputs():
@@ -420,3 +423,33 @@ def test_predictions_only_audit_has_no_model_inputs():
     finding = only(make_input(frame, split_rows=False, trains_model=False), "id_like")
     assert finding["severity"] == "info"
     assert "predictions-only audit fits no model" in finding["message"]
+
+
+def test_datetime_columns_and_odd_values_give_json_ready_evidence(tmp_path):
+    frame = clean_frame()
+    frame["seen"] = pd.date_range("2020-01-01", periods=N, freq="h")
+    frame["flag"] = pd.Timestamp("2021-05-01")  # a constant timestamp column
+    frame.to_parquet(tmp_path / "d.parquet")
+    out = tmp_path / "out"
+    result = run_cli(
+        "run",
+        "--data",
+        tmp_path / "d.parquet",
+        "--target",
+        "y",
+        "--sensitive",
+        "g",
+        "--model",
+        "logistic_regression",
+        "--out",
+        out,
+        "--format",
+        "json",
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    found = {
+        f["id"]: f for f in json.loads((out / "results.json").read_text())["quality"]["findings"]
+    }
+    assert "id_like:seen" not in found
+    assert found["constant_columns:flag"]["evidence"]["distinct"] == 1

@@ -222,7 +222,10 @@ def _num(value: float) -> str:
 
 
 def dates_as_text(values: pd.Series) -> bool:
-    """Whether a text column holds dates: 95 % of a sample of its values start like one."""
+    """Whether a column holds dates: a datetime type, or text where 95 % of a sample of the
+    values start like a date."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
     text = values.dropna()
     if text.empty or is_numeric(text):
         return False
@@ -327,8 +330,8 @@ def high_cardinality(inp: QualityInput) -> list[Finding]:
         )
         if dates:
             effect += (
-                "; the values look like dates stored as text: derive features from them (an "
-                "age, a duration) rather than treat each date as a category"
+                "; the values are dates: derive features from them (an age, a duration) "
+                "rather than treat each date as a category"
             )
         findings.append(
             Finding(

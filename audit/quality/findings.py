@@ -42,8 +42,24 @@ class Finding:
             "subject": self.subject,
             "severity": self.severity,
             "message": self.message,
-            "evidence": self.evidence,
+            "evidence": plain(self.evidence),
         }
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready evidence: numpy scalars to Python, NaN to None, anything else (a
+    timestamp, a decimal from user data) to its text."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
 
 
 @dataclass

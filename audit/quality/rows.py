@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -14,12 +12,6 @@ from audit.quality.findings import Finding, QualityInput, pct, share
 def row_hashes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """One 64-bit hash per row of ``columns``; equal rows (missing values included) hash equal."""
     return pd.util.hash_pandas_object(frame[columns], index=False)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    return None if isinstance(value, float) and np.isnan(value) else value
 
 
 def duplicates(inp: QualityInput) -> list[Finding]:
@@ -99,7 +91,7 @@ def conflicting_labels(inp: QualityInput) -> list[Finding]:
     groups = int(pd.unique(hashes[conflicted]).size)
     frac = share(rows, inp.n_rows)
     example_row = int(np.flatnonzero(conflicted)[0])
-    example = {c: _plain(inp.frame[c].iloc[example_row]) for c in inp.features[:12]}
+    example = {c: inp.frame[c].iloc[example_row] for c in inp.features[:12]}
     return [
         Finding(
             "conflicting_labels",
