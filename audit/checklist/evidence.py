@@ -350,7 +350,7 @@ def _documented(section: str, field: str):
         if entry is None or not entry.get("provided"):
             raise NotAvailable(f"not provided: set {section}.{field} in the config")
         text = entry["provided"]
-        text = "; ".join(text) if isinstance(text, list) else text
+        text = "; ".join(t.rstrip(".") for t in text) if isinstance(text, list) else text
         return _shorten(f"documented: {text}", 200), []
 
     return resolve
