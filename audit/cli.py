@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 datasets_app = typer.Typer(help="Built-in synthetic scenarios and local public datasets.")
 app.add_typer(datasets_app, name="datasets")
+checklist_app = typer.Typer(help="The ethics checklist: write a template for your answers.")
+app.add_typer(checklist_app, name="checklist")
 
 Formats = Annotated[
     list[str] | None,
@@ -159,6 +161,17 @@ def run(
         float | None, typer.Option(help="Share of rows held out for testing.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and the model.")] = None,
+    allow_quality_errors: Annotated[
+        bool,
+        typer.Option(
+            "--allow-quality-errors",
+            help="Go on despite error-severity data-quality findings (shown in the report).",
+        ),
+    ] = False,
+    checklist_answers: Annotated[
+        Path | None,
+        typer.Option(help="Your checklist answers (from `rai-audit checklist init`)."),
+    ] = None,
     format: Formats = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory.")] = None,
     quiet: Quiet = False,
@@ -188,6 +201,8 @@ def run(
             "split": {"test_size": test_size},
             "output": {"dir": out, "formats": format},
             "seed": seed,
+            "quality": {"allow_errors": True if allow_quality_errors else None},
+            "checklist": {"answers": checklist_answers},
         }
         overrides[threshold_key]["threshold"] = threshold
         cfg = build_config(config_file or config, overrides)
@@ -248,6 +263,39 @@ def report(
         files = render_outputs(load_result(results), formats, reporter)
         written = write_outputs(out or results.parent, files)
         reporter.done("Wrote " + ", ".join(str(p) for p in written))
+        return EXIT_OK
+
+    _guarded(debug, action)
+
+
+@checklist_app.command("init")
+def checklist_init(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Answers file to write.")
+    ] = Path("checklist-answers.yaml"),
+    checklist: Annotated[
+        Path | None,
+        typer.Option(help="A custom checklist YAML to write answers for (default: built-in)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Write a template for your answers to the ethics checklist (every item open)."""
+
+    def action() -> int:
+        from audit.checklist.template import write_template
+
+        if out.exists() and not force:
+            raise AuditError(
+                f"{out} already exists and may hold your answers; pass --force to overwrite it "
+                "or choose another --out."
+            )
+        sections, items = write_template(out, checklist)
+        typer.echo(
+            f"Wrote {items} checklist items in {sections} sections to {out}. Fill it in, then "
+            "set `checklist: {answers: " + out.name + "}` in audit.yaml or pass "
+            "--checklist-answers."
+        )
         return EXIT_OK
 
     _guarded(debug, action)

@@ -100,6 +100,98 @@ class ExplainConfig(_Section):
     cases_per_group: int = Field(1, ge=0, le=10)
     proxy_method: Literal["cramers_v", "mutual_info"] = "cramers_v"
     proxy_threshold: float | None = Field(None, gt=0.0, le=1.0)
+# Text that stands for a missing value; compared after stripping spaces and lower-casing.
+NULL_MARKERS = [
+    "", "?", "na", "n/a", "n.a.", "nan", "null", "none", "nil", "-", "--", "missing",
+    "#n/a", "<na>",
+]
+
+
+class QualityConfig(_Section):
+    """Data-quality checks run before training. Every threshold is stated in the report.
+
+    Shares are fractions of rows (0.05 = 5 %). ``allow_errors`` lets an audit with
+    error-severity findings go on (the findings stay in the report).
+    """
+
+    allow_errors: bool = False
+    disable: list[str] = Field(default_factory=list)
+    severity: dict[str, Literal["info", "warning", "error"]] = Field(default_factory=dict)
+    missing_warning: float = Field(0.01, ge=0.0, le=1.0)
+    sensitive_missing_error: float = Field(0.5, ge=0.0, le=1.0)
+    missing_group_gap: float = Field(0.05, ge=0.0, le=1.0)
+    null_markers: list[str] = Field(default_factory=lambda: list(NULL_MARKERS))
+    duplicate_warning: float = Field(0.001, ge=0.0, le=1.0)
+    conflict_warning: float = Field(0.01, ge=0.0, le=1.0)
+    near_constant_share: float = Field(0.99, gt=0.5, le=1.0)
+    id_unique_share: float = Field(0.95, gt=0.0, le=1.0)
+    max_categories: int = Field(50, ge=2)
+    outlier_z: float = Field(3.5, gt=0.0)
+    outlier_share: float = Field(0.01, ge=0.0, le=1.0)
+    outlier_extreme_z: float = Field(20.0, gt=0.0)
+    imbalance_share: float = Field(0.1, ge=0.0, le=0.5)
+    small_group_share: float = Field(0.05, ge=0.0, le=1.0)
+    min_group_rows: int = Field(30, ge=1)
+    base_rate_gap: float = Field(0.1, ge=0.0, le=1.0)
+    proxy_association: float = Field(0.2, ge=0.0, le=1.0)
+    leakage_auc_warning: float = Field(0.95, ge=0.5, le=1.0)
+    leakage_auc_error: float = Field(0.99, ge=0.5, le=1.0)
+    unseen_share: float = Field(0.01, ge=0.0, le=1.0)
+    shift_psi_info: float = Field(0.1, ge=0.0)
+    shift_psi_warning: float = Field(0.25, ge=0.0)
+    overlap_error: float = Field(0.5, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _known_checks(self) -> QualityConfig:
+        from audit.quality.catalog import CHECKS  # local import: audit.quality reads this module
+
+        unknown = [c for c in [*self.disable, *self.severity] if c not in CHECKS]
+        if unknown:
+            raise ValueError(
+                f"unknown data-quality check(s) {', '.join(map(repr, unknown))}; "
+                f"known checks: {', '.join(CHECKS)}"
+            )
+        if self.leakage_auc_error < self.leakage_auc_warning:
+            raise ValueError("quality.leakage_auc_error must be >= quality.leakage_auc_warning")
+        if self.shift_psi_warning < self.shift_psi_info:
+            raise ValueError("quality.shift_psi_warning must be >= quality.shift_psi_info")
+        return self
+
+
+class ChecklistConfig(_Section):
+    """The ethics checklist: a custom checklist file and/or the user's answers file."""
+
+    file: Path | None = None
+    answers: Path | None = None
+
+
+Text = str | list[str] | None
+
+
+class ModelCardConfig(_Section):
+    """What the user says about the model (Mitchell et al., 2019); the audit adds what it knows."""
+
+    name: str | None = None
+    version: str | None = None
+    owners: list[str] = Field(default_factory=list)
+    model_details: Text = None
+    intended_use: Text = None
+    out_of_scope_uses: Text = None
+    training_data: Text = None
+    evaluation_data: Text = None
+    factors: Text = None
+    metrics: Text = None
+    ethical_considerations: Text = None
+    caveats_and_recommendations: Text = None
+
+
+class DatasheetConfig(_Section):
+    """What the user says about the data (Gebru et al., 2021); the audit adds what it knows."""
+
+    motivation: Text = None
+    composition: Text = None
+    collection: Text = None
+    preprocessing: Text = None
 
 
 class AuditConfig(_Section):
@@ -111,6 +203,10 @@ class AuditConfig(_Section):
     split: SplitConfig = Field(default_factory=SplitConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    checklist: ChecklistConfig = Field(default_factory=ChecklistConfig)
+    model_card: ModelCardConfig = Field(default_factory=ModelCardConfig)
+    datasheet: DatasheetConfig = Field(default_factory=DatasheetConfig)
     seed: int = 0
 
     @property
@@ -196,6 +292,12 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
         if isinstance(part, dict) and isinstance(part.get(key), str):
             value = Path(part[key])
             part[key] = str(value if value.is_absolute() else base / value)
+    checklist = raw.get("checklist")
+    if isinstance(checklist, dict):
+        for key in ("file", "answers"):
+            if isinstance(checklist.get(key), str):
+                value = Path(checklist[key])
+                checklist[key] = str(value if value.is_absolute() else base / value)
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

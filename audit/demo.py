@@ -28,6 +28,26 @@ def demo_config(model: str, seed: int) -> dict:
         "split": {"test_size": 0.3, "stratify": True},
         "output": {"dir": ".", "formats": ["json", "html", "pdf"]},
         "seed": seed,
+        # The demo's planted data defects are warnings, so no quality override is needed.
+        "model_card": {
+            "name": "Synthetic credit approval model (rai-audit demo)",
+            "intended_use": "Showing what a rai-audit report contains, on synthetic data.",
+            "out_of_scope_uses": [
+                "Any decision about a real applicant.",
+                "Comparing credit-scoring methods: the data and its bias are simulated.",
+            ],
+            "caveats_and_recommendations": (
+                "The labels carry a planted bias against female, Black and Hispanic "
+                "applicants; the audit is expected to find it."
+            ),
+        },
+        "datasheet": {
+            "motivation": "Built into rai-audit to demonstrate an audit with known problems.",
+            "collection": (
+                f"Simulated by rai-audit's synthetic credit scenario (seed {seed}); no real "
+                "person's data."
+            ),
+        },
     }
 
 

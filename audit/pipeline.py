@@ -15,12 +15,16 @@ import numpy as np
 import pandas as pd
 
 from audit import models
+from audit.checklist.evaluate import evaluate_checklist
+from audit.checklist.spec import prepare_checklist
 from audit.config import AuditConfig
 from audit.data import AuditData, binary_target, load_audit_data, split_indices
 from audit.errors import AuditError
 from audit.explain.stage import explain_evaluation
 from audit.metrics import measure
 from audit.metrics.fairness import group_labels
+from audit.model_card import build_datasheet, build_model_card
+from audit.quality.runner import assess_quality, stop_on_errors
 from audit.result import SCHEMA_VERSION, provenance
 
 Progress = Callable[[str], None]
@@ -68,8 +72,15 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
         timings[stage] = round(time.perf_counter() - start, 3)
         return value
 
+    checklist = prepare_checklist(config)  # read and validate the answers before any work
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
-    evaluation: Evaluation = timed("Getting predictions", lambda: _evaluate(config, data))
+    # Nothing is held out when the predictions are given: there is nothing to train.
+    split = None if config.mode == "predictions" else split_indices(len(data.frame), data.y, config)
+    quality = timed("Checking data quality", lambda: assess_quality(data, config, split))
+    stop_on_errors(quality, config)  # error findings stop here, before training
+    evaluation: Evaluation = timed(
+        "Getting predictions", lambda: _evaluate(config, data, split)
+    )
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
     measured = timed(
         "Computing metrics",
@@ -95,13 +106,22 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     result["explanations"] = timed(
         "Explaining the model", lambda: explain_evaluation(config, data, evaluation)
     )
+    result["quality"] = quality
+    # The model card and the checklist read every other stage's result: keep them last.
+    result["model_card"] = build_model_card(result, config)
+    result["datasheet"] = build_datasheet(result, config)
+    result["checklist"] = timed(
+        "Evaluating the checklist", lambda: evaluate_checklist(checklist, result)
+    )
     return AuditRun(result=result, model=evaluation.model)
 
 
-def _evaluate(config: AuditConfig, data: AuditData) -> Evaluation:
-    if config.mode == "predictions":
+def _evaluate(
+    config: AuditConfig, data: AuditData, split: tuple[np.ndarray, np.ndarray] | None
+) -> Evaluation:
+    if split is None:
         return _given_predictions(config, data)
-    train, test = split_indices(len(data.frame), data.y, config)
+    train, test = split
     if config.mode == "train":
         X_train = models.as_model_input(data.frame.iloc[train], data.features)
         model = models.train_model(

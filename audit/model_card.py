@@ -1,0 +1,293 @@
+"""Model card (Mitchell et al., 2019) and datasheet (Gebru et al., 2021) sections.
+
+Each section has what the user wrote in the config (``model_card:`` /
+``datasheet:``) and, separately, the facts the audit knows (data size, columns,
+groups, metrics, data-quality findings). A section the user left empty says so,
+naming the config key to fill; the audit's facts never stand in for the user's
+text.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from audit.config import AuditConfig
+
+MODEL_CARD_SECTIONS = (
+    ("model_details", "Model details"),
+    ("intended_use", "Intended use"),
+    ("out_of_scope_uses", "Out-of-scope uses"),
+    ("training_data", "Training data"),
+    ("evaluation_data", "Evaluation data"),
+    ("factors", "Factors"),
+    ("metrics", "Metrics"),
+    ("ethical_considerations", "Ethical considerations"),
+    ("caveats_and_recommendations", "Caveats and recommendations"),
+)
+DATASHEET_SECTIONS = (
+    ("motivation", "Motivation"),
+    ("composition", "Composition"),
+    ("collection", "Collection process"),
+    ("preprocessing", "Preprocessing"),
+)
+MAX_LISTED = 12
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    if value is None or value != value:  # None or NaN: undefined, not zero
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(names[:MAX_LISTED])
+    return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
+
+
+def _quality_findings(result: dict[str, Any], *checks: str) -> list[dict[str, Any]]:
+    quality = result.get("quality") or {}
+    return [f for f in quality.get("findings", []) if not checks or f["check"] in checks]
+
+
+def _model_details(result: dict[str, Any]) -> list[str]:
+    model, prov = result["model"], result["provenance"]
+    facts = []
+    if model["source"] == "predictions":
+        facts.append(
+            f"Decisions made outside this audit, read from column '{model['column']}' "
+            f"(rule: {model['decision_rule']})."
+        )
+    else:
+        origin = (
+            f"trained by the audit (registry entry '{model.get('registry_name')}', seed "
+            f"{prov['seed']})"
+            if model["source"] == "trained"
+            else f"loaded from {model.get('file')}"
+        )
+        facts.append(f"{model.get('estimator')}, {origin}.")
+        if model.get("threshold") is not None:
+            facts.append(
+                f"Predicts positive when P(positive) ≥ {model['threshold']:g}; positive label "
+                f"{result['data']['positive_label']!r}."
+            )
+        inputs = model.get("input_columns", [])
+        facts.append(f"{len(inputs)} inputs: {_listed(inputs)}.")
+    facts.append(
+        f"Audited {prov['created_at']} with rai-audit {prov['versions'].get('rai-audit')}."
+    )
+    return facts
+
+
+def _training_data(result: dict[str, Any], config: AuditConfig) -> list[str]:
+    data, model = result["data"], result["model"]
+    if model["source"] == "predictions":
+        return ["Not known to the audit: the decisions were made by another system."]
+    if model["source"] == "file":
+        return [
+            "Not known to the audit: the model was loaded from a file. The audit held out "
+            f"{data['n_evaluated']:,} rows of {PurePath(data['file']).name} for evaluation."
+        ]
+    return [
+        f"{data['n_train']:,} rows of {PurePath(data['file']).name} (SHA-256 "
+        f"{result['provenance']['data_sha256'][:12]}…), the {_pct(1 - config.split.test_size)} "
+        f"not held out; split with seed {config.seed}"
+        f"{', stratified by the label' if config.split.stratify else ''}.",
+        f"Positive label share in the whole file: {_pct(data['base_rate'])}.",
+    ]
+
+
+def _evaluation_data(result: dict[str, Any]) -> list[str]:
+    data = result["data"]
+    facts = [f"{data['n_evaluated']:,} rows: {result['fairness']['evaluated_on']}."]
+    quality = result.get("quality") or {}
+    for table in quality.get("tables", {}).get("representation", []):
+        if len(table["attributes"]) == 1 and table["groups"][0].get("n_test") is not None:
+            sizes = ", ".join(f"{g['group']} {g['n_test']:,}" for g in table["groups"])
+            facts.append(f"Test rows by {table['name']}: {sizes}.")
+    return facts
+
+
+def _factors(result: dict[str, Any]) -> list[str]:
+    data = result["data"]
+    facts = []
+    for column, sizes in data["group_sizes"].items():
+        total = sum(sizes.values()) or 1
+        shown = ", ".join(f"{g} {n:,} ({_pct(n / total)})" for g, n in sizes.items())
+        facts.append(f"{column}: {shown}.")
+    quality = result.get("quality") or {}
+    for table in quality.get("tables", {}).get("representation", []):
+        if len(table["attributes"]) > 1:
+            small = [g["group"] for g in table["groups"] if g["small"]]
+            facts.append(
+                f"Intersection {table['name']}: {len(table['groups'])} groups"
+                + (f", small: {_listed(small)}." if small else ".")
+            )
+    return facts
+
+
+def _metrics(result: dict[str, Any]) -> list[str]:
+    perf = result["performance"]
+    facts = [
+        f"Accuracy {_f(perf.get('accuracy'))}, balanced accuracy "
+        f"{_f(perf.get('balanced_accuracy'))}, ROC AUC {_f(perf.get('roc_auc'))}, Brier score "
+        f"{_f(perf.get('brier'))} on {perf.get('n', 0):,} rows."
+    ]
+    for feature in result["fairness"]["features"]:
+        values = {d["metric"]: d["value"] for d in feature["disparities"]}
+        facts.append(
+            f"{feature['feature']}: demographic parity difference "
+            f"{_f(values.get('demographic_parity_difference'))} (ratio "
+            f"{_f(values.get('demographic_parity_ratio'))}), equal opportunity difference "
+            f"{_f(values.get('equal_opportunity_difference'))}, equalized odds difference "
+            f"{_f(values.get('equalized_odds_difference'))}."
+        )
+    return facts
+
+
+def _ethical_considerations(result: dict[str, Any]) -> list[str]:
+    data, model = result["data"], result["model"]
+    facts = [f"Sensitive attributes audited: {', '.join(data['sensitive'])}."]
+    inputs = model.get("input_columns", [])
+    used = [c for c in inputs if c in data["sensitive"]]
+    if model["source"] != "predictions":
+        facts.append(
+            f"Sensitive attributes used as model inputs: {', '.join(used)}."
+            if used
+            else "No sensitive attribute is a model input (proxies may still carry them)."
+        )
+    for finding in _quality_findings(result, "proxy_association", "base_rate"):
+        facts.append(finding["message"])
+    return facts
+
+
+def _caveats(result: dict[str, Any]) -> list[str]:
+    quality = result.get("quality") or {}
+    facts = []
+    if quality:
+        counts = quality.get("counts", {})
+        facts.append(
+            f"Data-quality checks: {counts.get('error', 0)} errors, {counts.get('warning', 0)} "
+            "warnings (see the data-quality section)."
+        )
+        if quality.get("errors_overridden"):
+            facts.append("The audit ran despite data-quality errors (override given).")
+    for finding in _quality_findings(
+        result, "representation", "leakage", "train_test_overlap", "label_imbalance"
+    ):
+        if finding["severity"] != "info":
+            facts.append(finding["message"])
+    if result["model"]["source"] == "predictions":
+        facts.append("Predictions-only audit: every row is evaluated, nothing is held out.")
+    return facts
+
+
+def _composition(result: dict[str, Any]) -> list[str]:
+    data = result["data"]
+    roles: dict[str, list[str]] = {}
+    for column in data["columns"]:
+        roles.setdefault(column["role"], []).append(column["name"])
+    facts = [
+        f"{data['n_rows']:,} rows × {data['n_columns']} columns; target '{data['target']}' "
+        f"(positive label {data['positive_label']!r}, {_pct(data['base_rate'])} positive).",
+        *[f"{role.capitalize()}: {_listed(names)}." for role, names in roles.items()],
+    ]
+    missing = [c for c in data["columns"] if c["missing"]]
+    if missing:
+        facts.append(
+            "Missing values: "
+            + _listed([f"{c['name']} {_pct(c['missing'] / data['n_rows'])}" for c in missing])
+            + "."
+        )
+    for finding in _quality_findings(result, "duplicates"):
+        facts.append(finding["message"])
+    return facts
+
+
+def _collection(result: dict[str, Any]) -> list[str]:
+    prov = result["provenance"]
+    return [f"Read from {prov['data_file']} (SHA-256 {prov['data_sha256']})."]
+
+
+def _preprocessing(result: dict[str, Any]) -> list[str]:
+    data, model = result["data"], result["model"]
+    facts = []
+    if data.get("rows_without_target_dropped"):
+        facts.append(
+            f"{data['rows_without_target_dropped']:,} rows without a target value were dropped."
+        )
+    unused = [c["name"] for c in data["columns"] if c["role"] == "not used"]
+    if unused:
+        facts.append(f"Columns not used by the model: {_listed(unused)}.")
+    if model["source"] == "trained":
+        facts.append(
+            "The trained pipeline imputes missing numbers with the median and scales them, and "
+            "one-hot encodes text columns (missing as its own category; categories seen fewer "
+            "than 5 times grouped; unseen categories ignored)."
+        )
+    for finding in _quality_findings(result, "null_markers"):
+        facts.append(finding["message"])
+    return facts
+
+
+def _sections(
+    spec: tuple[tuple[str, str], ...],
+    given: dict[str, Any],
+    auto: dict[str, list[str]],
+    config_key: str,
+) -> list[dict[str, Any]]:
+    sections = []
+    for field, title in spec:
+        provided = given.get(field)
+        if isinstance(provided, str):
+            provided = provided.strip() or None
+        sections.append(
+            {
+                "id": field,
+                "title": title,
+                "config_key": f"{config_key}.{field}",
+                "provided": provided or None,
+                "from_audit": auto.get(field, []),
+            }
+        )
+    return sections
+
+
+def build_model_card(result: dict[str, Any], config: AuditConfig) -> dict[str, Any]:
+    """The model card: the user's text from ``model_card:`` beside what the audit knows."""
+    card = config.model_card
+    auto = {
+        "model_details": _model_details(result),
+        "training_data": _training_data(result, config),
+        "evaluation_data": _evaluation_data(result),
+        "factors": _factors(result),
+        "metrics": _metrics(result),
+        "ethical_considerations": _ethical_considerations(result),
+        "caveats_and_recommendations": _caveats(result),
+    }
+    sections = _sections(MODEL_CARD_SECTIONS, card.model_dump(), auto, "model_card")
+    return {
+        "name": card.name,
+        "version": card.version,
+        "owners": card.owners,
+        "sections": sections,
+        "not_provided": [s["config_key"] for s in sections if not s["provided"]],
+    }
+
+
+def build_datasheet(result: dict[str, Any], config: AuditConfig) -> dict[str, Any]:
+    """The datasheet: the user's text from ``datasheet:`` beside what the audit knows."""
+    auto = {
+        "composition": _composition(result),
+        "collection": _collection(result),
+        "preprocessing": _preprocessing(result),
+    }
+    sections = _sections(DATASHEET_SECTIONS, config.datasheet.model_dump(), auto, "datasheet")
+    return {
+        "sections": sections,
+        "not_provided": [s["config_key"] for s in sections if not s["provided"]],
+    }

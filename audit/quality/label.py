@@ -1,0 +1,144 @@
+"""Checks of the label: imbalance, and single inputs that predict it suspiciously well."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from audit.metrics.fairness import group_labels
+from audit.quality.findings import Finding, QualityInput, is_numeric, pct, share
+
+MAX_BINS = 20
+ROWS_PER_BIN = 50
+
+
+def label_imbalance(inp: QualityInput) -> list[Finding]:
+    """A warning when the rarer outcome is under ``imbalance_share`` of the rows."""
+    positives = int(inp.y.sum())
+    negatives = inp.n_rows - positives
+    minority = min(positives, negatives)
+    frac = share(minority, inp.n_rows)
+    if frac >= inp.settings.imbalance_share:
+        return []
+    rarer = "positive" if positives <= negatives else "negative"
+    return [
+        Finding(
+            "label_imbalance",
+            inp.target,
+            "warning",
+            f"The {rarer} outcome is rare: {minority:,} of {inp.n_rows:,} rows ({pct(frac)}). "
+            "Accuracy can look high while the rare outcome is mostly missed; read balanced "
+            "accuracy, recall and the per-group rates.",
+            {
+                "positive_label": inp.positive_label,
+                "positives": positives,
+                "negatives": negatives,
+                "minority_share": frac,
+                "threshold": inp.settings.imbalance_share,
+            },
+        )
+    ]
+
+
+def _rate_score(codes: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row scored by the positive rate of its bin or category (in-sample)."""
+    _, inverse = np.unique(codes, return_inverse=True)
+    rates = np.bincount(inverse, weights=y) / np.bincount(inverse)
+    return rates[inverse]
+
+
+def single_feature_auc(
+    values: pd.Series, y: np.ndarray, max_categories: int
+) -> tuple[float, str] | None:
+    """How well one column alone separates the labels, as a ROC AUC folded to >= 0.5.
+
+    Numeric columns: the better of the raw values as a score (a monotone relation)
+    and the positive rate of quantile bins, missing values a bin of their own (any
+    relation, including "missing means positive"). Categorical columns: the
+    positive rate of each category. ``None`` for columns with too many categories,
+    where an in-sample rate per category would overfit.
+    """
+    if is_numeric(values):
+        x = values.to_numpy(dtype=float)
+        finite = np.isfinite(x)
+        best, method = 0.5, "values"
+        if finite.sum() and len(np.unique(y[finite])) == 2:
+            auc = roc_auc_score(y[finite], x[finite])
+            best = max(auc, 1 - auc)
+        bins = min(MAX_BINS, max(2, len(x) // ROWS_PER_BIN))
+        try:
+            placed = pd.qcut(values, q=bins, labels=False, duplicates="drop").to_numpy(float)
+        except (ValueError, IndexError):
+            placed = np.full(len(x), np.nan)
+        # Values qcut cannot place (a single distinct value) share one bin; missing values
+        # get a bin of their own.
+        codes = np.where(finite, np.nan_to_num(placed, nan=MAX_BINS), -1).astype(int)
+        binned = roc_auc_score(y, _rate_score(codes, y))
+        if binned > best:
+            best, method = binned, f"positive rate of {len(np.unique(codes))} quantile bins"
+        return float(best), method
+    labels = group_labels(values)
+    if labels.nunique() > max_categories:
+        return None
+    codes = pd.factorize(labels)[0]
+    return float(roc_auc_score(y, _rate_score(codes, y))), "positive rate of each category"
+
+
+def auc_table(inp: QualityInput) -> list[dict[str, Any]]:
+    """Single-column AUC of every model input, strongest first."""
+    return inp.memo("auc", lambda: _auc_table(inp))
+
+
+def _auc_table(inp: QualityInput) -> list[dict[str, Any]]:
+    rows = []
+    for column in inp.features:
+        scored = single_feature_auc(inp.frame[column], inp.y, inp.settings.max_categories)
+        if scored is not None:
+            rows.append({"column": column, "auc": scored[0], "method": scored[1]})
+    return sorted(rows, key=lambda r: -r["auc"])
+
+
+def leakage(inp: QualityInput) -> list[Finding]:
+    """A model input that alone predicts the label with AUC >= ``leakage_auc_error`` is an
+    error (a leak makes every later number meaningless); >= ``leakage_auc_warning`` a warning.
+
+    The error becomes a warning, with the reason stated, when each outcome has fewer
+    than ``min_group_rows`` rows (a perfect split happens by chance in tiny data) or in
+    a predictions-only audit (no model is fitted on these columns here).
+    """
+    cfg = inp.settings
+    minority = int(min(inp.y.sum(), inp.n_rows - inp.y.sum()))
+    findings = []
+    for row in auc_table(inp):
+        auc = row["auc"]
+        if auc < cfg.leakage_auc_warning:
+            continue
+        severity, note = "warning", ""
+        if auc >= cfg.leakage_auc_error:
+            if not inp.trains_model:
+                note = (
+                    " (a warning, not an error: this predictions-only audit fits no model on "
+                    "these columns)"
+                )
+            elif minority < cfg.min_group_rows:
+                note = (
+                    f" (a warning, not an error: with {minority} rows of the rarer outcome a "
+                    "near-perfect split can happen by chance)"
+                )
+            else:
+                severity = "error"
+        findings.append(
+            Finding(
+                "leakage",
+                row["column"],
+                severity,
+                f"'{row['column']}' alone predicts '{inp.target}' with ROC AUC {auc:.3f} "
+                f"({row['method']}){note}. Check that it is known before the decision is made "
+                "and is not derived from the label.",
+                {**row, "warning_at": cfg.leakage_auc_warning, "error_at": cfg.leakage_auc_error},
+            )
+        )
+    return findings

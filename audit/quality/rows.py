@@ -1,0 +1,104 @@
+"""Checks across rows: exact duplicate rows, repeated identifiers, conflicting labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audit.quality.columns import identifier_columns
+from audit.quality.findings import Finding, QualityInput, pct, share
+
+
+def row_hashes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One 64-bit hash per row of ``columns``; equal rows (missing values included) hash equal."""
+    return pd.util.hash_pandas_object(frame[columns], index=False)
+
+
+def duplicates(inp: QualityInput) -> list[Finding]:
+    """Exact duplicate rows, and identifiers that repeat (with or without identical records)."""
+    findings = []
+    hashes = row_hashes(inp.frame, list(inp.frame.columns))
+    copies = int(hashes.duplicated(keep="first").sum())
+    if copies:
+        involved = int(hashes.duplicated(keep=False).sum())
+        frac = share(copies, inp.n_rows)
+        findings.append(
+            Finding(
+                "duplicates",
+                "rows",
+                "warning" if frac >= inp.settings.duplicate_warning else "info",
+                f"{copies:,} rows ({pct(frac)}) are exact copies of another row ({involved:,} "
+                "rows involved). Copies weigh twice in training and, split across training and "
+                "test rows, flatter the held-out numbers.",
+                {
+                    "duplicate_rows": copies,
+                    "rows_involved": involved,
+                    "rows": inp.n_rows,
+                    "share": frac,
+                },
+            )
+        )
+    for column, info in identifier_columns(inp).items():
+        if not info["repeated_rows"]:
+            continue
+        ids = inp.frame[column]
+        repeated = ids.notna() & ids.duplicated(keep=False)
+        other = [c for c in inp.frame.columns if c != column]
+        records = pd.DataFrame(
+            {"id": ids[repeated], "record": row_hashes(inp.frame, other)[repeated]}
+        )
+        distinct_records = records.groupby("id")["record"].nunique()
+        differing = int((distinct_records > 1).sum())
+        message = (
+            f"'{column}' repeats: {len(distinct_records):,} values occur more than once "
+            f"({int(repeated.sum()):,} rows)"
+        )
+        if differing:
+            message += (
+                f"; {differing:,} of them label different records, so the same entity may sit "
+                "in both training and test rows"
+            )
+        else:
+            message += "; every repeat is an exact duplicate row"
+        findings.append(
+            Finding(
+                "duplicates",
+                column,
+                "warning" if differing else "info",
+                message + ".",
+                {
+                    "column": column,
+                    "repeated_values": int(len(distinct_records)),
+                    "rows_involved": int(repeated.sum()),
+                    "values_with_differing_records": differing,
+                },
+            )
+        )
+    return findings
+
+
+def conflicting_labels(inp: QualityInput) -> list[Finding]:
+    """Rows whose model inputs are identical but whose labels differ."""
+    if not inp.features:
+        return []
+    hashes = row_hashes(inp.frame, inp.features).to_numpy()
+    table = pd.DataFrame({"h": hashes, "y": inp.y})
+    labels_per_input = table.groupby("h")["y"].transform("nunique").to_numpy()
+    conflicted = labels_per_input > 1
+    rows = int(conflicted.sum())
+    if not rows:
+        return []
+    groups = int(pd.unique(hashes[conflicted]).size)
+    frac = share(rows, inp.n_rows)
+    example_row = int(np.flatnonzero(conflicted)[0])
+    example = {c: inp.frame[c].iloc[example_row] for c in inp.features[:12]}
+    return [
+        Finding(
+            "conflicting_labels",
+            "rows",
+            "warning" if frac >= inp.settings.conflict_warning else "info",
+            f"{rows:,} rows ({pct(frac)}) in {groups:,} set(s) of identical model inputs carry "
+            "different labels: no model can get all of them right, and the labels may be noisy.",
+            {"rows": rows, "share": frac, "input_sets": groups, "example_inputs": example},
+        )
+    ]
