@@ -37,6 +37,13 @@ Formats = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Mitigate = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Mitigation strategy to compare, e.g. reweighing or threshold_optimizer:dp "
+        "(repeatable; 'all' = the default set, 'none' = off)."
+    ),
+]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 
 
@@ -94,6 +101,10 @@ def _audit_and_write(config: AuditConfig, reporter: Reporter) -> int:
     files = render_outputs(run.result, config.output.formats, reporter)
     model = run.model if (config.mode == "train" and config.model.save) else None
     reporter("Writing outputs")
+    if run.mitigated_model is not None and run.mitigated_file:
+        from audit.mitigation.saving import model_bytes
+
+        files[run.mitigated_file] = model_bytes(run.mitigated_model)
     written = write_outputs(config.output.dir, files, model)
     reporter.done("Wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK
@@ -159,6 +170,11 @@ def run(
         float | None, typer.Option(help="Share of rows held out for testing.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and the model.")] = None,
+    mitigate: Mitigate = None,
+    save_mitigated: Annotated[
+        str | None,
+        typer.Option(help="Save this mitigation strategy's model as mitigated-NAME.skops."),
+    ] = None,
     format: Formats = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory.")] = None,
     quiet: Quiet = False,
@@ -187,6 +203,7 @@ def run(
             "predictions": {"prediction_column": prediction_column, "score_column": score_column},
             "split": {"test_size": test_size},
             "output": {"dir": out, "formats": format},
+            "mitigation": {"strategies": mitigate, "save": save_mitigated},
             "seed": seed,
         }
         overrides[threshold_key]["threshold"] = threshold
@@ -205,6 +222,7 @@ def demo(
     bias: Annotated[float, typer.Option(min=0.0, help="Injected bias, in log-odds.")] = 1.0,
     model: Annotated[str, typer.Option(help="Registry model to train.")] = "hist_gradient_boosting",
     seed: Annotated[int, typer.Option(help="Seed for data, split and model.")] = 0,
+    mitigate: Mitigate = None,
     format: Formats = None,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -217,7 +235,9 @@ def demo(
         reporter = Reporter(quiet)
         reporter("Generating synthetic credit data")
         config_path = prepare_demo(out, rows=rows, bias=bias, model=model, seed=seed)
-        cfg = build_config(config_path, {"output": {"formats": format}})
+        cfg = build_config(
+            config_path, {"output": {"formats": format}, "mitigation": {"strategies": mitigate}}
+        )
         return _audit_and_write(cfg, reporter)
 
     _guarded(debug, action)

@@ -20,6 +20,7 @@ from audit.data import AuditData, binary_target, load_audit_data, split_indices
 from audit.errors import AuditError
 from audit.metrics import measure
 from audit.metrics.fairness import group_labels
+from audit.mitigation.stage import run_mitigation
 from audit.result import SCHEMA_VERSION, provenance
 
 Progress = Callable[[str], None]
@@ -52,6 +53,8 @@ class AuditRun:
 
     result: dict[str, Any]
     model: Any | None
+    mitigated_model: Any | None = None  # the strategy `mitigation.save` chose, to be saved
+    mitigated_file: str | None = None
 
 
 def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun:
@@ -91,7 +94,19 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
             "features": measured["fairness"],
         },
     }
-    return AuditRun(result=result, model=evaluation.model)
+    def mitigate() -> Any:
+        baseline_seconds = timings.get("Getting predictions")
+        return run_mitigation(config, data, evaluation, measured, baseline_seconds)
+
+    strategies = config.mitigation.strategies
+    mitigation = timed("Comparing mitigation strategies", mitigate) if strategies else mitigate()
+    result["mitigation"] = mitigation.result
+    return AuditRun(
+        result=result,
+        model=evaluation.model,
+        mitigated_model=mitigation.saved_model,
+        mitigated_file=mitigation.saved_file,
+    )
 
 
 def _evaluate(config: AuditConfig, data: AuditData) -> Evaluation:

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 
 from audit.report import plots
+from audit.report.mitigation_plots import tradeoff_chart
 
 TEMPLATE_PACKAGE = "audit.templates"
 
@@ -57,7 +58,8 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         "by_group": {
             feature["feature"]: plots.by_group_chart(feature)
             for feature in result["fairness"]["features"]
-        }
+        },
+        "mitigation": tradeoff_chart(result.get("mitigation") or {}),
     }
 
 
