@@ -141,7 +141,8 @@ def load_model(path: Path) -> Any:
     if refused:
         raise AuditError(
             f"Model file {path} contains types rai-audit does not load: {', '.join(refused)}. "
-            "Only scikit-learn, numpy and scipy objects are trusted."
+            "Only scikit-learn, numpy and scipy objects (and rai-audit's own saved mitigation "
+            "models) are trusted."
         )
     try:
         model = sio.load(path, trusted=untrusted)

@@ -580,3 +580,72 @@ def test_demo_compares_the_default_set_in_results_and_html(demo_dir, demo_result
     assert "No fairness policy is set" in section
     assert "may be unlawful" in section  # the caveat on using the attribute at prediction
     assert "random draws" in section
+
+
+def test_other_fairlearn_types_in_a_model_file_are_refused(tmp_path):
+    from fairlearn.reductions import EqualizedOdds
+
+    path = tmp_path / "eg.skops"
+    sio.dump(ExponentiatedGradient(LogisticRegression(), EqualizedOdds()), path)
+    with pytest.raises(Exception, match="ExponentiatedGradient") as caught:
+        models.load_model(path)
+    assert type(caught.value).__name__ == "AuditError"
+    assert "does not load" in str(caught.value)
+
+
+def test_one_feature_or_an_intersection_keys_the_groups(strong_bias):
+    # Ratio chosen and pinned to one feature: the plot's axis and the Pareto front follow it.
+    single = run_audit(
+        config_for(
+            strong_bias,
+            strategies=["threshold_optimizer:dp"],
+            sensitive=["race"],
+            disparity="demographic_parity_ratio",
+            feature="race",
+        )
+    ).result["mitigation"]
+    assert single["group_key"] == "race"
+    assert set(single["training_group_sizes"]) == {"White", "Black", "Hispanic", "Asian", "Other"}
+    thresholds = single["strategies"][1]["details"]["thresholds"]
+    assert [t["group"] for t in thresholds] == sorted(single["training_group_sizes"])
+    assert single["disparity"]["better"] == "higher"
+    assert single["columns"] == [{"feature": "race", "metric": "demographic_parity_ratio"}]
+    baseline, mitigated = single["strategies"]
+    assert mitigated["disparity"]["value"] > baseline["disparity"]["value"]  # ratio rose
+
+    both = run_audit(config_for(strong_bias, strategies=["threshold_optimizer:dp"])).result
+    groups = both["mitigation"]["training_group_sizes"]
+    assert both["mitigation"]["group_key"] == "sex × race"
+    assert len(groups) == 10 and "female × Black" in groups
+    assert sum(groups.values()) == both["data"]["n_train"]
+
+
+@pytest.mark.parametrize(
+    ("mitigation", "message"),
+    [
+        ({"feature": "region"}, "mitigation.feature 'region' is not a measured sensitive"),
+        ({"sensitive": ["region"]}, "mitigation.sensitive names region"),
+        ({"disparity": "dp"}, "'mitigation.disparity'"),
+        ({"options": {"grid_search": {"grid_sise": 5}}}, "allowed keys here: grid_size"),
+    ],
+)
+def test_bad_mitigation_config_exits_2_naming_the_key(strong_bias, tmp_path, mitigation, message):
+    import yaml
+
+    config = {
+        "data": {
+            "path": str(strong_bias),
+            "target": "approved",
+            "sensitive": ["sex", "race"],
+            "drop": ["applicant_id"],
+        },
+        "model": {"name": "logistic_regression"},
+        "mitigation": {"strategies": ["reweighing"], **mitigation},
+        "output": {"dir": str(tmp_path / "o")},
+    }
+    path = tmp_path / "audit.yaml"
+    path.write_text(yaml.safe_dump(config))
+    done = run_cli("run", path)
+    assert done.exit_code == 2, done.output
+    assert message in done.output
+    assert not (tmp_path / "o").exists()

@@ -104,6 +104,12 @@ def run_mitigation(
         # check_complete refuses this earlier; kept so the stage never runs without a model.
         raise AuditError("Mitigation needs a model; a predictions-only audit has none.")
 
+    features = [entry["feature"] for entry in baseline.get("fairness", [])]
+    if cfg.feature is not None and cfg.feature not in features:
+        raise AuditError(
+            f"mitigation.feature '{cfg.feature}' is not a measured sensitive feature; "
+            f"choose one of: {', '.join(map(str, features))}."
+        )
     sensitive_columns = list(cfg.sensitive or data.sensitive)
     keys = group_key(data.frame, sensitive_columns)
     train_keys, test_keys = keys[evaluation.train_rows], keys[evaluation.rows]
@@ -134,7 +140,7 @@ def run_mitigation(
         measured = measure(evaluation.y_true, y_pred, scores, sensitive_test, config)
         rows.append(_strategy_row(name, fitted, measured, X_test, columns, scores, config))
 
-    result = _compare(rows, config, baseline)
+    result = compare.comparison(rows, cfg.disparity, cfg.feature)
     result.update(
         status="ran",
         reason=None,
@@ -251,6 +257,15 @@ def _strategy_row(
         # A tolerance, because mixture weights sum to 1 only up to rounding.
         share = float(np.mean((probability > 1e-9) & (probability < 1 - 1e-9)))
     caveats = list(method.caveats) + fitted.messages
+    as_input = [c for c in config.data.sensitive if c in columns]
+    if as_input and not method.sensitive_at_prediction:
+        # model.include_sensitive: the retrained model takes the attribute as an input itself.
+        caveats = [c for c in caveats if c != catalogue.TRAINING_ONLY]
+        caveats.insert(
+            0,
+            f"The model takes the sensitive column(s) {', '.join(as_input)} as inputs "
+            "(model.include_sensitive). " + catalogue.SENSITIVE_AT_PREDICTION,
+        )
     if share is not None:
         caveats.insert(
             0,
@@ -278,7 +293,7 @@ def _strategy_row(
         "randomized": bool(share) if share is not None else method.randomized,
         "randomized_share": share,
         "sensitive_in_training": True,
-        "sensitive_at_prediction": method.sensitive_at_prediction,
+        "sensitive_at_prediction": method.sensitive_at_prediction or bool(as_input),
         "input_columns": columns,
         "decision_rule": rule,
         "caveats": caveats,
@@ -293,14 +308,3 @@ def _measured(measured: dict[str, Any]) -> dict[str, Any]:
         "fairness": measured["fairness"],
         "verdicts": compare.verdicts_of(measured),
     }
-
-
-def _compare(rows: list[dict[str, Any]], config: AuditConfig, baseline: dict[str, Any]):
-    cfg = config.mitigation
-    features = [entry["feature"] for entry in baseline.get("fairness", [])]
-    if cfg.feature is not None and cfg.feature not in features:
-        raise AuditError(
-            f"mitigation.feature '{cfg.feature}' is not a measured sensitive feature; "
-            f"choose one of: {', '.join(map(str, features))}."
-        )
-    return compare.comparison(rows, cfg.disparity, cfg.feature)
