@@ -649,3 +649,24 @@ def test_bad_mitigation_config_exits_2_naming_the_key(strong_bias, tmp_path, mit
     assert done.exit_code == 2, done.output
     assert message in done.output
     assert not (tmp_path / "o").exists()
+
+
+def test_a_policy_rule_on_a_non_disparity_metric_shows_its_own_value():
+    base = row("baseline", 0.80, {"sex": 0.05}, {"sex": "pass"})
+    base["verdicts"].append(
+        {
+            "rule": "accuracy >= 0.82",
+            "feature": None,
+            "metric": "accuracy",
+            "op": ">=",
+            "bound": 0.82,
+            "value": 0.80,
+            "ci": [0.79, 0.81],
+            "verdict": "fail",
+        }
+    )
+    result = compare.comparison([base], "demographic_parity_difference")
+    assert result["columns"][1] == {"feature": "None", "metric": "accuracy"}
+    assert base["cells"][1]["value"] == 0.80 and base["cells"][1]["ci"] == [0.79, 0.81]
+    assert base["cells"][1]["verdict"] == "fail" and base["passes_policy"] is False
+    assert result["recommendation"]["strategy"] is None

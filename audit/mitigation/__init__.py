@@ -12,5 +12,6 @@ itself being imported):
 * :mod:`audit.mitigation.compare` — Pareto front, ranking and recommendation, from
   plain measured results only;
 * :mod:`audit.mitigation.stage` — the audit stage: fit, predict the held-out rows,
-  measure every strategy with :func:`audit.metrics.measure`, compare.
+  measure every strategy with :func:`audit.metrics.measure`, compare;
+* :mod:`audit.mitigation.saving` — the chosen model as skops bytes, for the CLI to write.
 """

@@ -98,12 +98,14 @@ def cells(measured: dict[str, Any], columns: list[dict[str, str]]) -> list[dict[
     out = []
     for column in columns:
         found = disparity_entries(measured, column["metric"], column["feature"])
-        value = found[0] if found else {"value": None, "ci": None}
         rules = [
             v
             for v in verdicts_of(measured)
             if str(v.get("feature")) == column["feature"] and v.get("metric") == column["metric"]
         ]
+        # A rule on something that is not a disparity (e.g. accuracy) carries its own value.
+        fallback = rules[0] if rules else {}
+        value = found[0] if found else {"value": fallback.get("value"), "ci": fallback.get("ci")}
         verdict = _combined_verdict([v.get("verdict") for v in rules]) if rules else None
         out.append({**column, "value": value["value"], "ci": value["ci"], "verdict": verdict})
     return out
@@ -174,7 +176,7 @@ def recommend(rows: list[dict[str, Any]], metric: str) -> dict[str, Any]:
     if not policy:
         ranking = sorted(rows, key=lambda r: (not r["pareto_optimal"], *by_accuracy(r)))
         front = [r for r in ranking if r["pareto_optimal"]]
-        listed = "; ".join(_point(r, label) for r in front)
+        listed = "; ".join(_point(r, label) for r in front) or f"none ({label} is undefined)"
         text = (
             "No fairness policy is set, so no option can be said to pass or fail, and none is "
             f"recommended. Ranked by accuracy and {label} instead. Pareto-optimal (no other "
