@@ -135,6 +135,8 @@ def test_group_thresholds_equal_fairlearns_threshold_optimizer(small_problem):
     )
     expected = optimizer.predict(X, sensitive_features=keys, random_state=11)
     np.testing.assert_array_equal(ours.predict(inputs), expected)
+    np.testing.assert_array_equal(ours.decision_function(inputs), ours.predict_pmf(inputs))
+    assert not hasattr(ours, "predict_proba")  # so the audit uses the randomized decisions
     with pytest.raises(ValueError, match="sensitive column"):
         ours.predict(X)  # the group is an input at prediction time
 

@@ -90,7 +90,8 @@ class RandomizedMixtureClassifier(ClassifierMixin, BaseEstimator):
     ``predict_pmf`` gives P(decision = 1) for each row; ``predict`` draws the decision.
     There is deliberately no ``predict_proba``: the mixture's decisions are random
     draws, not a score compared with a threshold, and an audit must evaluate exactly
-    the decisions a deployment would make.
+    the decisions a deployment would make (the audit thresholds ``predict_proba`` when a
+    model has it). ``decision_function`` gives P(decision = 1) for explainers.
 
     Parameters
     ----------
@@ -128,6 +129,11 @@ class RandomizedMixtureClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "estimators_")
         votes = np.column_stack([np.asarray(e.predict(X), dtype=float) for e in self.estimators_])
         return votes @ self.weights_
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """P(decision = 1): the score tools that explain a model (e.g. SHAP) should use,
+        rather than the random draws. The audit's decisions never threshold it."""
+        return self.predict_pmf(X)
 
     def predict(self, X: Any) -> np.ndarray:
         positive = self.predict_pmf(X)
@@ -244,6 +250,11 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         mixed = self.p0_[index] * first + self.p1_[index] * second
         ignore = self.p_ignore_[index]
         return ignore * self.constant_[index] + (1 - ignore) * mixed
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """P(decision = 1): the score tools that explain a model (e.g. SHAP) should use,
+        rather than the random draws. The audit's decisions never threshold it."""
+        return self.predict_pmf(X)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         positive = self.predict_pmf(X)
