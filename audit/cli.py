@@ -39,6 +39,13 @@ Formats = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Mitigate = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Mitigation strategy to compare, e.g. reweighing or threshold_optimizer:dp "
+        "(repeatable; 'all' = the default set, 'none' = off)."
+    ),
+]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 
 
@@ -96,6 +103,10 @@ def _audit_and_write(config: AuditConfig, reporter: Reporter) -> int:
     files = render_outputs(run.result, config.output.formats, reporter)
     model = run.model if (config.mode == "train" and config.model.save) else None
     reporter("Writing outputs")
+    if run.mitigated_model is not None and run.mitigated_file:
+        from audit.mitigation.saving import model_bytes
+
+        files[run.mitigated_file] = model_bytes(run.mitigated_model)
     written = write_outputs(config.output.dir, files, model)
     reporter.done("Wrote " + ", ".join(str(p) for p in written))
     return EXIT_OK
@@ -172,6 +183,11 @@ def run(
         Path | None,
         typer.Option(help="Your checklist answers (from `rai-audit checklist init`)."),
     ] = None,
+    mitigate: Mitigate = None,
+    save_mitigated: Annotated[
+        str | None,
+        typer.Option(help="Save this mitigation strategy's model as mitigated-NAME.skops."),
+    ] = None,
     format: Formats = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory.")] = None,
     quiet: Quiet = False,
@@ -200,6 +216,7 @@ def run(
             "predictions": {"prediction_column": prediction_column, "score_column": score_column},
             "split": {"test_size": test_size},
             "output": {"dir": out, "formats": format},
+            "mitigation": {"strategies": mitigate, "save": save_mitigated},
             "seed": seed,
             "quality": {"allow_errors": True if allow_quality_errors else None},
             "checklist": {"answers": checklist_answers},
@@ -220,6 +237,7 @@ def demo(
     bias: Annotated[float, typer.Option(min=0.0, help="Injected bias, in log-odds.")] = 1.0,
     model: Annotated[str, typer.Option(help="Registry model to train.")] = "hist_gradient_boosting",
     seed: Annotated[int, typer.Option(help="Seed for data, split and model.")] = 0,
+    mitigate: Mitigate = None,
     format: Formats = None,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -232,7 +250,9 @@ def demo(
         reporter = Reporter(quiet)
         reporter("Generating synthetic credit data")
         config_path = prepare_demo(out, rows=rows, bias=bias, model=model, seed=seed)
-        cfg = build_config(config_path, {"output": {"formats": format}})
+        cfg = build_config(
+            config_path, {"output": {"formats": format}, "mitigation": {"strategies": mitigate}}
+        )
         return _audit_and_write(cfg, reporter)
 
     _guarded(debug, action)

@@ -14,8 +14,10 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.functional_validators import field_validator
 
 from audit.errors import AuditError
+from audit.mitigation import catalogue
 
 FORMATS = ("json", "html", "pdf")
 
@@ -192,6 +194,134 @@ class DatasheetConfig(_Section):
     composition: Text = None
     collection: Text = None
     preprocessing: Text = None
+class ExponentiatedGradientOptions(_Section):
+    """fairlearn ExponentiatedGradient; max_iter is bounded (fairlearn's default is 50)
+    because every iteration retrains the estimator two to four times."""
+
+    max_iter: int = Field(10, ge=1, le=200)
+    eps: float = Field(0.01, gt=0.0, le=1.0)
+    eta0: float = Field(2.0, gt=0.0)
+
+
+class GridSearchOptions(_Section):
+    """fairlearn GridSearch: one retraining per grid point."""
+
+    grid_size: int = Field(10, ge=2, le=500)
+    grid_limit: float = Field(2.0, gt=0.0)
+    constraint_weight: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class ThresholdOptimizerOptions(_Section):
+    """fairlearn ThresholdOptimizer, fitted on the baseline model's training-row scores."""
+
+    objective: Literal[
+        "accuracy_score",
+        "balanced_accuracy_score",
+        "selection_rate",
+        "true_positive_rate",
+        "true_negative_rate",
+    ] = "accuracy_score"
+    grid_size: int = Field(1000, ge=10, le=100_000)
+
+
+class CorrelationRemoverOptions(_Section):
+    """fairlearn CorrelationRemover: alpha = 1 removes all linear correlation, 0 none."""
+
+    alpha: float = Field(1.0, ge=0.0, le=1.0)
+
+
+class MitigationOptions(_Section):
+    exponentiated_gradient: ExponentiatedGradientOptions = Field(
+        default_factory=ExponentiatedGradientOptions
+    )
+    grid_search: GridSearchOptions = Field(default_factory=GridSearchOptions)
+    threshold_optimizer: ThresholdOptimizerOptions = Field(
+        default_factory=ThresholdOptimizerOptions
+    )
+    correlation_remover: CorrelationRemoverOptions = Field(
+        default_factory=CorrelationRemoverOptions
+    )
+
+
+class MitigationConfig(_Section):
+    """Bias-mitigation strategies to compare with the baseline (see audit/mitigation/)."""
+
+    strategies: list[str] = Field(default_factory=list)
+    options: MitigationOptions = Field(default_factory=MitigationOptions)
+    # Columns whose combined group key the constraints and weights use (default: data.sensitive).
+    sensitive: list[str] | None = None
+    disparity: Literal[
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equal_opportunity_difference",
+        "equal_opportunity_ratio",
+        "equalized_odds_difference",
+        "equalized_odds_ratio",
+    ] = "demographic_parity_difference"
+    feature: str | None = None
+    save: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _saving_implies_running(cls, data: Any) -> Any:
+        # `--save-mitigated X` alone is enough: X is added to the strategies compared.
+        if not isinstance(data, dict) or data.get("save") is None:
+            return data
+        strategies = list(data.get("strategies") or [])
+        try:
+            wanted = catalogue.canonical(data["save"])
+            present = catalogue.resolve(strategies)
+        except ValueError:
+            return data  # the field validators name the bad value
+        if wanted not in present and not any(str(s).lower() == "none" for s in strategies):
+            data = {**data, "strategies": [*strategies, wanted]}
+        return data
+
+    @field_validator("strategies")
+    @classmethod
+    def _known_strategies(cls, names: list[str]) -> list[str]:
+        return catalogue.resolve(names)
+
+    @field_validator("save")
+    @classmethod
+    def _known_save(cls, name: str | None) -> str | None:
+        return None if name is None else catalogue.canonical(name)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MitigationConfig:
+        if self.save and self.save not in self.strategies:
+            raise ValueError(
+                f"mitigation.save '{self.save}' is not run (mitigation is off); "
+                "remove --mitigate none or the save setting"
+            )
+        objective = self.options.threshold_optimizer.objective
+        if "threshold_optimizer:equalized_odds" in self.strategies and objective not in (
+            "accuracy_score",
+            "balanced_accuracy_score",
+        ):
+            raise ValueError(
+                "threshold_optimizer:equalized_odds supports only the objectives "
+                f"accuracy_score and balanced_accuracy_score, not {objective}"
+            )
+        return self
+
+    def check(self, mode: str, sensitive: list[str]) -> None:
+        """Fail early when mitigation is asked for but cannot run on this audit."""
+        if not self.strategies:
+            return
+        if mode == "predictions":
+            raise AuditError(
+                "Mitigation (mitigation.strategies / --mitigate) needs a model to retrain or "
+                "post-process, but this audit reads decisions already made (predictions-only), "
+                "so there is nothing to mitigate. Remove the mitigation settings, or audit the "
+                "model itself (train one, or pass --model-file)."
+            )
+        unknown = [c for c in self.sensitive or [] if c not in sensitive]
+        if unknown:
+            raise AuditError(
+                f"mitigation.sensitive names {', '.join(unknown)}, which is not among the "
+                f"sensitive features (data.sensitive: {', '.join(sensitive)})."
+            )
 
 
 class AuditConfig(_Section):
@@ -207,6 +337,7 @@ class AuditConfig(_Section):
     checklist: ChecklistConfig = Field(default_factory=ChecklistConfig)
     model_card: ModelCardConfig = Field(default_factory=ModelCardConfig)
     datasheet: DatasheetConfig = Field(default_factory=DatasheetConfig)
+    mitigation: MitigationConfig = Field(default_factory=MitigationConfig)
     seed: int = 0
 
     @property
@@ -239,6 +370,7 @@ class AuditConfig(_Section):
             )
         if self.predictions.given and self.model.include_sensitive:
             raise AuditError("model.include_sensitive has no meaning in a predictions-only audit.")
+        self.mitigation.check(self.mode, self.data.sensitive)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -27,6 +27,7 @@ def demo_config(model: str, seed: int) -> dict:
         "model": {"name": model},
         "split": {"test_size": 0.3, "stratify": True},
         "output": {"dir": ".", "formats": ["json", "html", "pdf"]},
+        "mitigation": {"strategies": ["all"]},
         "seed": seed,
         # The demo's planted data defects are warnings, so no quality override is needed.
         "model_card": {

@@ -45,6 +45,15 @@ REGISTRY: dict[str, tuple[Callable[..., BaseEstimator], str]] = {
 
 # Module prefixes whose types may be loaded from a skops file: the model's own building blocks.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "collections.", "builtins.")
+# Saved mitigated models (audit/mitigation) add exactly these: rai-audit's own small estimator
+# classes, and fairlearn's CorrelationRemover. Both are plain sklearn-style objects whose state
+# is numpy arrays, lists, dicts and sklearn estimators, restored by sklearn's __setstate__; no
+# type runs code of its own on load. The rest of fairlearn (reductions keep pandas objects and
+# lambdas) is not trusted: mitigated models are saved in the classes of audit.mitigation.
+TRUSTED_PREFIXES += (
+    "audit.mitigation.estimators.",
+    "fairlearn.preprocessing._correlation_remover.CorrelationRemover",
+)
 
 
 def make_estimator(name: str, params: dict[str, Any], seed: int) -> BaseEstimator:
@@ -132,7 +141,8 @@ def load_model(path: Path) -> Any:
     if refused:
         raise AuditError(
             f"Model file {path} contains types rai-audit does not load: {', '.join(refused)}. "
-            "Only scikit-learn, numpy and scipy objects are trusted."
+            "Only scikit-learn, numpy and scipy objects (and rai-audit's own saved mitigation "
+            "models) are trusted."
         )
     try:
         model = sio.load(path, trusted=untrusted)

@@ -20,9 +20,10 @@ from audit.checklist.spec import prepare_checklist
 from audit.config import AuditConfig
 from audit.data import AuditData, binary_target, load_audit_data, split_indices
 from audit.errors import AuditError
-from audit.explain.stage import explain_evaluation
+from audit.explain.stage import explain_evaluation, explain_mitigated
 from audit.metrics import measure
 from audit.metrics.fairness import group_labels
+from audit.mitigation.stage import run_mitigation
 from audit.model_card import build_datasheet, build_model_card
 from audit.quality.runner import assess_quality, stop_on_errors
 from audit.result import SCHEMA_VERSION, provenance
@@ -57,6 +58,8 @@ class AuditRun:
 
     result: dict[str, Any]
     model: Any | None
+    mitigated_model: Any | None = None  # the strategy `mitigation.save` chose, to be saved
+    mitigated_file: str | None = None
 
 
 def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun:
@@ -106,6 +109,19 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     result["explanations"] = timed(
         "Explaining the model", lambda: explain_evaluation(config, data, evaluation)
     )
+
+    def mitigate() -> Any:
+        baseline_seconds = timings.get("Getting predictions")
+        return run_mitigation(config, data, evaluation, measured, baseline_seconds)
+
+    strategies = config.mitigation.strategies
+    mitigation = timed("Comparing mitigation strategies", mitigate) if strategies else mitigate()
+    result["mitigation"] = mitigation.result
+    if mitigation.fitted and result["explanations"].get("status") == "explained":
+        result["explanations"]["variants"] = timed(
+            "Explaining the mitigated models",
+            lambda: explain_mitigated(config, data, evaluation, mitigation.fitted),
+        )
     result["quality"] = quality
     # The model card and the checklist read every other stage's result: keep them last.
     result["model_card"] = build_model_card(result, config)
@@ -113,7 +129,12 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     result["checklist"] = timed(
         "Evaluating the checklist", lambda: evaluate_checklist(checklist, result)
     )
-    return AuditRun(result=result, model=evaluation.model)
+    return AuditRun(
+        result=result,
+        model=evaluation.model,
+        mitigated_model=mitigation.saved_model,
+        mitigated_file=mitigation.saved_file,
+    )
 
 
 def _evaluate(

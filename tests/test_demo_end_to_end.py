@@ -125,6 +125,8 @@ def test_saved_model_reaudits_to_the_same_numbers(demo_dir, demo_result, tmp_pat
         demo_dir / "model.skops",
         "--format",
         "json",
+        "--mitigate",
+        "none",  # the demo's audit.yaml compares strategies; not needed to check the numbers
         "--out",
         out,
         "--quiet",

@@ -71,6 +71,48 @@ def threshold_optimizer_rules(optimizer: Any) -> dict[str, Any]:
     }
 
 
+def group_threshold_rules(model: Any, constraint: str) -> dict[str, Any]:
+    """The per-group rules of a saved ``GroupThresholdClassifier`` (a ThresholdOptimizer
+    copied for saving), in the same shape as :func:`threshold_optimizer_rules`."""
+    groups = []
+    for i, group in enumerate(model.groups_):
+        rules = [
+            {"probability": float(p), "operator": ">" if greater else "<", "threshold": float(t)}
+            for p, greater, t in (
+                (model.p0_[i], model.greater0_[i], model.threshold0_[i]),
+                (model.p1_[i], model.greater1_[i], model.threshold1_[i]),
+            )
+            if p > 0
+        ]
+        main = max(rules, key=lambda r: r["probability"]) if rules else None
+        constant = None
+        if model.p_ignore_[i] > 0:
+            constant = {
+                "probability": float(model.p_ignore_[i]),
+                "positive_rate": float(model.constant_[i]),
+            }
+        groups.append(
+            {
+                "group": str(group),
+                "rules": rules,
+                "constant": constant,
+                "main_threshold": main["threshold"]
+                if main is not None and np.isfinite(main["threshold"])
+                else None,
+            }
+        )
+    return {
+        "method": "fairlearn ThresholdOptimizer",
+        "constraints": constraint,
+        "objective": "accuracy_score",
+        "score": model.score_method_,
+        "groups": groups,
+        "note": "The base model is the audited model, explained above; decisions then follow "
+        "these randomised per-group rules, which SHAP cannot explain as a function of the "
+        "features.",
+    }
+
+
 def group_keys(sensitive_features: Any) -> np.ndarray:
     """The group key fairlearn uses for each row (several columns joined with ',')."""
     frame = pd.DataFrame(sensitive_features)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from audit import models
 from audit.config import AuditConfig
 from audit.explain.explanation import explain
+from audit.explain.postprocessing import group_threshold_rules
 
 if TYPE_CHECKING:  # the pipeline imports this module: avoid an import cycle at run time
     from audit.data import AuditData
@@ -43,3 +44,66 @@ def explain_evaluation(
         config,
         background=background,
     )
+
+
+def explain_mitigated(
+    config: AuditConfig, data: AuditData, evaluation: Evaluation, fitted: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Explanations of the mitigated models, in a summary form, one per strategy.
+
+    A model retrained on other weights or inputs (reweighing, correlation remover) is
+    explained like the audited one. A post-processed model (threshold optimizer) keeps
+    the audited model as its base, so that explanation stands and only its per-group
+    rules are stated. Randomized mixtures of many models (exponentiated gradient, grid
+    search's best model aside) are not explained: SHAP values of a mixture's decision
+    probability are not what a reviewer would read as the model's reasons.
+    """
+    from audit.mitigation import catalogue
+    from audit.mitigation.stage import decide
+
+    if not config.explain.enabled or evaluation.model is None:
+        return []
+    rows = data.frame.iloc[evaluation.rows]
+    sensitive = rows[data.sensitive].reset_index(drop=True)
+    train = data.frame.iloc[evaluation.train_rows]
+    variants = []
+    for name, model in fitted.items():
+        label = catalogue.label(name)
+        method = catalogue.method_of(name)
+        if method == "threshold_optimizer":
+            variants.append(
+                {
+                    "label": label,
+                    "status": "base_model",
+                    "reason": "Post-processing: the base model is the audited model explained "
+                    "above; the per-group rules below turn its score into decisions.",
+                    "postprocessing": group_threshold_rules(model, catalogue.constraint_of(name)),
+                }
+            )
+        elif method in ("reweighing", "correlation_remover"):
+            columns = models.model_input_columns(model, data.features)
+            X = models.as_model_input(rows, columns)
+            y_pred, scores = decide(model, X, config.model.threshold)
+            background = models.as_model_input(train, columns)
+            summary = explain(
+                model,
+                X,
+                sensitive,
+                evaluation.y_true,
+                y_pred,
+                scores,
+                config,
+                background=background,
+                detail="summary",
+            )
+            variants.append({"label": label, **summary})
+        else:
+            variants.append(
+                {
+                    "label": label,
+                    "status": "not_explained",
+                    "reason": "A randomized mixture of several models: its decisions are "
+                    "drawn, not computed from the features, so it is not explained here.",
+                }
+            )
+    return variants

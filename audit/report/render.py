@@ -17,6 +17,7 @@ from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoesca
 
 from audit.report import plots
 from audit.report.explain_plots import explanation_figures
+from audit.report.mitigation_plots import tradeoff_chart
 
 TEMPLATE_PACKAGE = "audit.templates"
 # (file in templates/fonts, CSS family, weight, style). Embedded so the report looks the same
@@ -84,6 +85,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
             for feature in result["fairness"]["features"]
         },
         "explanations": explanation_figures(result.get("explanations")),
+        "mitigation": tradeoff_chart(result.get("mitigation") or {}),
     }
 
 

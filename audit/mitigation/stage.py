@@ -1,0 +1,312 @@
+"""The mitigation stage: fit each strategy, measure it like the baseline, compare.
+
+Every strategy is fitted on the training rows and evaluated on exactly the held-out
+rows the baseline was evaluated on, by :func:`audit.metrics.measure` — the one
+yardstick — so accuracy, disparities, intervals and policy verdicts are comparable.
+Decisions are made the way ``rai-audit run --model-file`` makes them (a score
+compared with ``model.threshold`` when the model has ``predict_proba``, else its
+``predict``), which is what lets a saved mitigated model re-audit to the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from audit import models
+from audit.config import AuditConfig
+from audit.data import AuditData
+from audit.errors import AuditError
+from audit.metrics import measure
+from audit.mitigation import catalogue, compare
+from audit.mitigation.estimators import GROUP_SEPARATOR, group_key, strategy_of
+from audit.mitigation.strategies import TrainingContext, fit_strategy
+
+# More groups than this and per-group constraints have too few rows to mean anything.
+MAX_GROUPS = 60
+# Groups with fewer training rows than this get a caveat: their constraints are noisy.
+SMALL_GROUP = 30
+
+
+@dataclass
+class MitigationOutcome:
+    """The plain result (under ``result["mitigation"]``), the model to save, if any, and every
+    fitted strategy's model by name (for the explanation stage)."""
+
+    result: dict[str, Any]
+    saved_model: Any | None = None
+    saved_file: str | None = None
+    fitted: dict[str, Any] = field(default_factory=dict)
+
+
+def not_run(config: AuditConfig, reason: str | None = None) -> dict[str, Any]:
+    """The result of a stage that did not run, saying why (the report shows it)."""
+    if reason is None:
+        if config.mode == "predictions":
+            reason = (
+                "Not applicable: this audit reads decisions already made (predictions-only), "
+                "so there is no model to retrain or post-process."
+            )
+        else:
+            reason = (
+                "No mitigation strategies were requested. Add `--mitigate all` (or "
+                "`mitigation: {strategies: [all]}` in audit.yaml) to compare the default set: "
+                + ", ".join(catalogue.DEFAULT_SET)
+                + "."
+            )
+    return {"status": "not run", "reason": reason, "strategies": []}
+
+
+def run_mitigation(
+    config: AuditConfig,
+    data: AuditData,
+    evaluation: Any,
+    baseline: dict[str, Any],
+    baseline_seconds: float | None = None,
+) -> MitigationOutcome:
+    """Fit, measure and compare the configured strategies against the baseline.
+
+    Parameters
+    ----------
+    config : AuditConfig
+        The audit configuration (``config.mitigation`` says what to run).
+    data : AuditData
+        The loaded data.
+    evaluation : audit.pipeline.Evaluation
+        The baseline's evaluation: training rows, held-out rows, model, decisions.
+    baseline : dict
+        ``measure()`` of the baseline on the held-out rows.
+    baseline_seconds : float, optional
+        How long getting the baseline's predictions took (shown for scale).
+
+    Returns
+    -------
+    MitigationOutcome
+        ``result`` is JSON-ready; ``saved_model`` is the model ``mitigation.save`` chose.
+    """
+    cfg = config.mitigation
+    already = strategy_of(evaluation.model)
+    if already:
+        return MitigationOutcome(
+            not_run(
+                config,
+                f"The audited model is itself a mitigated model ({already}, saved by an "
+                "earlier rai-audit run), so the numbers in this report are that strategy's. "
+                "Strategies are not compared on top of it; to compare them, audit the "
+                "original model.",
+            )
+        )
+    if not cfg.strategies:
+        return MitigationOutcome(not_run(config))
+    if config.mode == "predictions" or evaluation.model is None:
+        # check_complete refuses this earlier; kept so the stage never runs without a model.
+        raise AuditError("Mitigation needs a model; a predictions-only audit has none.")
+
+    features = [entry["feature"] for entry in baseline.get("fairness", [])]
+    if cfg.feature is not None and cfg.feature not in features:
+        raise AuditError(
+            f"mitigation.feature '{cfg.feature}' is not a measured sensitive feature; "
+            f"choose one of: {', '.join(map(str, features))}."
+        )
+    sensitive_columns = list(cfg.sensitive or data.sensitive)
+    keys = group_key(data.frame, sensitive_columns)
+    train_keys, test_keys = keys[evaluation.train_rows], keys[evaluation.rows]
+    group_sizes = pd.Series(train_keys).value_counts().sort_index()
+    _check_groups(group_sizes, test_keys, sensitive_columns, cfg.strategies)
+
+    context = TrainingContext(
+        train_frame=data.frame.iloc[evaluation.train_rows],
+        y_train=data.y[evaluation.train_rows],
+        groups_train=train_keys,
+        feature_columns=list(evaluation.input_columns),
+        sensitive_columns=sensitive_columns,
+        baseline=evaluation.model,
+        options=cfg.options,
+        seed=config.seed,
+    )
+    test_frame = data.frame.iloc[evaluation.rows]
+    sensitive_test = test_frame[data.sensitive].reset_index(drop=True)
+
+    rows = [_baseline_row(evaluation, baseline, baseline_seconds, data.sensitive)]
+    fitted_models: dict[str, Any] = {}
+    for name in cfg.strategies:
+        fitted = fit_strategy(name, context)
+        fitted_models[name] = fitted.model
+        columns = models.model_input_columns(fitted.model, data.features)
+        X_test = models.as_model_input(test_frame, columns)
+        y_pred, scores = decide(fitted.model, X_test, config.model.threshold)
+        measured = measure(evaluation.y_true, y_pred, scores, sensitive_test, config)
+        rows.append(_strategy_row(name, fitted, measured, X_test, columns, scores, config))
+
+    result = compare.comparison(rows, cfg.disparity, cfg.feature)
+    result.update(
+        status="ran",
+        reason=None,
+        evaluated_on=(f"the {len(evaluation.rows):,} held-out rows the baseline was evaluated on"),
+        n_train=int(len(evaluation.train_rows)),
+        n_evaluated=int(len(evaluation.rows)),
+        sensitive=sensitive_columns,
+        group_key=GROUP_SEPARATOR.join(sensitive_columns),
+        training_group_sizes={str(k): int(v) for k, v in group_sizes.items()},
+        small_groups=[str(k) for k, v in group_sizes.items() if v < SMALL_GROUP],
+        default_set=list(catalogue.DEFAULT_SET),
+        options=cfg.options.model_dump(mode="json"),
+    )
+    saved_model = saved_file = None
+    if cfg.save:
+        saved_model = fitted_models[cfg.save]
+        saved_file = catalogue.file_name(cfg.save)
+        columns = models.model_input_columns(saved_model, data.features)
+        result["saved"] = {
+            "strategy": cfg.save,
+            "label": catalogue.label(cfg.save),
+            "file": saved_file,
+            "input_columns": columns,
+            "needs_sensitive_columns": [c for c in sensitive_columns if c in columns],
+        }
+    else:
+        result["saved"] = None
+    return MitigationOutcome(result, saved_model, saved_file, fitted_models)
+
+
+def decide(model: Any, X: pd.DataFrame, threshold: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decisions (and scores) exactly as the audit makes them for a loaded model."""
+    scores = models.positive_scores(model, X)
+    if scores is not None:
+        return (scores >= threshold).astype(np.int8), scores
+    return np.asarray(model.predict(X) == 1, dtype=np.int8), None
+
+
+def positive_probability(model: Any, X: pd.DataFrame) -> np.ndarray | None:
+    """P(decision = 1) per row for a randomized model, else None."""
+    final, inputs = model, X
+    if isinstance(model, Pipeline):
+        final = model.steps[-1][1]
+        if hasattr(final, "predict_pmf"):
+            inputs = model[:-1].transform(X)
+    return final.predict_pmf(inputs) if hasattr(final, "predict_pmf") else None
+
+
+def _check_groups(
+    sizes: pd.Series, test_keys: np.ndarray, columns: list[str], strategies: list[str]
+) -> None:
+    if len(sizes) > MAX_GROUPS:
+        raise AuditError(
+            f"The sensitive feature(s) {', '.join(columns)} form {len(sizes)} groups in the "
+            f"training rows; mitigation constrains every group, which needs at most "
+            f"{MAX_GROUPS}. Bin the column(s) first, or set mitigation.sensitive to fewer."
+        )
+    if len(sizes) < 2:
+        raise AuditError(
+            f"The training rows hold a single group of {', '.join(columns)}; there is nothing "
+            "to mitigate between groups."
+        )
+    unseen = sorted(set(test_keys.tolist()) - set(sizes.index))
+    uses_groups = [
+        s for s in strategies if catalogue.METHODS[catalogue.method_of(s)].sensitive_at_prediction
+    ]
+    if unseen and uses_groups:
+        raise AuditError(
+            f"Group(s) {', '.join(unseen[:5])} of {' × '.join(columns)} occur in the held-out "
+            f"rows but not in the training rows, so {', '.join(uses_groups)} cannot treat them. "
+            "Use more data, or set mitigation.sensitive to fewer columns."
+        )
+
+
+def _baseline_row(
+    evaluation: Any, measured: dict[str, Any], seconds: float | None, sensitive: list[str]
+) -> dict[str, Any]:
+    threshold = evaluation.model_info.get("threshold")
+    return {
+        "name": catalogue.BASELINE,
+        "label": catalogue.label(catalogue.BASELINE),
+        "stage": "none",
+        "method": None,
+        "constraint": None,
+        "fit_seconds": seconds,
+        "fit_note": "training and predicting the audited model" if seconds is not None else None,
+        "randomized": False,
+        "randomized_share": None,
+        "sensitive_in_training": False,
+        "sensitive_at_prediction": bool(set(evaluation.input_columns) & set(sensitive)),
+        "input_columns": list(evaluation.input_columns),
+        "decision_rule": (
+            f"P(positive) >= {threshold}" if threshold is not None else "the model's predict"
+        ),
+        "caveats": [],
+        "details": {},
+        **_measured(measured),
+    }
+
+
+def _strategy_row(
+    name: str,
+    fitted: Any,
+    measured: dict[str, Any],
+    X_test: pd.DataFrame,
+    columns: list[str],
+    scores: np.ndarray | None,
+    config: AuditConfig,
+) -> dict[str, Any]:
+    method = catalogue.METHODS[catalogue.method_of(name)]
+    probability = positive_probability(fitted.model, X_test)
+    share = None
+    if probability is not None:
+        # A tolerance, because mixture weights sum to 1 only up to rounding.
+        share = float(np.mean((probability > 1e-9) & (probability < 1 - 1e-9)))
+    caveats = list(method.caveats) + fitted.messages
+    as_input = [c for c in config.data.sensitive if c in columns]
+    if as_input and not method.sensitive_at_prediction:
+        # model.include_sensitive: the retrained model takes the attribute as an input itself.
+        caveats = [c for c in caveats if c != catalogue.TRAINING_ONLY]
+        caveats.insert(
+            0,
+            f"The model takes the sensitive column(s) {', '.join(as_input)} as inputs "
+            "(model.include_sensitive). " + catalogue.SENSITIVE_AT_PREDICTION,
+        )
+    if share is not None:
+        caveats.insert(
+            0,
+            f"On the held-out rows, {share:.1%} of the decisions were random draws "
+            "(a probability of a positive decision strictly between 0 and 1).",
+        )
+    if scores is not None:
+        rule = f"P(positive) >= {config.model.threshold}"
+    elif catalogue.method_of(name) == "threshold_optimizer":
+        rule = "per-group thresholds on the baseline's score, with random draws between them"
+    else:
+        rule = "a random draw among the mixture's classifiers, per row"
+    return {
+        "name": name,
+        "label": catalogue.label(name),
+        "stage": method.stage,
+        "method": catalogue.method_of(name),
+        "constraint": catalogue.constraint_of(name),
+        "fit_seconds": fitted.fit_seconds,
+        "fit_note": (
+            "learning thresholds only (the baseline is reused)"
+            if catalogue.method_of(name) == "threshold_optimizer"
+            else None
+        ),
+        "randomized": bool(share) if share is not None else method.randomized,
+        "randomized_share": share,
+        "sensitive_in_training": True,
+        "sensitive_at_prediction": method.sensitive_at_prediction or bool(as_input),
+        "input_columns": columns,
+        "decision_rule": rule,
+        "caveats": caveats,
+        "details": fitted.details,
+        **_measured(measured),
+    }
+
+
+def _measured(measured: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "performance": measured["performance"],
+        "fairness": measured["fairness"],
+        "verdicts": compare.verdicts_of(measured),
+    }

@@ -1,0 +1,91 @@
+"""The mitigation trade-off chart: accuracy against the chosen disparity, Pareto front marked.
+
+Drawn from ``result["mitigation"]`` alone (like every figure, see :mod:`audit.report.plots`),
+so ``rai-audit report results.json`` redraws it without data or models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit.report.plots import PALETTE, STYLE, _short, _to_data_uri, plt
+
+STAGE_COLOURS = {
+    "none": "#000000",
+    "pre-processing": PALETTE[0],
+    "in-processing": PALETTE[1],
+    "post-processing": PALETTE[2],
+}
+
+
+def tradeoff_chart(mitigation: dict[str, Any]) -> str | None:
+    """Scatter of (disparity, accuracy) per strategy; None when nothing can be drawn.
+
+    Each point is numbered as in the comparison table. Pareto-optimal strategies are
+    filled and joined by the front; dominated ones are hollow. Horizontal bars show
+    the disparity's confidence interval when the metrics engine provides one.
+    """
+    rows = [r for r in mitigation.get("strategies", []) if r["disparity"]["value"] is not None]
+    if mitigation.get("status") != "ran" or not rows:
+        return None
+    with plt.rc_context(STYLE):
+        return _tradeoff_chart(mitigation, rows)
+
+
+def _tradeoff_chart(mitigation: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    every = mitigation["strategies"]
+    figure, axes = plt.subplots(figsize=(7.0, 4.2))
+    for row in rows:
+        number = every.index(row) + 1
+        x, y = row["disparity"]["value"], row["accuracy"]
+        colour = STAGE_COLOURS.get(row["stage"], PALETTE[3])
+        ci = row["disparity"].get("ci")
+        if ci and ci[0] is not None and ci[1] is not None:
+            axes.errorbar(
+                x, y, xerr=[[x - ci[0]], [ci[1] - x]], color=colour, alpha=0.5, capsize=3, lw=1
+            )
+        axes.scatter(
+            [x],
+            [y],
+            s=90 if row["name"] == "baseline" else 70,
+            marker="s" if row["name"] == "baseline" else "o",
+            facecolors=colour if row["pareto_optimal"] else "white",
+            edgecolors=colour,
+            linewidths=1.8,
+            zorder=3,
+        )
+        axes.annotate(str(number), (x, y), xytext=(6, 5), textcoords="offset points", fontsize=9)
+    ratio = mitigation["disparity"]["better"] == "higher"
+    front = sorted((r for r in rows if r["pareto_optimal"]), key=lambda r: r["disparity"]["value"])
+    if len(front) > 1:
+        axes.plot(
+            [r["disparity"]["value"] for r in front],
+            [r["accuracy"] for r in front],
+            color="#777777",
+            lw=1,
+            ls="--",
+            zorder=1,
+            label="Pareto front",
+        )
+    for stage, colour in STAGE_COLOURS.items():
+        if any(r["stage"] == stage for r in rows):
+            axes.scatter(
+                [],
+                [],
+                marker="s" if stage == "none" else "o",
+                color=colour,
+                label="baseline" if stage == "none" else stage,
+            )
+    axes.scatter([], [], facecolors="white", edgecolors="#555555", label="dominated (hollow)")
+    disparity = mitigation["disparity"]
+    fairer = "right" if ratio else "left"
+    axes.set_xlabel(f"{disparity['label']} ({disparity['scope']}); fairer to the {fairer}")
+    axes.set_ylabel("accuracy on the held-out rows")
+    axes.set_title("Fairness / accuracy trade-off of the mitigation strategies")
+    axes.legend(fontsize=8, frameon=False, loc="best")
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.grid(alpha=0.3)
+    entries = [f"{every.index(r) + 1}  {_short(r['label'], 48)}" for r in rows]
+    key = "\n".join("      ".join(entries[i : i + 2]) for i in range(0, len(entries), 2))
+    figure.text(0.01, -0.01, key, fontsize=7.5, color="#444444", va="top", family="DejaVu Sans")
+    return _to_data_uri(figure)
