@@ -37,6 +37,20 @@ Formats = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+FailOn = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-on",
+        help="Policy rule to add, e.g. 'demographic_parity_ratio>=0.8' or "
+        "'race: equalized_odds_difference<=0.1' (repeatable). Exit 1 if a rule fails.",
+    ),
+]
+Strict = Annotated[
+    bool, typer.Option("--strict", help="Inconclusive verdicts fail the policy too.")
+]
+Junit = Annotated[
+    Path | None, typer.Option("--junit", help="Write the policy verdicts as JUnit XML here.")
+]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 
 
@@ -87,16 +101,33 @@ def _guarded(debug: bool, action: Callable[[], int]) -> None:
 
 
 def _audit_and_write(config: AuditConfig, reporter: Reporter) -> int:
+    from audit.junit import junit_xml, write_junit
     from audit.outputs import render_outputs, write_outputs
     from audit.pipeline import run_audit
 
     run = run_audit(config, progress=reporter)
     files = render_outputs(run.result, config.output.formats, reporter)
     model = run.model if (config.mode == "train" and config.model.save) else None
+    junit = junit_xml(run.result) if config.policy.junit else None
     reporter("Writing outputs")
     written = write_outputs(config.output.dir, files, model)
+    if junit is not None and config.policy.junit is not None:
+        write_junit(config.policy.junit, junit)
+        written.append(config.policy.junit)
     reporter.done("Wrote " + ", ".join(str(p) for p in written))
-    return EXIT_OK
+    return _policy_exit(run.result, reporter.quiet)
+
+
+def _policy_exit(result: dict[str, Any], quiet: bool) -> int:
+    """Print the policy verdicts; exit 1 when the policy failed (outputs are written anyway)."""
+    from audit.policy import summary_lines
+
+    lines = summary_lines(result)
+    failed = result.get("policy", {}).get("status") == "fail"
+    if lines and (failed or not quiet):
+        # A failed gate is reported even with --quiet, on stderr, like an error.
+        typer.echo("\n".join(lines), err=failed)
+    return EXIT_POLICY_FAILED if failed else EXIT_OK
 
 
 def _parse_params(pairs: list[str] | None) -> dict[str, Any] | None:
@@ -161,6 +192,9 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Seed for the split and the model.")] = None,
     format: Formats = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory.")] = None,
+    fail_on: FailOn = None,
+    strict: Strict = False,
+    junit: Junit = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -191,6 +225,9 @@ def run(
         }
         overrides[threshold_key]["threshold"] = threshold
         cfg = build_config(config_file or config, overrides)
+        from audit.policy import add_command_line_rules
+
+        add_command_line_rules(cfg, fail_on, strict, junit)
         return _audit_and_write(cfg, Reporter(quiet))
 
     _guarded(debug, action)
@@ -206,6 +243,9 @@ def demo(
     model: Annotated[str, typer.Option(help="Registry model to train.")] = "hist_gradient_boosting",
     seed: Annotated[int, typer.Option(help="Seed for data, split and model.")] = 0,
     format: Formats = None,
+    fail_on: FailOn = None,
+    strict: Strict = False,
+    junit: Junit = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -213,11 +253,13 @@ def demo(
 
     def action() -> int:
         from audit.demo import prepare_demo
+        from audit.policy import add_command_line_rules
 
         reporter = Reporter(quiet)
         reporter("Generating synthetic credit data")
         config_path = prepare_demo(out, rows=rows, bias=bias, model=model, seed=seed)
         cfg = build_config(config_path, {"output": {"formats": format}})
+        add_command_line_rules(cfg, fail_on, strict, junit)
         return _audit_and_write(cfg, reporter)
 
     _guarded(debug, action)

@@ -34,6 +34,7 @@ class DataConfig(_Section):
     sensitive: list[str] = Field(default_factory=list)
     features: list[str] | None = None
     drop: list[str] = Field(default_factory=list)
+    task: Literal["classification", "regression"] = "classification"
 
 
 class ModelConfig(_Section):
@@ -84,6 +85,81 @@ class OutputConfig(_Section):
     formats: list[Literal["json", "html", "pdf"]] = Field(default_factory=lambda: list(FORMATS))
 
 
+class BinSpec(_Section):
+    """How to bin a continuous sensitive column: interior ``edges`` or ``quantiles`` (k bins)."""
+
+    edges: list[float] | None = Field(None, min_length=1)
+    quantiles: int | None = Field(None, ge=2, le=100)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> BinSpec:
+        if (self.edges is None) == (self.quantiles is None):
+            raise ValueError("give exactly one of edges: [..] or quantiles: k")
+        return self
+
+
+class BootstrapConfig(_Section):
+    """Percentile bootstrap intervals; count metrics resample the count table, not the rows."""
+
+    resamples: int = Field(1000, ge=0)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+
+    @model_validator(mode="after")
+    def _enough(self) -> BootstrapConfig:
+        if 0 < self.resamples < 100:
+            raise ValueError("use at least 100 resamples, or 0 to turn intervals off")
+        return self
+
+
+class FairnessConfig(_Section):
+    """Groups, intersections, intervals and the minimum group size of the fairness metrics."""
+
+    intersections: bool | list[list[str]] = True
+    min_group_size: int = Field(30, ge=1)
+    missing: Literal["group", "error"] = "group"
+    reference_groups: dict[str, str] = Field(default_factory=dict)
+    bins: dict[str, BinSpec] = Field(default_factory=dict)
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    calibration_bins: int = Field(10, ge=2, le=100)
+    weight_column: str | None = None
+
+
+class PolicyRule(_Section):
+    """One rule: ``metric op bound``, on one feature / intersection or on all of them."""
+
+    metric: str
+    op: Literal[">=", ">", "<=", "<"]
+    bound: float
+    feature: str | list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        from audit.policy import parse_rule_text
+
+        return parse_rule_text(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _known_metric(self) -> PolicyRule:
+        from audit.policy import check_metric_name
+
+        check_metric_name(self.metric)
+        return self
+
+
+class PolicyConfig(_Section):
+    """Rules checked against the intervals; ``strict`` fails inconclusive verdicts too."""
+
+    rules: list[PolicyRule] = Field(default_factory=list)
+    strict: bool = False
+    junit: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, value: Any) -> Any:
+        return {"rules": value} if isinstance(value, list) else value
+
+
 class AuditConfig(_Section):
     """Everything an audit needs; see README.md for an annotated example."""
 
@@ -92,6 +168,8 @@ class AuditConfig(_Section):
     predictions: PredictionsConfig = Field(default_factory=PredictionsConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     seed: int = 0
 
     @property
@@ -177,6 +255,10 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
         if isinstance(part, dict) and isinstance(part.get(key), str):
             value = Path(part[key])
             part[key] = str(value if value.is_absolute() else base / value)
+    policy = raw.get("policy")
+    if isinstance(policy, dict) and isinstance(policy.get("junit"), str):
+        junit = Path(policy["junit"])
+        policy["junit"] = str(junit if junit.is_absolute() else base / junit)
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

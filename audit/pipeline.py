@@ -20,6 +20,8 @@ from audit.data import AuditData, binary_target, load_audit_data, split_indices
 from audit.errors import AuditError
 from audit.metrics import measure
 from audit.metrics.fairness import group_labels
+from audit.metrics.inputs import sample_weights
+from audit.regression import regression_predictions, require_predictions
 from audit.result import SCHEMA_VERSION, provenance
 
 Progress = Callable[[str], None]
@@ -70,10 +72,16 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     evaluation: Evaluation = timed("Getting predictions", lambda: _evaluate(config, data))
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
+    weights = sample_weights(data.frame, evaluation.rows, config, data.path)
     measured = timed(
         "Computing metrics",
         lambda: measure(
-            evaluation.y_true, evaluation.y_pred, evaluation.scores, sensitive, config
+            evaluation.y_true,
+            evaluation.y_pred,
+            evaluation.scores,
+            sensitive,
+            config,
+            sample_weight=weights,
         ),
     )
     result = {
@@ -89,12 +97,22 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
         "fairness": {
             "evaluated_on": evaluation.model_info["evaluated_on"],
             "features": measured["fairness"],
+            "settings": measured["settings"],
         },
+        "verdicts": measured["verdicts"],
+        "policy": measured["policy"],
     }
     return AuditRun(result=result, model=evaluation.model)
 
 
 def _evaluate(config: AuditConfig, data: AuditData) -> Evaluation:
+    if config.data.task == "regression":
+        require_predictions(config.mode)
+        column = config.predictions.prediction_column or config.predictions.score_column
+        assert column is not None
+        y_pred, info = regression_predictions(data.frame, column, data.path)
+        rows = np.arange(len(data.frame))
+        return Evaluation(rows, data.y, y_pred, None, None, info, train_rows=rows[:0])
     if config.mode == "predictions":
         return _given_predictions(config, data)
     train, test = split_indices(len(data.frame), data.y, config)
