@@ -124,6 +124,8 @@ def _policy_exit(result: dict[str, Any], quiet: bool) -> int:
 
     lines = summary_lines(result)
     failed = result.get("policy", {}).get("status") == "fail"
+    if failed:
+        lines.append("Exit code 1: the policy failed. The outputs listed above were written.")
     if lines and (failed or not quiet):
         # A failed gate is reported even with --quiet, on stderr, like an error.
         typer.echo("\n".join(lines), err=failed)
@@ -195,6 +197,12 @@ def run(
     fail_on: FailOn = None,
     strict: Strict = False,
     junit: Junit = None,
+    min_group_size: Annotated[
+        int | None, typer.Option(help="Groups with fewer rows get no verdict (default 30).")
+    ] = None,
+    resamples: Annotated[
+        int | None, typer.Option(help="Bootstrap resamples for intervals (default 1000; 0 off).")
+    ] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -221,6 +229,7 @@ def run(
             "predictions": {"prediction_column": prediction_column, "score_column": score_column},
             "split": {"test_size": test_size},
             "output": {"dir": out, "formats": format},
+            "fairness": {"min_group_size": min_group_size, "bootstrap": {"resamples": resamples}},
             "seed": seed,
         }
         overrides[threshold_key]["threshold"] = threshold

@@ -49,7 +49,7 @@ def prepare_demo(out: Path, rows: int, bias: float, model: str, seed: int) -> Pa
         "# Written by `rai-audit demo`: the audit it ran. Re-run with `rai-audit run audit.yaml`.\n"
         f"# Data: synthetic credit scenario, {rows} rows, injected bias {bias} (log-odds).\n"
         "# Policy: each rule is checked against its 95% interval on every sensitive feature and\n"
-        "# intersection; a failed rule makes the run exit with code 1 (outputs are still written).\n"
+        "# intersection; a failed rule makes the run exit with code 1; outputs are still written.\n"
     )
     config_path.write_text(header + yaml.safe_dump(demo_config(model, seed), sort_keys=False))
     return config_path

@@ -20,10 +20,15 @@ def run_cli(*args: str):
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
-    """`rai-audit demo` run once through the CLI, all formats."""
+    """`rai-audit demo` run once through the CLI, all formats.
+
+    The demo's policy fails on its planted race bias, so it exits 1 (EXIT_POLICY_FAILED)
+    after writing every output, as a CI gate would.
+    """
     out = tmp_path_factory.mktemp("demo")
     result = run_cli("demo", "--out", out, "--quiet")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
+    assert "demographic_parity_ratio >= 0.8" in result.output
     return out
 
 

@@ -57,6 +57,8 @@ def test_score_column_with_threshold_counts_by_hand(scored_csv, tmp_path):
         "0.5",
         "--sensitive",
         "grp",
+        "--min-group-size",
+        "6",  # the hand-made groups have 6 rows each; the default minimum is 30
         "--format",
         "json",
         "--out",

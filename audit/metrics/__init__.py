@@ -61,8 +61,9 @@ def measure(
     from audit.metrics.verdicts import evaluate, summarize
 
     task = config.data.task
-    y_true, y_pred, scores, weights = _checked(y_true, y_pred, scores, sensitive, sample_weight,
-                                               task)
+    y_true, y_pred, scores, weights = _checked(
+        y_true, y_pred, scores, sensitive, sample_weight, task
+    )
     if task == "regression":
         performance = regression_metrics(y_true, y_pred, weights)
     else:

@@ -23,24 +23,36 @@ CHUNK_ELEMENTS = 1 << 21
 
 
 def multinomial_tables(
-    counts: np.ndarray, resamples: int, rng: np.random.Generator
+    counts: np.ndarray, resamples: int, rng: np.random.Generator, cell_axes: int = 2
 ) -> Iterator[np.ndarray]:
     """Bootstrap count tables, in chunks of shape ``(chunk, *counts.shape)``.
 
-    Each resample redraws the same total ``n = counts.sum()`` over the cells, with the
-    observed shares as probabilities: exactly the distribution of the table of a
-    with-replacement resample of the ``n`` rows.
+    Each resample redraws each table's own total ``n`` over its cells (the last
+    ``cell_axes`` axes), with the observed shares as probabilities: exactly the
+    distribution of the table of a with-replacement resample of the ``n`` rows. Leading
+    axes, if any, are independent tables resampled together (used by the coverage
+    simulation).
     """
-    flat = counts.reshape(-1)
-    total = int(flat.sum())
-    occupied = np.flatnonzero(flat)  # empty cells stay empty in every resample
-    shares = flat[occupied] / total
-    chunk = max(1, min(resamples, CHUNK_ELEMENTS // max(1, flat.size)))
+    lead = counts.shape[: counts.ndim - cell_axes]
+    flat = counts.reshape(*lead, -1)
+    totals = flat.sum(axis=-1)
+    if not lead:
+        # One table: only occupied cells can be drawn, so draw just those (faster).
+        occupied = np.flatnonzero(flat)
+        flat, restore = flat[occupied], occupied
+    else:
+        restore = None
+    shares = flat / np.maximum(totals, 1)[..., None]
+    per_resample = max(1, int(np.prod(counts.shape)))
+    chunk = max(1, min(resamples, CHUNK_ELEMENTS // per_resample))
     for start in range(0, resamples, chunk):
         size = min(chunk, resamples - start)
-        out = np.zeros((size, flat.size), dtype=np.int64)
-        out[:, occupied] = rng.multinomial(total, shares, size=size)
-        yield out.reshape(size, *counts.shape)
+        draws = rng.multinomial(totals, shares, size=(size, *lead))
+        if restore is not None:
+            out = np.zeros((size, counts.size), dtype=np.int64)
+            out[:, restore] = draws
+            draws = out
+        yield draws.reshape(size, *counts.shape)
 
 
 def row_multiplicities(

@@ -97,6 +97,7 @@ class Disparity:
     definition: str
     combine: Literal["worst", "mean"] = "worst"
     special: Literal["", "disparate_impact", "average_odds"] = ""
+    compares: str = ""  # what is compared across groups, for the report's legend
 
 
 def _family_disparities(family: str, metrics: tuple[str, ...], about: str) -> list[Disparity]:
@@ -111,6 +112,7 @@ def _family_disparities(family: str, metrics: tuple[str, ...], about: str) -> li
             "between",
             f"max - min over groups of the {about}{how}",
             combine,
+            compares=about,
         ),
         Disparity(
             f"{family}_ratio",
@@ -119,6 +121,7 @@ def _family_disparities(family: str, metrics: tuple[str, ...], about: str) -> li
             "between",
             f"min / max over groups of the {about}{how}",
             combine,
+            compares=about,
         ),
         Disparity(
             f"{family}_difference_vs_reference",
@@ -127,6 +130,7 @@ def _family_disparities(family: str, metrics: tuple[str, ...], about: str) -> li
             "reference",
             f"largest |group - reference| of the {about}{how}",
             combine,
+            compares=about,
         ),
         Disparity(
             f"{family}_ratio_vs_reference",
@@ -135,6 +139,7 @@ def _family_disparities(family: str, metrics: tuple[str, ...], about: str) -> li
             "reference",
             f"smallest of group / reference and reference / group of the {about}{how}",
             combine,
+            compares=about,
         ),
     ]
 
@@ -150,6 +155,7 @@ def _extra_disparities(metrics: dict[str, bool], defined: dict[str, str]) -> lis
                 "difference",
                 "between",
                 f"max - min over groups of the {label} ({defined[metric]})",
+                compares=defined[metric],
             )
         )
         if ratio_ok:
@@ -160,6 +166,7 @@ def _extra_disparities(metrics: dict[str, bool], defined: dict[str, str]) -> lis
                     "ratio",
                     "between",
                     f"min / max over groups of the {label}",
+                    compares=defined[metric],
                 )
             )
         out.append(
@@ -169,6 +176,7 @@ def _extra_disparities(metrics: dict[str, bool], defined: dict[str, str]) -> lis
                 "difference",
                 "reference",
                 f"largest |group - reference| of the {label}",
+                compares=defined[metric],
             )
         )
     return out

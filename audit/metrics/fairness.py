@@ -152,7 +152,13 @@ def fairness_by_feature(
         )
         if task == "classification":
             _bootstrap_counts(
-                states, fine_counts, fine_of_row, y_true, y_pred, sample_weight, resamples,
+                states,
+                fine_counts,
+                fine_of_row,
+                y_true,
+                y_pred,
+                sample_weight,
+                resamples,
                 count_rng,
             )
         if row_sums is not None:
@@ -290,8 +296,9 @@ def _bootstrap_counts(
         tables = multinomial_tables(fine_counts, resamples, rng)
     else:
         assert fine_of_row is not None
-        tables = _weighted_tables(fine_of_row, y_true, y_pred, sample_weight,
-                                  len(fine_counts), resamples, rng)
+        tables = _weighted_tables(
+            fine_of_row, y_true, y_pred, sample_weight, len(fine_counts), resamples, rng
+        )
     start = 0
     for chunk in tables:
         for state in states:
@@ -395,9 +402,7 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
         row["insufficient"] = not bool(state.eligible[g])
         row["reference"] = g == state.reference
         row["vs_reference"] = (
-            {}
-            if g == state.reference
-            else _vs_reference(state, point_derived, g, confidence, task)
+            {} if g == state.reference else _vs_reference(state, point_derived, g, confidence, task)
         )
         groups.append(row)
     return {
@@ -430,8 +435,10 @@ def _vs_reference(
         if metric in samples:
             with np.errstate(divide="ignore", invalid="ignore"):
                 column, base = samples[metric][:, g], samples[metric][:, ref]
-                contrast = {"difference": column - base,
-                            "ratio": np.where(base != 0, column / base, np.nan)}
+                contrast = {
+                    "difference": column - base,
+                    "ratio": np.where(base != 0, column / base, np.nan),
+                }
         for kind in ("difference", "ratio"):
             item[kind] = _plain(point[f"{metric}:{kind}"][0, g])
             item[f"{kind}_ci"] = None
@@ -442,8 +449,12 @@ def _vs_reference(
         value = _plain(point["average_odds:difference"][0, g])
         interval = None
         if value is not None and "tpr" in samples:
-            gap = (samples["tpr"][:, g] - samples["tpr"][:, ref]
-                   + samples["fpr"][:, g] - samples["fpr"][:, ref]) / 2
+            gap = (
+                samples["tpr"][:, g]
+                - samples["tpr"][:, ref]
+                + samples["fpr"][:, g]
+                - samples["fpr"][:, ref]
+            ) / 2
             interval = _percentile(gap, confidence)
         out["average_odds"] = {"difference": value, "difference_ci": interval}
     return out
@@ -465,6 +476,7 @@ def _disparity(
         "value": value,
         "ci": None,
         "definition": spec.definition,
+        "compares": spec.compares,
         "versus": "reference group" if spec.versus == "reference" else "between groups",
         "aggregate": spec.aggregate,
         "groups_compared": [labels[g] for g in compared],
@@ -509,11 +521,7 @@ def _undefined_reason(state: _Partition, spec: catalog.Disparity) -> str:
     labels = state.partition.labels
     for metric in spec.metrics:
         taking = state.taking_part[metric]
-        dropped = [
-            labels[g]
-            for g in np.flatnonzero(state.eligible)
-            if g not in taking
-        ]
+        dropped = [labels[g] for g in np.flatnonzero(state.eligible) if g not in taking]
         if spec.versus == "reference" and state.reference not in taking:
             return f"{metric} is undefined for the reference group '{labels[state.reference]}'"
         if len(taking) < 2:

@@ -226,9 +226,7 @@ def encode_sensitive(
             f"fairness.bins names {', '.join(map(repr, unknown))}, which is not a sensitive "
             f"feature (sensitive: {', '.join(columns)})."
         )
-    return SensitiveCodes(
-        [encode_column(sensitive[c], c, bins.get(c), missing) for c in columns]
-    )
+    return SensitiveCodes([encode_column(sensitive[c], c, bins.get(c), missing) for c in columns])
 
 
 def build_partitions(
@@ -248,9 +246,7 @@ def build_partitions(
         for i in idx:
             key = key * sizes[i] + digits[:, i]
         used, first, fine_map = np.unique(key, return_index=True, return_inverse=True)
-        labels = [
-            JOIN.join(codes.columns[i].labels[digits[row, i]] for i in idx) for row in first
-        ]
+        labels = [JOIN.join(codes.columns[i].labels[digits[row, i]] for i in idx) for row in first]
         partitions.append(
             Partition(
                 name=JOIN.join(combo),

@@ -97,8 +97,12 @@ def disparity_interval(
         others = groups[groups != reference]
 
         def gap(v: dict[str, np.ndarray]) -> np.ndarray:
-            return (v["fpr"][..., others] - v["fpr"][..., [reference]]
-                    + v["tpr"][..., others] - v["tpr"][..., [reference]]) / 2
+            return (
+                v["fpr"][..., others]
+                - v["fpr"][..., [reference]]
+                + v["tpr"][..., others]
+                - v["tpr"][..., [reference]]
+            ) / 2
 
         families.append((gap(samples), gap({k: v[None] for k, v in point.items()})[0]))
     else:
@@ -106,7 +110,11 @@ def disparity_interval(
             if spec.special == "disparate_impact":
                 built = _contrasts(
                     Disparity(spec.name, spec.metrics, "ratio", "reference", ""),
-                    metric, samples[metric], point[metric], taking_part[metric], reference,
+                    metric,
+                    samples[metric],
+                    point[metric],
+                    taking_part[metric],
+                    reference,
                 )
             else:
                 built = _contrasts(

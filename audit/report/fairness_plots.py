@@ -50,19 +50,32 @@ def group_chart(feature: dict[str, Any]) -> str:
             values, errors = _values(rows, key)
             offset = (i - (len(series) - 1) / 2) * width
             bars = axes.bar(x + offset, values, width, label=label, color=PALETTE[i])
-            axes.errorbar(x + offset, values, yerr=errors, fmt="none", ecolor="#333333",
-                          elinewidth=0.8, capsize=2)
+            axes.errorbar(
+                x + offset,
+                values,
+                yerr=errors,
+                fmt="none",
+                ecolor="#333333",
+                elinewidth=0.8,
+                capsize=2,
+            )
             for bar, row in zip(bars, rows, strict=True):
                 if row["insufficient"]:
                     bar.set_hatch("///")
                     bar.set_alpha(0.5)
-        axes.set_xticks(x, [_short(g) for g in groups], rotation=25 if len(groups) > 4 else 0,
-                        ha="right" if len(groups) > 4 else "center")
+        axes.set_xticks(
+            x,
+            [_short(g) for g in groups],
+            rotation=25 if len(groups) > 4 else 0,
+            ha="right" if len(groups) > 4 else "center",
+        )
         if not regression:
             axes.set_ylim(0, 1)
             axes.set_ylabel("rate")
-        axes.set_title(f"By group: {_short(feature['feature'], 50)} (bars: value, whiskers: "
-                       "interval)", fontsize=9)
+        axes.set_title(
+            f"By group: {_short(feature['feature'], 50)} (bars: value, whiskers: interval)",
+            fontsize=9,
+        )
         axes.legend(ncols=len(series), fontsize=8, loc="upper right", frameon=False)
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="y", alpha=0.3)
@@ -97,8 +110,14 @@ def verdict_chart(verdicts: list[dict[str, Any]]) -> str | None:
             plt.Line2D([], [], color=c, linewidth=2.2, label=name)
             for name, c in VERDICT_COLOURS.items()
         ]
-        axes.legend(handles=handles, fontsize=7, ncols=4, loc="upper center",
-                    bbox_to_anchor=(0.5, -0.12), frameon=False)
+        axes.legend(
+            handles=handles,
+            fontsize=7,
+            ncols=4,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.12),
+            frameon=False,
+        )
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="x", alpha=0.3)
         return _to_data_uri(figure)
