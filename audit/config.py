@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -137,7 +137,14 @@ class PolicyRule(_Section):
     def _from_text(cls, value: Any) -> Any:
         from audit.policy import parse_rule_text
 
-        return parse_rule_text(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            return parse_rule_text(value)
+        # YAML reads "- race: demographic_parity_ratio >= 0.8" as {race: "..."}.
+        if isinstance(value, dict) and len(value) == 1:
+            (feature, text), = value.items()
+            if feature not in cls.model_fields and isinstance(text, str):
+                return {**parse_rule_text(text), "feature": str(feature)}
+        return value
 
     @model_validator(mode="after")
     def _known_metric(self) -> PolicyRule:
@@ -214,13 +221,27 @@ def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
     if error["type"] == "extra_forbidden":
         section = model
         for part in loc[:-1]:
+            if part.isdigit():  # an item of a list section, e.g. policy.rules.0
+                continue
             field = section.model_fields.get(part)
-            if field is None or not isinstance(field.annotation, type):
+            inner = _model_in(field.annotation) if field is not None else None
+            if inner is None:
                 break
-            section = field.annotation
+            section = inner
         allowed = ", ".join(section.model_fields)
         return f"unknown key '{key}'; allowed keys here: {allowed}"
     return f"'{key}': {error['msg']}"
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The config section class of a field: ``X``, ``list[X]`` or ``dict[str, X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _validate(raw: dict[str, Any], source: str) -> AuditConfig:

@@ -130,7 +130,11 @@ def fairness_by_feature(
     fine_of_row = None
     if row_values is not None or sample_weight is not None:
         fine_of_row = fine_rows(codes, present)
-    weights = np.ones(n_rows) if sample_weight is None else np.asarray(sample_weight, float)
+    # Row weights are needed only by the row-level metrics (scores, regression).
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, float)
+    else:
+        weights = np.ones(n_rows if row_values is not None else 0)
     row_sums = None
     if row_values is not None:
         assert fine_of_row is not None

@@ -169,10 +169,14 @@ def encode_column(
                 f"{{edges: [25, 40, 60]}} in audit.yaml."
             )
         if isinstance(values.dtype, pd.CategoricalDtype):
-            present = values.cat.remove_unused_categories()
-            labels = [str(c) for c in present.cat.categories]
-            raw = present.cat.codes.to_numpy()
-            codes = np.where(raw < 0, len(labels), raw)
+            # Straight from the category codes, dropping unused categories with a small
+            # lookup table (pandas' remove_unused_categories copies far more per row).
+            raw = values.cat.codes.to_numpy()
+            used = _used_codes(raw, len(values.cat.categories))
+            labels = [str(values.cat.categories[c]) for c in used]
+            lookup = np.full(len(values.cat.categories) + 1, len(labels), dtype=np.int64)
+            lookup[used] = np.arange(len(used))  # lookup[-1] (missing) stays len(labels)
+            codes = _remap(raw, _small_int(lookup, len(labels) + 1))
         else:
             text = values.astype(str)
             raw, uniques = pd.factorize(text.where(values.notna(), None), sort=True)
@@ -181,6 +185,22 @@ def encode_column(
     if n_missing:
         labels = [*labels, MISSING_GROUP]
     return EncodedColumn(name, labels, _small_int(np.asarray(codes), len(labels)), description)
+
+
+def _used_codes(raw: np.ndarray, n_categories: int, chunk: int = 1 << 19) -> np.ndarray:
+    """Category codes that occur in ``raw`` (-1 = missing ignored), counted in chunks."""
+    seen = np.zeros(n_categories + 1, dtype=np.int64)
+    for start in range(0, len(raw), chunk):
+        seen += np.bincount(raw[start : start + chunk].astype(np.intp) + 1, minlength=len(seen))
+    return np.flatnonzero(seen[1:])
+
+
+def _remap(raw: np.ndarray, lookup: np.ndarray, chunk: int = 1 << 19) -> np.ndarray:
+    """``lookup[raw]`` in chunks, so the index temporaries stay small."""
+    out = np.empty(len(raw), dtype=lookup.dtype)
+    for start in range(0, len(raw), chunk):
+        out[start : start + chunk] = lookup[raw[start : start + chunk]]
+    return out
 
 
 def _small_int(codes: np.ndarray, n: int) -> np.ndarray:
