@@ -125,7 +125,7 @@ def _policy_exit(result: dict[str, Any], quiet: bool) -> int:
     lines = summary_lines(result)
     failed = result.get("policy", {}).get("status") == "fail"
     if failed:
-        lines.append("Exit code 1: the policy failed. The outputs listed above were written.")
+        lines.append("Exit code 1: the policy failed. The audit's outputs were written.")
     if lines and (failed or not quiet):
         # A failed gate is reported even with --quiet, on stderr, like an error.
         typer.echo("\n".join(lines), err=failed)

@@ -32,7 +32,9 @@ FAIRLEARN_METRICS: dict[str, Callable[..., float]] = {
     "precision": partial(precision_score, zero_division=NAN),
     "npv": partial(precision_score, pos_label=0, zero_division=NAN),
     "fdr": lambda y_true, y_pred: 1 - precision_score(y_true, y_pred, zero_division=NAN),
-    "for": lambda y_true, y_pred: 1 - precision_score(y_true, y_pred, pos_label=0, zero_division=NAN),
+    "for": lambda y_true, y_pred: (
+        1 - precision_score(y_true, y_pred, pos_label=0, zero_division=NAN)
+    ),
     "accuracy": accuracy_score,
 }
 
@@ -43,15 +45,15 @@ def make_columns(rows: int, seed: int = 0) -> dict[str, Any]:
     sex = rng.integers(0, 2, rows).astype(np.int8)
     race = rng.choice(5, rows, p=[0.58, 0.18, 0.15, 0.07, 0.02]).astype(np.int8)
     y = (rng.random(rows) < 0.45 - 0.05 * (race == 1)).astype(np.int8)
-    pred = ((rng.random(rows) < 0.35 + 0.4 * y - 0.08 * (race == 1))).astype(np.int8)
+    pred = (rng.random(rows) < 0.35 + 0.4 * y - 0.08 * (race == 1)).astype(np.int8)
     return {"sex": sex, "race": race, "y": y, "pred": pred}
 
 
 def as_text_frame(columns: dict[str, Any]) -> pd.DataFrame:
     """The sensitive columns as text, as a data file would give them."""
-    return pd.DataFrame(
-        {"sex": SEXES[columns["sex"]], "race": RACES[columns["race"]]}
-    ).astype("str")
+    return pd.DataFrame({"sex": SEXES[columns["sex"]], "race": RACES[columns["race"]]}).astype(
+        "str"
+    )
 
 
 def best_of(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:

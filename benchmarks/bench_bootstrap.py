@@ -34,8 +34,10 @@ def main() -> None:
     columns = make_columns(rows)
     frame = as_text_frame(columns)
     y, pred = columns["y"], columns["pred"]
-    print(f"{resamples} bootstrap resamples, {rows:,} rows, sensitive sex and race "
-          f"(3 partitions: sex, race, sex × race; 17 groups)\n")
+    print(
+        f"{resamples} bootstrap resamples, {rows:,} rows, sensitive sex and race "
+        f"(3 partitions: sex, race, sex × race; 17 groups)\n"
+    )
 
     def audit(n: int):
         config = FairnessConfig.model_validate({"bootstrap": {"resamples": n}})
@@ -46,8 +48,11 @@ def main() -> None:
     n_metrics = sum(len(g["ci"]) for e in entries for g in e["groups"])
     n_disparities = sum(len(e["disparities"]) for e in entries)
     line("rai-audit, no intervals (encoding, counts, metrics, disparities)", no_intervals)
-    line(f"rai-audit, {resamples}-resample intervals for all of it", with_intervals,
-         f"({n_metrics} group metrics, {n_disparities} disparities)")
+    line(
+        f"rai-audit, {resamples}-resample intervals for all of it",
+        with_intervals,
+        f"({n_metrics} group metrics, {n_disparities} disparities)",
+    )
     line("  of which the intervals", with_intervals - no_intervals)
 
     fl_rows = min(args.fairlearn_rows, rows)
@@ -66,17 +71,23 @@ def main() -> None:
     measured = time.perf_counter() - start
     scale = (resamples / args.fairlearn_boot) * (rows / fl_rows)
     scaled = measured * scale
-    line(f"fairlearn MetricFrame(n_boot={resamples}), same metrics, sex × race only",
-         scaled, f"= {scaled / 3600:.1f} h")
-    print(f"      (measured: n_boot={args.fairlearn_boot} on {fl_rows:,} rows took "
-          f"{measured:.1f} s; scaled x{scale:g}, linear in resamples and rows)")
+    line(
+        f"fairlearn MetricFrame(n_boot={resamples}), same metrics, sex × race only",
+        scaled,
+        f"= {scaled / 3600:.1f} h",
+    )
+    print(
+        f"      (measured: n_boot={args.fairlearn_boot} on {fl_rows:,} rows took "
+        f"{measured:.1f} s; scaled x{scale:g}, linear in resamples and rows)"
+    )
 
     speedup = scaled / with_intervals
     print("\nTarget")
-    print(f"  >= 1000x faster than MetricFrame(n_boot={resamples}): {speedup:,.0f}x   "
-          f"{verdict(speedup >= 1000)}")
-    print("  (rai-audit's figure covers all three partitions; MetricFrame's only the "
-          "intersection)")
+    print(
+        f"  >= 1000x faster than MetricFrame(n_boot={resamples}): {speedup:,.0f}x   "
+        f"{verdict(speedup >= 1000)}"
+    )
+    print("  (rai-audit's figure covers all three partitions; MetricFrame's only the intersection)")
 
 
 if __name__ == "__main__":

@@ -46,8 +46,12 @@ def bare_bincount(columns):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--fairlearn-rows", type=int, default=None,
-                        help="rows MetricFrame is timed on (default: --rows), scaled to --rows")
+    parser.add_argument(
+        "--fairlearn-rows",
+        type=int,
+        default=None,
+        help="rows MetricFrame is timed on (default: --rows), scaled to --rows",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="best of N for the fast paths")
     args = parser.parse_args()
     rows = args.rows
@@ -99,8 +103,10 @@ def main() -> None:
                 assert np.isnan(ours) and np.isnan(theirs), (name, ours, theirs)
                 continue
             worst = max(worst, abs(ours - theirs))
-    print(f"\n  largest |rai-audit - MetricFrame| over {len(reference)} groups x "
-          f"{len(FAIRLEARN_METRICS)} metrics: {worst:.2e}")
+    print(
+        f"\n  largest |rai-audit - MetricFrame| over {len(reference)} groups x "
+        f"{len(FAIRLEARN_METRICS)} metrics: {worst:.2e}"
+    )
 
     speedup = scaled / engine_time
     overhead = engine_time / bare_time

@@ -64,8 +64,10 @@ def main() -> None:
         return rates(marginalize(counts, inter.fine_map, inter.n_groups))
 
     used, seconds = peak(engine)
-    print(f"  rai-audit count engine, every count metric     peak {mb(used)}  "
-          f"= {used / inputs:.3f}x input  ({seconds:.2f} s)")
+    print(
+        f"  rai-audit count engine, every count metric     peak {mb(used)}  "
+        f"= {used / inputs:.3f}x input  ({seconds:.2f} s)"
+    )
 
     categorical = pd.DataFrame(
         {
@@ -75,8 +77,10 @@ def main() -> None:
     )
     config = FairnessConfig.model_validate({"bootstrap": {"resamples": 1000}})
     used_full, seconds = peak(lambda: fairness_by_feature(y, pred, None, categorical, config))
-    print(f"  fairness_by_feature + 1000 resamples           peak {mb(used_full)}  "
-          f"= {used_full / inputs:.3f}x input  ({seconds:.2f} s; categorical columns)")
+    print(
+        f"  fairness_by_feature + 1000 resamples           peak {mb(used_full)}  "
+        f"= {used_full / inputs:.3f}x input  ({seconds:.2f} s; categorical columns)"
+    )
 
     n = min(args.fairlearn_rows, args.rows)
     text = pd.DataFrame({"sex": SEXES[columns["sex"][:n]], "race": RACES[columns["race"][:n]]})
@@ -86,14 +90,20 @@ def main() -> None:
         )
     )
     share = n / args.rows
-    print(f"  fairlearn MetricFrame on {n:,} rows          peak {mb(used_fl)}  "
-          f"= {used_fl / (inputs * share):.1f}x its input  ({seconds:.1f} s)")
+    print(
+        f"  fairlearn MetricFrame on {n:,} rows          peak {mb(used_fl)}  "
+        f"= {used_fl / (inputs * share):.1f}x its input  ({seconds:.1f} s)"
+    )
 
     print("\nTarget")
-    print(f"  count engine peak <= 2x input columns: {used / inputs:.3f}x   "
-          f"{verdict(used <= 2 * inputs)}")
-    print(f"  whole fairness stage with intervals:   {used_full / inputs:.3f}x   "
-          f"{verdict(used_full <= 2 * inputs)}")
+    print(
+        f"  count engine peak <= 2x input columns: {used / inputs:.3f}x   "
+        f"{verdict(used <= 2 * inputs)}"
+    )
+    print(
+        f"  whole fairness stage with intervals:   {used_full / inputs:.3f}x   "
+        f"{verdict(used_full <= 2 * inputs)}"
+    )
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def group_chart(feature: dict[str, Any]) -> str:
                 capsize=2,
             )
             for bar, row in zip(bars, rows, strict=True):
-                if row["insufficient"]:
+                if row.get("insufficient"):
                     bar.set_hatch("///")
                     bar.set_alpha(0.5)
         axes.set_xticks(
