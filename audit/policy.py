@@ -134,7 +134,8 @@ def summary_lines(result: dict[str, Any], everything: bool = False) -> list[str]
     total = sum(counts.values())
     parts = [f"{counts[k]} {k}" for k in ("pass", "fail", "inconclusive", "insufficient data")]
     strict = " (strict: only a pass passes)" if policy.get("strict") else ""
-    lines = [f"Policy: {policy['status'].upper()}{strict} — {total} verdicts: {', '.join(parts)}"]
+    noun = "verdict" if total == 1 else "verdicts"
+    lines = [f"Policy: {policy['status'].upper()}{strict} — {total} {noun}: {', '.join(parts)}"]
     for verdict in result.get("verdicts", []):
         if verdict["verdict"] == "pass" and not everything:
             continue

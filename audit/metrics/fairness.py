@@ -10,8 +10,10 @@ The pipeline per audit:
 3. point values: count rates from the table, non-count metrics from the rows —
    :mod:`audit.metrics.rowwise`; disparities — :mod:`audit.metrics.disparities`;
 4. intervals: multinomial resamples of the finest table (or row resamples for
-   weighted audits and non-count metrics) run through the very same functions —
-   :mod:`audit.metrics.bootstrap`.
+   weighted audits and non-count metrics) give bootstrap samples of every group
+   metric — percentile intervals — and disparity intervals come from simultaneous
+   bands over the contrasts they aggregate — :mod:`audit.metrics.bootstrap`,
+   :mod:`audit.metrics.intervals`.
 
 Conventions (also stated in the report): a *difference* is the largest minus the
 smallest group value; a *ratio* is the smallest divided by the largest. Only groups
@@ -295,7 +297,7 @@ def _bootstrap_counts(
     resamples: int,
     rng: np.random.Generator,
 ) -> None:
-    """Intervals of every count metric and count disparity, all partitions from one draw."""
+    """Bootstrap samples of every count metric, for all partitions from the same draws."""
     if sample_weight is None:
         tables = multinomial_tables(fine_counts, resamples, rng)
     else:
@@ -337,7 +339,7 @@ def _bootstrap_rows(
     rng: np.random.Generator,
     context: _Context,
 ) -> None:
-    """Intervals of the non-count metrics (and their disparities) by row resampling."""
+    """Bootstrap samples of the non-count metrics, by row resampling."""
     assert context.row_sums is not None
     start = 0
     for multiplicity in row_multiplicities(len(weights), resamples, rng):
