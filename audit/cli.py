@@ -46,6 +46,20 @@ Mitigate = Annotated[
         "(repeatable; 'all' = the default set, 'none' = off)."
     ),
 ]
+FailOn = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fail-on",
+        help="Policy rule to add, e.g. 'demographic_parity_ratio>=0.8' or "
+        "'race: equalized_odds_difference<=0.1' (repeatable). Exit 1 if a rule fails.",
+    ),
+]
+Strict = Annotated[
+    bool, typer.Option("--strict", help="Inconclusive verdicts fail the policy too.")
+]
+Junit = Annotated[
+    Path | None, typer.Option("--junit", help="Write the policy verdicts as JUnit XML here.")
+]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 
 
@@ -95,21 +109,52 @@ def _guarded(debug: bool, action: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
-def _audit_and_write(config: AuditConfig, reporter: Reporter) -> int:
+def _audit_and_write(config: AuditConfig, reporter: Reporter, gate: bool = True) -> int:
+    from audit.junit import junit_xml, write_junit
     from audit.outputs import render_outputs, write_outputs
     from audit.pipeline import run_audit
 
     run = run_audit(config, progress=reporter)
     files = render_outputs(run.result, config.output.formats, reporter)
     model = run.model if (config.mode == "train" and config.model.save) else None
+    junit = junit_xml(run.result) if config.policy.junit else None
     reporter("Writing outputs")
     if run.mitigated_model is not None and run.mitigated_file:
         from audit.mitigation.saving import model_bytes
 
         files[run.mitigated_file] = model_bytes(run.mitigated_model)
     written = write_outputs(config.output.dir, files, model)
+    if junit is not None and config.policy.junit is not None:
+        write_junit(config.policy.junit, junit)
+        written.append(config.policy.junit)
     reporter.done("Wrote " + ", ".join(str(p) for p in written))
-    return EXIT_OK
+    return _policy_exit(run.result, reporter.quiet, gate)
+
+
+def _policy_exit(result: dict[str, Any], quiet: bool, gate: bool = True) -> int:
+    """Print the policy verdicts; exit 1 when the policy failed (outputs are written anyway).
+
+    Without ``gate`` (the demo's example policy) a failure is reported but exits 0.
+    """
+    from audit.policy import summary_lines
+
+    lines = summary_lines(result)
+    failed = result.get("policy", {}).get("status") == "fail"
+    if failed and not gate:
+        lines.append(
+            "The demo's example policy failed, as its planted bias should make it. The demo "
+            "exits 0 all the same; `rai-audit run <out>/audit.yaml`, or the demo with "
+            "--fail-on/--strict, exits 1 when the policy fails."
+        )
+        if not quiet:
+            typer.echo("\n".join(lines))
+        return EXIT_OK
+    if failed:
+        lines.append("Exit code 1: the policy failed. The audit's outputs were written.")
+    if lines and (failed or not quiet):
+        # A failed gate is reported even with --quiet, on stderr, like an error.
+        typer.echo("\n".join(lines), err=failed)
+    return EXIT_POLICY_FAILED if failed else EXIT_OK
 
 
 def _parse_params(pairs: list[str] | None) -> dict[str, Any] | None:
@@ -190,6 +235,15 @@ def run(
     ] = None,
     format: Formats = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory.")] = None,
+    fail_on: FailOn = None,
+    strict: Strict = False,
+    junit: Junit = None,
+    min_group_size: Annotated[
+        int | None, typer.Option(help="Groups with fewer rows get no verdict (default 30).")
+    ] = None,
+    resamples: Annotated[
+        int | None, typer.Option(help="Bootstrap resamples for intervals (default 1000; 0 off).")
+    ] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -217,12 +271,16 @@ def run(
             "split": {"test_size": test_size},
             "output": {"dir": out, "formats": format},
             "mitigation": {"strategies": mitigate, "save": save_mitigated},
+            "fairness": {"min_group_size": min_group_size, "bootstrap": {"resamples": resamples}},
             "seed": seed,
             "quality": {"allow_errors": True if allow_quality_errors else None},
             "checklist": {"answers": checklist_answers},
         }
         overrides[threshold_key]["threshold"] = threshold
         cfg = build_config(config_file or config, overrides)
+        from audit.policy import add_command_line_rules
+
+        add_command_line_rules(cfg, fail_on, strict, junit)
         return _audit_and_write(cfg, Reporter(quiet))
 
     _guarded(debug, action)
@@ -239,6 +297,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed for data, split and model.")] = 0,
     mitigate: Mitigate = None,
     format: Formats = None,
+    fail_on: FailOn = None,
+    strict: Strict = False,
+    junit: Junit = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -246,6 +307,7 @@ def demo(
 
     def action() -> int:
         from audit.demo import prepare_demo
+        from audit.policy import add_command_line_rules
 
         reporter = Reporter(quiet)
         reporter("Generating synthetic credit data")
@@ -253,7 +315,10 @@ def demo(
         cfg = build_config(
             config_path, {"output": {"formats": format}, "mitigation": {"strategies": mitigate}}
         )
-        return _audit_and_write(cfg, reporter)
+        add_command_line_rules(cfg, fail_on, strict, junit)
+        # The demo's own policy is an example to read, not a gate: only rules the user asks
+        # for on the command line make the demo exit 1.
+        return _audit_and_write(cfg, reporter, gate=bool(fail_on or strict))
 
     _guarded(debug, action)
 

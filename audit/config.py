@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -18,6 +18,7 @@ from pydantic.functional_validators import field_validator
 
 from audit.errors import AuditError
 from audit.mitigation import catalogue
+from audit.regression import require_predictions
 
 FORMATS = ("json", "html", "pdf")
 
@@ -36,6 +37,7 @@ class DataConfig(_Section):
     sensitive: list[str] = Field(default_factory=list)
     features: list[str] | None = None
     drop: list[str] = Field(default_factory=list)
+    task: Literal["classification", "regression"] = "classification"
 
 
 class ModelConfig(_Section):
@@ -322,6 +324,86 @@ class MitigationConfig(_Section):
                 f"mitigation.sensitive names {', '.join(unknown)}, which is not among the "
                 f"sensitive features (data.sensitive: {', '.join(sensitive)})."
             )
+class BinSpec(_Section):
+    """How to bin a continuous sensitive column: interior ``edges`` or ``quantiles`` (k bins)."""
+
+    edges: list[float] | None = Field(None, min_length=1)
+    quantiles: int | None = Field(None, ge=2, le=100)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> BinSpec:
+        if (self.edges is None) == (self.quantiles is None):
+            raise ValueError("give exactly one of edges: [..] or quantiles: k")
+        return self
+
+
+class BootstrapConfig(_Section):
+    """Percentile bootstrap intervals; count metrics resample the count table, not the rows."""
+
+    resamples: int = Field(1000, ge=0)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+
+    @model_validator(mode="after")
+    def _enough(self) -> BootstrapConfig:
+        if 0 < self.resamples < 100:
+            raise ValueError("use at least 100 resamples, or 0 to turn intervals off")
+        return self
+
+
+class FairnessConfig(_Section):
+    """Groups, intersections, intervals and the minimum group size of the fairness metrics."""
+
+    intersections: bool | list[list[str]] = True
+    min_group_size: int = Field(30, ge=1)
+    missing: Literal["group", "error"] = "group"
+    reference_groups: dict[str, str] = Field(default_factory=dict)
+    bins: dict[str, BinSpec] = Field(default_factory=dict)
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
+    calibration_bins: int = Field(10, ge=2, le=100)
+    weight_column: str | None = None
+
+
+class PolicyRule(_Section):
+    """One rule: ``metric op bound``, on one feature / intersection or on all of them."""
+
+    metric: str
+    op: Literal[">=", ">", "<=", "<"]
+    bound: float
+    feature: str | list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        from audit.policy import parse_rule_text
+
+        if isinstance(value, str):
+            return parse_rule_text(value)
+        # YAML reads "- race: demographic_parity_ratio >= 0.8" as {race: "..."}.
+        if isinstance(value, dict) and len(value) == 1:
+            (feature, text), = value.items()
+            if feature not in cls.model_fields and isinstance(text, str):
+                return {**parse_rule_text(text), "feature": str(feature)}
+        return value
+
+    @model_validator(mode="after")
+    def _known_metric(self) -> PolicyRule:
+        from audit.policy import check_metric_name
+
+        check_metric_name(self.metric)
+        return self
+
+
+class PolicyConfig(_Section):
+    """Rules checked against the intervals; ``strict`` fails inconclusive verdicts too."""
+
+    rules: list[PolicyRule] = Field(default_factory=list)
+    strict: bool = False
+    junit: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, value: Any) -> Any:
+        return {"rules": value} if isinstance(value, list) else value
 
 
 class AuditConfig(_Section):
@@ -338,6 +420,8 @@ class AuditConfig(_Section):
     model_card: ModelCardConfig = Field(default_factory=ModelCardConfig)
     datasheet: DatasheetConfig = Field(default_factory=DatasheetConfig)
     mitigation: MitigationConfig = Field(default_factory=MitigationConfig)
+    fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
     seed: int = 0
 
     @property
@@ -370,6 +454,8 @@ class AuditConfig(_Section):
             )
         if self.predictions.given and self.model.include_sensitive:
             raise AuditError("model.include_sensitive has no meaning in a predictions-only audit.")
+        if self.data.task == "regression":
+            require_predictions(self.mode)
         self.mitigation.check(self.mode, self.data.sensitive)
 
     def to_dict(self) -> dict[str, Any]:
@@ -383,13 +469,27 @@ def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
     if error["type"] == "extra_forbidden":
         section = model
         for part in loc[:-1]:
+            if part.isdigit():  # an item of a list section, e.g. policy.rules.0
+                continue
             field = section.model_fields.get(part)
-            if field is None or not isinstance(field.annotation, type):
+            inner = _model_in(field.annotation) if field is not None else None
+            if inner is None:
                 break
-            section = field.annotation
+            section = inner
         allowed = ", ".join(section.model_fields)
         return f"unknown key '{key}'; allowed keys here: {allowed}"
     return f"'{key}': {error['msg']}"
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The config section class of a field: ``X``, ``list[X]`` or ``dict[str, X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _validate(raw: dict[str, Any], source: str) -> AuditConfig:
@@ -430,6 +530,10 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
             if isinstance(checklist.get(key), str):
                 value = Path(checklist[key])
                 checklist[key] = str(value if value.is_absolute() else base / value)
+    policy = raw.get("policy")
+    if isinstance(policy, dict) and isinstance(policy.get("junit"), str):
+        junit = Path(policy["junit"])
+        policy["junit"] = str(junit if junit.is_absolute() else base / junit)
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

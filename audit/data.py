@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 
 from audit.config import AuditConfig
 from audit.errors import AuditError
+from audit.regression import regression_target
 
 READERS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -141,13 +142,16 @@ def load_audit_data(config: AuditConfig) -> AuditData:
     # A row without a label cannot be scored; it is dropped and the count reported, not hidden.
     frame = frame.loc[~missing_target].reset_index(drop=True)
 
-    positive = resolve_positive_label(frame[cfg.target], cfg.positive_label, cfg.target)
-    y = binary_target(frame[cfg.target], positive, cfg.target)
-    if y.min() == y.max():
-        raise AuditError(
-            f"Target column '{cfg.target}' has only one class after encoding (positive label "
-            f"{positive!r}); an audit needs both outcomes."
-        )
+    if cfg.task == "regression":  # a numeric target, no positive label
+        positive, y = None, regression_target(frame[cfg.target], cfg.target)
+    else:
+        positive = resolve_positive_label(frame[cfg.target], cfg.positive_label, cfg.target)
+        y = binary_target(frame[cfg.target], positive, cfg.target)
+        if y.min() == y.max():
+            raise AuditError(
+                f"Target column '{cfg.target}' has only one class after encoding (positive "
+                f"label {positive!r}); an audit needs both outcomes."
+            )
     for column in cfg.sensitive:
         if frame[column].nunique(dropna=True) < 2:
             raise AuditError(
@@ -173,6 +177,7 @@ def load_audit_data(config: AuditConfig) -> AuditData:
 def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
     cfg = config.data
     prediction_columns = {config.predictions.prediction_column, config.predictions.score_column}
+    prediction_columns.add(config.fairness.weight_column)  # measurement weights: not an input
     if cfg.features is not None:
         _require_columns(frame, cfg.features, "Feature", cfg.path)  # type: ignore[arg-type]
         chosen = [c for c in cfg.features if c not in cfg.drop]

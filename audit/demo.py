@@ -13,6 +13,12 @@ import yaml
 
 from audit.datasets import SCENARIOS, make_scenario
 
+# The demo's policy: the four-fifths rule on selection rates, and equalized odds within 0.1.
+# With the planted bias (1.0 log-odds against Black and Hispanic applicants) the first rule
+# fails for race and sex × race — so `rai-audit demo` exits with code 1, as a CI gate would —
+# and the second is inconclusive: its intervals straddle 0.1.
+DEMO_POLICY = ["demographic_parity_ratio >= 0.8", "equalized_odds_difference <= 0.1"]
+
 
 def demo_config(model: str, seed: int) -> dict:
     scenario = SCENARIOS["credit"]
@@ -28,6 +34,7 @@ def demo_config(model: str, seed: int) -> dict:
         "split": {"test_size": 0.3, "stratify": True},
         "output": {"dir": ".", "formats": ["json", "html", "pdf"]},
         "mitigation": {"strategies": ["all"]},
+        "policy": {"rules": list(DEMO_POLICY)},
         "seed": seed,
         # The demo's planted data defects are warnings, so no quality override is needed.
         "model_card": {
@@ -62,6 +69,8 @@ def prepare_demo(out: Path, rows: int, bias: float, model: str, seed: int) -> Pa
     header = (
         "# Written by `rai-audit demo`: the audit it ran. Re-run with `rai-audit run audit.yaml`.\n"
         f"# Data: synthetic credit scenario, {rows} rows, injected bias {bias} (log-odds).\n"
+        "# Policy: each rule is checked against its 95% interval on every sensitive feature and\n"
+        "# intersection; a failed rule makes the run exit with code 1; outputs are still written.\n"
     )
     config_path.write_text(header + yaml.safe_dump(demo_config(model, seed), sort_keys=False))
     return config_path

@@ -23,9 +23,11 @@ from audit.errors import AuditError
 from audit.explain.stage import explain_evaluation, explain_mitigated
 from audit.metrics import measure
 from audit.metrics.fairness import group_labels
+from audit.metrics.inputs import sample_weights
 from audit.mitigation.stage import run_mitigation
 from audit.model_card import build_datasheet, build_model_card
 from audit.quality.runner import assess_quality, stop_on_errors
+from audit.regression import regression_predictions
 from audit.result import SCHEMA_VERSION, provenance
 
 Progress = Callable[[str], None]
@@ -77,18 +79,26 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
 
     checklist = prepare_checklist(config)  # read and validate the answers before any work
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
-    # Nothing is held out when the predictions are given: there is nothing to train.
-    split = None if config.mode == "predictions" else split_indices(len(data.frame), data.y, config)
+    # Nothing is held out when the predictions are given (always so for regression audits,
+    # which take predictions already made): there is nothing to train.
+    given = config.mode == "predictions" or config.data.task == "regression"
+    split = None if given else split_indices(len(data.frame), data.y, config)
     quality = timed("Checking data quality", lambda: assess_quality(data, config, split))
     stop_on_errors(quality, config)  # error findings stop here, before training
     evaluation: Evaluation = timed(
         "Getting predictions", lambda: _evaluate(config, data, split)
     )
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
+    weights = sample_weights(data.frame, evaluation.rows, config, data.path)
     measured = timed(
         "Computing metrics",
         lambda: measure(
-            evaluation.y_true, evaluation.y_pred, evaluation.scores, sensitive, config
+            evaluation.y_true,
+            evaluation.y_pred,
+            evaluation.scores,
+            sensitive,
+            config,
+            sample_weight=weights,
         ),
     )
     result = {
@@ -104,7 +114,10 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
         "fairness": {
             "evaluated_on": evaluation.model_info["evaluated_on"],
             "features": measured["fairness"],
+            "settings": measured["settings"],
         },
+        "verdicts": measured["verdicts"],
+        "policy": measured["policy"],
     }
     result["explanations"] = timed(
         "Explaining the model", lambda: explain_evaluation(config, data, evaluation)
@@ -112,7 +125,7 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
 
     def mitigate() -> Any:
         baseline_seconds = timings.get("Getting predictions")
-        return run_mitigation(config, data, evaluation, measured, baseline_seconds)
+        return run_mitigation(config, data, evaluation, measured, baseline_seconds, weights)
 
     strategies = config.mitigation.strategies
     mitigation = timed("Comparing mitigation strategies", mitigate) if strategies else mitigate()
@@ -140,6 +153,12 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
 def _evaluate(
     config: AuditConfig, data: AuditData, split: tuple[np.ndarray, np.ndarray] | None
 ) -> Evaluation:
+    if config.data.task == "regression":  # predictions-only: check_complete made sure
+        column = config.predictions.prediction_column or config.predictions.score_column
+        assert column is not None
+        y_pred, info = regression_predictions(data.frame, column, data.path)
+        rows = np.arange(len(data.frame))
+        return Evaluation(rows, data.y, y_pred, None, None, info, train_rows=rows[:0])
     if split is None:
         return _given_predictions(config, data)
     train, test = split

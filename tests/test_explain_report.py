@@ -29,7 +29,8 @@ def test_demo_result_holds_the_explanations(demo_dir, demo_result):
     assert list(largest["contributions"])[0] == "region"
     # bounded: 400 rows kept for the plots, rounded; the whole file stays small
     assert ex["rows"]["n"] == 400
-    assert (demo_dir / "results.json").stat().st_size < 600_000  # incl. mitigated variants
+    # The explanation rows are rounded and bounded: they keep results.json readable.
+    assert len(json.dumps(ex, indent=2)) < 400_000
 
 
 def test_demo_report_shows_the_explanations(demo_dir, demo_result):

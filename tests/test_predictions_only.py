@@ -57,6 +57,8 @@ def test_score_column_with_threshold_counts_by_hand(scored_csv, tmp_path):
         "0.5",
         "--sensitive",
         "grp",
+        "--min-group-size",
+        "6",  # the hand-made groups have 6 rows each; the default minimum is 30
         "--format",
         "json",
         "--out",
@@ -137,3 +139,30 @@ def test_compas_published_false_positive_rates(shared_data, tmp_path):
     groups = by_group(saved, "race")
     assert round(100 * groups["African-American"]["fpr"], 2) == 44.85
     assert round(100 * groups["Caucasian"]["fpr"], 2) == 23.45
+
+
+def test_compas_fpr_gap_fails_a_parity_rule_with_its_interval(shared_data, tmp_path):
+    """The same published gap as a policy verdict: FPR of African-American defendants is
+    1.91x that of Caucasian defendants (the reference), far outside a 0.8 parity band."""
+    config = tmp_path / "compas.yaml"
+    config.write_text(
+        f"data: {{path: {shared_data / 'compas-scores-two-years.csv'}, target: two_year_recid,"
+        " sensitive: [race]}\n"
+        "predictions: {score_column: decile_score, threshold: 5}\n"
+        "fairness: {reference_groups: {race: Caucasian}}\n"
+        "policy: ['race: fpr_parity_ratio_vs_reference >= 0.8']\n"
+        "output: {formats: [json]}\n"
+    )
+    result = run_cli("run", config, "--out", tmp_path / "out", "--quiet")
+    assert result.exit_code == 1, result.output
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    race = saved["fairness"]["features"][0]
+    assert race["reference_group"] == "Caucasian"
+    groups = by_group(saved, "race")
+    black = groups["African-American"]
+    assert black["vs_reference"]["fpr"]["ratio"] == pytest.approx(0.4485 / 0.2345, abs=0.002)
+    low, high = black["ci"]["fpr"]
+    assert low < 0.4485 < high and high - low < 0.05  # 1,795 non-recidivists: a tight interval
+    assert groups["Native American"]["insufficient"]  # 18 rows
+    (verdict,) = saved["verdicts"]
+    assert verdict["verdict"] == "fail" and verdict["ci"][1] < 0.8

@@ -15,14 +15,17 @@ HOSTILE_CSS = "url(file:///etc/passwd)"
 HOSTILE_LINK = "<link rel=attachment href=file:///etc/passwd>"
 
 
-def test_html_is_self_contained(demo_dir):
+def test_html_is_self_contained(demo_dir, demo_result):
     html = (demo_dir / "report.html").read_text()
     # Every src/href is an in-page anchor or a data: URI: nothing to fetch, works offline.
     for url in re.findall(r'(?:src|href)="([^"]*)"', html):
         assert url.startswith(("#", "data:")), url
     assert "<script" not in html.lower()
     assert html.count('<img src="data:image/png;base64,') == html.count("<img ")
-    assert html.count('alt="Bar chart of selection rate') == 2  # one per sensitive feature
+    # one by-group chart per sensitive feature and per intersection
+    assert html.count('alt="Bar chart with interval whiskers') == len(
+        demo_result["fairness"]["features"]
+    )
 
 
 def test_html_shows_the_key_numbers(demo_dir, demo_result):
@@ -31,7 +34,14 @@ def test_html_shows_the_key_numbers(demo_dir, demo_result):
     race = next(f for f in demo_result["fairness"]["features"] if f["feature"] == "race")
     for group in race["groups"]:
         assert f"{group['selection_rate']:.3f}" in html
-    for section in ("Executive summary", "Data", "Performance", "Fairness by group", "Provenance"):
+    for section in (
+        "Executive summary",
+        "Data",
+        "Performance",
+        "Fairness by group",
+        "Policy verdicts",
+        "Provenance",
+    ):
         assert f">{section}</h2>" in html
 
 
@@ -111,7 +121,7 @@ def test_only_requested_formats_are_written(tmp_path, demo_dir, formats):
     args = ["run", demo_dir / "audit.yaml", "--out", out, "--quiet"]
     for fmt in formats:
         args += ["--format", fmt]
-    assert run_cli(*args).exit_code == 0
+    assert run_cli(*args).exit_code == 1  # the demo's policy fails; outputs are still written
     written = {p.name for p in out.iterdir()}
     expected = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
     assert written == {expected[f] for f in formats} | {"model.skops"}

@@ -58,8 +58,12 @@ def test_wheel_in_fresh_venv_runs_the_demo(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0, done.stderr
     out = work / "out"
-    assert "Fairness by group" in (out / "report.html").read_text()
+    saved = json.loads((out / "results.json").read_text())
+    # Exit 1 only when the demo's policy failed (at 3,000 rows its intervals are wider).
+    assert done.returncode == saved["policy"]["exit_code"], done.stderr
+    assert done.returncode in (0, 1), done.stderr
+    html = (out / "report.html").read_text()
+    assert "Fairness by group" in html and "Policy verdicts" in html
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
-    assert json.loads((out / "results.json").read_text())["data"]["n_rows"] == 3000
+    assert saved["data"]["n_rows"] == 3000

@@ -1,4 +1,4 @@
-"""Performance and fairness metrics: overall, per group, and disparities between groups.
+"""Performance and fairness metrics: overall, per group, disparities, intervals and verdicts.
 
 :func:`measure` is the one yardstick: the baseline model, every mitigated
 alternative and predictions-only audits are all measured by it, so their numbers
@@ -7,14 +7,15 @@ are comparable.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from audit.config import AuditConfig
-from audit.metrics.fairness import fairness_by_feature
-from audit.metrics.performance import overall_metrics
+from audit.errors import AuditError
+
+if TYPE_CHECKING:
+    from audit.config import AuditConfig
 
 
 def measure(
@@ -23,14 +24,149 @@ def measure(
     scores: np.ndarray | None,
     sensitive: pd.DataFrame,
     config: AuditConfig,
+    *,
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Overall performance and per-group fairness of one set of decisions.
+    """Overall performance, per-group fairness with intervals, and policy verdicts.
 
-    Returns ``{"performance": {...}, "fairness": [one entry per sensitive feature]}``;
-    each fairness entry has ``feature``, ``groups`` (one row of metrics per group) and
-    ``disparities`` (``metric``, ``value``, ``definition``).
+    Parameters
+    ----------
+    y_true, y_pred : ndarray
+        0/1 labels and decisions (``data.task: classification``), or true and predicted
+        values (``regression``).
+    scores : ndarray or None
+        Classifier scores (positive-class probabilities, or any score for ROC AUC).
+    sensitive : DataFrame
+        Sensitive columns of the same rows, in the same order.
+    config : AuditConfig
+        Uses ``config.fairness`` (bins, intersections, minimum group size, reference
+        groups, ``bootstrap.resamples`` / ``confidence``), ``config.policy`` (rules,
+        strict), ``config.data.task`` and ``config.seed``. Mitigation, which calls this
+        for every alternative, can pass a copy with fewer resamples.
+    sample_weight : ndarray, optional
+        Row weights applied to every metric.
+
+    Returns
+    -------
+    dict
+        ``performance`` (overall metrics), ``fairness`` (one entry per sensitive feature
+        and intersection: ``feature``, ``kind``, ``columns``, ``reference_group``,
+        ``groups`` with intervals in ``ci``, ``disparities`` with ``value``, ``ci`` and
+        ``definition``), ``verdicts`` (one per rule and feature: ``rule``, ``feature``,
+        ``metric``, ``op``, ``bound``, ``value``, ``ci``, ``verdict``), ``policy`` (overall
+        status, counts, strict flag, exit code) and ``settings`` (how it was computed).
     """
+    from audit.metrics.fairness import fairness_by_feature
+    from audit.metrics.performance import overall_metrics, regression_metrics
+    from audit.metrics.verdicts import evaluate, summarize
+
+    task = config.data.task
+    y_true, y_pred, scores, weights = _checked(
+        y_true, y_pred, scores, sensitive, sample_weight, task
+    )
+    if task == "regression":
+        performance = regression_metrics(y_true, y_pred, weights)
+    else:
+        performance = overall_metrics(y_true, y_pred, scores, weights)
+    fairness = fairness_by_feature(
+        y_true,
+        y_pred,
+        scores if task == "classification" else None,
+        sensitive,
+        config.fairness,
+        task=task,
+        seed=config.seed,
+        sample_weight=weights,
+    )
+    resamples = config.fairness.bootstrap.resamples
+    verdicts = evaluate(config.policy.rules, fairness, intervals=resamples > 0)
     return {
-        "performance": overall_metrics(y_true, y_pred, scores),
-        "fairness": fairness_by_feature(y_true, y_pred, sensitive),
+        "performance": performance,
+        "fairness": fairness,
+        "verdicts": verdicts,
+        "policy": summarize(verdicts, config.policy),
+        "settings": settings_summary(config, weighted=weights is not None),
     }
+
+
+def settings_summary(config: AuditConfig, weighted: bool = False) -> dict[str, Any]:
+    """How the fairness numbers were computed, in words and values, for the report."""
+    cfg = config.fairness
+    boot = cfg.bootstrap
+    return {
+        "task": config.data.task,
+        "min_group_size": cfg.min_group_size,
+        "missing": cfg.missing,
+        "intersections": cfg.intersections,
+        "reference_default": "the largest group",
+        "reference_groups": dict(cfg.reference_groups),
+        "resamples": boot.resamples,
+        "confidence": boot.confidence,
+        "calibration_bins": cfg.calibration_bins,
+        "weight_column": cfg.weight_column,
+        "interval_method": (
+            "none (fairness.bootstrap.resamples: 0)"
+            if boot.resamples == 0
+            else f"percentile bootstrap, {boot.resamples} resamples, {boot.confidence:.0%}: "
+            + (
+                "rows resampled with their weights"
+                if weighted
+                else "count metrics redraw the count table (multinomial), "
+                "score and regression metrics resample rows"
+            )
+        ),
+    }
+
+
+def _checked(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    scores: np.ndarray | None,
+    sensitive: pd.DataFrame,
+    sample_weight: np.ndarray | None,
+    task: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Validate lengths and values; 0/1 arrays become int8 for the count engine."""
+    n = len(y_true)
+    lengths = {"y_pred": len(y_pred), "sensitive": len(sensitive)}
+    if scores is not None:
+        lengths["scores"] = len(scores)
+    if sample_weight is not None:
+        lengths["sample_weight"] = len(sample_weight)
+    wrong = {k: v for k, v in lengths.items() if v != n}
+    if wrong:
+        raise AuditError(f"measure(): {n} labels but lengths {wrong}; they must all match.")
+    if n == 0:
+        raise AuditError("measure(): no rows to evaluate.")
+    if task == "classification":
+        y_true, y_pred = _binary(y_true, "y_true"), _binary(y_pred, "y_pred")
+    else:
+        y_true, y_pred = _finite(y_true, "target"), _finite(y_pred, "prediction")
+    if scores is not None:
+        scores = _finite(scores, "scores")
+    weights = None
+    if sample_weight is not None:
+        weights = _finite(sample_weight, "sample weights")
+        if (weights < 0).any() or weights.sum() <= 0:
+            raise AuditError("Sample weights must be >= 0 with a positive total.")
+    return y_true, y_pred, scores, weights
+
+
+def _binary(values: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype == np.int8 and array.size and array.min() >= 0 and array.max() <= 1:
+        return array
+    out = array.astype(np.int8)
+    if not np.array_equal(out, array) or (out.size and (out.min() < 0 or out.max() > 1)):
+        raise AuditError(f"measure(): {name} must hold only 0 and 1.")
+    return out
+
+
+def _finite(values: Any, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AuditError(f"The {name} must be numbers.") from None
+    if not np.isfinite(array).all():
+        raise AuditError(f"The {name} contain missing or infinite values.")
+    return array

@@ -1,104 +1,538 @@
-"""Per-group metrics and disparities for each sensitive feature, computed with fairlearn.
+"""Per-group metrics, disparities and bootstrap intervals for every sensitive feature and
+intersection, as JSON-ready entries.
+
+The pipeline per audit:
+
+1. encode the sensitive columns (bins, missing values) — :mod:`audit.metrics.groups`;
+2. one count pass over the rows gives the confusion table of the finest groups (all
+   sensitive columns crossed) — :mod:`audit.metrics.counts`; every feature and
+   intersection is a sum of its rows;
+3. point values: count rates from the table, non-count metrics from the rows —
+   :mod:`audit.metrics.rowwise`; disparities — :mod:`audit.metrics.disparities`;
+4. intervals: multinomial resamples of the finest table (or row resamples for
+   weighted audits and non-count metrics) give bootstrap samples of every group
+   metric — percentile intervals — and disparity intervals come from simultaneous
+   bands over the contrasts they aggregate — :mod:`audit.metrics.bootstrap`,
+   :mod:`audit.metrics.intervals`.
 
 Conventions (also stated in the report): a *difference* is the largest minus the
-smallest group value; a *ratio* is the smallest divided by the largest. Equal
-opportunity is parity of true positive rates; equalized odds is parity of both
-TPR and FPR, reported as the worse of the two.
+smallest group value; a *ratio* is the smallest divided by the largest. Only groups
+with at least ``min_group_size`` rows take part in disparities and verdicts; smaller
+groups are shown, marked ``insufficient``. Undefined values (e.g. a TPR in a group
+with no positives) are ``None`` with a reason, never 0.
 """
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from fairlearn import metrics as flm
-from sklearn.metrics import accuracy_score, precision_score
 
-MISSING_GROUP = "(missing)"
-COUNTS = ("n", "positives", "predicted_positives")
+from audit.errors import AuditError
+from audit.metrics import catalog
+from audit.metrics.bootstrap import multinomial_tables, percentile_intervals, row_multiplicities
+from audit.metrics.counts import confusion_table, fine_rows, marginalize, rates, undefined_reasons
+from audit.metrics.disparities import compute, versus_reference
+from audit.metrics.groups import (
+    MISSING_GROUP,
+    Partition,
+    build_partitions,
+    encode_sensitive,
+    group_labels,
+)
+from audit.metrics.intervals import disparity_interval
+from audit.metrics.rowwise import GroupAUC, RowSums
+from audit.metrics.rowwise import undefined_reasons as row_reasons_of
+from audit.metrics.verdicts import INSUFFICIENT, decide
 
-# Column name in results.json -> fairlearn/sklearn metric(y_true, y_pred).
-GROUP_METRICS = {
-    "n": flm.count,
-    "positives": lambda y_true, y_pred: int(np.sum(y_true)),
-    "predicted_positives": lambda y_true, y_pred: int(np.sum(y_pred)),
-    "selection_rate": flm.selection_rate,
-    "tpr": flm.true_positive_rate,
-    "fpr": flm.false_positive_rate,
-    "fnr": flm.false_negative_rate,
-    "precision": partial(precision_score, zero_division=np.nan),
-    "accuracy": accuracy_score,
-}
+if TYPE_CHECKING:
+    from audit.config import FairnessConfig
 
-# name -> (fairlearn function, definition shown in the report)
-DISPARITIES = {
-    "demographic_parity_difference": (
-        flm.demographic_parity_difference,
-        "max - min over groups of the selection rate P(pred = 1)",
-    ),
-    "demographic_parity_ratio": (
-        flm.demographic_parity_ratio,
-        "min / max over groups of the selection rate",
-    ),
-    "equal_opportunity_difference": (
-        flm.equal_opportunity_difference,
-        "max - min over groups of the true positive rate P(pred = 1 | y = 1)",
-    ),
-    "equal_opportunity_ratio": (
-        flm.equal_opportunity_ratio,
-        "min / max over groups of the true positive rate",
-    ),
-    "equalized_odds_difference": (
-        flm.equalized_odds_difference,
-        "the larger of the TPR difference and the FPR difference (max - min over groups)",
-    ),
-    "equalized_odds_ratio": (
-        flm.equalized_odds_ratio,
-        "the smaller of the TPR ratio and the FPR ratio (min / max over groups)",
-    ),
+__all__ = ["MISSING_GROUP", "group_labels", "fairness_by_feature"]
+
+Task = Literal["classification", "regression"]
+VS_REFERENCE = {
+    "classification": ("selection_rate", "tpr", "fpr", "fnr", "precision"),
+    "regression": ("mae", "rmse", "mean_prediction"),
 }
 
 
-def group_labels(values: pd.Series) -> pd.Series:
-    """Group labels as text; missing values become an explicit group, never dropped."""
-    return values.astype(str).where(values.notna(), MISSING_GROUP)
+@dataclass
+class _Partition:
+    """Working state of one partition: its counts, point values and bootstrap samples."""
+
+    partition: Partition
+    counts: np.ndarray  # (G, 4) row counts
+    weighted: np.ndarray | None  # (G, 4) weight sums, for weighted audits
+    eligible: np.ndarray  # (G,) bool: at least min_group_size rows
+    reference: int
+    reference_rule: str
+    auc: GroupAUC | None
+    specs: list[catalog.Disparity]
+    point: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (1, G)
+    taking_part: dict[str, np.ndarray] = field(default_factory=dict)
+    samples: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n(self) -> np.ndarray:
+        return self.counts.sum(axis=1)
 
 
 def fairness_by_feature(
-    y_true: np.ndarray, y_pred: np.ndarray, sensitive: pd.DataFrame
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    scores: np.ndarray | None,
+    sensitive: pd.DataFrame,
+    settings: FairnessConfig,
+    task: Task = "classification",
+    seed: int = 0,
+    sample_weight: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """For each sensitive column: one row of metrics per group, and the disparities."""
-    return [
-        _one_feature(column, y_true, y_pred, group_labels(sensitive[column]))
-        for column in sensitive.columns
+    """Fairness entries for each sensitive feature and each intersection.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray
+        0/1 labels and decisions (classification) or true and predicted values
+        (regression).
+    scores : ndarray or None
+        Scores of a classifier (probabilities for Brier, log loss and calibration).
+    sensitive : DataFrame
+        The sensitive columns of the evaluated rows, in the same row order.
+    settings : FairnessConfig
+        Bins, missing values, intersections, minimum group size, reference groups,
+        bootstrap resamples and confidence.
+    task : {"classification", "regression"}
+    seed : int
+        Seed of the bootstrap; the same seed gives the same intervals.
+    sample_weight : ndarray, optional
+        Row weights (e.g. survey weights) applied to every metric.
+
+    Returns
+    -------
+    list of dict
+        One entry per partition: ``feature``, ``kind``, ``columns``, ``reference_group``,
+        ``bins``, ``groups`` (metrics, ``ci``, ``undefined``, ``insufficient``,
+        ``vs_reference``) and ``disparities`` (``metric``, ``value``, ``ci``,
+        ``definition``, ...).
+    """
+    n_rows = len(y_true)
+    bins = {name: spec.model_dump(exclude_none=True) for name, spec in settings.bins.items()}
+    codes = encode_sensitive(sensitive, bins, settings.missing)
+    if task == "classification":
+        present, fine_counts, fine_weighted = confusion_table(codes, y_true, y_pred, sample_weight)
+        row_values = scores
+    else:
+        zeros = np.zeros(n_rows, dtype=np.int8)
+        present, fine_counts, fine_weighted = confusion_table(codes, zeros, zeros, sample_weight)
+        row_values = y_pred
+    partitions = build_partitions(codes, present, settings.intersections)
+    fine_of_row = None
+    if row_values is not None or sample_weight is not None:
+        fine_of_row = fine_rows(codes, present)
+    # Row weights are needed only by the row-level metrics (scores, regression).
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, float)
+    else:
+        weights = np.ones(n_rows if row_values is not None else 0)
+    row_sums = None
+    if row_values is not None:
+        assert fine_of_row is not None
+        row_sums = RowSums(
+            fine_of_row, len(present), y_true, row_values, task, settings.calibration_bins
+        )
+    context = _Context(task, row_sums, settings)
+
+    states = [
+        _prepare(p, fine_counts, fine_weighted, fine_of_row, y_true, row_values, context)
+        for p in partitions
     ]
+    _point_values(states, weights, context)
+
+    resamples = settings.bootstrap.resamples
+    if resamples:
+        count_rng, row_rng = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2)
+        )
+        if task == "classification":
+            _bootstrap_counts(
+                states,
+                fine_counts,
+                fine_of_row,
+                y_true,
+                y_pred,
+                sample_weight,
+                resamples,
+                count_rng,
+            )
+        if row_sums is not None:
+            _bootstrap_rows(states, weights, resamples, row_rng, context)
+    return [_entry(state, context) for state in states]
 
 
-def _one_feature(
-    column: str, y_true: np.ndarray, y_pred: np.ndarray, groups: pd.Series
+@dataclass
+class _Context:
+    """What every partition shares: the task, the per-finest-group row sums, the settings."""
+
+    task: Task
+    row_sums: RowSums | None
+    settings: FairnessConfig
+
+
+def _prepare(
+    partition: Partition,
+    fine_counts: np.ndarray,
+    fine_weighted: np.ndarray | None,
+    fine_of_row: np.ndarray | None,
+    y_true: np.ndarray,
+    row_values: np.ndarray | None,
+    context: _Context,
+) -> _Partition:
+    settings = context.settings
+    counts = marginalize(fine_counts, partition.fine_map, partition.n_groups)
+    weighted = None
+    if fine_weighted is not None:
+        weighted = marginalize(fine_weighted, partition.fine_map, partition.n_groups)
+    n = counts.sum(axis=1)
+    eligible = n >= settings.min_group_size
+    reference, rule = _reference(partition, n, eligible, settings.reference_groups)
+    auc = None
+    if context.task == "classification" and row_values is not None:
+        assert fine_of_row is not None
+        auc = GroupAUC(partition.row_codes(fine_of_row), partition.n_groups, y_true, row_values)
+    if context.task == "regression":
+        specs = list(catalog.REGRESSION_DISPARITIES)
+    else:
+        specs = list(catalog.CLASSIFICATION_DISPARITIES)
+        if context.row_sums is not None:
+            kept = {"roc_auc"}
+            if context.row_sums.probabilities:
+                kept |= set(catalog.SCORE_METRICS)
+            specs += [d for d in catalog.SCORE_DISPARITIES if d.metrics[0] in kept]
+    return _Partition(partition, counts, weighted, eligible, reference, rule, auc, specs)
+
+
+def _reference(
+    partition: Partition, n: np.ndarray, eligible: np.ndarray, configured: dict[str, str]
+) -> tuple[int, str]:
+    """The configured reference group, else the largest group (ties: first label)."""
+    wanted = configured.get(partition.name)
+    if wanted is None and partition.kind == "single":
+        wanted = configured.get(partition.columns[0])
+    if wanted is not None:
+        if wanted not in partition.labels:
+            shown = ", ".join(repr(label) for label in partition.labels)
+            raise AuditError(
+                f"fairness.reference_groups: {partition.name!r} has no group {wanted!r}. "
+                f"Its groups are: {shown}."
+            )
+        return partition.labels.index(wanted), "configured (fairness.reference_groups)"
+    return int(np.argmax(n)), "the largest group (default)"
+
+
+def _row_values(
+    state: _Partition, fine_sums: np.ndarray | None, weights: np.ndarray, context: _Context
+) -> dict[str, np.ndarray]:
+    """Non-count metrics of one partition for a batch of row weightings."""
+    values: dict[str, np.ndarray] = {}
+    if fine_sums is not None and context.row_sums is not None:
+        sums = marginalize(fine_sums, state.partition.fine_map, state.partition.n_groups)
+        values.update(context.row_sums.metrics(sums))
+    if state.auc is not None:
+        values["roc_auc"] = state.auc.compute(weights)
+    return values
+
+
+def _point_values(states: list[_Partition], weights: np.ndarray, context: _Context) -> None:
+    fine_sums = None
+    if context.row_sums is not None:
+        fine_sums = context.row_sums.sums(weights[None])
+    for state in states:
+        table = state.weighted if state.weighted is not None else state.counts
+        values: dict[str, np.ndarray] = {}
+        if context.task == "classification":
+            values.update(rates(table[None].astype(np.float64)))
+            nan = np.full((1, state.partition.n_groups), np.nan)
+            values.update({name: nan.copy() for name in catalog.SCORE_METRICS})
+        values.update(_row_values(state, fine_sums, weights[None], context))
+        state.point = values
+        for metric, v in values.items():
+            state.taking_part[metric] = np.flatnonzero(state.eligible & ~np.isnan(v[0]))
+
+
+def _derived(state: _Partition, values: dict[str, np.ndarray], task: Task) -> dict[str, np.ndarray]:
+    """Disparities and per-group comparisons with the reference, for the metrics in ``values``."""
+    out: dict[str, np.ndarray] = {}
+    for spec in state.specs:
+        if all(m in values for m in spec.metrics):
+            out[spec.name] = compute(spec, values, state.taking_part, state.reference)
+    for metric in VS_REFERENCE[task]:
+        if metric in values:
+            difference, ratio = versus_reference(values[metric], state.reference)
+            out[f"{metric}:difference"] = difference
+            out[f"{metric}:ratio"] = ratio
+    if task == "classification" and "tpr" in values:
+        difference_tpr, _ = versus_reference(values["tpr"], state.reference)
+        difference_fpr, _ = versus_reference(values["fpr"], state.reference)
+        out["average_odds:difference"] = (difference_tpr + difference_fpr) / 2
+    return out
+
+
+def _store(state: _Partition, values: dict[str, np.ndarray], start: int, total: int) -> None:
+    for name, array in values.items():
+        if name not in state.samples:
+            state.samples[name] = np.empty((total, *array.shape[1:]))
+        state.samples[name][start : start + len(array)] = array
+
+
+def _bootstrap_counts(
+    states: list[_Partition],
+    fine_counts: np.ndarray,
+    fine_of_row: np.ndarray | None,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    sample_weight: np.ndarray | None,
+    resamples: int,
+    rng: np.random.Generator,
+) -> None:
+    """Bootstrap samples of every count metric, for all partitions from the same draws."""
+    if sample_weight is None:
+        tables = multinomial_tables(fine_counts, resamples, rng)
+    else:
+        assert fine_of_row is not None
+        tables = _weighted_tables(
+            fine_of_row, y_true, y_pred, sample_weight, len(fine_counts), resamples, rng
+        )
+    start = 0
+    for chunk in tables:
+        for state in states:
+            table = marginalize(chunk, state.partition.fine_map, state.partition.n_groups)
+            _store(state, rates(table), start, resamples)
+        start += len(chunk)
+
+
+def _weighted_tables(
+    fine_of_row: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    weights: np.ndarray,
+    n_fine: int,
+    resamples: int,
+    rng: np.random.Generator,
+):
+    """Weighted count tables of row resamples (weights make the multinomial shortcut inexact)."""
+    cell = fine_of_row * 4 + y_true.astype(np.intp) * 2 + y_pred
+    size = n_fine * 4
+    for multiplicity in row_multiplicities(len(cell), resamples, rng):
+        batch = len(multiplicity)
+        key = (np.arange(batch)[:, None] * size + cell[None, :]).ravel()
+        sums = np.bincount(key, weights=(multiplicity * weights).ravel(), minlength=batch * size)
+        yield sums.reshape(batch, n_fine, 4)
+
+
+def _bootstrap_rows(
+    states: list[_Partition],
+    weights: np.ndarray,
+    resamples: int,
+    rng: np.random.Generator,
+    context: _Context,
+) -> None:
+    """Bootstrap samples of the non-count metrics, by row resampling."""
+    assert context.row_sums is not None
+    start = 0
+    for multiplicity in row_multiplicities(len(weights), resamples, rng):
+        weighted = multiplicity * weights
+        fine_sums = context.row_sums.sums(weighted)
+        for state in states:
+            _store(state, _row_values(state, fine_sums, weighted, context), start, resamples)
+        start += len(multiplicity)
+
+
+def _plain(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def _interval(state: _Partition, name: str, confidence: float, index: int | None = None):
+    """``([low, high] or None, note or None)`` from the stored samples of ``name``."""
+    samples = state.samples.get(name)
+    if samples is None:
+        return None, None
+    column = samples if index is None else samples[:, index]
+    low, high, undefined = percentile_intervals(column[:, None], confidence)
+    if np.isnan(low[0]):
+        share = float(undefined[0])
+        if share >= 1.0:
+            return None, None
+        return None, f"interval undefined: the value is undefined in {share:.0%} of resamples"
+    return [float(low[0]), float(high[0])], None
+
+
+def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
+    partition = state.partition
+    settings, task = context.settings, context.task
+    confidence = settings.bootstrap.confidence
+    point_derived = _derived(state, state.point, task)
+    count_reasons = undefined_reasons(state.counts if state.weighted is None else state.weighted)
+    row_sums = context.row_sums
+    row_reasons = row_reasons_of(
+        state.point,
+        task,
+        probabilities=bool(row_sums and row_sums.probabilities),
+        scored=row_sums is not None,
+    )
+    metric_names = [
+        *(catalog.COUNT_RATES if task == "classification" else ()),
+        *(catalog.SCORE_METRICS if task == "classification" else catalog.REGRESSION_METRICS),
+    ]
+    groups = []
+    for g, label in enumerate(partition.labels):
+        row: dict[str, Any] = {"group": label, "n": int(state.n[g])}
+        if state.weighted is not None:
+            row["weight"] = float(state.weighted[g].sum())
+        if task == "classification":
+            row["positives"] = int(state.counts[g, 2] + state.counts[g, 3])
+            row["predicted_positives"] = int(state.counts[g, 1] + state.counts[g, 3])
+        intervals, notes = {}, {}
+        for metric in metric_names:
+            row[metric] = _plain(state.point[metric][0, g])
+            intervals[metric], note = _interval(state, metric, confidence, g)
+            if note and row[metric] is not None:
+                notes[metric] = note
+        row["ci"] = intervals
+        undefined = {**(count_reasons[g] if task == "classification" else {}), **row_reasons[g]}
+        row["undefined"] = {m: r for m, r in undefined.items() if row.get(m) is None}
+        if notes:
+            row["ci_notes"] = notes
+        row["insufficient"] = not bool(state.eligible[g])
+        row["reference"] = g == state.reference
+        row["vs_reference"] = (
+            {} if g == state.reference else _vs_reference(state, point_derived, g, confidence, task)
+        )
+        groups.append(row)
+    return {
+        "feature": partition.name,
+        "kind": partition.kind,
+        "columns": partition.columns,
+        "reference_group": partition.labels[state.reference],
+        "reference_rule": state.reference_rule,
+        "bins": partition.bins,
+        "min_group_size": settings.min_group_size,
+        "insufficient_groups": [
+            label for g, label in enumerate(partition.labels) if not state.eligible[g]
+        ],
+        "groups": groups,
+        "disparities": [_disparity(state, spec, point_derived, confidence) for spec in state.specs],
+    }
+
+
+def _vs_reference(
+    state: _Partition, point: dict[str, np.ndarray], g: int, confidence: float, task: Task
 ) -> dict[str, Any]:
-    frame = flm.MetricFrame(
-        metrics=GROUP_METRICS, y_true=y_true, y_pred=y_pred, sensitive_features=groups.to_numpy()
-    ).by_group
-    rows = [
-        {
-            "group": str(group),
-            **{name: _plain(frame.loc[group, name], name in COUNTS) for name in GROUP_METRICS},
-        }
-        for group in frame.index
-    ]
-    disparities = []
-    for name, (function, definition) in DISPARITIES.items():
-        value = function(y_true, y_pred, sensitive_features=groups.to_numpy())
-        disparities.append({"metric": name, "value": _plain(value), "definition": definition})
-    return {"feature": column, "groups": rows, "disparities": disparities}
+    """Group ``g`` against the reference: signed difference and ratio, with intervals."""
+    out: dict[str, Any] = {}
+    samples = state.samples
+    ref = state.reference
+    for metric in VS_REFERENCE[task]:
+        if f"{metric}:difference" not in point:
+            continue
+        item: dict[str, Any] = {}
+        if metric in samples:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                column, base = samples[metric][:, g], samples[metric][:, ref]
+                contrast = {
+                    "difference": column - base,
+                    "ratio": np.where(base != 0, column / base, np.nan),
+                }
+        for kind in ("difference", "ratio"):
+            item[kind] = _plain(point[f"{metric}:{kind}"][0, g])
+            item[f"{kind}_ci"] = None
+            if item[kind] is not None and metric in samples:
+                item[f"{kind}_ci"] = _percentile(contrast[kind], confidence)
+        out[metric] = item
+    if task == "classification" and "average_odds:difference" in point:
+        value = _plain(point["average_odds:difference"][0, g])
+        interval = None
+        if value is not None and "tpr" in samples:
+            gap = (
+                samples["tpr"][:, g]
+                - samples["tpr"][:, ref]
+                + samples["fpr"][:, g]
+                - samples["fpr"][:, ref]
+            ) / 2
+            interval = _percentile(gap, confidence)
+        out["average_odds"] = {"difference": value, "difference_ci": interval}
+    return out
 
 
-def _plain(value: Any, count: bool = False) -> Any:
-    """numpy scalars -> Python numbers; NaN -> None (undefined, e.g. TPR with no positives)."""
-    if count:
-        return int(value)
-    value = float(value)
-    return None if np.isnan(value) else value
+def _percentile(samples: np.ndarray, confidence: float) -> list[float] | None:
+    low, high, _ = percentile_intervals(samples[:, None], confidence)
+    return None if np.isnan(low[0]) else [float(low[0]), float(high[0])]
+
+
+def _disparity(
+    state: _Partition, spec: catalog.Disparity, point: dict[str, np.ndarray], confidence: float
+) -> dict[str, Any]:
+    labels = state.partition.labels
+    value = _plain(point[spec.name][0])
+    compared = sorted(set().union(*(state.taking_part[m].tolist() for m in spec.metrics)))
+    entry: dict[str, Any] = {
+        "metric": spec.name,
+        "value": value,
+        "ci": None,
+        "definition": spec.definition,
+        "compares": spec.compares,
+        "versus": "reference group" if spec.versus == "reference" else "between groups",
+        "aggregate": spec.aggregate,
+        "groups_compared": [labels[g] for g in compared],
+    }
+    insufficient, reason = _insufficiency(state, spec)
+    if insufficient:
+        entry.update(insufficient=True, reason=reason)
+    elif value is None:
+        entry["reason"] = _undefined_reason(state, spec)
+    elif state.samples:
+        point_values = {metric: values[0] for metric, values in state.point.items()}
+        entry["ci"], undefined = disparity_interval(
+            spec, state.samples, point_values, state.taking_part, state.reference, confidence
+        )
+        if entry["ci"] is None:
+            entry["reason"] = (
+                f"interval undefined: the compared values are undefined in {undefined:.0%} "
+                "of resamples"
+            )
+    if spec.special == "disparate_impact":
+        rule = decide(">=", catalog.FOUR_FIFTHS, value, entry["ci"], bool(state.samples))[0]
+        entry["four_fifths_rule"] = INSUFFICIENT if insufficient else rule
+        entry["four_fifths_violated_by_point"] = value is not None and value < catalog.FOUR_FIFTHS
+    return entry
+
+
+def _insufficiency(state: _Partition, spec: catalog.Disparity) -> tuple[bool, str]:
+    size = state.n[state.reference]
+    needed = 2 if spec.versus == "between" else 1
+    if spec.versus == "reference" and not state.eligible[state.reference]:
+        label = state.partition.labels[state.reference]
+        return True, (
+            f"the reference group '{label}' has {size} rows, fewer than the minimum group size"
+        )
+    eligible_others = int(state.eligible.sum()) - (1 if spec.versus == "reference" else 0)
+    if eligible_others < needed:
+        return True, "fewer than two groups have at least the minimum group size of rows"
+    return False, ""
+
+
+def _undefined_reason(state: _Partition, spec: catalog.Disparity) -> str:
+    labels = state.partition.labels
+    for metric in spec.metrics:
+        taking = state.taking_part[metric]
+        dropped = [labels[g] for g in np.flatnonzero(state.eligible) if g not in taking]
+        if spec.versus == "reference" and state.reference not in taking:
+            return f"{metric} is undefined for the reference group '{labels[state.reference]}'"
+        if len(taking) < 2:
+            shown = ", ".join(dropped) or "none"
+            return f"{metric} is defined for fewer than two groups (undefined for: {shown})"
+    if spec.aggregate == "ratio":
+        return "the ratio is undefined: the compared values are 0 (0/0) or negative"
+    return "undefined"

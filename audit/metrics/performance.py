@@ -1,4 +1,4 @@
-"""Overall performance of a binary classifier on the evaluated rows."""
+"""Overall performance on the evaluated rows: a binary classifier or a regression model."""
 
 from __future__ import annotations
 
@@ -9,26 +9,54 @@ from sklearn import metrics as skm
 
 
 def overall_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    scores: np.ndarray | None,
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Accuracy, balanced accuracy, precision, recall, F1, confusion matrix; ROC AUC and Brier
-    score when scores exist (Brier only for scores that are probabilities in [0, 1])."""
+    score when scores exist (Brier only for scores that are probabilities in [0, 1]).
+
+    With ``sample_weight`` every metric is weighted; the confusion matrix stays in rows."""
+    w = sample_weight
     tn, fp, fn, tp = skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
     result: dict[str, Any] = {
+        "task": "classification",
         "n": int(len(y_true)),
-        "base_rate": float(np.mean(y_true)),
-        "selection_rate": float(np.mean(y_pred)),
-        "accuracy": skm.accuracy_score(y_true, y_pred),
-        "balanced_accuracy": skm.balanced_accuracy_score(y_true, y_pred),
-        "precision": skm.precision_score(y_true, y_pred, zero_division=np.nan),
-        "recall": skm.recall_score(y_true, y_pred, zero_division=np.nan),
-        "f1": skm.f1_score(y_true, y_pred, zero_division=np.nan),
+        "base_rate": float(np.average(y_true, weights=w)),
+        "selection_rate": float(np.average(y_pred, weights=w)),
+        "accuracy": skm.accuracy_score(y_true, y_pred, sample_weight=w),
+        "balanced_accuracy": skm.balanced_accuracy_score(y_true, y_pred, sample_weight=w),
+        "precision": skm.precision_score(y_true, y_pred, zero_division=np.nan, sample_weight=w),
+        "recall": skm.recall_score(y_true, y_pred, zero_division=np.nan, sample_weight=w),
+        "f1": skm.f1_score(y_true, y_pred, zero_division=np.nan, sample_weight=w),
         "roc_auc": None,
         "brier": None,
         "confusion_matrix": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
     }
     if scores is not None:
-        result["roc_auc"] = skm.roc_auc_score(y_true, scores)
+        result["roc_auc"] = skm.roc_auc_score(y_true, scores, sample_weight=w)
         if scores.min() >= 0 and scores.max() <= 1:
-            result["brier"] = skm.brier_score_loss(y_true, scores)
+            result["brier"] = skm.brier_score_loss(y_true, scores, sample_weight=w)
     return {k: float(v) if isinstance(v, np.floating) else v for k, v in result.items()}
+
+def regression_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None
+) -> dict[str, Any]:
+    """MAE, RMSE, R², mean prediction and mean target over all evaluated rows."""
+    result = {
+        "task": "regression",
+        "n": int(len(y_true)),
+        "mae": skm.mean_absolute_error(y_true, y_pred, sample_weight=sample_weight),
+        "rmse": skm.root_mean_squared_error(y_true, y_pred, sample_weight=sample_weight),
+        "r2": skm.r2_score(y_true, y_pred, sample_weight=sample_weight, force_finite=False),
+        "mean_prediction": float(np.average(y_pred, weights=sample_weight)),
+        "mean_target": float(np.average(y_true, weights=sample_weight)),
+    }
+    return {k: _finite(v) for k, v in result.items()}
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value

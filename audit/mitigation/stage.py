@@ -67,6 +67,7 @@ def run_mitigation(
     evaluation: Any,
     baseline: dict[str, Any],
     baseline_seconds: float | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> MitigationOutcome:
     """Fit, measure and compare the configured strategies against the baseline.
 
@@ -82,6 +83,9 @@ def run_mitigation(
         ``measure()`` of the baseline on the held-out rows.
     baseline_seconds : float, optional
         How long getting the baseline's predictions took (shown for scale).
+    sample_weight : array, optional
+        The evaluated rows' weights (``fairness.weight_column``), so every strategy is
+        measured exactly as the baseline was.
 
     Returns
     -------
@@ -139,7 +143,9 @@ def run_mitigation(
         columns = models.model_input_columns(fitted.model, data.features)
         X_test = models.as_model_input(test_frame, columns)
         y_pred, scores = decide(fitted.model, X_test, config.model.threshold)
-        measured = measure(evaluation.y_true, y_pred, scores, sensitive_test, config)
+        measured = measure(
+            evaluation.y_true, y_pred, scores, sensitive_test, config, sample_weight=sample_weight
+        )
         rows.append(_strategy_row(name, fitted, measured, X_test, columns, scores, config))
 
     result = compare.comparison(rows, cfg.disparity, cfg.feature)
@@ -307,6 +313,26 @@ def _strategy_row(
 def _measured(measured: dict[str, Any]) -> dict[str, Any]:
     return {
         "performance": measured["performance"],
-        "fairness": measured["fairness"],
+        "fairness": slim_fairness(measured["fairness"]),
         "verdicts": compare.verdicts_of(measured),
     }
+
+
+# Per-group detail kept for each strategy: the point values, not the intervals and
+# reference-group contrasts, which the comparison does not show (they would make
+# results.json grow by the full fairness section once per strategy).
+_GROUP_DETAIL = ("ci", "vs_reference", "undefined")
+
+
+def slim_fairness(fairness: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A strategy's fairness entries: every disparity with its interval, group point values."""
+    return [
+        {
+            **entry,
+            "groups": [
+                {k: v for k, v in group.items() if k not in _GROUP_DETAIL}
+                for group in entry["groups"]
+            ],
+        }
+        for entry in fairness
+    ]

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 
-from audit.report.plots import PALETTE, STYLE, _short, _to_data_uri
+from audit.report.plots import PALETTE, STYLE, shorten, to_data_uri
 
 POSITIVE, NEGATIVE = "#D55E00", "#0072B2"
 LOW_HIGH = LinearSegmentedColormap.from_list("low_high", [NEGATIVE, "#d9d9d9", POSITIVE])
@@ -126,7 +126,7 @@ def beeswarm(explanations: dict[str, Any]) -> str:
                 shap_values[missing], y[missing], s=7, color="#000000", alpha=0.5, linewidths=0
             )
     axes.axvline(0, color="#555555", linewidth=0.8)
-    axes.set_yticks(range(len(names)), [_short(n, 28) for n in reversed(names)])
+    axes.set_yticks(range(len(names)), [shorten(n, 28) for n in reversed(names)])
     axes.set_xlabel(f"SHAP value (contribution to the model output, {_space(explanations)})")
     axes.spines[["top", "right", "left"]].set_visible(False)
     axes.tick_params(axis="y", length=0)
@@ -138,7 +138,7 @@ def beeswarm(explanations: dict[str, Any]) -> str:
         f"SHAP values of {rows['n']:,} explained rows (grey: categorical, black: missing)",
         fontsize=10,
     )
-    return _to_data_uri(figure)
+    return to_data_uri(figure)
 
 
 def _strongest_sensitive(explanations: dict[str, Any], feature: str) -> str | None:
@@ -184,10 +184,10 @@ def dependence(explanations: dict[str, Any]) -> str | None:
                     alpha=0.6,
                     linewidths=0,
                     color=PALETTE[code % len(PALETTE)],
-                    label=_short(label, 14),
+                    label=shorten(label, 14),
                 )
             axes.legend(
-                title=_short(sensitive, 18),
+                title=shorten(sensitive, 18),
                 fontsize=6,
                 title_fontsize=7,
                 markerscale=2,
@@ -200,19 +200,19 @@ def dependence(explanations: dict[str, Any]) -> str | None:
             categories = entry["categories"]
             axes.set_xticks(
                 range(len(categories)),
-                [_short(c, 12) for c in categories],
+                [shorten(c, 12) for c in categories],
                 rotation=30 if len(categories) > 3 else 0,
                 fontsize=7,
             )
         axes.axhline(0, color="#555555", linewidth=0.6)
-        axes.set_xlabel(_short(name, 30), fontsize=8)
+        axes.set_xlabel(shorten(name, 30), fontsize=8)
         axes.set_ylabel("SHAP value", fontsize=8)
         axes.tick_params(labelsize=7)
         axes.spines[["top", "right"]].set_visible(False)
     for k in range(len(names), lines * columns):
         grid[k // columns][k % columns].set_visible(False)
     figure.tight_layout()
-    return _to_data_uri(figure)
+    return to_data_uri(figure)
 
 
 def group_importance(entry: dict[str, Any], explanations: dict[str, Any]) -> str:
@@ -229,15 +229,15 @@ def group_importance(entry: dict[str, Any], explanations: dict[str, Any]) -> str
             values,
             height,
             color=PALETTE[k % len(PALETTE)],
-            label=f"{_short(group['group'], 18)} (n={group['n_explained']})",
+            label=f"{shorten(group['group'], 18)} (n={group['n_explained']})",
         )
-    axes.set_yticks(y, [_short(n, 28) for n in names])
+    axes.set_yticks(y, [shorten(n, 28) for n in names])
     axes.set_xlabel(f"mean |SHAP value| ({_space(explanations)})")
-    axes.set_title(f"Feature importance by group of {_short(entry['sensitive'], 40)}", fontsize=10)
+    axes.set_title(f"Feature importance by group of {shorten(entry['sensitive'], 40)}", fontsize=10)
     axes.legend(fontsize=7, frameon=False, loc="lower right")
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="x", alpha=0.3)
-    return _to_data_uri(figure)
+    return to_data_uri(figure)
 
 
 def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any]) -> str:
@@ -253,7 +253,7 @@ def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any]) -> str:
         names.append(f"{len(rest)} other features")
         values.append(sum(contributions[n] for n in rest))
         spread.append(0.0)
-    labels = [_short(n, 28) for n in names] + ["total gap"]
+    labels = [shorten(n, 28) for n in names] + ["total gap"]
     values.append(comparison["gap"])
     spread.append(1.96 * comparison["gap_se"])
     figure, axes = plt.subplots(figsize=(7.2, 0.34 * len(labels) + 1.3))
@@ -278,15 +278,15 @@ def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any]) -> str:
         f"({entry['reference']} − {comparison['group']})"
     )
     axes.set_title(
-        f"Features driving the disparity: {_short(entry['sensitive'], 30)}, "
-        f"{_short(entry['reference'], 16)} vs {_short(comparison['group'], 16)}",
+        f"Features driving the disparity: {shorten(entry['sensitive'], 30)}, "
+        f"{shorten(entry['reference'], 16)} vs {shorten(comparison['group'], 16)}",
         fontsize=10,
     )
     axes.spines[["top", "right"]].set_visible(False)
     low, high = axes.get_xlim()
     pad = 0.12 * (high - low)
     axes.set_xlim(low - pad, high + pad)
-    return _to_data_uri(figure)
+    return to_data_uri(figure)
 
 
 def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
@@ -301,8 +301,8 @@ def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
         steps.append((f"{len(rest)} other features", sum(shap_values[n] for n in rest)))
     for name in reversed(shown):
         value = case["values"].get(name)
-        shown_value = "missing" if value is None else _short(str(value), 16)
-        steps.append((f"{_short(name, 22)} = {shown_value}", shap_values[name]))
+        shown_value = "missing" if value is None else shorten(str(value), 16)
+        steps.append((f"{shorten(name, 22)} = {shown_value}", shap_values[name]))
     figure, axes = plt.subplots(figsize=(5.6, 0.3 * len(steps) + 1.2))
     position = case["base_value"]
     for y, (_, value) in enumerate(steps):
@@ -332,4 +332,4 @@ def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
     low, high = axes.get_xlim()
     pad = 0.1 * (high - low)
     axes.set_xlim(low - pad, high + pad)
-    return _to_data_uri(figure)
+    return to_data_uri(figure)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.report.plots import PALETTE, STYLE, _short, _to_data_uri, plt
+from audit.report.plots import PALETTE, STYLE, plt, shorten, to_data_uri
 
 STAGE_COLOURS = {
     "none": "#000000",
@@ -85,7 +85,7 @@ def _tradeoff_chart(mitigation: dict[str, Any], rows: list[dict[str, Any]]) -> s
     axes.legend(fontsize=8, frameon=False, loc="best")
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(alpha=0.3)
-    entries = [f"{every.index(r) + 1}  {_short(r['label'], 48)}" for r in rows]
+    entries = [f"{every.index(r) + 1}  {shorten(r['label'], 48)}" for r in rows]
     key = "\n".join("      ".join(entries[i : i + 2]) for i in range(0, len(entries), 2))
     figure.text(0.01, -0.01, key, fontsize=7.5, color="#444444", va="top", family="DejaVu Sans")
-    return _to_data_uri(figure)
+    return to_data_uri(figure)

@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 
-from audit.report import plots
+from audit.report import fairness_plots
 from audit.report.explain_plots import explanation_figures
 from audit.report.mitigation_plots import tradeoff_chart
 
@@ -63,6 +63,13 @@ def _percent(value: Any, digits: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{digits}f}%"
 
 
+def _interval(ci: Any, digits: int = 3) -> str:
+    """``[low, high]`` for an interval, "" when there is none."""
+    if not ci:
+        return ""
+    return f"[{_number(float(ci[0]), digits)}, {_number(float(ci[1]), digits)}]"
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FunctionLoader(_load_template),
@@ -74,6 +81,8 @@ def environment() -> Environment:
     env.filters["num"] = _number
     env.filters["pct"] = _percent
     env.filters["basename"] = lambda path: PurePath(str(path)).name
+    env.filters["interval"] = _interval
+    env.filters["index_by"] = lambda items, key: {item[key]: item for item in items}
     return env
 
 
@@ -81,11 +90,12 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     """Every figure of the report, made once and shared by the HTML and the PDF."""
     return {
         "by_group": {
-            feature["feature"]: plots.by_group_chart(feature)
+            feature["feature"]: fairness_plots.group_chart(feature)
             for feature in result["fairness"]["features"]
         },
         "explanations": explanation_figures(result.get("explanations")),
         "mitigation": tradeoff_chart(result.get("mitigation") or {}),
+        "verdicts": fairness_plots.verdict_chart(result.get("verdicts", [])),
     }
 
 

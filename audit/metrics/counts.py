@@ -1,0 +1,140 @@
+"""The group-count engine: one pass over the rows, every count metric from the small table.
+
+Every classification metric users ask for per group (selection rate, TPR, FPR, FNR,
+TNR, PPV, NPV, FDR, FOR, accuracy, base rate) is a function of the group's confusion
+counts. So one ``np.bincount`` over ``(group, y_true, y_pred)`` — in chunks of rows, so
+memory stays flat at any size — gives a table of ``n_groups x 4`` cells (columns
+``tn, fp, fn, tp``, i.e. index ``2 * y + pred``), and every metric, disparity and
+bootstrap resample is computed from that table without touching the rows again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from audit.metrics.catalog import RATE_DEFINITIONS
+from audit.metrics.groups import SensitiveCodes
+
+CELL_INDEX = {"tn": 0, "fp": 1, "fn": 2, "tp": 3}
+# Rows per chunk: big enough to amortise numpy call overhead, small enough that the
+# temporary key array (8 bytes per row) stays a few MB regardless of the data size.
+CHUNK_ROWS = 1 << 19
+# Above this many finest groups, the occurring combinations are found by sorting instead.
+MAX_DENSE_GROUPS = 1 << 22
+
+
+def confusion_table(
+    codes: SensitiveCodes,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Confusion counts of every occurring finest group (all sensitive columns crossed).
+
+    Parameters
+    ----------
+    codes : SensitiveCodes
+        The encoded sensitive columns.
+    y_true, y_pred : ndarray of 0/1
+        Labels and decisions, one per row.
+    sample_weight : ndarray, optional
+        Row weights; when given, a weighted table is returned as well.
+    chunk_rows : int
+        Rows per bincount pass.
+
+    Returns
+    -------
+    present : ndarray of int64, shape (C,)
+        Finest-group codes that occur, ascending.
+    counts : ndarray of int64, shape (C, 4)
+        Row counts ``tn, fp, fn, tp`` of each occurring finest group.
+    weighted : ndarray of float64, shape (C, 4), or None
+        The same cells summed over ``sample_weight``.
+    """
+    n_fine = codes.n_fine
+    if n_fine > MAX_DENSE_GROUPS:
+        return _sparse_table(codes, y_true, y_pred, sample_weight)
+    size = 4 * n_fine
+    counts = np.zeros(size, dtype=np.int64)
+    weighted = None if sample_weight is None else np.zeros(size, dtype=np.float64)
+    for start in range(0, len(y_true), chunk_rows):
+        stop = start + chunk_rows
+        key = codes.fine_codes(start, stop)
+        key <<= 2
+        # y * 2 + pred in the narrow input dtype, then one widening add.
+        key += np.left_shift(y_true[start:stop], 1, dtype=np.int8) | y_pred[start:stop]
+        counts += np.bincount(key, minlength=size)
+        if weighted is not None:
+            weighted += np.bincount(key, weights=sample_weight[start:stop], minlength=size)
+    table = counts.reshape(n_fine, 4)
+    present = np.flatnonzero(table.any(axis=1))
+    return (
+        present,
+        table[present],
+        None if weighted is None else weighted.reshape(n_fine, 4)[present],
+    )
+
+
+def _sparse_table(
+    codes: SensitiveCodes,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    sample_weight: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The same table when the full product of groups is too large to allocate densely."""
+    fine = codes.fine_codes().astype(np.int64)
+    present, inverse = np.unique(fine, return_inverse=True)
+    key = inverse * 4 + (y_true.astype(np.int64) * 2 + y_pred)
+    size = 4 * len(present)
+    counts = np.bincount(key, minlength=size).reshape(-1, 4)
+    weighted = None
+    if sample_weight is not None:
+        weighted = np.bincount(key, weights=sample_weight, minlength=size).reshape(-1, 4)
+    return present, counts, weighted
+
+
+def fine_rows(codes: SensitiveCodes, present: np.ndarray) -> np.ndarray:
+    """Index into ``present`` of each row's finest group (for row-level metrics)."""
+    return np.searchsorted(present, codes.fine_codes().astype(np.int64))
+
+
+def marginalize(table: np.ndarray, fine_map: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum finest-group tables ``(..., C, 4)`` into partition groups ``(..., G, 4)``.
+
+    ``fine_map[c]`` is the partition group of finest group ``c``. Integer tables stay
+    integer (exact sums).
+    """
+    order = np.argsort(fine_map, kind="stable")
+    starts = np.searchsorted(fine_map[order], np.arange(n_groups))
+    return np.add.reduceat(table[..., order, :], starts, axis=-2)
+
+
+def rates(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Every count metric from confusion counts ``(..., G, 4)``; undefined (0/0) is NaN.
+
+    Works on any leading shape, e.g. ``(resamples, groups, 4)``.
+    """
+    cells = {name: counts[..., i].astype(np.float64) for name, i in CELL_INDEX.items()}
+    out = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name, (numerator, denominator, _, _) in RATE_DEFINITIONS.items():
+            top = sum(cells[c] for c in numerator)
+            bottom = sum(cells[c] for c in denominator)
+            out[name] = np.where(bottom > 0, top / bottom, np.nan)
+    return out
+
+
+def undefined_reasons(counts: np.ndarray) -> list[dict[str, str]]:
+    """For each group of a ``(G, 4)`` table: metric -> why it is undefined (empty if defined)."""
+    reasons = []
+    for row in counts:
+        cells = dict(zip(CELL_INDEX, row, strict=True))
+        reasons.append(
+            {
+                name: reason
+                for name, (_, denominator, _, reason) in RATE_DEFINITIONS.items()
+                if sum(cells[c] for c in denominator) <= 0
+            }
+        )
+    return reasons

@@ -1,0 +1,112 @@
+"""Disparities between groups, vectorised over a leading batch axis (resamples).
+
+Each function takes per-group metric values of shape ``(batch, n_groups)`` and returns
+one value per batch row, so the point estimate (batch of 1) and every bootstrap
+resample go through the same code. Which groups take part is fixed up front from the
+observed data: groups with enough rows (``min_group_size``) whose metric is defined.
+If one of those groups' metric is undefined in a resample, the disparity is undefined
+in that resample (it is not silently computed over fewer groups).
+
+See :mod:`audit.metrics.catalog` for the definitions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from audit.metrics.catalog import Disparity
+
+
+def _between(values: np.ndarray, aggregate: str) -> np.ndarray:
+    if values.shape[-1] < 2:
+        return np.full(values.shape[:-1], np.nan)
+    top, bottom = values.max(axis=-1), values.min(axis=-1)
+    if aggregate == "difference":
+        return top - bottom
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # min / max is a parity ratio only for non-negative values with a positive maximum.
+        return np.where((top > 0) & (bottom >= 0), bottom / top, np.nan)
+
+
+def _versus(values: np.ndarray, reference: np.ndarray, aggregate: str) -> np.ndarray:
+    """Per-group comparison with the reference: ``|m_g - m_ref|`` or the ratio folded to <= 1."""
+    if aggregate == "difference":
+        return np.abs(values - reference)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        folded = np.minimum(values / reference, reference / values)
+        return np.where((values < 0) | (reference < 0), np.nan, folded)
+
+
+def compute(
+    spec: Disparity,
+    values: dict[str, np.ndarray],
+    taking_part: dict[str, np.ndarray],
+    reference: int | None,
+) -> np.ndarray:
+    """One disparity for each batch row.
+
+    Parameters
+    ----------
+    spec : Disparity
+        What to compute (see the catalog).
+    values : dict of metric -> ndarray (batch, n_groups)
+    taking_part : dict of metric -> ndarray of group indices
+        The groups compared for each metric.
+    reference : int or None
+        Index of the reference group.
+    """
+    batch = next(iter(values.values())).shape[0]
+    undefined = np.full(batch, np.nan)
+    per_metric = []
+    for metric in spec.metrics:
+        groups = taking_part[metric]
+        if spec.versus == "between":
+            per_metric.append(_between(values[metric][:, groups], spec.aggregate))
+            continue
+        if reference is None or reference not in groups:
+            return undefined
+        others = groups[groups != reference]
+        if others.size == 0:
+            return undefined
+        ref = values[metric][:, [reference]]
+        if spec.special == "disparate_impact":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = values[metric][:, others] / ref
+            return np.where(ref[:, 0] > 0, ratio.min(axis=-1), np.nan)
+        if spec.special == "average_odds":
+            return _average_odds(values, taking_part, reference)
+        compared = _versus(values[metric][:, others], ref, spec.aggregate)
+        worst = compared.max(axis=-1) if spec.aggregate == "difference" else compared.min(axis=-1)
+        per_metric.append(worst)
+    if len(per_metric) == 1:
+        return per_metric[0]
+    stacked = np.stack(per_metric)
+    if spec.combine == "mean":
+        return stacked.mean(axis=0)
+    # The worse of the two: the larger difference, the smaller ratio (NaN if either is NaN).
+    return stacked.max(axis=0) if spec.aggregate == "difference" else stacked.min(axis=0)
+
+
+def _average_odds(
+    values: dict[str, np.ndarray], taking_part: dict[str, np.ndarray], reference: int
+) -> np.ndarray:
+    groups = np.intersect1d(taking_part["tpr"], taking_part["fpr"])
+    batch = values["tpr"].shape[0]
+    if reference not in groups or groups.size < 2:
+        return np.full(batch, np.nan)
+    others = groups[groups != reference]
+    gap = (
+        values["fpr"][:, others]
+        - values["fpr"][:, [reference]]
+        + values["tpr"][:, others]
+        - values["tpr"][:, [reference]]
+    ) / 2
+    return np.abs(gap).max(axis=-1)
+
+
+def versus_reference(values: np.ndarray, reference: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's signed difference ``m_g - m_ref`` and plain ratio ``m_g / m_ref``."""
+    ref = values[:, [reference]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(ref != 0, values / ref, np.nan)
+    return values - ref, ratio
