@@ -38,25 +38,30 @@ def explanation_figures(explanations: dict[str, Any] | None) -> dict[str, Any]:
         figures["cases"] = {
             case["id"]: waterfall(case, explanations) for case in explanations.get("cases", [])
         }
+        # A mitigated model's section shows its disparity drivers only (no per-group plots).
         figures["variants"] = [
-            _variant_figures(variant) if variant.get("status") == "explained" else {}
+            _variant_figures(variant, per_group=False)
+            if variant.get("status") == "explained"
+            else {}
             for variant in explanations.get("variants", [])
         ]
     return figures
 
 
-def _variant_figures(explanations: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "by_group": {
-            entry["sensitive"]: group_importance(entry, explanations)
-            for entry in explanations["by_group"]
-        },
+def _variant_figures(explanations: dict[str, Any], per_group: bool = True) -> dict[str, Any]:
+    figures: dict[str, Any] = {
         "disparity": {
             entry["sensitive"]: disparity_bars(entry, explanations)
             for entry in explanations["disparity"]
             if entry["largest"] is not None
-        },
+        }
     }
+    if per_group:
+        figures["by_group"] = {
+            entry["sensitive"]: group_importance(entry, explanations)
+            for entry in explanations["by_group"]
+        }
+    return figures
 
 
 def _space(explanations: dict[str, Any]) -> str:

@@ -23,10 +23,10 @@ TEMPLATE_PACKAGE = "audit.templates"
 # (file in templates/fonts, CSS family, weight, style). Embedded so the report looks the same
 # everywhere, offline, in the browser and in the PDF, whatever fonts the machine has.
 FONTS = (
-    ("DejaVuSans.woff2", "Report Sans", "normal", "normal"),
-    ("DejaVuSans-Bold.woff2", "Report Sans", "bold", "normal"),
-    ("DejaVuSans-Oblique.woff2", "Report Sans", "normal", "italic"),
-    ("DejaVuSansMono.woff2", "Report Mono", "normal", "normal"),
+    ("DejaVuSans.woff", "Report Sans", "normal", "normal"),
+    ("DejaVuSans-Bold.woff", "Report Sans", "bold", "normal"),
+    ("DejaVuSans-Oblique.woff", "Report Sans", "normal", "italic"),
+    ("DejaVuSansMono.woff", "Report Mono", "normal", "normal"),
 )
 
 
@@ -44,7 +44,7 @@ def font_faces() -> str:
         data = base64.b64encode((fonts / file).read_bytes()).decode("ascii")
         rules.append(
             f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
-            f"font-style: {style}; src: url(data:font/woff2;base64,{data}) format(\"woff2\"); }}"
+            f"font-style: {style}; src: url(data:font/woff;base64,{data}) format(\"woff\"); }}"
         )
     return "\n".join(rules)
 
