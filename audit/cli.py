@@ -127,8 +127,17 @@ def _audit_and_write(config: AuditConfig, reporter: Reporter, gate: bool = True)
     if junit is not None and config.policy.junit is not None:
         write_junit(config.policy.junit, junit)
         written.append(config.policy.junit)
-    reporter.done("Wrote " + ", ".join(str(p) for p in written))
+    reporter.done(_wrote(written))
     return _policy_exit(run.result, reporter.quiet, gate)
+
+
+def _wrote(paths: list[Path]) -> str:
+    """'Wrote a, b, c' with the CSV tables beside the report counted, not listed."""
+    tables = [p for p in paths if p.parent.name == "tables"]
+    shown = [str(p) for p in paths if p not in tables]
+    if tables:
+        shown.append(f"{len(tables)} CSV tables in {tables[0].parent}")
+    return "Wrote " + ", ".join(shown)
 
 
 def _policy_exit(result: dict[str, Any], quiet: bool, gate: bool = True) -> int:
@@ -347,7 +356,7 @@ def report(
         reporter = Reporter(quiet)
         files = render_outputs(load_result(results), formats, reporter)
         written = write_outputs(out or results.parent, files)
-        reporter.done("Wrote " + ", ".join(str(p) for p in written))
+        reporter.done(_wrote(written))
         return EXIT_OK
 
     _guarded(debug, action)

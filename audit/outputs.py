@@ -16,6 +16,7 @@ from audit import models
 from audit.errors import AuditError
 from audit.report.pdf import render_pdf
 from audit.report.render import figures, render_html
+from audit.report.tables import table_files
 from audit.result import to_json
 
 FILE_NAMES = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
@@ -39,6 +40,7 @@ def render_outputs(
         html = render_html(plain, figures(plain))
         if "html" in formats:
             rendered[FILE_NAMES["html"]] = html.encode("utf-8")
+            rendered.update(table_files(plain))  # the long tables, complete, beside the report
         if "pdf" in formats:
             say("Rendering PDF")
             rendered[FILE_NAMES["pdf"]] = render_pdf(html, {FILE_NAMES["json"]: results_json})
@@ -54,9 +56,11 @@ def write_outputs(out_dir: Path, files: dict[str, bytes], model: Any | None = No
     staged: list[tuple[Path, Path]] = []
     try:
         for name, content in files.items():
-            tmp = out_dir / f".{name}.tmp"
+            final = out_dir / name
+            final.parent.mkdir(parents=True, exist_ok=True)  # e.g. tables/
+            tmp = final.with_name(f".{final.name}.tmp")
             tmp.write_bytes(content)
-            staged.append((tmp, out_dir / name))
+            staged.append((tmp, final))
         if model is not None:
             tmp = out_dir / f".{MODEL_FILE}.tmp.skops"
             models.save_model(model, tmp)

@@ -17,9 +17,14 @@ HOSTILE_LINK = "<link rel=attachment href=file:///etc/passwd>"
 
 def test_html_is_self_contained(demo_dir, demo_result):
     html = (demo_dir / "report.html").read_text()
-    # Every src/href is an in-page anchor or a data: URI: nothing to fetch, works offline.
-    for url in re.findall(r'(?:src|href)="([^"]*)"', html):
-        assert url.startswith(("#", "data:")), url
+    # Every src is a data: URI; every href an in-page anchor or a CSV file written beside the
+    # report (a link, never fetched): nothing to fetch, works offline.
+    for url in re.findall(r'src="([^"]*)"', html):
+        assert url.startswith("data:"), url
+    for url in re.findall(r'href="([^"]*)"', html):
+        assert url.startswith("#") or (url.startswith("tables/") and (demo_dir / url).is_file()), (
+            url
+        )
     assert "<script" not in html.lower()
     assert html.count('<img src="data:image/png;base64,') == html.count("<img ")
     # one by-group chart per sensitive feature and per intersection
@@ -123,5 +128,5 @@ def test_only_requested_formats_are_written(tmp_path, demo_dir, formats):
         args += ["--format", fmt]
     assert run_cli(*args).exit_code == 1  # the demo's policy fails; outputs are still written
     written = {p.name for p in out.iterdir()}
-    expected = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
-    assert written == {expected[f] for f in formats} | {"model.skops"}
+    expected = {"json": {"results.json"}, "html": {"report.html", "tables"}, "pdf": {"report.pdf"}}
+    assert written == set().union(*(expected[f] for f in formats)) | {"model.skops"}

@@ -166,3 +166,17 @@ def test_r2_of_a_constant_target_group_is_undefined_not_zero():
     rows = {g["group"]: g for g in entry["groups"]}
     assert rows["b"]["r2"] is None and "constant" in rows["b"]["undefined"]["r2"]
     assert rows["a"]["r2"] == pytest.approx(r2_score(target[:5], prediction[:5]))
+
+
+def test_accuracy_interval_is_the_wilson_interval():
+    from scipy.stats import binomtest
+
+    from audit.metrics.performance import overall_metrics
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 500)
+    pred = np.where(rng.random(500) < 0.8, y, 1 - y)
+    result = overall_metrics(y, pred, None)
+    correct = int((y == pred).sum())
+    expected = binomtest(correct, 500).proportion_ci(confidence_level=0.95, method="wilson")
+    assert result["accuracy_ci"] == pytest.approx([expected.low, expected.high], abs=1e-9)

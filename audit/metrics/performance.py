@@ -34,11 +34,22 @@ def overall_metrics(
         "brier": None,
         "confusion_matrix": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
     }
+    # Kish's effective sample size: with weights, fewer rows' worth of information.
+    n_eff = len(y_true) if w is None else float(np.sum(w) ** 2 / np.sum(np.square(w)))
+    result["accuracy_ci"] = wilson_interval(float(result["accuracy"]), n_eff)
     if scores is not None:
         result["roc_auc"] = skm.roc_auc_score(y_true, scores, sample_weight=w)
         if scores.min() >= 0 and scores.max() <= 1:
             result["brier"] = skm.brier_score_loss(y_true, scores, sample_weight=w)
     return {k: float(v) if isinstance(v, np.floating) else v for k, v in result.items()}
+
+def wilson_interval(share: float, n: float, z: float = 1.959964) -> list[float]:
+    """95% Wilson score interval of a proportion observed in ``n`` rows (stays inside [0, 1],
+    unlike the normal approximation, for shares near 0 or 1)."""
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [float(centre - half), float(centre + half)]
+
 
 def regression_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None

@@ -17,6 +17,8 @@ from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoesca
 
 from audit.report import fairness_plots
 from audit.report.explain_plots import explanation_figures
+from audit.report.findings import overall_verdict, top_findings
+from audit.report.glossary import glossary
 from audit.report.mitigation_plots import tradeoff_chart
 
 TEMPLATE_PACKAGE = "audit.templates"
@@ -103,5 +105,10 @@ def render_html(result: dict[str, Any], figs: dict[str, Any] | None = None) -> s
     env = environment()
     css = font_faces() + "\n" + (_load_template("report.css") or "")
     return env.get_template("report.html.j2").render(
-        result=result, figures=figs if figs is not None else figures(result), css=css
+        result=result,
+        figures=figs if figs is not None else figures(result),
+        css=css,
+        verdict=overall_verdict(result),
+        findings=top_findings(result),
+        glossary=glossary(result),
     )

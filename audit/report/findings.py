@@ -1,0 +1,152 @@
+"""The first page's overall verdict and top findings, derived from a result alone.
+
+Derived at render time (not stored), so a results.json from any earlier run gets the
+same first page when it is re-rendered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_FINDINGS = 6
+
+# Verdict -> (headline word, symbol). The colours live in the stylesheet (Okabe-Ito).
+VERDICT_WORDS = {
+    "pass": ("Pass", "✓"),
+    "fail": ("Fail", "✗"),
+    "inconclusive": ("Inconclusive", "?"),
+    "no rules": ("No policy", "–"),
+}
+
+
+def overall_verdict(result: dict[str, Any]) -> dict[str, str]:
+    """``status`` (pass / fail / inconclusive / no rules), a headline and a sentence."""
+    policy = result.get("policy") or {}
+    status = policy.get("status", "no rules")
+    counts = policy.get("counts", {})
+    word, symbol = VERDICT_WORDS.get(status, (status.title(), "?"))
+    n_rules = sum(counts.values())
+    if status == "no rules":
+        text = "No fairness policy was set, so the audit gives no verdict: read the numbers."
+    elif status == "fail":
+        text = (
+            f"{counts.get('fail', 0)} of {n_rules} rule checks fail: the whole confidence "
+            "interval violates the bound."
+        )
+    elif status == "inconclusive":
+        text = (
+            f"No rule check fails, but {counts.get('inconclusive', 0)} of {n_rules} are "
+            "inconclusive: their intervals straddle the bound (more data would decide them)."
+        )
+    else:
+        text = f"All {n_rules} rule checks pass: every confidence interval satisfies its bound."
+    if policy.get("strict") and status != "no rules":
+        text += " Strict mode: inconclusive checks count as failures."
+    return {"status": status, "word": word, "symbol": symbol, "text": text}
+
+
+def top_findings(result: dict[str, Any]) -> list[dict[str, str]]:
+    """The few things a reviewer must read first, most serious first, each with its section."""
+    found: list[dict[str, str]] = []
+    found += _failed_rules(result)
+    found += _quality(result)
+    found += _proxies(result)
+    found += _mitigation(result)
+    found += _checklist(result)
+    return found[:MAX_FINDINGS]
+
+
+def _interval(ci: Any) -> str:
+    return f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else ""
+
+
+def _failed_rules(result: dict[str, Any]) -> list[dict[str, str]]:
+    verdicts = result.get("verdicts") or []
+    failed = [v for v in verdicts if v.get("verdict") == "fail"]
+    found = [
+        {
+            "severity": "fail",
+            "text": f"{v['feature']}: {v['metric'].replace('_', ' ')} is "
+            f"{v['value']:.3f}{_interval(v.get('ci'))}, which fails {v['op']} {v['bound']}.",
+            "anchor": "verdicts",
+        }
+        for v in failed[:3]
+        if v.get("value") is not None
+    ]
+    if len(failed) > 3:
+        found.append(
+            {
+                "severity": "fail",
+                "text": f"{len(failed) - 3} more rule checks fail.",
+                "anchor": "verdicts",
+            }
+        )
+    unsure = sum(v.get("verdict") == "inconclusive" for v in verdicts)
+    if unsure:
+        found.append(
+            {
+                "severity": "inconclusive",
+                "text": f"{unsure} rule check{'s are' if unsure > 1 else ' is'} inconclusive: "
+                "the interval straddles the bound.",
+                "anchor": "verdicts",
+            }
+        )
+    return found
+
+
+def _quality(result: dict[str, Any]) -> list[dict[str, str]]:
+    quality = result.get("quality") or {}
+    findings = quality.get("findings") or []
+    serious = [f for f in findings if f.get("severity") in ("error", "warning")]
+    if not serious:
+        return []
+    counts = quality.get("counts", {})
+    first = next((f for f in serious if f["severity"] == "error"), serious[0])
+    return [
+        {
+            "severity": "error" if counts.get("error") else "warning",
+            "text": f"Data quality: {counts.get('error', 0)} errors, {counts.get('warning', 0)} "
+            f"warnings; first: {first['message']}",
+            "anchor": "quality",
+        }
+    ]
+
+
+def _proxies(result: dict[str, Any]) -> list[dict[str, str]]:
+    proxies = (result.get("explanations") or {}).get("proxies") or {}
+    important = proxies.get("important", []) if isinstance(proxies, dict) else []
+    found = []
+    for proxy in important[:2]:
+        gap = proxy.get("gap") or {}
+        text = (
+            f"'{proxy['feature']}' acts as a proxy for {proxy['sensitive']} "
+            f"({proxy['measure']} {proxy['association']:.2f})"
+        )
+        if gap.get("gap"):
+            share = gap["contribution"] / gap["gap"]
+            text += (
+                f" and drives {share:.0%} of the gap in model output between "
+                f"{gap['reference']} and {gap['group']}"
+            )
+        found.append({"severity": "warning", "text": text + ".", "anchor": "explanations"})
+    return found
+
+
+def _mitigation(result: dict[str, Any]) -> list[dict[str, str]]:
+    recommendation = (result.get("mitigation") or {}).get("recommendation")
+    if not recommendation or not recommendation.get("text"):
+        return []
+    text = recommendation["text"].split(". ")[0].rstrip(".") + "."
+    return [{"severity": "info", "text": f"Mitigation: {text}", "anchor": "mitigation"}]
+
+
+def _checklist(result: dict[str, Any]) -> list[dict[str, str]]:
+    checklist = result.get("checklist") or {}
+    summary = checklist.get("summary")
+    if not summary:
+        return []
+    signed = (checklist.get("sign_off") or {}).get("signed")
+    text = f"Ethics checklist: {summary['open']} of {summary['total']} items open"
+    text += "; signed off." if signed else "; not signed off."
+    severity = "info" if signed and not summary["open"] else "warning"
+    return [{"severity": severity, "text": text, "anchor": "checklist"}]

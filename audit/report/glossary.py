@@ -1,0 +1,72 @@
+"""The report's appendix: a definition for every metric the report shows.
+
+Built from the metric catalogue (the same vocabulary the engine and the policy use) and
+limited to the metrics present in the result, so the appendix defines what was shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit.metrics import catalog
+
+PERFORMANCE = {
+    "accuracy": "share of rows where the prediction equals the label, P(pred = y); its "
+    "interval is the 95% Wilson score interval",
+    "balanced_accuracy": "mean of the true positive rate and the true negative rate",
+    "precision": "P(y = 1 | pred = 1)",
+    "recall": "true positive rate, P(pred = 1 | y = 1)",
+    "f1": "harmonic mean of precision and recall",
+    "roc_auc": catalog.SCORE_METRICS["roc_auc"],
+    "brier": catalog.SCORE_METRICS["brier"],
+}
+
+CONVENTIONS = [
+    "A difference between groups is the largest group value minus the smallest; 0 is parity.",
+    "A ratio between groups is the smallest group value divided by the largest; 1 is parity.",
+    "Vs reference: every group is compared with the reference group (the largest group "
+    "unless fairness.reference_groups names one); the difference is the largest absolute "
+    "gap, the ratio the smallest of group/reference and reference/group.",
+    "Equalized odds combines TPR and FPR parity: the worse of the two (or their mean, where "
+    "named so). Equal opportunity is TPR parity. Disparate impact applies the four-fifths "
+    f"rule: a selection-rate ratio below {catalog.FOUR_FIFTHS} is adverse impact.",
+    "Only groups with at least the minimum group size take part in a disparity or a verdict; "
+    "smaller groups are shown and marked “insufficient data”.",
+    "Intervals are percentile bootstrap intervals (count metrics resample the count table: "
+    "Multinomial(n, observed cell shares)); disparity intervals are simultaneous bands over "
+    "the group contrasts. Verdict: pass when the whole interval satisfies the bound, fail "
+    "when the whole interval violates it, inconclusive otherwise.",
+    "An undefined metric (an empty denominator, e.g. a TPR in a group with no positives) is "
+    "shown as “—”, never as 0.",
+]
+
+
+def group_metric_definition(name: str) -> str | None:
+    if name in catalog.RATE_DEFINITIONS:
+        numerator, denominator, label, _ = catalog.RATE_DEFINITIONS[name]
+        return f"{label} = ({' + '.join(numerator)}) / ({' + '.join(denominator)})"
+    return catalog.SCORE_METRICS.get(name) or catalog.REGRESSION_METRICS.get(name)
+
+
+def glossary(result: dict[str, Any]) -> dict[str, Any]:
+    """Definitions of the performance metrics, group metrics and disparities in ``result``."""
+    features = (result.get("fairness") or {}).get("features", [])
+    shown_groups: dict[str, str] = {}
+    shown_disparities: dict[str, str] = {}
+    for feature in features:
+        for group in feature.get("groups", []):
+            for name in group:
+                definition = group_metric_definition(name)
+                if definition:
+                    shown_groups.setdefault(name, definition)
+        for disparity in feature.get("disparities", []):
+            shown_disparities.setdefault(disparity["metric"], disparity.get("definition", ""))
+    performance = result.get("performance") or {}
+    return {
+        "conventions": CONVENTIONS,
+        "performance": [(k, v) for k, v in PERFORMANCE.items() if performance.get(k) is not None],
+        "group_metrics": sorted(shown_groups.items()),
+        "disparities": sorted(shown_disparities.items()),
+        "cells": "tn, fp, fn, tp: true negatives, false positives, false negatives, true "
+        "positives of a group (rows, or summed sample weights)",
+    }

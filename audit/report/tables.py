@@ -1,0 +1,199 @@
+"""The report's large tables, complete, as CSV files written beside the report.
+
+The HTML shows long tables collapsed and the PDF shows them whole; these files hold the
+same rows for a spreadsheet or a script. Like the figures, they are built from the result
+alone, so `rai-audit report results.json` writes them again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any
+
+FOLDER = "tables"
+
+
+def _csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        # Cells starting with = + - @ would run as formulas in a spreadsheet: quote them.
+        writer.writerow(
+            ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def _interval(ci: Any) -> list[Any]:
+    return list(ci) if isinstance(ci, list) and len(ci) == 2 else [None, None]
+
+
+def table_files(result: dict[str, Any]) -> dict[str, bytes]:
+    """CSV files keyed by their path relative to the output directory."""
+    files = {
+        "columns.csv": _columns(result),
+        "group_metrics.csv": _group_metrics(result),
+        "disparities.csv": _disparities(result),
+    }
+    optional = {
+        "verdicts.csv": _verdicts,
+        "quality_findings.csv": _quality,
+        "checklist.csv": _checklist,
+        "mitigation.csv": _mitigation,
+        "shap_importance.csv": _shap,
+    }
+    for name, build in optional.items():
+        content = build(result)
+        if content is not None:
+            files[name] = content
+    return {f"{FOLDER}/{name}": content for name, content in files.items()}
+
+
+def _columns(result: dict[str, Any]) -> bytes:
+    columns = result["data"]["columns"]
+    return _csv(
+        ["column", "role", "dtype", "distinct", "missing"],
+        ([c["name"], c["role"], c["dtype"], c["unique"], c["missing"]] for c in columns),
+    )
+
+
+def _group_metrics(result: dict[str, Any]) -> bytes:
+    features = result["fairness"]["features"]
+    metrics: list[str] = []
+    for feature in features:
+        for group in feature["groups"]:
+            for key, value in group.items():
+                if key not in metrics and isinstance(value, int | float | type(None)):
+                    metrics.append(key)
+    header = ["feature", "group", *metrics]
+    with_ci = [
+        m for m in metrics if any(m in g.get("ci", {}) for f in features for g in f["groups"])
+    ]
+    header += [f"{m}_{end}" for m in with_ci for end in ("ci_low", "ci_high")]
+    rows = []
+    for feature in features:
+        for group in feature["groups"]:
+            row = [feature["feature"], group["group"], *(group.get(m) for m in metrics)]
+            for m in with_ci:
+                row += _interval(group.get("ci", {}).get(m))
+            rows.append(row)
+    return _csv(header, rows)
+
+
+def _disparities(result: dict[str, Any]) -> bytes:
+    return _csv(
+        ["feature", "metric", "value", "ci_low", "ci_high", "definition"],
+        (
+            [f["feature"], d["metric"], d["value"], *_interval(d.get("ci")), d.get("definition")]
+            for f in result["fairness"]["features"]
+            for d in f["disparities"]
+        ),
+    )
+
+
+def _verdicts(result: dict[str, Any]) -> bytes | None:
+    verdicts = result.get("verdicts")
+    if not verdicts:
+        return None
+    return _csv(
+        ["rule", "feature", "metric", "op", "bound", "value", "ci_low", "ci_high", "verdict"],
+        (
+            [
+                v["rule"],
+                v["feature"],
+                v["metric"],
+                v["op"],
+                v["bound"],
+                v.get("value"),
+                *_interval(v.get("ci")),
+                v["verdict"],
+            ]
+            for v in verdicts
+        ),
+    )
+
+
+def _quality(result: dict[str, Any]) -> bytes | None:
+    findings = (result.get("quality") or {}).get("findings")
+    if findings is None:
+        return None
+    return _csv(
+        ["id", "check", "subject", "severity", "message"],
+        ([f["id"], f["check"], f.get("subject"), f["severity"], f["message"]] for f in findings),
+    )
+
+
+def _checklist(result: dict[str, Any]) -> bytes | None:
+    sections = (result.get("checklist") or {}).get("sections")
+    if not sections:
+        return None
+    return _csv(
+        ["section", "id", "question", "status", "owner", "rationale", "evidence"],
+        (
+            [
+                s["title"],
+                i["id"],
+                i["question"],
+                i["status"],
+                i.get("owner"),
+                i.get("rationale"),
+                i.get("evidence"),
+            ]
+            for s in sections
+            for i in s["items"]
+        ),
+    )
+
+
+def _mitigation(result: dict[str, Any]) -> bytes | None:
+    mitigation = result.get("mitigation") or {}
+    strategies = mitigation.get("strategies")
+    if not strategies:
+        return None
+    return _csv(
+        [
+            "strategy",
+            "stage",
+            "accuracy",
+            "balanced_accuracy",
+            "feature",
+            "metric",
+            "value",
+            "ci_low",
+            "ci_high",
+            "verdict",
+            "fit_seconds",
+        ],
+        (
+            [
+                s["label"],
+                s.get("stage"),
+                s.get("accuracy"),
+                s.get("balanced_accuracy"),
+                c.get("feature"),
+                c.get("metric"),
+                c.get("value"),
+                *_interval(c.get("ci")),
+                c.get("verdict"),
+                s.get("fit_seconds"),
+            ]
+            for s in strategies
+            for c in s.get("cells", [])
+        ),
+    )
+
+
+def _shap(result: dict[str, Any]) -> bytes | None:
+    explanations = result.get("explanations") or {}
+    if explanations.get("status") != "explained":
+        return None
+    return _csv(
+        ["feature", "kind", "mean_abs_shap", "share", "mean_shap"],
+        (
+            [f["feature"], f["kind"], f["mean_abs_shap"], f["share"], f["mean_shap"]]
+            for f in explanations["features"]
+        ),
+    )
