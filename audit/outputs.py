@@ -37,13 +37,15 @@ def render_outputs(
         # A JSON round trip gives the templates exactly what a saved results.json would,
         # so a report rendered now equals one re-rendered later from the file.
         plain = json.loads(results_json)
-        html = render_html(plain, figures(plain))
+        figs = figures(plain)
+        html = render_html(plain, figs)
         if "html" in formats:
             rendered[FILE_NAMES["html"]] = html.encode("utf-8")
             rendered.update(table_files(plain))  # the long tables, complete, beside the report
         if "pdf" in formats:
             say("Rendering PDF")
-            rendered[FILE_NAMES["pdf"]] = render_pdf(html, {FILE_NAMES["json"]: results_json})
+            pdf_html = render_html(plain, figs, for_pdf=True)  # same figures, fonts by name
+            rendered[FILE_NAMES["pdf"]] = render_pdf(pdf_html, {FILE_NAMES["json"]: results_json})
     return rendered
 
 

@@ -25,8 +25,19 @@ MAX_BAR_FEATURES = 10
 MAX_WATERFALL_FEATURES = 9
 
 
-def explanation_figures(explanations: dict[str, Any] | None) -> dict[str, Any]:
-    """Every figure of the section, as data: URIs, keyed as the template expects."""
+def case_figures(explanations: dict[str, Any] | None) -> dict[str, str]:
+    """The waterfall plot of each individual case, keyed by case id."""
+    if not explanations or explanations.get("status") != "explained":
+        return {}
+    with plt.rc_context(STYLE):
+        return {case["id"]: waterfall(case, explanations) for case in explanations.get("cases", [])}
+
+
+def explanation_figures(
+    explanations: dict[str, Any] | None, with_cases: bool = True
+) -> dict[str, Any]:
+    """Every figure of the section, as data: URIs, keyed as the template expects
+    (without the individual cases' waterfalls when ``with_cases`` is false)."""
     if not explanations or explanations.get("status") != "explained":
         return {}
     with plt.rc_context(STYLE):
@@ -35,9 +46,7 @@ def explanation_figures(explanations: dict[str, Any] | None) -> dict[str, Any]:
         if rows and rows["n"] > 0:
             figures["summary"] = beeswarm(explanations)
             figures["dependence"] = dependence(explanations)
-        figures["cases"] = {
-            case["id"]: waterfall(case, explanations) for case in explanations.get("cases", [])
-        }
+        figures["cases"] = case_figures(explanations) if with_cases else {}
         # A mitigated model's section shows its disparity drivers only (no per-group plots).
         figures["variants"] = [
             _variant_figures(variant, per_group=False)

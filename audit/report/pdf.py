@@ -6,15 +6,29 @@ import io
 import logging
 
 from weasyprint import HTML, Attachment, URLFetcher
+from weasyprint.urls import URLFetcherResponse
+
+from audit.report.render import FONT_SCHEME, font_bytes
+
+
+class ReportFetcher(URLFetcher):
+    """Resolves ``data:`` URIs and the report's bundled fonts (``rai-font:NAME``); nothing else.
+
+    No files, no network: anything else a document asks for (e.g.
+    ``url(file:///etc/passwd)`` smuggled in through data) is refused.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols={"data"})
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        if url.startswith(f"{FONT_SCHEME}:"):
+            return URLFetcherResponse(url, font_bytes(url.split(":", 1)[1]))
+        return super().fetch(url, headers)
 
 
 def safe_fetcher() -> URLFetcher:
-    """A fetcher that only resolves ``data:`` URIs: no files, no network.
-
-    Everything the report shows is embedded, so anything else a document asks for
-    (e.g. ``url(file:///etc/passwd)`` smuggled in through data) is refused.
-    """
-    return URLFetcher(allowed_protocols={"data"})
+    return ReportFetcher()
 
 
 def render_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes:
