@@ -40,7 +40,7 @@ def main() -> None:
         pdf = render_pdf(render_html(result, figs, for_pdf=True), {"results.json": b"{}"})
         t_pdf = time.perf_counter() - start - t_figures - t_html
         rows.append((t_figures, t_html, t_pdf))
-    best = [min(column) for column in zip(*rows)]
+    best = [min(column) for column in zip(*rows, strict=True)]
     total = sum(best)
     print(f"demo report ({args.rows:,} rows), best of {args.repeat}:")
     print(f"  figures {best[0]:6.2f} s")
