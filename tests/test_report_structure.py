@@ -42,7 +42,7 @@ def test_verdict_words_for_every_status():
 
 def test_top_findings_rank_failures_first_and_link_their_section(demo_result):
     findings = top_findings(demo_result)
-    assert 1 <= len(findings) <= 6
+    assert 0 < len(findings) <= 6
     assert findings[0]["severity"] == "fail" and findings[0]["anchor"] == "verdicts"
     assert any(f["anchor"] == "quality" for f in findings)
     assert any("'region' acts as a proxy for race" in f["text"] for f in findings)
