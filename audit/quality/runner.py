@@ -221,14 +221,26 @@ def _tables(inp: QualityInput, checks: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _raw_text(data: AuditData) -> pd.DataFrame | None:
     """The CSV's cells as written: the reader turns '', 'NA', 'n/a'... into missing values,
-    and only the raw text shows which spellings the file mixed."""
+    and only the raw text shows which spellings the file mixed.
+
+    Only the columns that came out of the reader with missing values are read again (by
+    position, as the loader keeps the file's column order): in the others the loaded
+    values are the file's text already, so re-reading them would only cost time and memory.
+    """
     if data.path.suffix.lower() not in (".csv", ".txt"):
         return None
+    positions = [
+        i for i, column in enumerate(data.frame.columns) if data.frame[column].isna().any()
+    ]
+    if not positions:
+        return None
     try:
-        raw = pd.read_csv(data.path, dtype=str, keep_default_na=False, na_filter=False)
+        raw = pd.read_csv(
+            data.path, dtype=str, keep_default_na=False, na_filter=False, usecols=positions
+        )
     except Exception:  # the loader already read the file; without the raw view, just skip it
         return None
-    raw.columns = [str(c) for c in raw.columns]
+    raw.columns = [str(data.frame.columns[i]) for i in positions]
     return raw
 
 
