@@ -21,6 +21,28 @@ from audit.explain.explanation import explain
 MERGE_SEPARATOR = ","
 
 
+def _group_rules(
+    group: Any, parts: list[tuple[float, str, float]], p_ignore: float, constant: float
+) -> dict[str, Any]:
+    """One group's rule: (probability, operator, threshold) parts, an optional constant part."""
+    rules = [
+        {"probability": float(p), "operator": operator, "threshold": float(threshold)}
+        for p, operator, threshold in parts
+        if p > 0
+    ]
+    main = max(rules, key=lambda r: r["probability"]) if rules else None
+    return {
+        "group": str(group),
+        "rules": rules,
+        "constant": {"probability": float(p_ignore), "positive_rate": float(constant)}
+        if p_ignore > 0
+        else None,
+        "main_threshold": main["threshold"]
+        if main is not None and np.isfinite(main["threshold"])
+        else None,
+    }
+
+
 def threshold_optimizer_rules(optimizer: Any) -> dict[str, Any]:
     """The per-group decision rules of a fitted ``fairlearn`` ThresholdOptimizer.
 
@@ -34,32 +56,18 @@ def threshold_optimizer_rules(optimizer: Any) -> dict[str, Any]:
         ``main_threshold`` (the threshold of the most probable rule).
     """
     thresholder = optimizer.interpolated_thresholder_
-    groups = []
-    for group, interpolation in thresholder.interpolation_dict.items():
-        rules = []
-        for p, operation in (
-            (interpolation.p0, interpolation.operation0),
-            (interpolation.p1, interpolation.operation1),
-        ):
-            if p > 0:
-                rules.append(
-                    {
-                        "probability": float(p),
-                        "operator": operation.operator,
-                        "threshold": float(operation.threshold),
-                    }
-                )
-        entry: dict[str, Any] = {"group": str(group), "rules": rules, "constant": None}
-        if "p_ignore" in interpolation and interpolation.p_ignore > 0:
-            entry["constant"] = {
-                "probability": float(interpolation.p_ignore),
-                "positive_rate": float(interpolation.prediction_constant),
-            }
-        main = max(rules, key=lambda r: r["probability"]) if rules else None
-        entry["main_threshold"] = (
-            main["threshold"] if main is not None and np.isfinite(main["threshold"]) else None
+    groups = [
+        _group_rules(
+            group,
+            [
+                (b.p0, b.operation0.operator, b.operation0.threshold),
+                (b.p1, b.operation1.operator, b.operation1.threshold),
+            ],
+            b.get("p_ignore", 0.0),
+            b.get("prediction_constant", 0.0),
         )
-        groups.append(entry)
+        for group, b in thresholder.interpolation_dict.items()
+    ]
     return {
         "method": "fairlearn ThresholdOptimizer",
         "constraints": str(optimizer.constraints),
@@ -71,40 +79,25 @@ def threshold_optimizer_rules(optimizer: Any) -> dict[str, Any]:
     }
 
 
-def group_threshold_rules(model: Any, constraint: str) -> dict[str, Any]:
+def group_threshold_rules(model: Any, constraint: str, objective: str) -> dict[str, Any]:
     """The per-group rules of a saved ``GroupThresholdClassifier`` (a ThresholdOptimizer
     copied for saving), in the same shape as :func:`threshold_optimizer_rules`."""
-    groups = []
-    for i, group in enumerate(model.groups_):
-        rules = [
-            {"probability": float(p), "operator": ">" if greater else "<", "threshold": float(t)}
-            for p, greater, t in (
-                (model.p0_[i], model.greater0_[i], model.threshold0_[i]),
-                (model.p1_[i], model.greater1_[i], model.threshold1_[i]),
-            )
-            if p > 0
-        ]
-        main = max(rules, key=lambda r: r["probability"]) if rules else None
-        constant = None
-        if model.p_ignore_[i] > 0:
-            constant = {
-                "probability": float(model.p_ignore_[i]),
-                "positive_rate": float(model.constant_[i]),
-            }
-        groups.append(
-            {
-                "group": str(group),
-                "rules": rules,
-                "constant": constant,
-                "main_threshold": main["threshold"]
-                if main is not None and np.isfinite(main["threshold"])
-                else None,
-            }
+    groups = [
+        _group_rules(
+            group,
+            [
+                (model.p0_[i], ">" if model.greater0_[i] else "<", model.threshold0_[i]),
+                (model.p1_[i], ">" if model.greater1_[i] else "<", model.threshold1_[i]),
+            ],
+            model.p_ignore_[i],
+            model.constant_[i],
         )
+        for i, group in enumerate(model.groups_)
+    ]
     return {
         "method": "fairlearn ThresholdOptimizer",
         "constraints": constraint,
-        "objective": "accuracy_score",
+        "objective": objective,
         "score": model.score_method_,
         "groups": groups,
         "note": "The base model is the audited model, explained above; decisions then follow "

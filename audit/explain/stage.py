@@ -77,7 +77,11 @@ def explain_mitigated(
                     "status": "base_model",
                     "reason": "Post-processing: the base model is the audited model explained "
                     "above; the per-group rules below turn its score into decisions.",
-                    "postprocessing": group_threshold_rules(model, catalogue.constraint_of(name)),
+                    "postprocessing": group_threshold_rules(
+                        model,
+                        catalogue.constraint_of(name),
+                        config.mitigation.options.threshold_optimizer.objective,
+                    ),
                 }
             )
         elif method in ("reweighing", "correlation_remover"):
