@@ -364,9 +364,9 @@ def report(
 
 @checklist_app.command("init")
 def checklist_init(
-    out: Annotated[
-        Path, typer.Option("--out", "-o", help="Answers file to write.")
-    ] = Path("checklist-answers.yaml"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Answers file to write.")] = Path(
+        "checklist-answers.yaml"
+    ),
     checklist: Annotated[
         Path | None,
         typer.Option(help="A custom checklist YAML to write answers for (default: built-in)."),

@@ -104,10 +104,24 @@ class ExplainConfig(_Section):
     cases_per_group: int = Field(1, ge=0, le=10)
     proxy_method: Literal["cramers_v", "mutual_info"] = "cramers_v"
     proxy_threshold: float | None = Field(None, gt=0.0, le=1.0)
+
+
 # Text that stands for a missing value; compared after stripping spaces and lower-casing.
 NULL_MARKERS = [
-    "", "?", "na", "n/a", "n.a.", "nan", "null", "none", "nil", "-", "--", "missing",
-    "#n/a", "<na>",
+    "",
+    "?",
+    "na",
+    "n/a",
+    "n.a.",
+    "nan",
+    "null",
+    "none",
+    "nil",
+    "-",
+    "--",
+    "missing",
+    "#n/a",
+    "<na>",
 ]
 
 
@@ -196,6 +210,8 @@ class DatasheetConfig(_Section):
     composition: Text = None
     collection: Text = None
     preprocessing: Text = None
+
+
 class ExponentiatedGradientOptions(_Section):
     """fairlearn ExponentiatedGradient; max_iter is bounded (fairlearn's default is 50)
     because every iteration retrains the estimator two to four times."""
@@ -324,6 +340,8 @@ class MitigationConfig(_Section):
                 f"mitigation.sensitive names {', '.join(unknown)}, which is not among the "
                 f"sensitive features (data.sensitive: {', '.join(sensitive)})."
             )
+
+
 class BinSpec(_Section):
     """How to bin a continuous sensitive column: interior ``edges`` or ``quantiles`` (k bins)."""
 
@@ -380,7 +398,7 @@ class PolicyRule(_Section):
             return parse_rule_text(value)
         # YAML reads "- race: demographic_parity_ratio >= 0.8" as {race: "..."}.
         if isinstance(value, dict) and len(value) == 1:
-            (feature, text), = value.items()
+            ((feature, text),) = value.items()
             if feature not in cls.model_fields and isinstance(text, str):
                 return {**parse_rule_text(text), "feature": str(feature)}
         return value

@@ -85,9 +85,7 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     split = None if given else split_indices(len(data.frame), data.y, config)
     quality = timed("Checking data quality", lambda: assess_quality(data, config, split))
     stop_on_errors(quality, config)  # error findings stop here, before training
-    evaluation: Evaluation = timed(
-        "Getting predictions", lambda: _evaluate(config, data, split)
-    )
+    evaluation: Evaluation = timed("Getting predictions", lambda: _evaluate(config, data, split))
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
     weights = sample_weights(data.frame, evaluation.rows, config, data.path)
     measured = timed(

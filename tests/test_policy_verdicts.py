@@ -296,8 +296,18 @@ def test_demo_gates_only_when_asked(demo_result, tmp_path):
     command line makes the demo a gate like `run` (exit 1 when it fails)."""
     assert demo_result["policy"]["status"] == "fail"
     result = run_cli(
-        "demo", "--out", tmp_path, "--rows", "3000", "--format", "json", "--mitigate", "none",
-        "--fail-on", "demographic_parity_ratio>=0.99", "--quiet",
+        "demo",
+        "--out",
+        tmp_path,
+        "--rows",
+        "3000",
+        "--format",
+        "json",
+        "--mitigate",
+        "none",
+        "--fail-on",
+        "demographic_parity_ratio>=0.99",
+        "--quiet",
     )
     assert result.exit_code == 1, result.output
     assert "Exit code 1: the policy failed" in result.output

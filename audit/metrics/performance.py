@@ -43,6 +43,7 @@ def overall_metrics(
             result["brier"] = skm.brier_score_loss(y_true, scores, sample_weight=w)
     return {k: float(v) if isinstance(v, np.floating) else v for k, v in result.items()}
 
+
 def wilson_interval(share: float, n: float, z: float = 1.959964) -> list[float]:
     """95% Wilson score interval of a proportion observed in ``n`` rows (stays inside [0, 1],
     unlike the normal approximation, for shares near 0 or 1)."""

@@ -229,7 +229,7 @@ def dates_as_text(values: pd.Series) -> bool:
     text = values.dropna()
     if text.empty or is_numeric(text):
         return False
-    sample = text.iloc[: DATE_SAMPLE].astype(str)
+    sample = text.iloc[:DATE_SAMPLE].astype(str)
     return bool(sample.str.match(DATE_TEXT).mean() >= 0.95)
 
 
