@@ -7,7 +7,6 @@ input (message, no traceback); 3 an internal error (a bug: please report it).
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ import yaml
 from audit import __version__
 from audit.config import AuditConfig, build_config
 from audit.errors import AuditError
+from audit.progress import Reporter
 
 EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -63,30 +63,6 @@ Junit = Annotated[
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 
 
-class Reporter:
-    """Progress lines on stderr, each with the time the previous step took."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self._started: float | None = None
-        self._step: str | None = None
-
-    def __call__(self, step: str) -> None:
-        self._finish()
-        self._step, self._started = step, time.perf_counter()
-
-    def _finish(self) -> None:
-        if self._step is not None and not self.quiet:
-            elapsed = time.perf_counter() - (self._started or 0)
-            typer.echo(f"  {self._step} ... {elapsed:.1f}s", err=True)
-        self._step = None
-
-    def done(self, message: str) -> None:
-        self._finish()
-        if not self.quiet:
-            typer.echo(message)
-
-
 def _guarded(debug: bool, action: Callable[[], int]) -> None:
     """Run a command: user errors become a message and exit 2, bugs exit 3."""
     try:
@@ -114,20 +90,26 @@ def _audit_and_write(config: AuditConfig, reporter: Reporter, gate: bool = True)
     from audit.outputs import render_outputs, write_outputs
     from audit.pipeline import run_audit
 
-    run = run_audit(config, progress=reporter)
-    files = render_outputs(run.result, config.output.formats, reporter)
-    model = run.model if (config.mode == "train" and config.model.save) else None
-    junit = junit_xml(run.result) if config.policy.junit else None
-    reporter("Writing outputs")
-    if run.mitigated_model is not None and run.mitigated_file:
-        from audit.mitigation.saving import model_bytes
+    try:
+        run = run_audit(config, progress=reporter)
+        files = render_outputs(run.result, config.output.formats, reporter)
+        model = run.model if (config.mode == "train" and config.model.save) else None
+        junit = junit_xml(run.result) if config.policy.junit else None
+        reporter("Writing outputs")
+        if run.mitigated_model is not None and run.mitigated_file:
+            from audit.mitigation.saving import model_bytes
 
-        files[run.mitigated_file] = model_bytes(run.mitigated_model)
-    written = write_outputs(config.output.dir, files, model)
-    if junit is not None and config.policy.junit is not None:
-        write_junit(config.policy.junit, junit)
-        written.append(config.policy.junit)
+            files[run.mitigated_file] = model_bytes(run.mitigated_model)
+        written = write_outputs(config.output.dir, files, model)
+        if junit is not None and config.policy.junit is not None:
+            write_junit(config.policy.junit, junit)
+            written.append(config.policy.junit)
+    finally:
+        reporter.close()
     reporter.done(_wrote(written))
+    if not reporter.quiet:
+        for warning in run.result["model"].get("warnings", []):
+            typer.echo(f"Warning: {warning}", err=True)
     return _policy_exit(run.result, reporter.quiet, gate)
 
 
@@ -174,8 +156,31 @@ def _parse_params(pairs: list[str] | None) -> dict[str, Any] | None:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise AuditError(f"--model-param takes KEY=VALUE, got '{pair}'.")
-        params[key] = yaml.safe_load(value)  # "100" -> 100, "true" -> True, "l2" -> "l2"
+        params[key] = parse_value(value)
     return params
+
+
+def parse_value(text: str) -> Any:
+    """A flag's value as the estimator expects it: ``100`` -> 100, ``1e-3`` -> 0.001,
+    ``true`` -> True, ``none`` -> None, ``l2`` -> "l2" (YAML alone reads ``1e-3`` as text)."""
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    if text.strip().lower() in ("none", "null"):
+        return None  # scikit-learn's "no limit", e.g. max_depth=None
+    return yaml.safe_load(text)
+
+
+def _file_sets(path: Path | None, section: str, key: str) -> bool:
+    """Whether the config file sets ``section.key`` (so a flag knows where it belongs)."""
+    if path is None:
+        return False
+    from audit.config import read_config_file
+
+    part = read_config_file(path).get(section)
+    return isinstance(part, dict) and part.get(key) is not None
 
 
 @app.command()
@@ -222,8 +227,23 @@ def run(
             help="Predicted positive when score >= threshold (score column or model probability)."
         ),
     ] = None,
+    lower_score_is_positive: Annotated[
+        bool,
+        typer.Option(
+            "--lower-score-is-positive",
+            help="A lower score means the positive outcome: positive when score <= threshold.",
+        ),
+    ] = False,
     test_size: Annotated[
-        float | None, typer.Option(help="Share of rows held out for testing.")
+        float | None,
+        typer.Option(
+            help="Share of rows held out for testing (default 0.3 when training; a loaded "
+            "model is evaluated on every row unless this is set)."
+        ),
+    ] = None,
+    split_column: Annotated[
+        str | None,
+        typer.Option(help="Column whose values (train / test) say which rows train and test."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and the model.")] = None,
     allow_quality_errors: Annotated[
@@ -261,7 +281,9 @@ def run(
     def action() -> int:
         if config_file and config and config_file != config:
             raise AuditError("Give the config file once: as an argument or with --config.")
-        threshold_key = "predictions" if score_column else "model"
+        path = config_file or config
+        scored = score_column or _file_sets(path, "predictions", "score_column")
+        threshold_key = "predictions" if scored else "model"
         overrides = {
             "data": {
                 "path": data,
@@ -276,8 +298,12 @@ def run(
                 "file": model_file,
                 "include_sensitive": include_sensitive,
             },
-            "predictions": {"prediction_column": prediction_column, "score_column": score_column},
-            "split": {"test_size": test_size},
+            "predictions": {
+                "prediction_column": prediction_column,
+                "score_column": score_column,
+                "score_direction": "lower_is_positive" if lower_score_is_positive else None,
+            },
+            "split": {"test_size": test_size, "column": split_column},
             "output": {"dir": out, "formats": format},
             "mitigation": {"strategies": mitigate, "save": save_mitigated},
             "fairness": {"min_group_size": min_group_size, "bootstrap": {"resamples": resamples}},
@@ -286,7 +312,7 @@ def run(
             "checklist": {"answers": checklist_answers},
         }
         overrides[threshold_key]["threshold"] = threshold
-        cfg = build_config(config_file or config, overrides)
+        cfg = build_config(path, overrides)
         from audit.policy import add_command_line_rules
 
         add_command_line_rules(cfg, fail_on, strict, junit)

@@ -8,12 +8,20 @@ allowed.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 from pydantic.functional_validators import field_validator
 
 from audit.errors import AuditError
@@ -47,7 +55,8 @@ class ModelConfig(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
     file: Path | None = None
     include_sensitive: bool = False
-    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    # None: 0.5 on a probability, 0 on a decision function (each model's own boundary).
+    threshold: float | None = None
     save: bool = True
 
 
@@ -57,6 +66,9 @@ class PredictionsConfig(_Section):
     prediction_column: str | None = None
     score_column: str | None = None
     threshold: float | None = None
+    # Which end of the score means the positive outcome (e.g. a risk score where the
+    # favourable outcome is the positive label: lower_is_positive).
+    score_direction: Literal["higher_is_positive", "lower_is_positive"] = "higher_is_positive"
 
     @model_validator(mode="after")
     def _one_source(self) -> PredictionsConfig:
@@ -67,7 +79,8 @@ class PredictionsConfig(_Section):
         if self.score_column and self.threshold is None:
             raise ValueError(
                 "predictions.score_column needs predictions.threshold "
-                "(rows with score >= threshold are predicted positive)"
+                "(rows with score >= threshold are predicted positive; with "
+                "score_direction: lower_is_positive, rows with score <= threshold)"
             )
         return self
 
@@ -77,10 +90,18 @@ class PredictionsConfig(_Section):
 
 
 class SplitConfig(_Section):
-    """How the rows are split into training and held-out test rows."""
+    """Which rows train the model and which are evaluated.
 
-    test_size: float = Field(0.3, gt=0.0, lt=1.0)
+    ``column`` names a column of the data whose values say ``train`` or ``test`` for each
+    row (it is never a model input). Otherwise a trained model is evaluated on a random
+    ``test_size`` share held out from training (default 0.3); a loaded model or given
+    predictions are evaluated on every row, since nothing is trained on them, unless
+    ``test_size`` is set (the other rows then serve mitigation and explanations only).
+    """
+
+    test_size: float | None = Field(None, gt=0.0, le=1.0)
     stratify: bool = True
+    column: str | None = None
 
 
 class OutputConfig(_Section):
@@ -441,6 +462,9 @@ class AuditConfig(_Section):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     seed: int = 0
+    # Where relative paths are shown from in results.json: the config file's folder, or the
+    # working directory (a result never records an absolute local path).
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
     @property
     def mode(self) -> Literal["train", "model_file", "predictions"]:
@@ -477,7 +501,32 @@ class AuditConfig(_Section):
         self.mitigation.check(self.mode, self.data.sensitive)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The resolved configuration as recorded in results.json (paths shown relative)."""
+        raw = self.model_dump(mode="json")
+        for section, key in PATH_KEYS:
+            if raw[section].get(key) is not None:
+                raw[section][key] = self.shown_path(raw[section][key])
+        return raw
+
+    def shown_path(self, path: str | Path) -> str:
+        """``path`` relative to the config file's folder (or the working directory)."""
+        try:
+            relative = os.path.relpath(Path(path).absolute(), self._base_dir.absolute())
+        except ValueError:  # another drive (Windows): the name alone
+            relative = Path(path).name
+        return Path(relative).as_posix()
+
+
+# Every path a config holds: resolved against the config file's folder when read, shown
+# relative to it in results.json.
+PATH_KEYS = (
+    ("data", "path"),
+    ("model", "file"),
+    ("output", "dir"),
+    ("checklist", "file"),
+    ("checklist", "answers"),
+    ("policy", "junit"),
+)
 
 
 def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
@@ -537,21 +586,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> None:
     # Paths in a config file are relative to the file, so a config works from any directory.
-    for section, key in (("data", "path"), ("model", "file"), ("output", "dir")):
+    for section, key in PATH_KEYS:
         part = raw.get(section)
         if isinstance(part, dict) and isinstance(part.get(key), str):
             value = Path(part[key])
             part[key] = str(value if value.is_absolute() else base / value)
-    checklist = raw.get("checklist")
-    if isinstance(checklist, dict):
-        for key in ("file", "answers"):
-            if isinstance(checklist.get(key), str):
-                value = Path(checklist[key])
-                checklist[key] = str(value if value.is_absolute() else base / value)
-    policy = raw.get("policy")
-    if isinstance(policy, dict) and isinstance(policy.get("junit"), str):
-        junit = Path(policy["junit"])
-        policy["junit"] = str(junit if junit.is_absolute() else base / junit)
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -573,7 +612,10 @@ def build_config(file: Path | None = None, overrides: dict[str, Any] | None = No
     raw = read_config_file(file) if file else {}
     clean = _drop_none(overrides or {})
     source = f"{file} and command-line flags" if file else "command-line flags"
-    return _validate(_merge(raw, clean), source)
+    config = _validate(_merge(raw, clean), source)
+    if file is not None:
+        config._base_dir = file.parent
+    return config
 
 
 def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:

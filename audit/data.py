@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from audit.config import AuditConfig
 from audit.errors import AuditError
@@ -77,6 +76,11 @@ def _matches(values: pd.Series, label: Any) -> pd.Series:
     return values.astype(str) == str(label)
 
 
+def label_matches(value: Any, label: Any) -> bool:
+    """Whether one class value (e.g. of a model's ``classes_``) is the label ``label``."""
+    return bool(_matches(pd.Series([value]), label).iloc[0])
+
+
 def resolve_positive_label(values: pd.Series, positive_label: Any, column: str) -> Any:
     """Pick the positive label: the configured one, or 1/True for a 0/1 or boolean column."""
     observed = values.dropna().unique()
@@ -118,7 +122,8 @@ class AuditData:
     sha256: str
     target: str
     positive_label: Any
-    y: np.ndarray
+    y: np.ndarray  # 0/1 (1 = positive label), or the numeric target of a regression audit
+    labels: np.ndarray  # the target's own values, which a model is trained on
     sensitive: list[str]
     features: list[str]
     rows_without_target: int = 0
@@ -168,6 +173,7 @@ def load_audit_data(config: AuditConfig) -> AuditData:
         target=cfg.target,
         positive_label=positive,
         y=y,
+        labels=frame[cfg.target].to_numpy(),
         sensitive=list(cfg.sensitive),
         features=features,
         rows_without_target=int(missing_target.sum()),
@@ -178,6 +184,7 @@ def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
     cfg = config.data
     prediction_columns = {config.predictions.prediction_column, config.predictions.score_column}
     prediction_columns.add(config.fairness.weight_column)  # measurement weights: not an input
+    prediction_columns.add(config.split.column)  # says which rows train: never an input
     if cfg.features is not None:
         _require_columns(frame, cfg.features, "Feature", cfg.path)  # type: ignore[arg-type]
         chosen = [c for c in cfg.features if c not in cfg.drop]
@@ -188,20 +195,9 @@ def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
         chosen = [c for c in chosen if c not in cfg.sensitive]
     if cfg.target in chosen:
         raise AuditError(f"The target '{cfg.target}' cannot also be a feature.")
-    return chosen
-
-
-def split_indices(n_rows: int, y: np.ndarray, config: AuditConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the training and test parts; the same seed gives the same split."""
-    rows = np.arange(n_rows)
-    stratify = y if config.split.stratify else None
-    try:
-        train, test = train_test_split(
-            rows, test_size=config.split.test_size, random_state=config.seed, stratify=stratify
-        )
-    except ValueError as exc:
+    if config.split.column is not None and config.split.column in chosen:
         raise AuditError(
-            f"Cannot split {n_rows} rows with test_size={config.split.test_size}: {exc}. "
-            "Use more data, a different split.test_size, or split.stratify: false."
-        ) from None
-    return np.sort(train), np.sort(test)
+            f"The split column '{config.split.column}' cannot also be a feature: remove it "
+            "from data.features."
+        )
+    return chosen

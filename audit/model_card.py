@@ -89,14 +89,13 @@ def _training_data(result: dict[str, Any], config: AuditConfig) -> list[str]:
         return ["Not known to the audit: the decisions were made by another system."]
     if model["source"] == "file":
         return [
-            "Not known to the audit: the model was loaded from a file. The audit held out "
-            f"{data['n_evaluated']:,} rows of {PurePath(data['file']).name} for evaluation."
+            "Not known to the audit: the model was loaded from a file. The audit evaluated "
+            f"{data['n_evaluated']:,} rows of {PurePath(data['file']).name}."
         ]
     return [
         f"{data['n_train']:,} rows of {PurePath(data['file']).name} (SHA-256 "
-        f"{result['provenance']['data_sha256'][:12]}…), the {_pct(1 - config.split.test_size)} "
-        f"not held out; split with seed {config.seed}"
-        f"{', stratified by the label' if config.split.stratify else ''}.",
+        f"{result['provenance']['data_sha256'][:12]}…): {data['evaluated_rows']}"
+        f"{'; stratified by the label' if config.split.stratify else ''}.",
         f"Positive label share in the whole file: {_pct(data['base_rate'])}.",
     ]
 

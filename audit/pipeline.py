@@ -11,15 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from audit import models
 from audit.checklist.evaluate import evaluate_checklist
 from audit.checklist.spec import prepare_checklist
 from audit.config import AuditConfig
-from audit.data import AuditData, binary_target, load_audit_data, split_indices
-from audit.errors import AuditError
+from audit.data import AuditData, load_audit_data
+from audit.evaluation import Evaluation, evaluate, plan_rows
 from audit.explain.stage import explain_evaluation, explain_mitigated
 from audit.metrics import measure
 from audit.metrics.fairness import group_labels
@@ -27,31 +23,9 @@ from audit.metrics.inputs import sample_weights
 from audit.mitigation.stage import run_mitigation
 from audit.model_card import build_datasheet, build_model_card
 from audit.quality.runner import assess_quality, stop_on_errors
-from audit.regression import regression_predictions
 from audit.result import SCHEMA_VERSION, provenance
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class Evaluation:
-    """The evaluated rows with their labels, decisions and scores, and how they were made.
-
-    Later stages (mitigation, explanations) start from this: ``train_rows`` and
-    ``model`` are empty for a predictions-only audit, where nothing is trained.
-    """
-
-    rows: np.ndarray
-    y_true: np.ndarray
-    y_pred: np.ndarray
-    scores: np.ndarray | None
-    model: Any | None
-    model_info: dict[str, Any]
-    train_rows: np.ndarray
-
-    @property
-    def input_columns(self) -> list[str]:
-        return self.model_info.get("input_columns", [])
 
 
 @dataclass
@@ -79,13 +53,13 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
 
     checklist = prepare_checklist(config)  # read and validate the answers before any work
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
-    # Nothing is held out when the predictions are given (always so for regression audits,
-    # which take predictions already made): there is nothing to train.
-    given = config.mode == "predictions" or config.data.task == "regression"
-    split = None if given else split_indices(len(data.frame), data.y, config)
+    plan = plan_rows(config, data)
+    # Train/test checks compare the rows a model learned from with the rows it is judged
+    # on: they mean something only when this audit trained the model.
+    split = (plan.train, plan.test) if config.mode == "train" else None
     quality = timed("Checking data quality", lambda: assess_quality(data, config, split))
     stop_on_errors(quality, config)  # error findings stop here, before training
-    evaluation: Evaluation = timed("Getting predictions", lambda: _evaluate(config, data, split))
+    evaluation: Evaluation = timed("Getting predictions", lambda: evaluate(config, data, plan))
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
     weights = sample_weights(data.frame, evaluation.rows, config, data.path)
     measured = timed(
@@ -102,12 +76,12 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     result = {
         "schema_version": SCHEMA_VERSION,
         "provenance": {
-            **provenance(config.seed, data.sha256, str(data.path)),
+            **provenance(config.seed, _files_read(config, data, evaluation)),
             "timings_seconds": timings,
         },
         "config": config.to_dict(),
-        "data": _data_overview(data, evaluation),
-        "model": evaluation.model_info,
+        "data": _data_overview(config, data, evaluation),
+        "model": {**evaluation.model_info, "warnings": evaluation.notes},
         "performance": measured["performance"],
         "fairness": {
             "evaluated_on": evaluation.model_info["evaluated_on"],
@@ -148,102 +122,20 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     )
 
 
-def _evaluate(
-    config: AuditConfig, data: AuditData, split: tuple[np.ndarray, np.ndarray] | None
-) -> Evaluation:
-    if config.data.task == "regression":  # predictions-only: check_complete made sure
-        column = config.predictions.prediction_column or config.predictions.score_column
-        assert column is not None
-        y_pred, info = regression_predictions(data.frame, column, data.path)
-        rows = np.arange(len(data.frame))
-        return Evaluation(rows, data.y, y_pred, None, None, info, train_rows=rows[:0])
-    if split is None:
-        return _given_predictions(config, data)
-    train, test = split
-    if config.mode == "train":
-        X_train = models.as_model_input(data.frame.iloc[train], data.features)
-        model = models.train_model(
-            config.model.name, config.model.params, config.seed, X_train, data.y[train]
-        )
-        info = {"source": "trained", "registry_name": config.model.name, **models.describe(model)}
-        columns = data.features
-    else:
-        assert config.model.file is not None
-        model = models.load_model(config.model.file)
-        info = {"source": "file", "file": str(config.model.file), **models.describe(model)}
-        columns = models.model_input_columns(model, data.features)
-        absent = [c for c in columns if c not in data.frame.columns]
-        if absent:
-            raise AuditError(
-                f"The model in {config.model.file} expects column(s) {', '.join(absent)}, "
-                f"which {data.path} does not have."
-            )
-    X_test = models.as_model_input(data.frame.iloc[test], columns)
-    scores = models.positive_scores(model, X_test)
-    threshold = config.model.threshold
-    if scores is not None:
-        y_pred = (scores >= threshold).astype(np.int8)
-    else:
-        y_pred = np.asarray(model.predict(X_test) == 1, dtype=np.int8)
-    info.update(
-        input_columns=columns,
-        threshold=threshold if scores is not None else None,
-        evaluated_on="test split",
-    )
-    return Evaluation(test, data.y[test], y_pred, scores, model, info, train_rows=train)
+def _files_read(
+    config: AuditConfig, data: AuditData, evaluation: Evaluation
+) -> list[dict[str, str]]:
+    files = [{"role": "data", "path": config.shown_path(data.path), "sha256": data.sha256}]
+    if evaluation.model_info.get("sha256"):
+        info = evaluation.model_info
+        files.append({"role": "model", "path": info["file"], "sha256": info["sha256"]})
+    return files
 
 
-def _given_predictions(config: AuditConfig, data: AuditData) -> Evaluation:
-    """Decisions already made: every row is evaluated, since nothing is trained."""
-    cfg = config.predictions
-    column = cfg.prediction_column or cfg.score_column
-    assert column is not None
-    if column not in data.frame.columns:
-        raise AuditError(f"Prediction/score column '{column}' not found in {data.path}.")
-    values = data.frame[column]
-    if values.isna().any():
-        raise AuditError(
-            f"Column '{column}' has {int(values.isna().sum())} missing values; every audited "
-            "row needs a prediction. Fill or drop those rows first."
-        )
-    scores = None
-    if cfg.score_column:
-        if not pd.api.types.is_numeric_dtype(values):
-            raise AuditError(f"Score column '{column}' must be numeric (found {values.dtype}).")
-        scores = values.to_numpy(dtype=float)
-        y_pred = (scores >= cfg.threshold).astype(np.int8)
-        rule = f"{column} >= {cfg.threshold}"
-    else:
-        y_pred = _encode_predictions(values, data, column)
-        rule = f"{column} == {data.positive_label!r}"
-    rows = np.arange(len(data.frame))
-    info = {
-        "source": "predictions",
-        "column": column,
-        "decision_rule": rule,
-        "threshold": cfg.threshold,
-        "evaluated_on": "all rows (predictions-only audit: nothing is held out)",
-    }
-    return Evaluation(rows, data.y, y_pred, scores, None, info, train_rows=rows[:0])
-
-
-def _encode_predictions(values: pd.Series, data: AuditData, column: str) -> np.ndarray:
-    """Predicted labels: in the target's own values, else 0/1 or boolean."""
-    target_values = set(data.frame[data.target].dropna().astype(str))
-    if set(values.astype(str)) <= target_values:
-        return binary_target(values, data.positive_label, column)
-    if set(values.astype(str)) <= {"0", "1", "True", "False", "0.0", "1.0"}:
-        return binary_target(values, 1, column)
-    raise AuditError(
-        f"Prediction column '{column}' holds values that are neither the target's values "
-        f"({', '.join(sorted(target_values))}) nor 0/1. Recode it, or use --score-column."
-    )
-
-
-def _data_overview(data: AuditData, evaluation: Evaluation) -> dict[str, Any]:
+def _data_overview(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict:
     frame = data.frame
     return {
-        "file": str(data.path),
+        "file": config.shown_path(data.path),
         "n_rows": int(len(frame)),
         "n_columns": int(frame.shape[1]),
         "rows_without_target_dropped": data.rows_without_target,
@@ -252,8 +144,9 @@ def _data_overview(data: AuditData, evaluation: Evaluation) -> dict[str, Any]:
         "base_rate": float(data.y.mean()),
         "sensitive": data.sensitive,
         "features": data.features,
-        "n_train": int(len(evaluation.train_rows)),
+        "n_train": int(len(evaluation.train_rows)) if evaluation.trained_here else 0,
         "n_evaluated": int(len(evaluation.rows)),
+        "evaluated_rows": evaluation.plan_why,
         "columns": [
             {
                 "name": column,

@@ -8,8 +8,6 @@ regressor is not supported: the model registry holds classifiers only.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -29,34 +27,6 @@ def regression_target(values: pd.Series, column: str) -> np.ndarray:
     if np.ptp(y) == 0:
         raise AuditError(f"Target column '{column}' is constant; there is nothing to audit.")
     return y
-
-
-def regression_predictions(
-    frame: pd.DataFrame, column: str, data_path: Any
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Numeric predictions from ``column`` and how they were obtained (for the model section)."""
-    if column not in frame.columns:
-        raise AuditError(f"Prediction column '{column}' not found in {data_path}.")
-    values = frame[column]
-    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        raise AuditError(
-            f"Prediction column '{column}' must be numeric for a regression audit "
-            f"(found {values.dtype})."
-        )
-    if values.isna().any():
-        raise AuditError(
-            f"Column '{column}' has {int(values.isna().sum())} missing values; every audited "
-            "row needs a prediction. Fill or drop those rows first."
-        )
-    info = {
-        "source": "predictions",
-        "task": "regression",
-        "column": column,
-        "decision_rule": f"numeric predictions in {column}",
-        "threshold": None,
-        "evaluated_on": "all rows (predictions-only audit: nothing is held out)",
-    }
-    return values.to_numpy(dtype=np.float64), info
 
 
 def require_predictions(mode: str) -> None:

@@ -26,8 +26,13 @@ SCHEMA_VERSION = "1.0"
 LIBRARIES = ("rai-audit", "fairlearn", "scikit-learn", "pandas", "numpy", "shap", "skops")
 
 
-def provenance(seed: int, data_sha256: str, data_path: str) -> dict[str, Any]:
-    """Who computed this, with what, from which bytes, when."""
+def provenance(seed: int, files: list[dict[str, str]]) -> dict[str, Any]:
+    """Who computed this, with what, from which bytes, when.
+
+    ``files`` lists every file the audit read, each ``{role, path, sha256}`` with the
+    path relative to the config file's folder or the working directory; the first is
+    the data.
+    """
     versions = {}
     for name in LIBRARIES:
         try:
@@ -37,8 +42,9 @@ def provenance(seed: int, data_sha256: str, data_path: str) -> dict[str, Any]:
     return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seed": seed,
-        "data_file": data_path,
-        "data_sha256": data_sha256,
+        "data_file": files[0]["path"],
+        "data_sha256": files[0]["sha256"],
+        "files": files,
         "python": platform.python_version(),
         "versions": versions,
     }

@@ -13,6 +13,23 @@ from audit.cli import app
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+def assert_close(actual, expected, *, abs: float = 1e-12, path: str = "") -> None:
+    """Nested dicts/lists equal, floats within ``abs`` (pytest.approx does not nest)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{path}: {actual!r} is not a mapping"
+        assert actual.keys() == expected.keys(), f"{path}: keys differ"
+        for key in expected:
+            assert_close(actual[key], expected[key], abs=abs, path=f"{path}.{key}")
+    elif isinstance(expected, (list, tuple)):
+        assert isinstance(actual, (list, tuple)) and len(actual) == len(expected), path
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_close(a, e, abs=abs, path=f"{path}[{i}]")
+    elif isinstance(expected, float) and not isinstance(actual, bool):
+        assert actual == pytest.approx(expected, abs=abs), path
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
+
+
 def run_cli(*args: str):
     """Invoke rai-audit in-process; returns the click Result (exit_code, stdout, stderr)."""
     return CliRunner().invoke(app, [str(a) for a in args])

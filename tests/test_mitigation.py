@@ -280,6 +280,8 @@ def test_saved_mitigated_model_reaudits_to_the_same_numbers(strong_bias, tmp_pat
         *BASE,
         "--model-file",
         path,
+        "--test-size",
+        "0.3",  # the rows the strategy was evaluated on (same seed, same split)
         "--format",
         "json",
         "--out",
@@ -316,6 +318,8 @@ def test_mitigating_a_loaded_model_equals_mitigating_it_when_trained(strong_bias
         "json",
         "--model-file",
         trained / "model.skops",
+        "--test-size",
+        "0.3",  # the same training rows for the strategies (same seed, same split)
         "--out",
         loaded,
         "-q",

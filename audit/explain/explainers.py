@@ -112,7 +112,9 @@ def _shap() -> Any:
     return shap
 
 
-def make_explainer(model: Any, background: pd.DataFrame, seed: int) -> ModelExplainer:
+def make_explainer(
+    model: Any, background: pd.DataFrame, seed: int, positive: int | None = None
+) -> ModelExplainer:
     """Pick the explainer for ``model`` (a Pipeline or a bare estimator) and set it up.
 
     Parameters
@@ -124,6 +126,10 @@ def make_explainer(model: Any, background: pd.DataFrame, seed: int) -> ModelExpl
         linear and permutation explainers. Its size is the background size.
     seed : int
         Seed of the permutation explainer's random feature orders.
+    positive : int, optional
+        Index in ``classes_`` of the positive outcome (default: the class ``1``, else the
+        last). Margins (log-odds, decision functions) are of ``classes_[1]``, so they are
+        negated when the positive class is ``classes_[0]``.
     """
     columns = [str(c) for c in background.columns]
     preprocessor, estimator = _split(model)
@@ -137,16 +143,18 @@ def make_explainer(model: Any, background: pd.DataFrame, seed: int) -> ModelExpl
             )
         else:
             try:
+                if positive is None:
+                    positive = _positive_index(estimator)
                 if isinstance(estimator, TREE_MODELS):
-                    return _tree(preprocessor, estimator, mapping, columns)
-                return _linear(preprocessor, estimator, mapping, columns, background)
+                    return _tree(preprocessor, estimator, mapping, columns, positive)
+                return _linear(preprocessor, estimator, mapping, columns, background, positive)
             except Exception as exc:  # shap cannot read every variant (e.g. native categoricals)
                 notes.append(
                     f"shap could not build a model-specific explainer for "
                     f"{type(estimator).__name__} ({type(exc).__name__}: {exc}); the "
                     "permutation explainer was used."
                 )
-    explainer = _permutation(model, columns, background, seed)
+    explainer = _permutation(model, columns, background, seed, positive)
     explainer.notes = notes + explainer.notes
     return explainer
 
@@ -187,18 +195,18 @@ def _encode(preprocessor: Any, rows: pd.DataFrame) -> np.ndarray:
     return np.asarray(matrix, dtype=float)
 
 
-def _tree(preprocessor, estimator, mapping, columns) -> ModelExplainer:
+def _tree(preprocessor, estimator, mapping, columns, positive: int) -> ModelExplainer:
     explainer = _shap().TreeExplainer(estimator, feature_perturbation="tree_path_dependent")
     boosting = isinstance(estimator, BOOSTING)
     log_odds = boosting and getattr(estimator, "loss", "log_loss") in ("log_loss", "deviance")
     space = "log-odds" if log_odds else ("decision function" if boosting else "probability")
-    positive = _positive_index(estimator)
+    sign = 1.0 if positive == 1 else -1.0  # a boosted margin is that of classes_[1]
 
     def output(rows: pd.DataFrame) -> np.ndarray:
         # A bare estimator gets the frame itself, so its fitted feature names are checked.
         encoded = rows if preprocessor is None else _encode(preprocessor, rows)
         if boosting:
-            return np.asarray(estimator.decision_function(encoded), dtype=float).ravel()
+            return sign * np.asarray(estimator.decision_function(encoded), dtype=float).ravel()
         return np.asarray(estimator.predict_proba(encoded)[:, positive], dtype=float)
 
     def explain(rows: pd.DataFrame) -> Explained:
@@ -207,8 +215,8 @@ def _tree(preprocessor, estimator, mapping, columns) -> ModelExplainer:
         base = np.ravel(explainer.expected_value)
         if values.ndim == 3:  # one slice per class: keep the positive class
             values, base = values[:, :, positive], base[positive]
-        else:
-            base = base[0]
+        else:  # one margin, of classes_[1]
+            values, base = sign * values, sign * base[0]
         return Explained(sum_by_input(values, mapping, len(columns)), float(base))
 
     units = _tree_units(explainer.model.trees)
@@ -245,7 +253,7 @@ def _tree_units(trees: list[Any]) -> float:
     return units
 
 
-def _linear(preprocessor, estimator, mapping, columns, background) -> ModelExplainer:
+def _linear(preprocessor, estimator, mapping, columns, background, positive: int) -> ModelExplainer:
     encoded_background = _encode(preprocessor, background)
     shap = _shap()
     explainer = shap.LinearExplainer(
@@ -255,14 +263,16 @@ def _linear(preprocessor, estimator, mapping, columns, background) -> ModelExpla
         getattr(estimator, "loss", None) == "log_loss"
     )
 
+    sign = 1.0 if positive == 1 else -1.0  # the linear margin is that of classes_[1]
+
     def output(rows: pd.DataFrame) -> np.ndarray:
         encoded = rows if preprocessor is None else _encode(preprocessor, rows)
-        return np.asarray(estimator.decision_function(encoded), dtype=float).ravel()
+        return sign * np.asarray(estimator.decision_function(encoded), dtype=float).ravel()
 
     def explain(rows: pd.DataFrame) -> Explained:
         encoded = _encode(preprocessor, rows)
-        values = np.asarray(explainer.shap_values(encoded), dtype=float)
-        base = float(np.ravel(explainer.expected_value)[0])
+        values = sign * np.asarray(explainer.shap_values(encoded), dtype=float)
+        base = sign * float(np.ravel(explainer.expected_value)[0])
         return Explained(sum_by_input(values, mapping, len(columns)), base)
 
     return ModelExplainer(
@@ -322,18 +332,24 @@ class _Codec:
         return pd.DataFrame(data)
 
 
-def _model_output(model: Any) -> tuple[str, Any]:
-    if hasattr(model, "predict_proba"):
+def _model_output(model: Any, positive: int | None) -> tuple[str, Any]:
+    if positive is None:
         positive = _positive_index(model)
+    if hasattr(model, "predict_proba"):
         return "probability", lambda X: np.asarray(model.predict_proba(X))[:, positive]
+    sign = 1.0 if positive == 1 else -1.0
     if hasattr(model, "decision_function"):
-        return "decision function", lambda X: np.ravel(model.decision_function(X))
-    return "predicted label", lambda X: (np.asarray(model.predict(X)) == 1).astype(float)
+        return "decision function", lambda X: sign * np.ravel(model.decision_function(X))
+    classes = list(getattr(model, "classes_", [0, 1]))
+    label = classes[positive] if positive < len(classes) else 1
+    return "predicted label", lambda X: (np.asarray(model.predict(X)) == label).astype(float)
 
 
-def _permutation(model: Any, columns: list[str], background: pd.DataFrame, seed: int):
+def _permutation(
+    model: Any, columns: list[str], background: pd.DataFrame, seed: int, positive: int | None
+):
     codec = _Codec(background)
-    space, predict = _model_output(model)
+    space, predict = _model_output(model, positive)
     coded_background = codec.encode(background)
 
     def on_codes(matrix: np.ndarray) -> np.ndarray:

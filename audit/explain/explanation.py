@@ -46,6 +46,7 @@ def explain(
     config: AuditConfig,
     *,
     threshold: float | np.ndarray | None = None,
+    positive: int | None = None,
     background: pd.DataFrame | None = None,
     postprocessing: dict[str, Any] | None = None,
     detail: str = "full",
@@ -71,7 +72,10 @@ def explain(
         ``config.seed`` the randomness.
     threshold : float or array, optional
         Decision threshold on ``scores`` (one value, or one per row after group-specific
-        post-processing). Default: ``config.model.threshold`` when there are scores.
+        post-processing). Default: ``config.model.threshold`` (else 0.5) when there are
+        scores.
+    positive : int, optional
+        Index of the positive outcome in the model's ``classes_`` (default: the class 1).
     background : pandas.DataFrame, optional
         Background rows for the linear and permutation explainers (the pipeline passes a
         random sample of the training rows); default: a random sample of ``X``.
@@ -111,7 +115,7 @@ def explain(
             min(cfg.background_size, len(background)), random_state=config.seed
         )
     background = background[list(X.columns)]
-    explainer = make_explainer(model, background, config.seed)
+    explainer = make_explainer(model, background, config.seed, positive)
     output_all = explainer.output(X)
 
     budget_rows = max(int(cfg.budget_seconds / explainer.seconds_per_row), 0)
@@ -223,7 +227,8 @@ def explain(
 def _decision_scale(explainer, scores, output_all, threshold, config, n_rows):
     """What decides (score), its threshold per row, and the threshold in the explained space."""
     if scores is not None:
-        value = config.model.threshold if threshold is None else threshold
+        configured = 0.5 if config.model.threshold is None else config.model.threshold
+        value = configured if threshold is None else threshold
         row_threshold = np.broadcast_to(np.asarray(value, dtype=float), (n_rows,))
         return (
             np.asarray(scores, dtype=float),

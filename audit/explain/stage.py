@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from audit import models
 from audit.config import AuditConfig
+from audit.evaluation import Evaluation, default_rule, model_decisions, model_output
 from audit.explain.explanation import explain
 from audit.explain.postprocessing import group_threshold_rules
 
-if TYPE_CHECKING:  # the pipeline imports this module: avoid an import cycle at run time
+if TYPE_CHECKING:
     from audit.data import AuditData
-    from audit.pipeline import Evaluation
 
 
 def explain_evaluation(
@@ -34,6 +34,8 @@ def explain_evaluation(
         X = models.as_model_input(rows, evaluation.input_columns)
         train = data.frame.iloc[evaluation.train_rows]
         background = models.as_model_input(train, evaluation.input_columns)
+    if background is not None and len(background) == 0:
+        background = None  # a loaded model audited on every row: the evaluated rows stand in
     return explain(
         evaluation.model,
         X,
@@ -42,6 +44,8 @@ def explain_evaluation(
         evaluation.y_pred,
         evaluation.scores,
         config,
+        threshold=evaluation.rule.oriented_threshold,
+        positive=evaluation.output.positive_index if evaluation.output else None,
         background=background,
     )
 
@@ -59,7 +63,6 @@ def explain_mitigated(
     probability are not what a reviewer would read as the model's reasons.
     """
     from audit.mitigation import catalogue
-    from audit.mitigation.stage import decide
 
     if not config.explain.enabled or evaluation.model is None:
         return []
@@ -87,7 +90,10 @@ def explain_mitigated(
         elif method in ("reweighing", "correlation_remover"):
             columns = models.model_input_columns(model, data.features)
             X = models.as_model_input(rows, columns)
-            y_pred, scores = decide(model, X, config.model.threshold)
+            # Retrained on the 0/1-encoded target: class 1 is the positive outcome.
+            output = model_output(model, 1, f"The {label} model")
+            rule = default_rule(output, config.model.threshold)
+            y_pred, scores = model_decisions(model, X, output, rule)
             background = models.as_model_input(train, columns)
             summary = explain(
                 model,
@@ -97,6 +103,8 @@ def explain_mitigated(
                 y_pred,
                 scores,
                 config,
+                threshold=rule.oriented_threshold,
+                positive=output.positive_index,
                 background=background,
                 detail="summary",
             )

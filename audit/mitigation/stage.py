@@ -21,6 +21,7 @@ from audit import models
 from audit.config import AuditConfig
 from audit.data import AuditData
 from audit.errors import AuditError
+from audit.evaluation import default_rule, model_decisions, model_output
 from audit.metrics import measure
 from audit.mitigation import catalogue, compare
 from audit.mitigation.estimators import GROUP_SEPARATOR, group_key, strategy_of
@@ -106,6 +107,15 @@ def run_mitigation(
         )
     if not cfg.strategies:
         return MitigationOutcome(not_run(config))
+    if len(evaluation.train_rows) == 0 and evaluation.model is not None:
+        return MitigationOutcome(
+            not_run(
+                config,
+                "Not run: the loaded model was audited on every row, so no rows are left to "
+                "fit the strategies on. Set split.test_size (--test-size), or a split column, "
+                "to hold out evaluation rows and fit the strategies on the others.",
+            )
+        )
     if config.mode == "predictions" or evaluation.model is None:
         # check_complete refuses this earlier; kept so the stage never runs without a model.
         raise AuditError("Mitigation needs a model; a predictions-only audit has none.")
@@ -179,12 +189,15 @@ def run_mitigation(
     return MitigationOutcome(result, saved_model, saved_file, fitted_models)
 
 
-def decide(model: Any, X: pd.DataFrame, threshold: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """Decisions (and scores) exactly as the audit makes them for a loaded model."""
-    scores = models.positive_scores(model, X)
-    if scores is not None:
-        return (scores >= threshold).astype(np.int8), scores
-    return np.asarray(model.predict(X) == 1, dtype=np.int8), None
+def decide(
+    model: Any, X: pd.DataFrame, threshold: float | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decisions (and scores) exactly as the audit makes them for a loaded model.
+
+    Strategies are fitted on the 0/1-encoded target, so class 1 is the positive outcome.
+    """
+    output = model_output(model, 1, "A mitigated model")
+    return model_decisions(model, X, output, default_rule(output, threshold))
 
 
 def positive_probability(model: Any, X: pd.DataFrame) -> np.ndarray | None:

@@ -151,8 +151,8 @@ def run_checks(inp: QualityInput) -> dict[str, Any]:
         elif check in SPLIT_CHECKS and not inp.has_split:
             entry.update(
                 status="skipped",
-                reason="predictions-only audit: there is no train/test split, every row is "
-                "evaluated",
+                reason="no model was trained in this audit, so there are no training rows to "
+                "compare the evaluated rows with",
             )
         else:
             try:
