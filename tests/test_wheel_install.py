@@ -52,7 +52,9 @@ def test_wheel_in_fresh_venv_runs_the_demo(tmp_path):
 
     rai_audit = env_dir / "bin" / "rai-audit"
     done = subprocess.run(
-        [rai_audit, "demo", "--out", "out", "--rows", "3000", "--quiet"],
+        # Small and without mitigation: this proves the package ships what the demo and the
+        # reports need, not the stages' numbers (tested elsewhere, in process).
+        [rai_audit, "demo", "--out", "out", "--rows", "1000", "--mitigate", "none", "--quiet"],
         cwd=work,
         env=env,
         capture_output=True,
@@ -60,10 +62,8 @@ def test_wheel_in_fresh_venv_runs_the_demo(tmp_path):
     )
     out = work / "out"
     saved = json.loads((out / "results.json").read_text())
-    # Exit 1 only when the demo's policy failed (at 3,000 rows its intervals are wider).
-    assert done.returncode == saved["policy"]["exit_code"], done.stderr
-    assert done.returncode in (0, 1), done.stderr
+    assert done.returncode == 0, done.stderr  # the demo's example policy never gates
     html = (out / "report.html").read_text()
     assert "Fairness by group" in html and "Policy verdicts" in html
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
-    assert saved["data"]["n_rows"] == 3000
+    assert saved["data"]["n_rows"] == 1000
