@@ -24,7 +24,7 @@ from audit.explain.stage import explain_evaluation, explain_mitigated
 from audit.metrics import measure
 from audit.metrics.fairness import group_labels
 from audit.metrics.inputs import sample_weights
-from audit.mitigation.stage import run_mitigation
+from audit.mitigation.stage import expected_decisions, run_mitigation
 from audit.model_card import build_datasheet, build_model_card
 from audit.quality.runner import assess_quality, stop_on_errors
 from audit.regression import regression_predictions
@@ -88,15 +88,18 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     evaluation: Evaluation = timed("Getting predictions", lambda: _evaluate(config, data, split))
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
     weights = sample_weights(data.frame, evaluation.rows, config, data.path)
+    # A saved randomized mitigated model is measured at its expected rates, as when chosen.
+    probability = expected_decisions(evaluation.model, data, evaluation.rows, evaluation.model_info)
     measured = timed(
         "Computing metrics",
         lambda: measure(
             evaluation.y_true,
-            evaluation.y_pred,
+            evaluation.y_pred if probability is None else None,
             evaluation.scores,
             sensitive,
             config,
             sample_weight=weights,
+            decision_probability=probability,
         ),
     )
     result = {
@@ -125,7 +128,7 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
         baseline_seconds = timings.get("Getting predictions")
         return run_mitigation(config, data, evaluation, measured, baseline_seconds, weights)
 
-    strategies = config.mitigation.strategies
+    strategies = config.mitigation.to_run(config.mode)
     mitigation = timed("Comparing mitigation strategies", mitigate) if strategies else mitigate()
     result["mitigation"] = mitigation.result
     if mitigation.fitted and result["explanations"].get("status") == "explained":
