@@ -43,7 +43,7 @@ Mitigate = Annotated[
     list[str] | None,
     typer.Option(
         help="Mitigation strategy to compare, e.g. reweighing or threshold_optimizer:dp "
-        "(repeatable; 'all' = the default set, 'none' = off)."
+        "(repeatable; without it, the default set when there is a model; 'none' = off)."
     ),
 ]
 FailOn = Annotated[

@@ -285,7 +285,8 @@ class MitigationOptions(_Section):
 class MitigationConfig(_Section):
     """Bias-mitigation strategies to compare with the baseline (see audit/mitigation/)."""
 
-    strategies: list[str] = Field(default_factory=list)
+    # None (not set): the default set whenever the audit has a model; [] (`none`): off.
+    strategies: list[str] | None = None
     options: MitigationOptions = Field(default_factory=MitigationOptions)
     # Columns whose combined group key the constraints and weights use (default: data.sensitive).
     sensitive: list[str] | None = None
@@ -306,7 +307,9 @@ class MitigationConfig(_Section):
         # `--save-mitigated X` alone is enough: X is added to the strategies compared.
         if not isinstance(data, dict) or data.get("save") is None:
             return data
-        strategies = list(data.get("strategies") or [])
+        if data.get("strategies") is None:
+            return data  # the default set runs, and to_run() adds the saved strategy to it
+        strategies = list(data["strategies"])
         try:
             wanted = catalogue.canonical(data["save"])
             present = catalogue.resolve(strategies)
@@ -318,8 +321,8 @@ class MitigationConfig(_Section):
 
     @field_validator("strategies")
     @classmethod
-    def _known_strategies(cls, names: list[str]) -> list[str]:
-        return catalogue.resolve(names)
+    def _known_strategies(cls, names: list[str] | None) -> list[str] | None:
+        return None if names is None else catalogue.resolve(names)
 
     @field_validator("save")
     @classmethod
@@ -328,13 +331,14 @@ class MitigationConfig(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> MitigationConfig:
-        if self.save and self.save not in self.strategies:
+        if self.save and self.strategies is not None and self.save not in self.strategies:
             raise ValueError(
                 f"mitigation.save '{self.save}' is not run (mitigation is off); "
                 "remove --mitigate none or the save setting"
             )
         objective = self.options.threshold_optimizer.objective
-        if "threshold_optimizer:equalized_odds" in self.strategies and objective not in (
+        # Checked when asked for by name; the default set skips it (saying why) at run time.
+        if "threshold_optimizer:equalized_odds" in (self.strategies or []) and objective not in (
             "accuracy_score",
             "balanced_accuracy_score",
         ):
@@ -344,17 +348,28 @@ class MitigationConfig(_Section):
             )
         return self
 
+    def to_run(self, mode: str) -> list[str]:
+        """The strategies this audit compares: those configured; when none are configured,
+        the default set (plus ``save``) if the audit has a model, none for predictions-only."""
+        if self.strategies is not None:
+            return list(self.strategies)
+        if mode == "predictions":
+            return []
+        chosen = list(catalogue.DEFAULT_SET)
+        return chosen + [self.save] if self.save and self.save not in chosen else chosen
+
     def check(self, mode: str, sensitive: list[str]) -> None:
         """Fail early when mitigation is asked for but cannot run on this audit."""
-        if not self.strategies:
-            return
-        if mode == "predictions":
+        asked = bool(self.strategies) or self.save is not None
+        if mode == "predictions" and asked:
             raise AuditError(
                 "Mitigation (mitigation.strategies / --mitigate) needs a model to retrain or "
                 "post-process, but this audit reads decisions already made (predictions-only), "
                 "so there is nothing to mitigate. Remove the mitigation settings, or audit the "
                 "model itself (train one, or pass --model-file)."
             )
+        if not self.to_run(mode):
+            return
         unknown = [c for c in self.sensitive or [] if c not in sensitive]
         if unknown:
             raise AuditError(

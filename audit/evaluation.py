@@ -124,6 +124,9 @@ class Evaluation:
     plan_why: str = ""
     trained_here: bool = False
     notes: list[str] = field(default_factory=list)
+    # P(decision = 1) per row when the model draws its decisions at random: the audit then
+    # measures its expected rates, not one draw.
+    decision_probability: np.ndarray | None = None
 
     @property
     def input_columns(self) -> list[str]:
@@ -290,6 +293,20 @@ def is_randomized(model: Any) -> bool:
     return hasattr(final, "predict_pmf")
 
 
+def randomized_probability(model: Any, X: pd.DataFrame) -> np.ndarray | None:
+    """P(decision = 1) per row when the model's decisions are random draws, else None.
+
+    The randomized models are the ones rai-audit saves (threshold optimizer, mixture of
+    exponentiated gradient), alone or at the end of a pipeline; their ``predict`` draws
+    the decisions from exactly these probabilities.
+    """
+    if not is_randomized(model):
+        return None
+    if isinstance(model, Pipeline):
+        return model.steps[-1][1].predict_pmf(model[:-1].transform(X))
+    return model.predict_pmf(X)
+
+
 def _shown(values: Any) -> str:
     return ", ".join(repr(v) for v in list(values)[:5])
 
@@ -376,13 +393,20 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
     rule = default_rule(output, config.model.threshold)
     X_test = models.as_model_input(data.frame.iloc[plan.test], columns)
     y_pred, scores = model_decisions(model, X_test, output, rule)
+    probability = randomized_probability(model, X_test)
+    decision_rule = rule.as_dict()
+    if probability is not None:
+        decision_rule = {
+            "text": "randomized: each row's decision is a random draw; the audit reports the "
+            "expected rates, computed exactly from each row's probability of a positive decision"
+        }
     info.update(
         input_columns=columns,
         output=output.kind,
         classes=[_plain(c) for c in output.classes],
         positive_class=_plain(output.positive_class),
         threshold=rule.threshold,
-        decision_rule=rule.as_dict(),
+        decision_rule=decision_rule,
         evaluated_on=plan.why,
     )
     return Evaluation(
@@ -399,6 +423,7 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         plan_why=plan.why,
         trained_here=config.mode == "train",
         notes=_direction_notes(scores, data.y[plan.test], rule),
+        decision_probability=probability,
     )
 
 

@@ -60,7 +60,7 @@ def _model_details(result: dict[str, Any]) -> list[str]:
     if model["source"] == "predictions":
         facts.append(
             f"Decisions made outside this audit, read from column '{model['column']}' "
-            f"(rule: {model['decision_rule']})."
+            f"(rule: {model['decision_rule']['text']})."
         )
     else:
         origin = (

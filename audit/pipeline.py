@@ -66,11 +66,12 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
         "Computing metrics",
         lambda: measure(
             evaluation.y_true,
-            evaluation.y_pred,
+            evaluation.y_pred if evaluation.decision_probability is None else None,
             evaluation.scores,
             sensitive,
             config,
             sample_weight=weights,
+            decision_probability=evaluation.decision_probability,
         ),
     )
     result = {
@@ -99,7 +100,7 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
         baseline_seconds = timings.get("Getting predictions")
         return run_mitigation(config, data, evaluation, measured, baseline_seconds, weights)
 
-    strategies = config.mitigation.strategies
+    strategies = config.mitigation.to_run(config.mode)
     mitigation = timed("Comparing mitigation strategies", mitigate) if strategies else mitigate()
     result["mitigation"] = mitigation.result
     if mitigation.fitted and result["explanations"].get("status") == "explained":

@@ -25,7 +25,7 @@ def good_csv(tmp_path):
 
 def audit(tmp_path, *args):
     out = tmp_path / "out"
-    result = run_cli("run", *args, "--out", out, "--quiet")
+    result = run_cli("run", *args, "--mitigate", "none", "--out", out, "--quiet")
     return result, out
 
 

@@ -20,6 +20,7 @@ def measured_gap(tmp_path, bias: float) -> float:
                 "drop": ["applicant_id"],
             },
             "model": {"name": "logistic_regression"},
+            "mitigation": {"strategies": ["none"]},
             "seed": 1,
         },
     )

@@ -189,6 +189,8 @@ def audit(small_csv, out, *extra):
         "html",
         "--model",
         "logistic_regression",
+        "--mitigate",
+        "none",
         "--quiet",
         *extra,
     )
@@ -358,6 +360,7 @@ def test_custom_checklist_replaces_the_default(small_csv, tmp_path):
         f"data: {{path: {small_csv.name}, target: y, sensitive: [sex]}}\n"
         "checklist: {file: ours.yaml, answers: answers.yaml}\n"
         "model: {name: logistic_regression}\n"
+        "mitigation: {strategies: [none]}\n"
         "output: {dir: out, formats: [json, html]}\n"
     )
     result = run_cli("run", config, "--quiet")

@@ -78,6 +78,7 @@ def test_explanations_can_be_switched_off(tmp_path):
         "data": {"path": str(data), "target": "approved", "sensitive": ["sex", "race"]},
         "model": {"name": "logistic_regression"},
         "explain": {"enabled": False},
+        "mitigation": {"strategies": ["none"]},
     }
     path = tmp_path / "audit.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -143,7 +144,8 @@ def test_hostile_names_in_an_explained_model_are_text(tmp_path):
     frame.to_csv(data, index=False)
     out = tmp_path / "out"
     args = ["run", "--data", data, "--target", "y", "--sensitive", "grp"]
-    args += ["--model", "logistic_regression", "--format", "html", "--out", out, "-q"]
+    args += ["--model", "logistic_regression", "--mitigate", "none"]
+    args += ["--format", "html", "--out", out, "-q"]
     result = run_cli(*args)
     assert result.exit_code == 0, result.output
     html = (out / "report.html").read_text()

@@ -14,10 +14,12 @@ from fairlearn.metrics import demographic_parity_difference
 from fairlearn.postprocessing import ThresholdOptimizer
 from fairlearn.reductions import DemographicParity, ExponentiatedGradient
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
 
 from audit import models
 from audit.config import build_config
 from audit.datasets import make_scenario
+from audit.metrics import measure
 from audit.mitigation import catalogue, compare
 from audit.mitigation.estimators import (
     GroupThresholdClassifier,
@@ -40,6 +42,14 @@ def strong_bias(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def quick(strong_bias):
+    """Config for the CLI runs here: no explanations (not checked), fewer resamples."""
+    path = strong_bias.parent / "quick.yaml"
+    path.write_text("explain: {enabled: false}\nfairness: {bootstrap: {resamples: 200}}\n")
+    return path
+
+
 def config_for(path, **mitigation):
     return build_config(
         None,
@@ -52,6 +62,8 @@ def config_for(path, **mitigation):
             },
             "model": {"name": "logistic_regression"},
             "mitigation": mitigation,
+            "explain": {"enabled": False},
+            "fairness": {"bootstrap": {"resamples": 200}},
             "seed": 3,
         },
     )
@@ -117,8 +129,10 @@ def small_problem():
     return X, frame["approved"].to_numpy(), frame[["sex", "race"]], features
 
 
-def test_group_thresholds_equal_fairlearns_threshold_optimizer(small_problem):
-    X, y, sensitive, features = small_problem
+@pytest.fixture(scope="module")
+def fitted_thresholds(small_problem):
+    """fairlearn's ThresholdOptimizer (demographic parity) on the sex × race groups."""
+    X, y, sensitive, _ = small_problem
     keys = group_key(sensitive, ["sex", "race"])
     base = LogisticRegression(max_iter=1000).fit(X, y)
     optimizer = ThresholdOptimizer(
@@ -127,6 +141,29 @@ def test_group_thresholds_equal_fairlearns_threshold_optimizer(small_problem):
         prefit=True,
         predict_method="predict_proba",
     ).fit(X, y, sensitive_features=keys)
+    return keys, base, optimizer
+
+
+@pytest.fixture(scope="module")
+def fitted_mixture(small_problem):
+    """fairlearn's ExponentiatedGradient (demographic parity) on the race groups."""
+    X, y, sensitive, _ = small_problem
+    keys = group_key(sensitive, ["race"])
+    mitigator = ExponentiatedGradient(
+        LogisticRegression(max_iter=1000), DemographicParity(), max_iter=8
+    ).fit(X, y, sensitive_features=keys)
+    used = [i for i in mitigator.weights_.index if mitigator.weights_[i] > 0]
+    return (
+        keys,
+        mitigator,
+        [mitigator.predictors_[i] for i in used],
+        [float(mitigator.weights_[i]) for i in used],
+    )
+
+
+def test_group_thresholds_equal_fairlearns_threshold_optimizer(small_problem, fitted_thresholds):
+    X, y, sensitive, features = small_problem
+    keys, _, optimizer = fitted_thresholds
     ours = GroupThresholdClassifier.from_threshold_optimizer(
         optimizer, features, ["sex", "race"], "predict_proba", random_state=11
     )
@@ -142,18 +179,86 @@ def test_group_thresholds_equal_fairlearns_threshold_optimizer(small_problem):
         ours.predict(X)  # the group is an input at prediction time
 
 
-def test_randomized_mixture_equals_fairlearns_exponentiated_gradient(small_problem):
-    X, y, sensitive, _ = small_problem
-    keys = group_key(sensitive, ["race"])
-    mitigator = ExponentiatedGradient(
-        LogisticRegression(max_iter=1000), DemographicParity(), max_iter=8
-    ).fit(X, y, sensitive_features=keys)
-    used = [i for i in mitigator.weights_.index if mitigator.weights_[i] > 0]
-    ours = RandomizedMixtureClassifier.from_fitted(
-        [mitigator.predictors_[i] for i in used], [mitigator.weights_[i] for i in used], 7
-    )
+def test_randomized_mixture_equals_fairlearns_exponentiated_gradient(small_problem, fitted_mixture):
+    X = small_problem[0]
+    _, mitigator, predictors, weights = fitted_mixture
+    ours = RandomizedMixtureClassifier.from_fitted(predictors, weights, 7)
     np.testing.assert_allclose(ours.predict_pmf(X), mitigator._pmf_predict(X)[:, 1], atol=1e-12)
     np.testing.assert_array_equal(ours.predict(X), mitigator.predict(X, random_state=7))
+
+
+# --- expected rates of the randomized estimators, by hand ---------------------------------
+
+DRAWS = 200  # seeded draws whose mean must approach the expected rate
+
+
+def expected_rates(y, probability, groups):
+    """Selection rate per group from measure() given the decision probabilities."""
+    config = build_config(None, {"fairness": {"bootstrap": {"resamples": 0}}})
+    (entry,) = measure(
+        y, None, None, pd.DataFrame({"g": groups}), config, decision_probability=probability
+    )["fairness"]
+    return {row["group"]: row["selection_rate"] for row in entry["groups"]}
+
+
+def assert_draws_average_to(model, inputs, groups, expected, probability):
+    """Mean selection rate over seeded draws = expected, within 4 binomial standard errors."""
+    draws = []
+    for seed in range(DRAWS):
+        model.random_state = seed
+        draws.append(model.predict(inputs))
+    draws = np.asarray(draws)
+    for group, rate in expected.items():
+        mask = groups == group
+        p = probability[mask]
+        # One draw's selection rate has variance sum p (1 - p) / n^2; the mean of K draws, / K.
+        error = np.sqrt(np.sum(p * (1 - p)) / DRAWS) / mask.sum()
+        assert draws[:, mask].mean() == pytest.approx(rate, abs=4 * error + 1e-12), group
+
+
+def test_threshold_optimizer_expected_selection_rate_by_hand(small_problem, fitted_thresholds):
+    X, y, sensitive, features = small_problem
+    keys, base, optimizer = fitted_thresholds
+    ours = GroupThresholdClassifier.from_threshold_optimizer(
+        optimizer, features, ["sex", "race"], "predict_proba", random_state=0
+    )
+    inputs = pd.concat([X, sensitive], axis=1)
+    score = base.predict_proba(X)[:, 1]
+    passes = {">": np.greater, "<": np.less}
+    by_hand = {}
+    for group, plan in optimizer.interpolated_thresholder_.interpolation_dict.items():
+        mask = keys == group
+        first = passes[plan.operation0.operator](score[mask], plan.operation0.threshold)
+        second = passes[plan.operation1.operator](score[mask], plan.operation1.threshold)
+        mixed = plan.p0 * first + plan.p1 * second
+        ignore = plan.get("p_ignore", 0.0)
+        positive = ignore * plan.get("prediction_constant", 0.0) + (1 - ignore) * mixed
+        by_hand[group] = float(np.mean(positive))
+    probability = ours.predict_pmf(inputs)
+    measured = expected_rates(y, probability, keys)
+    assert set(measured) == set(by_hand)
+    for group, rate in by_hand.items():
+        assert measured[group] == pytest.approx(rate, abs=1e-12), group
+    assert any(0 < v < 1 for v in probability)  # the lottery is not trivial here
+    assert_draws_average_to(ours, inputs, keys, measured, probability)
+
+
+def test_mixture_expected_selection_rate_by_hand(small_problem, fitted_mixture):
+    X, y = small_problem[:2]
+    keys, _, predictors, weights = fitted_mixture
+    assert len(predictors) > 1  # a true mixture
+    ours = RandomizedMixtureClassifier.from_fitted(predictors, weights, 0)
+    by_hand = {
+        group: sum(
+            w * h.predict(X[keys == group]).mean() for w, h in zip(weights, predictors, strict=True)
+        )
+        for group in np.unique(keys)
+    }
+    probability = ours.predict_pmf(X)
+    measured = expected_rates(y, probability, keys)
+    for group, rate in by_hand.items():
+        assert measured[group] == pytest.approx(rate, abs=1e-12), group
+    assert_draws_average_to(ours, X, keys, measured, probability)
 
 
 # --- the strong-bias scenario ---------------------------------------------------------------
@@ -195,28 +300,88 @@ def test_demographic_parity_mitigation_halves_the_gap(strong_run, strong_bias):
         assert baseline["accuracy"] - 0.06 < row["accuracy"] < baseline["accuracy"]
 
 
-def test_reported_gap_equals_fairlearn_on_the_saved_models_decisions(strong_run, strong_bias):
+def duplicated(y, probability, *arrays):
+    """Each row twice, decided positive with weight p and negative with weight 1 - p: the
+    fairlearn / scikit-learn form of a randomized classifier's expected decisions."""
+    n = len(y)
+    decisions = np.repeat([1, 0], n)
+    weights = np.concatenate([probability, 1 - probability])
+    return (np.concatenate([y, y]), decisions, weights, *(np.concatenate([a, a]) for a in arrays))
+
+
+def test_randomized_strategies_are_reported_at_their_expected_rates(strong_run, strong_bias):
     frame = pd.read_csv(strong_bias)
     _, test = _split(frame)
-    model = strong_run.mitigated_model
-    X = models.as_model_input(frame.iloc[test], list(model.feature_names_in_))
-    decisions = model.predict(X)
     y = frame["approved"].to_numpy()[test]
-    row = strong_run.result["mitigation"]["strategies"][1]
-    assert row["name"] == "threshold_optimizer:demographic_parity"
+    rows = {r["name"]: r for r in strong_run.result["mitigation"]["strategies"]}
+    model = strong_run.mitigated_model  # the threshold optimizer, saved
+    X = models.as_model_input(frame.iloc[test], list(model.feature_names_in_))
+    probability = model.predict_pmf(X)
+    assert 0 < np.mean((probability > 0) & (probability < 1)) < 1  # some rows are drawn
+    row = rows["threshold_optimizer:demographic_parity"]
     for feature in ("sex", "race"):
+        y2, decisions, weights, groups = duplicated(y, probability, frame[feature].to_numpy()[test])
         expected = demographic_parity_difference(
-            y, decisions, sensitive_features=frame[feature].to_numpy()[test]
+            y2, decisions, sensitive_features=groups, sample_weight=weights
         )
         assert dp(row, feature) == pytest.approx(expected, abs=1e-12)
-    # The intersection the thresholds were fitted on shrinks too (measured 0.261 -> 0.132); its
+    y2, decisions, weights = duplicated(y, probability)
+    assert row["accuracy"] == pytest.approx(
+        accuracy_score(y2, decisions, sample_weight=weights), abs=1e-12
+    )
+    # The intersection the thresholds were fitted on shrinks too (measured 0.261 -> 0.13); its
     # smallest groups have ~50 held-out rows, so the held-out gap keeps some sampling noise.
     keys = group_key(frame.iloc[test], ["sex", "race"])
     before = demographic_parity_difference(
         y, (model.base_scores(X) >= 0.5).astype(int), sensitive_features=keys
     )
-    after = demographic_parity_difference(y, decisions, sensitive_features=keys)
+    _, _, _, keys2 = duplicated(y, probability, keys)
+    after = demographic_parity_difference(
+        y2, decisions, sensitive_features=keys2, sample_weight=weights
+    )
     assert after < before / 1.5
+    # Deterministic strategies are measured on their decisions, as before.
+    assert "draws" not in rows["reweighing"] and "draws" not in rows["baseline"]
+
+
+def test_the_draw_spread_contains_every_single_draw(strong_run, strong_bias):
+    frame = pd.read_csv(strong_bias)
+    _, test = _split(frame)
+    y = frame["approved"].to_numpy()[test]
+    row = next(
+        r
+        for r in strong_run.result["mitigation"]["strategies"]
+        if r["name"] == "threshold_optimizer:demographic_parity"
+    )
+    spread = row["draws"]
+    assert spread["count"] == 20 and spread["seeds"] == [3, 22]  # from the config seed (3) on
+    columns = strong_run.result["mitigation"]["columns"]
+    assert [c["feature"] for c in columns] == ["sex", "race", "sex × race"]
+    model = copy.deepcopy(strong_run.mitigated_model)
+    X = models.as_model_input(frame.iloc[test], list(model.feature_names_in_))
+    keys = {
+        "sex": frame["sex"].to_numpy()[test],
+        "race": frame["race"].to_numpy()[test],
+        "sex × race": group_key(frame.iloc[test], ["sex", "race"]),
+    }
+    gaps = []
+    for seed in range(3, 23):
+        model.random_state = seed  # the saved model's own draws, as a deployment makes them
+        decisions = model.predict(X)
+        accuracy = accuracy_score(y, decisions)
+        low, high = spread["accuracy"]
+        assert low - 1e-12 <= accuracy <= high + 1e-12
+        by_column = []
+        for column, (low, high) in zip(columns, spread["cells"], strict=True):
+            gap = demographic_parity_difference(
+                y, decisions, sensitive_features=keys[column["feature"]]
+            )
+            assert low - 1e-12 <= gap <= high + 1e-12, (seed, column)
+            by_column.append(gap)
+        gaps.append(max(by_column))
+    # The bounds are attained: they are the smallest and largest single draw.
+    assert spread["disparity"] == pytest.approx([min(gaps), max(gaps)], abs=1e-12)
+    assert spread["disparity"][1] > spread["disparity"][0]  # draws do differ
 
 
 def test_same_seed_gives_the_same_comparison(strong_run, strong_bias):
@@ -248,13 +413,16 @@ def test_same_seed_gives_the_same_comparison(strong_run, strong_bias):
         "reweighing",  # a plain scikit-learn pipeline
     ],
 )
-def test_saved_mitigated_model_reaudits_to_the_same_numbers(strong_bias, tmp_path, strategy):
+def test_saved_mitigated_model_reaudits_to_the_same_numbers(strong_bias, quick, tmp_path, strategy):
     first = tmp_path / "first"
     done = run_cli(
         "run",
+        quick,
         "--data",
         strong_bias,
         *BASE,
+        "--mitigate",
+        strategy,
         "--save-mitigated",
         strategy,
         "--format",
@@ -275,6 +443,7 @@ def test_saved_mitigated_model_reaudits_to_the_same_numbers(strong_bias, tmp_pat
     again_dir = tmp_path / "again"
     done = run_cli(
         "run",
+        quick,
         "--data",
         strong_bias,
         *BASE,
@@ -294,6 +463,11 @@ def test_saved_mitigated_model_reaudits_to_the_same_numbers(strong_bias, tmp_pat
     assert again["performance"] == row["performance"]
     assert slim_fairness(again["fairness"]["features"]) == row["fairness"]
     assert again["model"]["input_columns"] == saved["input_columns"]
+    # A randomized model is audited at its expected rates both times, and says so.
+    randomized = catalogue.METHODS[catalogue.method_of(saved["strategy"])].randomized
+    assert (row.get("draws") is not None) == randomized
+    assert again["fairness"]["settings"]["decisions"] == ("expected" if randomized else "as made")
+    assert again["model"]["decision_rule"]["text"].startswith("randomized") == randomized
     # The re-audited model is a mitigated one, and the report says so.
     assert again["mitigation"]["status"] == "not run"
     assert again["mitigation"]["reason"].startswith(
@@ -301,15 +475,26 @@ def test_saved_mitigated_model_reaudits_to_the_same_numbers(strong_bias, tmp_pat
     )
 
 
-def test_mitigating_a_loaded_model_equals_mitigating_it_when_trained(strong_bias, tmp_path):
+def test_mitigating_a_loaded_model_equals_mitigating_it_when_trained(strong_bias, quick, tmp_path):
     strategies = ["--mitigate", "threshold_optimizer:tpr", "--mitigate", "reweighing"]
     trained, loaded = tmp_path / "trained", tmp_path / "loaded"
     done = run_cli(
-        "run", "--data", strong_bias, *BASE, *strategies, "-f", "json", "--out", trained, "-q"
+        "run",
+        quick,
+        "--data",
+        strong_bias,
+        *BASE,
+        *strategies,
+        "-f",
+        "json",
+        "--out",
+        trained,
+        "-q",
     )
     assert done.exit_code == 0, done.output
     done = run_cli(
         "run",
+        quick,
         "--data",
         strong_bias,
         *BASE,
@@ -331,6 +516,80 @@ def test_mitigating_a_loaded_model_equals_mitigating_it_when_trained(strong_bias
         assert one["name"] == other["name"]
         assert one["performance"] == other["performance"]
         assert one["fairness"] == other["fairness"]
+
+
+# --- the default set runs unless switched off ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_credit(tmp_path_factory):
+    """A small credit file and a config that leaves out what these tests do not check."""
+    folder = tmp_path_factory.mktemp("small")
+    make_scenario("credit", n_rows=2000, bias=1.0, seed=2).to_csv(
+        folder / "credit.csv", index=False
+    )
+    (folder / "audit.yaml").write_text(
+        "data: {path: credit.csv, target: approved, sensitive: [sex], drop: [applicant_id]}\n"
+        "explain: {enabled: false}\n"
+        "fairness: {bootstrap: {resamples: 200}}\n"
+    )
+    return folder
+
+
+def test_run_without_mitigation_flags_compares_the_default_set(small_credit, tmp_path):
+    out = tmp_path / "out"
+    args = ["run", small_credit / "audit.yaml", "--model", "logistic_regression", "--out", out]
+    done = run_cli(*args, "-f", "json", "-f", "html", "-q")
+    assert done.exit_code == 0, done.output
+    mitigation = json.loads((out / "results.json").read_text())["mitigation"]
+    assert mitigation["status"] == "ran" and mitigation["requested"] == "default set"
+    assert [r["name"] for r in mitigation["strategies"]] == ["baseline", *catalogue.DEFAULT_SET]
+    assert mitigation["skipped"] == []
+    randomized = [r["name"] for r in mitigation["strategies"] if r.get("draws")]
+    assert randomized == [n for n in catalogue.DEFAULT_SET if n.startswith("threshold_optimizer")]
+    html = (out / "report.html").read_text()
+    section = html[html.index('<section id="mitigation">') :]
+    section = section[: section.index("</section>\n<section")]
+    table = section[section.index('<table class="comparison">') : section.index("</table>")]
+    assert table.count("<tr") == 1 + 1 + len(catalogue.DEFAULT_SET)
+    assert "These are the default set" in section and "<code>--mitigate none</code>" in section
+    for row in mitigation["strategies"]:
+        if row.get("draws"):  # expected values, with the spread of single draws beside them
+            low, high = row["draws"]["accuracy"]
+            assert f"draws {low:.3f}–{high:.3f}" in table
+    assert "<em>expected</em> rates" in section
+
+    off = tmp_path / "off"
+    done = run_cli(*args[:-1], off, "--mitigate", "none", "-f", "json", "-q")
+    assert done.exit_code == 0, done.output
+    mitigation = json.loads((off / "results.json").read_text())["mitigation"]
+    assert mitigation["status"] == "not run" and mitigation["reason"].startswith("Switched off")
+
+
+def test_the_default_set_skips_what_cannot_apply_and_says_why(small_credit, tmp_path):
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import Pipeline
+
+    frame = pd.read_csv(small_credit / "credit.csv")
+    features = [c for c in frame.columns if c not in ("approved", "applicant_id", "sex")]
+    knn = Pipeline([("prepare", models.make_preprocessor()), ("knn", KNeighborsClassifier(25))])
+    knn.fit(frame[features], frame["approved"])  # KNeighbors.fit takes no sample weights
+    models.save_model(knn, tmp_path / "knn.skops")
+    out = tmp_path / "out"
+    args = ["run", small_credit / "audit.yaml", "--model-file", tmp_path / "knn.skops"]
+    args += ["--test-size", "0.3"]  # rows to fit the strategies on (the file is not split)
+    done = run_cli(*args, "--out", out, "-f", "json", "-q")
+    assert done.exit_code == 0, done.output
+    mitigation = json.loads((out / "results.json").read_text())["mitigation"]
+    assert mitigation["status"] == "ran"
+    names = [r["name"] for r in mitigation["strategies"]]
+    assert names == ["baseline", *(n for n in catalogue.DEFAULT_SET if n != "reweighing")]
+    (skipped,) = mitigation["skipped"]
+    assert skipped["name"] == "reweighing" and "takes no sample_weight" in skipped["reason"]
+    # Asked for by name, the same strategy stops the audit with that message (exit 2).
+    done = run_cli(*args, "--mitigate", "reweighing", "--out", tmp_path / "named", "-q")
+    assert done.exit_code == 2 and "takes no sample_weight" in done.output
+    assert not (tmp_path / "named").exists()
 
 
 # --- bad input ------------------------------------------------------------------------------
@@ -400,8 +659,17 @@ def test_strategy_names_resolve_with_aliases_and_the_default_set():
         "exponentiated_gradient:true_positive_rate_parity"
     ]
     assert catalogue.resolve(["none"]) == []
+    # Not set: the default set for an audit with a model, nothing for predictions-only.
     config = build_config(None, {"mitigation": {"save": "grid_search:erp"}})
-    assert config.mitigation.strategies == ["grid_search:error_rate_parity"]  # saving implies it
+    assert config.mitigation.strategies is None
+    assert config.mitigation.to_run("train") == [
+        *catalogue.DEFAULT_SET,
+        "grid_search:error_rate_parity",  # saving implies running it
+    ]
+    assert build_config(None, {}).mitigation.to_run("model_file") == list(catalogue.DEFAULT_SET)
+    assert build_config(None, {}).mitigation.to_run("predictions") == []
+    named = build_config(None, {"mitigation": {"strategies": ["reweighing"], "save": "reweighing"}})
+    assert named.mitigation.to_run("train") == ["reweighing"]
 
 
 # --- the comparison and recommendation on constructed results (policy verdicts) ------------
@@ -593,6 +861,13 @@ def test_demo_compares_the_default_set_in_results_and_html(demo_dir, demo_result
     assert "passes the policy" in section
     assert "may be unlawful" in section  # the caveat on using the attribute at prediction
     assert "random draws" in section
+    # The threshold optimizers are randomized: expected values, and the range of 20 draws.
+    for r in mitigation["strategies"]:
+        assert ("draws" in r) == r["name"].startswith("threshold_optimizer"), r["name"]
+        if "draws" in r:
+            assert r["draws"]["count"] == 20 and r["draws"]["seeds"] == [0, 19]
+            for spread in r["draws"]["cells"]:
+                assert f"draws {spread[0]:.3f}–{spread[1]:.3f}" in section
 
 
 def test_other_fairlearn_types_in_a_model_file_are_refused(tmp_path):

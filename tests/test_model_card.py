@@ -29,6 +29,7 @@ def test_config_text_and_audit_facts_in_results_and_html(tmp_path):
     (tmp_path / "audit.yaml").write_text(
         "data: {path: d.csv, target: label, sensitive: [group]}\n"
         "model: {name: logistic_regression}\n"
+        "mitigation: {strategies: [none]}\n"
         "output: {dir: out, formats: [json, html]}\n"
         "model_card:\n"
         "  name: Loan triage\n"

@@ -441,6 +441,8 @@ def test_datetime_columns_and_odd_values_give_json_ready_evidence(tmp_path):
         "g",
         "--model",
         "logistic_regression",
+        "--mitigate",
+        "none",
         "--out",
         out,
         "--format",

@@ -129,6 +129,8 @@ def test_override_lets_the_run_through_and_the_report_says_so(leaky_csv, tmp_pat
         out,
         "--model",
         "logistic_regression",
+        "--mitigate",
+        "none",
     ]
     result = run_cli(*args, "--allow-quality-errors", "--format", "json", "--format", "html")
     assert result.exit_code == 0, result.output
@@ -146,6 +148,7 @@ def test_override_from_the_config_file(leaky_csv, tmp_path):
         f"data: {{path: {leaky_csv.name}, target: y, sensitive: [sex]}}\n"
         "quality: {allow_errors: true, leakage_auc_warning: 0.9}\n"
         "model: {name: logistic_regression}\n"
+        "mitigation: {strategies: [none]}\n"
         "output: {dir: out, formats: [json]}\n"
     )
     result = run_cli("run", config, "--quiet")

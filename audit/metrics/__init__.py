@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 
 def measure(
     y_true: np.ndarray,
-    y_pred: np.ndarray,
+    y_pred: np.ndarray | None,
     scores: np.ndarray | None,
     sensitive: pd.DataFrame,
     config: AuditConfig,
     *,
     sample_weight: np.ndarray | None = None,
+    decision_probability: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Overall performance, per-group fairness with intervals, and policy verdicts.
 
@@ -33,7 +34,7 @@ def measure(
     ----------
     y_true, y_pred : ndarray
         0/1 labels and decisions (``data.task: classification``), or true and predicted
-        values (``regression``).
+        values (``regression``). ``y_pred`` is None when ``decision_probability`` is given.
     scores : ndarray or None
         Classifier scores (positive-class probabilities, or any score for ROC AUC).
     sensitive : DataFrame
@@ -45,6 +46,13 @@ def measure(
         for every alternative, can pass a copy with fewer resamples.
     sample_weight : ndarray, optional
         Row weights applied to every metric.
+    decision_probability : ndarray, optional
+        For a randomized classifier (classification only), each row's exact probability of
+        a positive decision, instead of one draw of 0/1 decisions in ``y_pred``: every
+        decision metric is then the classifier's *expected* value, computed from the
+        expected confusion counts (see :mod:`audit.metrics.counts`), and intervals
+        cover one deployment's realised rates (see
+        :func:`audit.metrics.bootstrap.multinomial_tables`).
 
     Returns
     -------
@@ -62,12 +70,17 @@ def measure(
 
     task = config.data.task
     y_true, y_pred, scores, weights = _checked(
-        y_true, y_pred, scores, sensitive, sample_weight, task
+        y_true, y_pred, scores, sensitive, sample_weight, task, decision_probability
     )
+    probability = None
+    if decision_probability is not None:
+        probability = _finite(decision_probability, "decision probabilities")
     if task == "regression":
         performance = regression_metrics(y_true, y_pred, weights)
     else:
-        performance = overall_metrics(y_true, y_pred, scores, weights)
+        performance = overall_metrics(
+            y_true, y_pred, scores, weights, decision_probability=probability
+        )
     fairness = fairness_by_feature(
         y_true,
         y_pred,
@@ -77,6 +90,7 @@ def measure(
         task=task,
         seed=config.seed,
         sample_weight=weights,
+        decision_probability=probability,
     )
     resamples = config.fairness.bootstrap.resamples
     verdicts = evaluate(config.policy.rules, fairness, intervals=resamples > 0)
@@ -85,15 +99,20 @@ def measure(
         "fairness": fairness,
         "verdicts": verdicts,
         "policy": summarize(verdicts, config.policy),
-        "settings": settings_summary(config, weighted=weights is not None),
+        "settings": settings_summary(
+            config, weighted=weights is not None, expected=probability is not None
+        ),
     }
 
 
-def settings_summary(config: AuditConfig, weighted: bool = False) -> dict[str, Any]:
+def settings_summary(
+    config: AuditConfig, weighted: bool = False, expected: bool = False
+) -> dict[str, Any]:
     """How the fairness numbers were computed, in words and values, for the report."""
     cfg = config.fairness
     boot = cfg.bootstrap
     return {
+        "decisions": "expected" if expected else "as made",
         "task": config.data.task,
         "min_group_size": cfg.min_group_size,
         "missing": cfg.missing,
@@ -114,21 +133,40 @@ def settings_summary(config: AuditConfig, weighted: bool = False) -> dict[str, A
                 else "count metrics redraw the count table (multinomial), "
                 "score and regression metrics resample rows"
             )
+            + (
+                "; the decisions are a randomized classifier's, so count metrics are its "
+                "expected values (exact, from each row's probability of a positive decision) "
+                "and each resample also draws the resampled rows' decisions"
+                if expected
+                else ""
+            )
         ),
     }
 
 
 def _checked(
     y_true: np.ndarray,
-    y_pred: np.ndarray,
+    y_pred: np.ndarray | None,
     scores: np.ndarray | None,
     sensitive: pd.DataFrame,
     sample_weight: np.ndarray | None,
     task: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    decision_probability: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Validate lengths and values; 0/1 arrays become int8 for the count engine."""
     n = len(y_true)
-    lengths = {"y_pred": len(y_pred), "sensitive": len(sensitive)}
+    if (y_pred is None) == (decision_probability is None):
+        raise AuditError("measure(): give exactly one of y_pred and decision_probability.")
+    if decision_probability is not None and task != "classification":
+        raise AuditError("measure(): decision_probability applies to classification only.")
+    lengths = {"sensitive": len(sensitive)}
+    if y_pred is not None:
+        lengths["y_pred"] = len(y_pred)
+    if decision_probability is not None:
+        lengths["decision_probability"] = len(decision_probability)
+        probability = np.asarray(decision_probability, dtype=np.float64)
+        if not np.all((probability >= 0) & (probability <= 1)):  # NaN fails too
+            raise AuditError("measure(): decision probabilities must lie in [0, 1].")
     if scores is not None:
         lengths["scores"] = len(scores)
     if sample_weight is not None:
@@ -139,7 +177,8 @@ def _checked(
     if n == 0:
         raise AuditError("measure(): no rows to evaluate.")
     if task == "classification":
-        y_true, y_pred = _binary(y_true, "y_true"), _binary(y_pred, "y_pred")
+        y_true = _binary(y_true, "y_true")
+        y_pred = None if y_pred is None else _binary(y_pred, "y_pred")
     else:
         y_true, y_pred = _finite(y_true, "target"), _finite(y_pred, "prediction")
     if scores is not None:

@@ -32,10 +32,22 @@ def multinomial_tables(
     distribution of the table of a with-replacement resample of the ``n`` rows. Leading
     axes, if any, are independent tables resampled together (used by the coverage
     simulation).
+
+    A table of *expected* counts (a randomized classifier's, see
+    :mod:`audit.metrics.counts`) is fractional but still sums to ``n`` rows. Drawing ``n``
+    times with its shares is exactly the law of the table obtained by resampling ``n`` rows
+    with replacement *and* drawing each resampled row's decision with its probability
+    ``p``: a draw lands in cell ``(y, 1)`` with probability ``sum of p over rows with that
+    y / n``, independently of the other draws. So the interval covers the rates one
+    deployment of the randomized classifier would realise on a new sample, lottery
+    included. For the expected rate itself it is conservative: by the law of total
+    variance, a group's selection count varies by ``sum of p (1 - p)`` more than when only
+    the rows are resampled (nothing more for rows decided with certainty).
     """
     lead = counts.shape[: counts.ndim - cell_axes]
     flat = counts.reshape(*lead, -1)
-    totals = flat.sum(axis=-1)
+    # Whole rows (rounding removes the float noise of expected counts).
+    totals = np.rint(flat.sum(axis=-1)).astype(np.int64)
     if not lead:
         # One table: only occupied cells can be drawn, so draw just those (faster).
         occupied = np.flatnonzero(flat)

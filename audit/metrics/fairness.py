@@ -33,7 +33,14 @@ import pandas as pd
 from audit.errors import AuditError
 from audit.metrics import catalog
 from audit.metrics.bootstrap import multinomial_tables, percentile_intervals, row_multiplicities
-from audit.metrics.counts import confusion_table, fine_rows, marginalize, rates, undefined_reasons
+from audit.metrics.counts import (
+    confusion_table,
+    fine_rows,
+    group_sizes,
+    marginalize,
+    rates,
+    undefined_reasons,
+)
 from audit.metrics.disparities import compute, versus_reference
 from audit.metrics.groups import (
     MISSING_GROUP,
@@ -64,7 +71,7 @@ class _Partition:
     """Working state of one partition: its counts, point values and bootstrap samples."""
 
     partition: Partition
-    counts: np.ndarray  # (G, 4) row counts
+    counts: np.ndarray  # (G, 4) row counts (expected counts of a randomized classifier)
     weighted: np.ndarray | None  # (G, 4) weight sums, for weighted audits
     eligible: np.ndarray  # (G,) bool: at least min_group_size rows
     reference: int
@@ -77,7 +84,7 @@ class _Partition:
 
     @property
     def n(self) -> np.ndarray:
-        return self.counts.sum(axis=1)
+        return group_sizes(self.counts)
 
 
 def fairness_by_feature(
@@ -89,6 +96,7 @@ def fairness_by_feature(
     task: Task = "classification",
     seed: int = 0,
     sample_weight: np.ndarray | None = None,
+    decision_probability: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Fairness entries for each sensitive feature and each intersection.
 
@@ -109,6 +117,10 @@ def fairness_by_feature(
         Seed of the bootstrap; the same seed gives the same intervals.
     sample_weight : ndarray, optional
         Row weights (e.g. survey weights) applied to every metric.
+    decision_probability : ndarray, optional
+        A randomized classifier's probability of a positive decision per row (``y_pred``
+        is then None): count metrics are its expected rates, see
+        :mod:`audit.metrics.counts`.
 
     Returns
     -------
@@ -122,7 +134,9 @@ def fairness_by_feature(
     bins = {name: spec.model_dump(exclude_none=True) for name, spec in settings.bins.items()}
     codes = encode_sensitive(sensitive, bins, settings.missing)
     if task == "classification":
-        present, fine_counts, fine_weighted = confusion_table(codes, y_true, y_pred, sample_weight)
+        present, fine_counts, fine_weighted = confusion_table(
+            codes, y_true, y_pred, sample_weight, decision_probability=decision_probability
+        )
         row_values = scores
     else:
         zeros = np.zeros(n_rows, dtype=np.int8)
@@ -166,6 +180,7 @@ def fairness_by_feature(
                 sample_weight,
                 resamples,
                 count_rng,
+                decision_probability,
             )
         if row_sums is not None:
             _bootstrap_rows(states, weights, resamples, row_rng, context)
@@ -195,7 +210,7 @@ def _prepare(
     weighted = None
     if fine_weighted is not None:
         weighted = marginalize(fine_weighted, partition.fine_map, partition.n_groups)
-    n = counts.sum(axis=1)
+    n = group_sizes(counts)
     eligible = n >= settings.min_group_size
     reference, rule = _reference(partition, n, eligible, settings.reference_groups)
     auc = None
@@ -296,6 +311,7 @@ def _bootstrap_counts(
     sample_weight: np.ndarray | None,
     resamples: int,
     rng: np.random.Generator,
+    decision_probability: np.ndarray | None = None,
 ) -> None:
     """Bootstrap samples of every count metric, for all partitions from the same draws."""
     if sample_weight is None:
@@ -303,7 +319,14 @@ def _bootstrap_counts(
     else:
         assert fine_of_row is not None
         tables = _weighted_tables(
-            fine_of_row, y_true, y_pred, sample_weight, len(fine_counts), resamples, rng
+            fine_of_row,
+            y_true,
+            y_pred,
+            sample_weight,
+            len(fine_counts),
+            resamples,
+            rng,
+            decision_probability,
         )
     start = 0
     for chunk in tables:
@@ -321,14 +344,25 @@ def _weighted_tables(
     n_fine: int,
     resamples: int,
     rng: np.random.Generator,
+    decision_probability: np.ndarray | None = None,
 ):
-    """Weighted count tables of row resamples (weights make the multinomial shortcut inexact)."""
-    cell = fine_of_row * 4 + y_true.astype(np.intp) * 2 + y_pred
+    """Weighted count tables of row resamples (weights make the multinomial shortcut inexact).
+
+    With a randomized classifier's ``decision_probability``, each resampled copy of a row
+    also draws its decision, as the multinomial resample of an expected table does (see
+    :func:`audit.metrics.bootstrap.multinomial_tables`)."""
+    expected = decision_probability is not None
+    cell = fine_of_row * 4 + y_true.astype(np.intp) * 2 + (0 if expected else y_pred)
     size = n_fine * 4
     for multiplicity in row_multiplicities(len(cell), resamples, rng):
         batch = len(multiplicity)
         key = (np.arange(batch)[:, None] * size + cell[None, :]).ravel()
         sums = np.bincount(key, weights=(multiplicity * weights).ravel(), minlength=batch * size)
+        if expected:
+            positive = rng.binomial(multiplicity, decision_probability)
+            moved = np.bincount(key, weights=(positive * weights).ravel(), minlength=batch * size)
+            sums -= moved  # from the "pred = 0" cell of each label ...
+            sums[1:] += moved[:-1]  # ... to its "pred = 1" cell
         yield sums.reshape(batch, n_fine, 4)
 
 
@@ -392,8 +426,12 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
         if state.weighted is not None:
             row["weight"] = float(state.weighted[g].sum())
         if task == "classification":
-            row["positives"] = int(state.counts[g, 2] + state.counts[g, 3])
-            row["predicted_positives"] = int(state.counts[g, 1] + state.counts[g, 3])
+            row["positives"] = int(round(state.counts[g, 2] + state.counts[g, 3]))
+            predicted = state.counts[g, 1] + state.counts[g, 3]
+            # Expected counts of a randomized classifier are fractional.
+            row["predicted_positives"] = (
+                int(predicted) if state.counts.dtype.kind == "i" else float(predicted)
+            )
         intervals, notes = {}, {}
         for metric in metric_names:
             row[metric] = _plain(state.point[metric][0, g])

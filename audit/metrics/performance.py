@@ -10,19 +10,38 @@ from sklearn import metrics as skm
 
 def overall_metrics(
     y_true: np.ndarray,
-    y_pred: np.ndarray,
+    y_pred: np.ndarray | None,
     scores: np.ndarray | None,
     sample_weight: np.ndarray | None = None,
+    *,
+    decision_probability: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Accuracy, balanced accuracy, precision, recall, F1, confusion matrix; ROC AUC and Brier
     score when scores exist (Brier only for scores that are probabilities in [0, 1]).
 
-    With ``sample_weight`` every metric is weighted; the confusion matrix stays in rows."""
+    With ``sample_weight`` every metric is weighted; the confusion matrix stays in rows.
+    With ``decision_probability`` (a randomized classifier's P(pred = 1) per row, instead of
+    ``y_pred``) every decision metric is computed on the expected confusion table, and the
+    confusion matrix holds expected (fractional) counts."""
+    n_rows = len(y_true)
+    # Kish's effective sample size: with weights, fewer rows' worth of information.
     w = sample_weight
-    tn, fp, fn, tp = skm.confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()
+    n_eff = n_rows if w is None else float(np.sum(w) ** 2 / np.sum(np.square(w)))
+    counted = None  # the confusion matrix counts rows: expected rows for a randomized model
+    if decision_probability is not None:
+        # Each row twice: decided positive with weight p, negative with weight 1 - p. Every
+        # metric below is then a function of the expected confusion counts.
+        p = np.asarray(decision_probability, dtype=float)
+        counted = np.concatenate([p, 1 - p])
+        w = counted if w is None else np.concatenate([w, w]) * counted
+        y_true = np.concatenate([y_true, y_true])
+        y_pred = np.repeat(np.array([1, 0], dtype=np.int8), n_rows)
+        scores = None if scores is None else np.concatenate([scores, scores])
+    matrix = skm.confusion_matrix(y_true, y_pred, labels=[0, 1], sample_weight=counted)
+    tn, fp, fn, tp = (int(v) if counted is None else float(v) for v in matrix.ravel())
     result: dict[str, Any] = {
         "task": "classification",
-        "n": int(len(y_true)),
+        "n": int(n_rows),
         "base_rate": float(np.average(y_true, weights=w)),
         "selection_rate": float(np.average(y_pred, weights=w)),
         "accuracy": skm.accuracy_score(y_true, y_pred, sample_weight=w),
@@ -32,10 +51,10 @@ def overall_metrics(
         "f1": skm.f1_score(y_true, y_pred, zero_division=np.nan, sample_weight=w),
         "roc_auc": None,
         "brier": None,
-        "confusion_matrix": {"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
+        "confusion_matrix": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
     }
-    # Kish's effective sample size: with weights, fewer rows' worth of information.
-    n_eff = len(y_true) if w is None else float(np.sum(w) ** 2 / np.sum(np.square(w)))
+    if decision_probability is not None:
+        result["decisions"] = "expected"
     result["accuracy_ci"] = wilson_interval(float(result["accuracy"]), n_eff)
     if scores is not None:
         result["roc_auc"] = skm.roc_auc_score(y_true, scores, sample_weight=w)

@@ -130,7 +130,8 @@ METHODS: dict[str, Method] = {
     ),
 }
 
-# The default set (`all`): every stage represented, and fast enough for the demo. In-processing
+# The default set (`all`), compared on every audit of a model unless `--mitigate none`: pre- and
+# post-processing, fast enough to run by default. In-processing
 # retrains the estimator 10-50 times (about 1-2 s each for boosted trees on 14k rows), so it is
 # opt-in; `benchmarks/bench_mitigation.py` prints what each strategy costs.
 DEFAULT_SET = (

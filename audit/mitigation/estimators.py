@@ -12,10 +12,12 @@ tiny, and is kept here in plain numpy arrays and scikit-learn estimators:
   takes the sensitive columns as inputs at prediction time.
 
 Randomized decisions are drawn with ``numpy.random.RandomState(random_state)``
-exactly as fairlearn does, so they equal fairlearn's ``predict(X, random_state=...)``
-and an audit of the saved model reproduces the audit that chose it. The same rows in
-the same order always get the same decisions; a row scored in a different batch
-may not (that is what a randomized classifier is).
+exactly as fairlearn does, so they equal fairlearn's ``predict(X, random_state=...)``.
+The same rows in the same order always get the same decisions; a row scored in a
+different batch may not (that is what a randomized classifier is). The audit itself
+does not measure one draw: it reads ``predict_pmf`` (each row's exact probability of a
+positive decision) and reports the expected rates, both when comparing strategies and
+when a saved model is audited again, so the two agree.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ def group_key(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     for part in parts[1:]:
         key = np.char.add(np.char.add(key, GROUP_SEPARATOR), part)
     return np.asarray(key, dtype=str)
+
+
+def draw_decisions(probability: np.ndarray, random_state: int) -> np.ndarray:
+    """0/1 decisions drawn with P(1) = ``probability`` per row, exactly as fairlearn draws
+    them (one ``RandomState(random_state).rand`` number per row, in row order)."""
+    draws = np.random.RandomState(random_state).rand(len(probability))
+    return (probability >= draws).astype(int)
 
 
 def strategy_of(model: Any) -> str | None:
@@ -136,9 +145,7 @@ class RandomizedMixtureClassifier(ClassifierMixin, BaseEstimator):
         return self.predict_pmf(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        positive = self.predict_pmf(X)
-        draws = np.random.RandomState(self.random_state).rand(len(positive))
-        return (positive >= draws).astype(int)
+        return draw_decisions(self.predict_pmf(X), self.random_state)
 
 
 class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
@@ -257,9 +264,7 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         return self.predict_pmf(X)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        positive = self.predict_pmf(X)
-        draws = np.random.RandomState(self.random_state).rand(len(positive))
-        return (positive >= draws).astype(int)
+        return draw_decisions(self.predict_pmf(X), self.random_state)
 
 
 def _rule(greater: bool, threshold: float) -> str:

@@ -6,6 +6,15 @@ yardstick — so accuracy, disparities, intervals and policy verdicts are compar
 Decisions are made the way ``rai-audit run --model-file`` makes them (a score
 compared with ``model.threshold`` when the model has ``predict_proba``, else its
 ``predict``), which is what lets a saved mitigated model re-audit to the same numbers.
+
+A randomized strategy (threshold optimizer, exponentiated gradient) is measured at its
+*expected* rates, computed exactly from each row's probability of a positive decision
+(:func:`randomized_probability`), not from one seeded draw; a re-audit of its saved
+model does the same. Beside them, :func:`draw_spread` states how far single draws stray.
+
+When ``mitigation.strategies`` is not set, the default set runs on every audit with a
+model; a strategy of that set that cannot apply to this model or data is skipped, saying
+why, instead of stopping the audit (a strategy asked for by name still stops it).
 """
 
 from __future__ import annotations
@@ -15,22 +24,30 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from audit import models
 from audit.config import AuditConfig
 from audit.data import AuditData
 from audit.errors import AuditError
-from audit.evaluation import default_rule, model_decisions, model_output
+from audit.evaluation import (
+    default_rule,
+    model_decisions,
+    model_output,
+    randomized_probability,
+)
 from audit.metrics import measure
+from audit.metrics.fairness import fairness_by_feature
+from audit.metrics.verdicts import evaluate
 from audit.mitigation import catalogue, compare
-from audit.mitigation.estimators import GROUP_SEPARATOR, group_key, strategy_of
+from audit.mitigation.estimators import GROUP_SEPARATOR, draw_decisions, group_key, strategy_of
 from audit.mitigation.strategies import TrainingContext, fit_strategy
 
 # More groups than this and per-group constraints have too few rows to mean anything.
 MAX_GROUPS = 60
 # Groups with fewer training rows than this get a caveat: their constraints are noisy.
 SMALL_GROUP = 30
+# Seeded single draws of a randomized strategy's decisions, to state their spread.
+DRAWS = 20
 
 
 @dataclass
@@ -54,8 +71,8 @@ def not_run(config: AuditConfig, reason: str | None = None) -> dict[str, Any]:
             )
         else:
             reason = (
-                "No mitigation strategies were requested. Add `--mitigate all` (or "
-                "`mitigation: {strategies: [all]}` in audit.yaml) to compare the default set: "
+                "Switched off (`--mitigate none`, or `mitigation: {strategies: [none]}` in "
+                "audit.yaml). Without that setting the default set is compared: "
                 + ", ".join(catalogue.DEFAULT_SET)
                 + "."
             )
@@ -105,7 +122,8 @@ def run_mitigation(
                 "original model.",
             )
         )
-    if not cfg.strategies:
+    strategies = cfg.to_run(config.mode)
+    if not strategies:
         return MitigationOutcome(not_run(config))
     if len(evaluation.train_rows) == 0 and evaluation.model is not None:
         return MitigationOutcome(
@@ -119,6 +137,9 @@ def run_mitigation(
     if config.mode == "predictions" or evaluation.model is None:
         # check_complete refuses this earlier; kept so the stage never runs without a model.
         raise AuditError("Mitigation needs a model; a predictions-only audit has none.")
+    # Strategies named in the config (or to be saved) must run: a problem stops the audit.
+    # The default set adapts: a strategy of it that cannot apply is skipped, saying why.
+    optional = set() if cfg.strategies is not None else set(strategies) - {cfg.save}
 
     features = [entry["feature"] for entry in baseline.get("fairness", [])]
     if cfg.feature is not None and cfg.feature not in features:
@@ -130,7 +151,13 @@ def run_mitigation(
     keys = group_key(data.frame, sensitive_columns)
     train_keys, test_keys = keys[evaluation.train_rows], keys[evaluation.rows]
     group_sizes = pd.Series(train_keys).value_counts().sort_index()
-    _check_groups(group_sizes, test_keys, sensitive_columns, cfg.strategies)
+    try:
+        _check_groups(group_sizes, sensitive_columns)
+    except AuditError as problem:
+        if set(strategies) - optional:
+            raise
+        return MitigationOutcome(not_run(config, f"The default set was not compared: {problem}"))
+    unseen = sorted(set(test_keys.tolist()) - set(group_sizes.index))
 
     context = TrainingContext(
         train_frame=data.frame.iloc[evaluation.train_rows],
@@ -144,24 +171,61 @@ def run_mitigation(
     )
     test_frame = data.frame.iloc[evaluation.rows]
     sensitive_test = test_frame[data.sensitive].reset_index(drop=True)
+    columns_compared = compare.table_columns(baseline, cfg.disparity, cfg.feature)
 
     rows = [_baseline_row(evaluation, baseline, baseline_seconds, data.sensitive)]
     fitted_models: dict[str, Any] = {}
-    for name in cfg.strategies:
-        fitted = fit_strategy(name, context)
+    skipped: list[dict[str, str]] = []
+    for name in strategies:
+        try:
+            _check_unseen(name, unseen, sensitive_columns)
+            fitted = fit_strategy(name, context)
+        except AuditError as problem:
+            if name not in optional:
+                raise
+            skipped.append({"name": name, "label": catalogue.label(name), "reason": str(problem)})
+            continue
         fitted_models[name] = fitted.model
         columns = models.model_input_columns(fitted.model, data.features)
         X_test = models.as_model_input(test_frame, columns)
-        y_pred, scores = decide(fitted.model, X_test, config.model.threshold)
-        measured = measure(
-            evaluation.y_true, y_pred, scores, sensitive_test, config, sample_weight=sample_weight
+        probability = randomized_probability(fitted.model, X_test)
+        y_pred, scores = (
+            (None, None)
+            if probability is not None
+            else decide(fitted.model, X_test, config.model.threshold)
         )
-        rows.append(_strategy_row(name, fitted, measured, X_test, columns, scores, config))
+        measured = measure(
+            evaluation.y_true,
+            y_pred,
+            scores,
+            sensitive_test,
+            config,
+            sample_weight=sample_weight,
+            decision_probability=probability,
+        )
+        row = _strategy_row(name, fitted, measured, probability, columns, scores, config)
+        if probability is not None:
+            row["draws"] = draw_spread(
+                probability,
+                evaluation.y_true,
+                sensitive_test,
+                config,
+                columns_compared,
+                sample_weight,
+            )
+        rows.append(row)
+    if len(rows) == 1:
+        reasons = "; ".join(f"{s['name']}: {s['reason']}" for s in skipped)
+        return MitigationOutcome(
+            not_run(config, f"No strategy of the default set applies. {reasons}")
+        )
 
     result = compare.comparison(rows, cfg.disparity, cfg.feature)
     result.update(
         status="ran",
         reason=None,
+        requested="configured" if cfg.strategies is not None else "default set",
+        skipped=skipped,
         evaluated_on=(f"the {len(evaluation.rows):,} held-out rows the baseline was evaluated on"),
         n_train=int(len(evaluation.train_rows)),
         n_evaluated=int(len(evaluation.rows)),
@@ -200,19 +264,67 @@ def decide(
     return model_decisions(model, X, output, default_rule(output, threshold))
 
 
-def positive_probability(model: Any, X: pd.DataFrame) -> np.ndarray | None:
-    """P(decision = 1) per row for a randomized model, else None."""
-    final, inputs = model, X
-    if isinstance(model, Pipeline):
-        final = model.steps[-1][1]
-        if hasattr(final, "predict_pmf"):
-            inputs = model[:-1].transform(X)
-    return final.predict_pmf(inputs) if hasattr(final, "predict_pmf") else None
+def draw_spread(
+    probability: np.ndarray,
+    y_true: np.ndarray,
+    sensitive: pd.DataFrame,
+    config: AuditConfig,
+    columns: list[dict[str, str]],
+    sample_weight: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """How far single draws of a randomized model's decisions stray from its expected rates.
+
+    The decisions are drawn :data:`DRAWS` times, with the seeds ``config.seed``,
+    ``config.seed + 1``, ... (the first is the draw the saved model's ``predict`` makes),
+    and each draw is measured like any decisions, by the same fairness engine and policy
+    rules as :func:`audit.metrics.measure` (point values only: no intervals).
+
+    Returns
+    -------
+    dict
+        ``count``, ``seeds`` (first and last), and the ``[min, max]`` over the draws of
+        ``accuracy``, of ``disparity`` (the compared disparity, worst over features, as in
+        the comparison) and of each table column in ``cells`` (None where undefined in every
+        draw).
+    """
+    # Point values only (the spread of draws, not their intervals), and only what the
+    # comparison shows: the fairness entries and policy verdicts, and the accuracy.
+    settings = config.fairness.model_copy(deep=True)
+    settings.bootstrap.resamples = 0
+    seeds = [config.seed + k for k in range(DRAWS)]
+    metric, feature = config.mitigation.disparity, config.mitigation.feature
+    accuracy, disparity, cells = [], [], []
+    y_true = np.asarray(y_true, dtype=np.int8)
+    for seed in seeds:
+        decisions = draw_decisions(probability, seed).astype(np.int8)
+        fairness = fairness_by_feature(
+            y_true,
+            decisions,
+            None,
+            sensitive,
+            settings,
+            seed=config.seed,
+            sample_weight=sample_weight,
+        )
+        drawn = {"fairness": fairness, "verdicts": evaluate(config.policy.rules, fairness, False)}
+        accuracy.append(float(np.average(decisions == y_true, weights=sample_weight)))
+        disparity.append(compare.worst_disparity(drawn, metric, feature)["value"])
+        cells.append([cell["value"] for cell in compare.cells(drawn, columns)])
+    return {
+        "count": DRAWS,
+        "seeds": [seeds[0], seeds[-1]],
+        "accuracy": _range(accuracy),
+        "disparity": _range(disparity),
+        "cells": [_range(list(values)) for values in zip(*cells, strict=True)],
+    }
 
 
-def _check_groups(
-    sizes: pd.Series, test_keys: np.ndarray, columns: list[str], strategies: list[str]
-) -> None:
+def _range(values: list[float | None]) -> list[float] | None:
+    defined = [float(v) for v in values if v is not None]
+    return [min(defined), max(defined)] if defined else None
+
+
+def _check_groups(sizes: pd.Series, columns: list[str]) -> None:
     if len(sizes) > MAX_GROUPS:
         raise AuditError(
             f"The sensitive feature(s) {', '.join(columns)} form {len(sizes)} groups in the "
@@ -224,14 +336,14 @@ def _check_groups(
             f"The training rows hold a single group of {', '.join(columns)}; there is nothing "
             "to mitigate between groups."
         )
-    unseen = sorted(set(test_keys.tolist()) - set(sizes.index))
-    uses_groups = [
-        s for s in strategies if catalogue.METHODS[catalogue.method_of(s)].sensitive_at_prediction
-    ]
-    if unseen and uses_groups:
+
+
+def _check_unseen(name: str, unseen: list[str], columns: list[str]) -> None:
+    """A strategy that takes the group at prediction time cannot treat groups it never saw."""
+    if unseen and catalogue.METHODS[catalogue.method_of(name)].sensitive_at_prediction:
         raise AuditError(
             f"Group(s) {', '.join(unseen[:5])} of {' × '.join(columns)} occur in the held-out "
-            f"rows but not in the training rows, so {', '.join(uses_groups)} cannot treat them. "
+            f"rows but not in the training rows, so {name} cannot treat them. "
             "Use more data, or set mitigation.sensitive to fewer columns."
         )
 
@@ -266,13 +378,12 @@ def _strategy_row(
     name: str,
     fitted: Any,
     measured: dict[str, Any],
-    X_test: pd.DataFrame,
+    probability: np.ndarray | None,
     columns: list[str],
     scores: np.ndarray | None,
     config: AuditConfig,
 ) -> dict[str, Any]:
     method = catalogue.METHODS[catalogue.method_of(name)]
-    probability = positive_probability(fitted.model, X_test)
     share = None
     if probability is not None:
         # A tolerance, because mixture weights sum to 1 only up to rounding.
@@ -291,10 +402,14 @@ def _strategy_row(
         caveats.insert(
             0,
             f"On the held-out rows, {share:.1%} of the decisions were random draws "
-            "(a probability of a positive decision strictly between 0 and 1).",
+            "(a probability of a positive decision strictly between 0 and 1). Its numbers "
+            "here are expected values over those draws, computed exactly from each row's "
+            "probability; single draws differ, and their spread is shown beside them.",
         )
     if scores is not None:
         rule = f"P(positive) >= {config.model.threshold}"
+    elif probability is None:
+        rule = "the model's predict"
     elif catalogue.method_of(name) == "threshold_optimizer":
         rule = "per-group thresholds on the baseline's score, with random draws between them"
     else:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from matplotlib.patches import Rectangle
+
 from audit.report.plots import PALETTE, STYLE, plt, shorten, to_data_uri
 
 STAGE_COLOURS = {
@@ -23,7 +25,9 @@ def tradeoff_chart(mitigation: dict[str, Any]) -> str | None:
 
     Each point is numbered as in the comparison table. Pareto-optimal strategies are
     filled and joined by the front; dominated ones are hollow. Horizontal bars show
-    the disparity's confidence interval when the metrics engine provides one.
+    the disparity's confidence interval when the metrics engine provides one. A randomized
+    strategy is plotted at its expected rates, with a dotted box around the range of its
+    single draws (disparity and accuracy).
     """
     rows = [r for r in mitigation.get("strategies", []) if r["disparity"]["value"] is not None]
     if mitigation.get("status") != "ran" or not rows:
@@ -44,6 +48,12 @@ def _tradeoff_chart(mitigation: dict[str, Any], rows: list[dict[str, Any]]) -> s
             axes.errorbar(
                 x, y, xerr=[[x - ci[0]], [ci[1] - x]], color=colour, alpha=0.5, capsize=3, lw=1
             )
+        spread = row.get("draws") or {}
+        if spread.get("disparity") and spread.get("accuracy"):
+            (left, right), (bottom, top) = spread["disparity"], spread["accuracy"]
+            box = Rectangle((left, bottom), right - left, top - bottom, fill=False, lw=1)
+            box.set(edgecolor=colour, linestyle=":", zorder=2)
+            axes.add_patch(box)
         axes.scatter(
             [x],
             [y],
@@ -77,6 +87,8 @@ def _tradeoff_chart(mitigation: dict[str, Any], rows: list[dict[str, Any]]) -> s
                 label="baseline" if stage == "none" else stage,
             )
     axes.scatter([], [], facecolors="white", edgecolors="#555555", label="dominated (hollow)")
+    if any(r.get("draws") for r in rows):
+        axes.plot([], [], color="#555555", ls=":", lw=1, label="range of single draws")
     disparity = mitigation["disparity"]
     fairer = "right" if ratio else "left"
     axes.set_xlabel(f"{disparity['label']} ({disparity['scope']}); fairer to the {fairer}")

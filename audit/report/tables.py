@@ -166,6 +166,9 @@ def _mitigation(result: dict[str, Any]) -> bytes | None:
             "ci_high",
             "verdict",
             "fit_seconds",
+            "values",
+            "draws_min",
+            "draws_max",
         ],
         (
             [
@@ -179,9 +182,12 @@ def _mitigation(result: dict[str, Any]) -> bytes | None:
                 *_interval(c.get("ci")),
                 c.get("verdict"),
                 s.get("fit_seconds"),
+                # A randomized strategy: expected values, and the range of single draws.
+                "expected" if s.get("draws") else "as decided",
+                *_interval(s["draws"]["cells"][i] if s.get("draws") else None),
             ]
             for s in strategies
-            for c in s.get("cells", [])
+            for i, c in enumerate(s.get("cells", []))
         ),
     )
 
