@@ -1,4 +1,4 @@
-"""Model registry, preprocessing and safe saving/loading."""
+"""Model registry, preprocessing, and a skops round trip of a trained model."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit import models
+from audit import model_files, models
 from audit.datasets import make_scenario
 from audit.errors import AuditError
 
@@ -40,8 +40,8 @@ def test_skops_round_trip_gives_identical_scores(credit, tmp_path):
     X, y = credit
     model = models.train_model("hist_gradient_boosting", {"max_iter": 30}, seed=0, X=X, y=y)
     path = tmp_path / "m.skops"
-    models.save_model(model, path)
-    loaded = models.load_model(path)
+    model_files.save_model(model, path)
+    loaded = model_files.load_model(path)
     np.testing.assert_array_equal(
         models.positive_scores(loaded, X), models.positive_scores(model, X)
     )
