@@ -49,6 +49,8 @@ class ModelConfig(_Section):
     include_sensitive: bool = False
     threshold: float = Field(0.5, ge=0.0, le=1.0)
     save: bool = True
+    # The user vouches for model.file: load it unchecked (pickle too). Recorded in the result.
+    trust: bool = False
 
 
 class PredictionsConfig(_Section):

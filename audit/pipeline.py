@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit import models
+from audit import model_files, models
 from audit.checklist.evaluate import evaluate_checklist
 from audit.checklist.spec import prepare_checklist
 from audit.config import AuditConfig
@@ -169,8 +169,13 @@ def _evaluate(
         columns = data.features
     else:
         assert config.model.file is not None
-        model = models.load_model(config.model.file)
-        info = {"source": "file", "file": str(config.model.file), **models.describe(model)}
+        model = model_files.load_model(config.model.file, trust=config.model.trust)
+        info = {
+            "source": "file",
+            "file": str(config.model.file),
+            "trusted": config.model.trust,
+            **models.describe(model),
+        }
         columns = models.model_input_columns(model, data.features)
         absent = [c for c in columns if c not in data.frame.columns]
         if absent:
