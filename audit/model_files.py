@@ -96,8 +96,20 @@ def save_model(model: Any, path: Path) -> None:
 
 
 def model_bytes(model: Any) -> bytes:
-    """The bytes of ``model`` saved as a skops file (never pickle)."""
-    return sio.dumps(model)
+    """The bytes of ``model`` saved as a skops file (never pickle).
+
+    Raises
+    ------
+    AuditError
+        The model holds something skops cannot save (e.g. an ONNX model).
+    """
+    try:
+        return sio.dumps(model)
+    except TypeError as exc:
+        raise AuditError(
+            f"The {type(model).__name__} model cannot be saved as a skops file: {exc}. Do not "
+            "ask to save it (--save-mitigated / mitigation.save)."
+        ) from None
 
 
 def load_model(path: Path, trust: bool = False) -> Any:

@@ -24,10 +24,16 @@ from typing import Any
 
 import numpy as np
 from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
+    IsolationForest,
+    RandomForestClassifier,
+    RandomForestRegressor,
+    RandomTreesEmbedding,
 )
 from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 from sklearn.tree._tree import Tree
@@ -35,6 +41,17 @@ from sklearn.tree._tree import Tree
 from audit.mitigation.estimators import GroupThresholdClassifier
 
 GRADIENT_BOOSTING = (GradientBoostingClassifier, GradientBoostingRegressor)
+# Ensembles that hand their rows to their trees without the trees checking them again (other
+# ensembles call each tree's public predict, which checks the width itself).
+UNCHECKED_ENSEMBLES = (
+    *GRADIENT_BOOSTING,
+    RandomForestClassifier,
+    RandomForestRegressor,
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomTreesEmbedding,
+    IsolationForest,
+)
 HIST_GRADIENT_BOOSTING = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
 SCORE_METHODS = ("predict_proba", "decision_function")
 
@@ -164,7 +181,7 @@ def _check_hist_gradient_boosting(model: Any) -> str | None:
 
 def _check_ensemble(obj: Any) -> str | None:
     members = getattr(obj, "estimators_", None)
-    if not isinstance(members, (list, tuple, np.ndarray)):
+    if not isinstance(obj, UNCHECKED_ENSEMBLES) or not isinstance(members, (list, np.ndarray)):
         return None
     trees = [e for e in _flat(members) if isinstance(getattr(e, "tree_", None), Tree)]
     if not trees:
@@ -183,7 +200,7 @@ def _check_ensemble(obj: Any) -> str | None:
         # It checks its input against its first tree, then feeds every tree that input.
         expected = [widths[0]] * len(trees)
     elif hasattr(obj, "estimators_features_"):
-        # Bagging and isolation forests feed each tree its own subset of the columns.
+        # An isolation forest feeds each tree its own subset of the columns.
         expected = [len(columns) for columns in obj.estimators_features_]
     else:
         expected = [n_features] * len(trees)

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.metaestimators import available_if
 
 from audit.errors import AuditError
@@ -88,13 +89,14 @@ def load_onnx(path: Path) -> OnnxModel:
     return OnnxModel(session, _class_labels(graph), producer, path.name)
 
 
-class OnnxModel:
+class OnnxModel(ClassifierMixin, BaseEstimator):
     """A fitted classifier in an ONNX graph, with scikit-learn's prediction interface.
 
     ``predict_proba`` (when the graph outputs probabilities), ``predict``, ``classes_``
     and, for a graph with one input per column, ``feature_names_in_`` — so the audit
     treats it like any fitted classifier (explanations use the permutation explainer on
-    the raw columns). It cannot be refitted or cloned.
+    the raw columns; fairlearn's ThresholdOptimizer takes it as a prefit estimator). It
+    cannot be refitted or cloned, so mitigation strategies that retrain the model refuse it.
 
     Parameters
     ----------
@@ -157,6 +159,21 @@ class OnnxModel:
 
     def fit(self, X: Any, y: Any = None) -> OnnxModel:
         raise TypeError("An ONNX model is already fitted; rai-audit cannot retrain it.")
+
+    def __reduce__(self) -> Any:
+        # skops and pickle would otherwise reach into the onnxruntime session (which aborts
+        # the process when skops tries to rebuild it).
+        raise TypeError(
+            "it holds an ONNX model, which lives in an onnxruntime session and cannot be "
+            "saved inside a skops or pickle file"
+        )
+
+    def __sklearn_clone__(self) -> OnnxModel:
+        # Strategies that retrain the audited model clone it first: say why they cannot.
+        raise TypeError(
+            "an ONNX model cannot be retrained, so only post-processing (threshold_optimizer) "
+            "applies to it"
+        )
 
     def _has_probabilities(self) -> bool:
         return self._probability is not None

@@ -542,6 +542,35 @@ def test_every_model_the_audit_saves_loads_with_the_allow_list(
         )
 
 
+@pytest.mark.parametrize(
+    "kind", ["gradient_boosting", "extra_trees", "bagging", "adaboost", "hgb_categorical"]
+)
+def test_other_tree_models_pass_the_structure_checks(kind, credit, tmp_path):
+    from sklearn import ensemble, tree
+
+    _, X, y = credit
+    numbers = X[["age", "income"]].fillna(0).assign(band=X["age"] // 20 % 5)
+    model = {
+        "gradient_boosting": lambda: ensemble.GradientBoostingClassifier(n_estimators=5),
+        "extra_trees": lambda: ensemble.ExtraTreesClassifier(n_estimators=5),
+        "bagging": lambda: ensemble.BaggingClassifier(
+            tree.DecisionTreeClassifier(), n_estimators=3, max_features=2
+        ),
+        "adaboost": lambda: ensemble.AdaBoostClassifier(n_estimators=3),
+        "hgb_categorical": lambda: ensemble.HistGradientBoostingClassifier(
+            max_iter=5, categorical_features=[2]
+        ),
+    }[kind]().fit(numbers, y)
+    path = tmp_path / "m.skops"
+    model_files.save_model(model, path)
+    # (Native categorical support stores functools.partial(check_array): that needs trust.)
+    loaded = model_files.load_model(path, trust=kind == "hgb_categorical")
+    from audit.model_structure import check_structure
+
+    assert check_structure(loaded) is None
+    np.testing.assert_allclose(loaded.predict_proba(numbers), model.predict_proba(numbers))
+
+
 def test_fairlearns_correlation_remover_loads(tmp_path):
     from fairlearn.preprocessing import CorrelationRemover
 
@@ -723,6 +752,23 @@ def test_onnx_inputs_that_cannot_hold_the_data_are_refused(credit, tmp_path):
         loaded.predict_proba(holes)
     with pytest.raises(AuditError, match="Column 'age' holds text"):
         loaded.predict_proba(ages.astype(str).astype(object))
+
+
+def test_an_onnx_model_takes_post_processing_only(credit, tmp_path):
+    frame, X, y = credit
+    onnx_model = model_files.load_model(to_onnx_file(column_pipeline(X, y), X, tmp_path / "m.onnx"))
+    context = TrainingContext(
+        train_frame=frame, y_train=y, groups_train=group_key(frame, ["sex"]),
+        feature_columns=FEATURES, sensitive_columns=["sex"], baseline=onnx_model,
+        options=MitigationOptions(), seed=0,
+    )  # fmt: skip
+    thresholds = fit_strategy("threshold_optimizer:demographic_parity", context).model
+    rows = models.as_model_input(frame, FEATURES + ["sex"])
+    assert set(np.unique(thresholds.predict(rows))) <= {0, 1}
+    with pytest.raises(AuditError, match="cannot be saved as a skops file.*--save-mitigated"):
+        model_files.model_bytes(thresholds)
+    with pytest.raises(AuditError, match="cannot be retrained"):
+        fit_strategy("reweighing", context)
 
 
 def plain_graph(path: Path, output_values, external: Path | None = None) -> Path:
