@@ -207,8 +207,20 @@ def run(
         list[str] | None, typer.Option(help="Model parameter KEY=VALUE (repeatable).")
     ] = None,
     model_file: Annotated[
-        Path | None, typer.Option(help="Saved .skops model to audit instead of training.")
+        Path | None,
+        typer.Option(
+            help="Saved model to audit instead of training: .skops, .onnx, or (with "
+            "--trust-model) .pkl/.joblib."
+        ),
     ] = None,
+    trust_model: Annotated[
+        bool,
+        typer.Option(
+            "--trust-model",
+            help="Load the model file unchecked (any skops type, pickle): only for files you "
+            "made or trust. The report records it.",
+        ),
+    ] = False,
     include_sensitive: Annotated[
         bool | None,
         typer.Option(
@@ -296,6 +308,7 @@ def run(
                 "name": model,
                 "params": _parse_params(model_param),
                 "file": model_file,
+                "trust": True if trust_model else None,
                 "include_sensitive": include_sensitive,
             },
             "predictions": {

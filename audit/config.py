@@ -58,6 +58,8 @@ class ModelConfig(_Section):
     # None: 0.5 on a probability, 0 on a decision function (each model's own boundary).
     threshold: float | None = None
     save: bool = True
+    # The user vouches for model.file: load it unchecked (pickle too). Recorded in the result.
+    trust: bool = False
 
 
 class PredictionsConfig(_Section):

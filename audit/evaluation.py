@@ -23,7 +23,7 @@ from sklearn.base import is_regressor
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from audit import models
+from audit import model_files, models
 from audit.config import AuditConfig
 from audit.data import AuditData, binary_target, label_matches, sha256_of
 from audit.errors import AuditError
@@ -374,11 +374,12 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         columns = data.features
     else:
         assert config.model.file is not None
-        model = models.load_model(config.model.file)
+        model = model_files.load_model(config.model.file, trust=config.model.trust)
         info = {
             "source": "file",
             "file": config.shown_path(config.model.file),
             "sha256": sha256_of(config.model.file),
+            "trusted": config.model.trust,
             **models.describe(model),
         }
         columns = models.model_input_columns(model, data.features)

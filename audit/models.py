@@ -1,4 +1,4 @@
-"""Estimator registry, training, and safe saving/loading of models with skops.
+"""Estimator registry and training (model files are read and written by audit.model_files).
 
 Every registered estimator sits in one Pipeline with the same preprocessing
 (impute, scale numeric columns, one-hot encode categoricals with unseen
@@ -8,12 +8,10 @@ categories ignored), so a saved model takes the raw columns of the data file.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import skops.io as sio
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
@@ -42,18 +40,6 @@ REGISTRY: dict[str, tuple[Callable[..., BaseEstimator], str]] = {
         "histogram gradient boosting (scikit-learn defaults)",
     ),
 }
-
-# Module prefixes whose types may be loaded from a skops file: the model's own building blocks.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "collections.", "builtins.")
-# Saved mitigated models (audit/mitigation) add exactly these: rai-audit's own small estimator
-# classes, and fairlearn's CorrelationRemover. Both are plain sklearn-style objects whose state
-# is numpy arrays, lists, dicts and sklearn estimators, restored by sklearn's __setstate__; no
-# type runs code of its own on load. The rest of fairlearn (reductions keep pandas objects and
-# lambdas) is not trusted: mitigated models are saved in the classes of audit.mitigation.
-TRUSTED_PREFIXES += (
-    "audit.mitigation.estimators.",
-    "fairlearn.preprocessing._correlation_remover.CorrelationRemover",
-)
 
 
 def make_estimator(name: str, params: dict[str, Any], seed: int) -> BaseEstimator:
@@ -105,52 +91,6 @@ def train_model(
     except ValueError as exc:
         raise AuditError(f"Training '{name}' failed: {exc}") from None
     return pipeline
-
-
-def positive_scores(model: Any, X: pd.DataFrame) -> np.ndarray | None:
-    """Probability of the positive class (label 1), or None when the model has none."""
-    if not hasattr(model, "predict_proba"):
-        return None
-    proba = model.predict_proba(X)
-    classes = list(getattr(model, "classes_", [0, 1]))
-    return np.asarray(proba[:, classes.index(1)], dtype=float)
-
-
-def save_model(model: Any, path: Path) -> None:
-    """Save with skops (not pickle): loading it later runs no arbitrary code."""
-    sio.dump(model, path)
-
-
-def load_model(path: Path) -> Any:
-    """Load a skops model file, refusing types outside scikit-learn / numpy / scipy."""
-    if not path.is_file():
-        raise AuditError(f"Model file not found: {path}. Check --model-file / model.file.")
-    if path.suffix != ".skops":
-        raise AuditError(
-            f"Model file {path} is not a .skops file. rai-audit loads models saved with skops "
-            "(skops.io.dump), never pickle, because unpickling can run arbitrary code."
-        )
-    try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as exc:  # skops raises zipfile/json/key errors on damaged files
-        raise AuditError(
-            f"Model file {path} is corrupt or not a skops file ({type(exc).__name__}: {exc}). "
-            "Re-save the model with skops.io.dump."
-        ) from None
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-    if refused:
-        raise AuditError(
-            f"Model file {path} contains types rai-audit does not load: {', '.join(refused)}. "
-            "Only scikit-learn, numpy and scipy objects (and rai-audit's own saved mitigation "
-            "models) are trusted."
-        )
-    try:
-        model = sio.load(path, trusted=untrusted)
-    except Exception as exc:
-        raise AuditError(f"Could not load model file {path}: {exc}") from None
-    if not hasattr(model, "predict"):
-        raise AuditError(f"The object in {path} ({type(model).__name__}) has no predict method.")
-    return model
 
 
 def model_input_columns(model: Any, features: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from audit import models
+from audit import model_files
 from audit.errors import AuditError
 from audit.report.pdf import render_pdf
 from audit.report.render import figures, render_html
@@ -65,7 +65,7 @@ def write_outputs(out_dir: Path, files: dict[str, bytes], model: Any | None = No
             staged.append((tmp, final))
         if model is not None:
             tmp = out_dir / f".{MODEL_FILE}.tmp.skops"
-            models.save_model(model, tmp)
+            model_files.save_model(model, tmp)
             staged.append((tmp, out_dir / MODEL_FILE))
     except BaseException as exc:
         for tmp, _ in staged:

@@ -23,7 +23,16 @@ import numpy as np
 from audit.errors import AuditError
 
 SCHEMA_VERSION = "1.0"
-LIBRARIES = ("rai-audit", "fairlearn", "scikit-learn", "pandas", "numpy", "shap", "skops")
+LIBRARIES = (
+    "rai-audit",
+    "fairlearn",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "shap",
+    "skops",
+    "onnxruntime",
+)
 
 
 def provenance(seed: int, files: list[dict[str, str]]) -> dict[str, Any]:

@@ -141,7 +141,7 @@ def test_pickle_model_file_is_refused(tmp_path, good_csv):
     result, out = audit(
         tmp_path, "--data", good_csv, "--target", "y", "--sensitive", "sex", "--model-file", pickled
     )
-    assert_clean_failure(result, out, "not a .skops file", "pickle")
+    assert_clean_failure(result, out, "pickle", "--trust-model")
 
 
 def test_unknown_config_key_through_the_cli(tmp_path, good_csv):

@@ -73,7 +73,7 @@ def trained(credit):
 def _run(model, data, **explain_config):
     config = AuditConfig.model_validate({"explain": explain_config, "seed": 0})
     X = data.X.iloc[data.test]
-    scores = models.positive_scores(model, X)
+    scores = model.predict_proba(X)[:, 1]
     y_pred = (scores >= 0.5).astype(int)
     return explain(
         model,

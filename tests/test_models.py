@@ -1,4 +1,4 @@
-"""Model registry, preprocessing and safe saving/loading."""
+"""Model registry, preprocessing, and a skops round trip of a trained model."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit import models
+from audit import model_files, models
 from audit.datasets import make_scenario
 from audit.errors import AuditError
 
@@ -22,7 +22,7 @@ def credit():
 def test_every_registered_model_trains_and_scores(credit, name):
     X, y = credit
     model = models.train_model(name, {}, seed=0, X=X, y=y)
-    scores = models.positive_scores(model, X)
+    scores = model.predict_proba(X)[:, 1]
     assert scores.shape == (len(X),) and 0 <= scores.min() and scores.max() <= 1
     assert np.mean((scores >= 0.5) == y) > 0.6  # learns something real from income/education
 
@@ -33,18 +33,16 @@ def test_unseen_categories_and_missing_values_are_handled(credit):
     odd = X.head(3).copy()
     odd["region"] = ["Atlantis", None, "Northeast"]
     odd["income"] = [np.nan, 1e9, 20_000]
-    assert np.isfinite(models.positive_scores(model, odd)).all()
+    assert np.isfinite(model.predict_proba(odd)[:, 1]).all()
 
 
 def test_skops_round_trip_gives_identical_scores(credit, tmp_path):
     X, y = credit
     model = models.train_model("hist_gradient_boosting", {"max_iter": 30}, seed=0, X=X, y=y)
     path = tmp_path / "m.skops"
-    models.save_model(model, path)
-    loaded = models.load_model(path)
-    np.testing.assert_array_equal(
-        models.positive_scores(loaded, X), models.positive_scores(model, X)
-    )
+    model_files.save_model(model, path)
+    loaded = model_files.load_model(path)
+    np.testing.assert_array_equal(loaded.predict_proba(X)[:, 1], model.predict_proba(X)[:, 1])
     assert models.model_input_columns(loaded, []) == list(X.columns)
 
 
