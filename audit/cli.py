@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,7 +56,29 @@ FailOn = Annotated[
     ),
 ]
 Strict = Annotated[
-    bool, typer.Option("--strict", help="Inconclusive verdicts fail the policy too.")
+    bool,
+    typer.Option(
+        "--strict", help="Same as --gate strict: every verdict that is not a pass fails the policy."
+    ),
+]
+
+
+class GateName(StrEnum):
+    """The values of ``--gate`` (``policy.gate``)."""
+
+    default = "default"
+    strict = "strict"
+    conclusive = "conclusive"
+
+
+Gate = Annotated[
+    GateName | None,
+    typer.Option(
+        "--gate",
+        help="Which verdicts fail the policy. default: a fail, or an inconclusive verdict "
+        "whose point estimate violates the bound; strict: anything but a pass; conclusive: "
+        "only a fail (the whole interval violates the bound).",
+    ),
 ]
 Junit = Annotated[
     Path | None, typer.Option("--junit", help="Write the policy verdicts as JUnit XML here.")
@@ -85,7 +108,7 @@ def _guarded(debug: bool, action: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
-def _audit_and_write(config: AuditConfig, reporter: Reporter, gate: bool = True) -> int:
+def _audit_and_write(config: AuditConfig, reporter: Reporter, enforce: bool = True) -> int:
     from audit.junit import junit_xml, write_junit
     from audit.outputs import render_outputs, write_outputs
     from audit.pipeline import run_audit
@@ -110,7 +133,7 @@ def _audit_and_write(config: AuditConfig, reporter: Reporter, gate: bool = True)
     if not reporter.quiet:
         for warning in run.result["model"].get("warnings", []):
             typer.echo(f"Warning: {warning}", err=True)
-    return _policy_exit(run.result, reporter.quiet, gate)
+    return _policy_exit(run.result, reporter.quiet, enforce)
 
 
 def _wrote(paths: list[Path]) -> str:
@@ -122,20 +145,20 @@ def _wrote(paths: list[Path]) -> str:
     return "Wrote " + ", ".join(shown)
 
 
-def _policy_exit(result: dict[str, Any], quiet: bool, gate: bool = True) -> int:
+def _policy_exit(result: dict[str, Any], quiet: bool, enforce: bool = True) -> int:
     """Print the policy verdicts; exit 1 when the policy failed (outputs are written anyway).
 
-    Without ``gate`` (the demo's example policy) a failure is reported but exits 0.
+    Without ``enforce`` (the demo's example policy) a failure is reported but exits 0.
     """
     from audit.policy import summary_lines
 
     lines = summary_lines(result)
     failed = result.get("policy", {}).get("status") == "fail"
-    if failed and not gate:
+    if failed and not enforce:
         lines.append(
             "The demo's example policy failed, as its planted bias should make it. The demo "
             "exits 0 all the same; `rai-audit run <out>/audit.yaml`, or the demo with "
-            "--fail-on/--strict, exits 1 when the policy fails."
+            "--fail-on/--strict/--gate, exits 1 when the policy fails."
         )
         if not quiet:
             typer.echo("\n".join(lines))
@@ -278,6 +301,7 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory.")] = None,
     fail_on: FailOn = None,
     strict: Strict = False,
+    gate: Gate = None,
     junit: Junit = None,
     min_group_size: Annotated[
         int | None, typer.Option(help="Groups with fewer rows get no verdict (default 30).")
@@ -328,7 +352,7 @@ def run(
         cfg = build_config(path, overrides)
         from audit.policy import add_command_line_rules
 
-        add_command_line_rules(cfg, fail_on, strict, junit)
+        add_command_line_rules(cfg, fail_on, strict, junit, gate and gate.value)
         return _audit_and_write(cfg, Reporter(quiet))
 
     _guarded(debug, action)
@@ -347,6 +371,7 @@ def demo(
     format: Formats = None,
     fail_on: FailOn = None,
     strict: Strict = False,
+    gate: Gate = None,
     junit: Junit = None,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -363,10 +388,10 @@ def demo(
         cfg = build_config(
             config_path, {"output": {"formats": format}, "mitigation": {"strategies": mitigate}}
         )
-        add_command_line_rules(cfg, fail_on, strict, junit)
-        # The demo's own policy is an example to read, not a gate: only rules the user asks
-        # for on the command line make the demo exit 1.
-        return _audit_and_write(cfg, reporter, gate=bool(fail_on or strict))
+        add_command_line_rules(cfg, fail_on, strict, junit, gate and gate.value)
+        # The demo's own policy is an example to read, not a gate: only rules or a gate the
+        # user asks for on the command line make the demo exit 1.
+        return _audit_and_write(cfg, reporter, enforce=bool(fail_on or strict or gate))
 
     _guarded(debug, action)
 

@@ -450,16 +450,36 @@ class PolicyRule(_Section):
 
 
 class PolicyConfig(_Section):
-    """Rules checked against the intervals; ``strict`` fails inconclusive verdicts too."""
+    """Rules checked against the intervals, and the gate deciding which verdicts fail the
+    policy (see :mod:`audit.metrics.verdicts`). ``strict: true`` is read as ``gate: strict``.
+    """
 
     rules: list[PolicyRule] = Field(default_factory=list)
-    strict: bool = False
+    gate: Literal["default", "strict", "conclusive"] = "default"
     junit: Path | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _bare_list(cls, value: Any) -> Any:
         return {"rules": value} if isinstance(value, list) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_alias(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or "strict" not in value:
+            return value
+        value = dict(value)
+        strict = value.pop("strict")
+        if not isinstance(strict, bool):
+            raise ValueError("policy.strict must be true or false (or use policy.gate: strict)")
+        if strict:
+            if value.get("gate", "strict") != "strict":
+                raise ValueError(
+                    f"policy.strict: true contradicts policy.gate: {value['gate']}; "
+                    "keep only policy.gate"
+                )
+            value["gate"] = "strict"
+        return value
 
 
 class AuditConfig(_Section):

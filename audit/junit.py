@@ -1,8 +1,10 @@
 """JUnit XML of the policy verdicts, so CI systems show each rule as a test case.
 
-Each verdict is one ``<testcase>``: a failed rule is a ``<failure>``; an inconclusive
-verdict or one with insufficient data is ``<skipped>`` (a ``<failure>`` in strict mode,
-where the policy fails on them too). The message carries the value and its interval.
+Each verdict is one ``<testcase>``: a verdict that fails the policy's gate (its
+``fails_gate``, decided in :mod:`audit.metrics.verdicts`) is a ``<failure>`` — a fail,
+an inconclusive verdict whose point estimate violates the bound under the default gate,
+or any verdict but a pass under the strict gate; other verdicts that are not a pass are
+``<skipped>``. The message carries the value, its interval and the groups behind it.
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ def junit_xml(result: dict[str, Any]) -> bytes:
     """The verdicts of ``result`` as a JUnit XML document."""
     verdicts = result.get("verdicts", [])
     policy = result.get("policy") or {}
-    strict = bool(policy.get("strict"))
-    unproven = sum(1 for v in verdicts if v["verdict"] not in ("pass", "fail"))
-    failing = sum(1 for v in verdicts if v["verdict"] == "fail") + (unproven if strict else 0)
-    skipped = 0 if strict else unproven
+    failing = sum(1 for v in verdicts if v.get("fails_gate"))
+    skipped = sum(1 for v in verdicts if v["verdict"] != "pass" and not v.get("fails_gate"))
     suites = ET.Element("testsuites", name="rai-audit policy")
     suite = ET.SubElement(
         suites,
@@ -35,7 +35,7 @@ def junit_xml(result: dict[str, Any]) -> bytes:
     properties = ET.SubElement(suite, "properties")
     for name, value in (
         ("status", policy.get("status", "")),
-        ("strict", str(strict).lower()),
+        ("gate", policy.get("gate", "")),
         ("data_sha256", result.get("provenance", {}).get("data_sha256", "")),
     ):
         ET.SubElement(properties, "property", name=name, value=str(value))
@@ -49,7 +49,7 @@ def junit_xml(result: dict[str, Any]) -> bytes:
         )
         message = _message(verdict)
         outcome = verdict["verdict"]
-        if outcome == "fail" or (strict and outcome != "pass"):
+        if verdict.get("fails_gate"):
             failure = ET.SubElement(case, "failure", message=message, type=outcome)
             failure.text = verdict.get("reason", "")
         elif outcome != "pass":
@@ -65,8 +65,12 @@ def _message(verdict: dict[str, Any]) -> str:
     shown = "undefined" if value is None else f"{value:.4f}"
     if ci is not None:
         shown += f", interval [{ci[0]:.4f}, {ci[1]:.4f}]"
-    return f"{verdict['verdict']}: {verdict['metric']} = {shown}; rule {verdict['rule']}. " + (
-        verdict.get("reason") or ""
+    if verdict.get("groups_behind") and "group" not in verdict:
+        shown += f" ({verdict['groups_behind']})"
+    gate = " Fails the gate." if verdict.get("fails_gate") else ""
+    return (
+        f"{verdict['verdict']}: {verdict['metric']} = {shown}; rule {verdict['rule']}.{gate} "
+        + (verdict.get("reason") or "")
     )
 
 

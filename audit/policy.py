@@ -93,8 +93,16 @@ def add_command_line_rules(
     fail_on: list[str] | None,
     strict: bool | None,
     junit: Any | None,
+    gate: str | None = None,
 ) -> None:
-    """Append ``--fail-on`` rules to the config's policy; apply ``--strict`` and ``--junit``."""
+    """Append ``--fail-on`` rules to the config's policy; apply ``--gate``/``--strict`` and
+    ``--junit``.
+
+    Raises
+    ------
+    AuditError
+        If a rule cannot be read, or ``--strict`` is given with another ``--gate``.
+    """
     from pydantic import ValidationError
 
     from audit.config import PolicyRule
@@ -108,8 +116,10 @@ def add_command_line_rules(
             raise AuditError(f"--fail-on {text!r}: {message}") from None
     if added:
         config.policy.rules = [*config.policy.rules, *added]
-    if strict:
-        config.policy.strict = True
+    if strict and gate not in (None, "strict"):
+        raise AuditError(f"--strict means --gate strict; it contradicts --gate {gate}.")
+    if strict or gate:
+        config.policy.gate = "strict" if strict else gate  # type: ignore[assignment]
     if junit is not None:
         config.policy.junit = junit
 
@@ -123,7 +133,8 @@ def _interval_text(verdict: dict[str, Any]) -> str:
 
 
 def summary_lines(result: dict[str, Any], everything: bool = False) -> list[str]:
-    """Console lines for the policy: the status, then each verdict that is not a pass.
+    """Console lines for the policy: the status and gate, then each verdict that is not a
+    pass, with the groups behind its value, saying so when a non-fail verdict fails the gate.
 
     With ``everything``, passing verdicts are listed too.
     """
@@ -133,15 +144,26 @@ def summary_lines(result: dict[str, Any], everything: bool = False) -> list[str]
     counts = policy["counts"]
     total = sum(counts.values())
     parts = [f"{counts[k]} {k}" for k in ("pass", "fail", "inconclusive", "insufficient data")]
-    strict = " (strict: only a pass passes)" if policy.get("strict") else ""
     noun = "verdict" if total == 1 else "verdicts"
-    lines = [f"Policy: {policy['status'].upper()}{strict} — {total} {noun}: {', '.join(parts)}"]
+    lines = [
+        f"Policy: {policy['status'].upper()} — {total} {noun}: {', '.join(parts)}",
+        f"Gate '{policy.get('gate', 'default')}': {policy.get('gate_rule', '')}.",
+    ]
     for verdict in result.get("verdicts", []):
         if verdict["verdict"] == "pass" and not everything:
             continue
         where = verdict["feature"] + (f" = {verdict['group']}" if "group" in verdict else "")
-        lines.append(
+        line = (
             f"  {verdict['verdict'].upper():<17} {where}: {verdict['rule']}  "
             f"value {_interval_text(verdict)}"
         )
+        if verdict.get("groups_behind") and "group" not in verdict:
+            line += f"  ({verdict['groups_behind']})"
+        if verdict.get("fails_gate") and verdict["verdict"] != "fail":
+            line += " — fails the gate: " + (
+                "the point estimate violates the bound"
+                if verdict.get("point_violates")
+                else "only a pass passes"
+            )
+        lines.append(line)
     return lines

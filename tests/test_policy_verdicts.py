@@ -42,9 +42,9 @@ SMALL = table(rows("a", 3000, 1500, 1500, 1200), rows("b", 40, 14, 20, 10))
 TINY = table(rows("a", 3000, 1500, 1500, 1200), rows("b", 10, 2, 5, 1))
 
 
-def verdicts_for(frame: pd.DataFrame, rules, strict: bool = False, **fairness):
+def verdicts_for(frame: pd.DataFrame, rules, gate: str = "default", **fairness):
     config = build_config(
-        None, {"policy": {"rules": rules, "strict": strict}, "fairness": fairness, "seed": 3}
+        None, {"policy": {"rules": rules, "gate": gate}, "fairness": fairness, "seed": 3}
     )
     return measure(frame["y"].to_numpy(), frame["pred"].to_numpy(), None, frame[["grp"]], config)
 
@@ -74,27 +74,38 @@ def test_constructed_cases(frame, expected):
         assert measured["fairness"][0]["insufficient_groups"] == ["b"]
 
 
-def test_overall_status_and_strict_mode():
+def test_overall_status_under_each_gate():
     rules = ["demographic_parity_ratio >= 0.8"]
-    assert verdicts_for(SMALL, rules)["policy"]["status"] == "inconclusive"
-    assert verdicts_for(SMALL, rules)["policy"]["exit_code"] == 0
-    strict = verdicts_for(SMALL, rules, strict=True)["policy"]
+    # SMALL is inconclusive with a point estimate of 0.7, which violates >= 0.8.
+    default = verdicts_for(SMALL, rules)
+    assert default["verdicts"][0]["verdict"] == "inconclusive"
+    assert default["verdicts"][0]["point_violates"] and default["verdicts"][0]["fails_gate"]
+    assert default["policy"]["status"] == "fail" and default["policy"]["exit_code"] == 1
+    assert default["policy"]["gate"] == "default"
+    conclusive = verdicts_for(SMALL, rules, gate="conclusive")["policy"]
+    assert conclusive["status"] == "inconclusive" and conclusive["exit_code"] == 0
+    strict = verdicts_for(SMALL, rules, gate="strict")["policy"]
     assert strict["status"] == "fail" and strict["exit_code"] == 1 and strict["failing"] == [0]
-    assert verdicts_for(TINY, rules, strict=True)["policy"]["status"] == "fail"
-    assert verdicts_for(FAIR, rules, strict=True)["policy"]["status"] == "pass"
+    assert verdicts_for(TINY, rules, gate="strict")["policy"]["status"] == "fail"
+    assert verdicts_for(TINY, rules)["policy"]["status"] == "inconclusive"
+    assert verdicts_for(FAIR, rules, gate="strict")["policy"]["status"] == "pass"
     unfair = verdicts_for(UNFAIR, rules)["policy"]
     assert unfair["status"] == "fail" and unfair["counts"]["fail"] == 1
     assert verdicts_for(FAIR, [])["policy"]["status"] == "no rules"
 
 
 def test_group_metric_rule_gives_one_verdict_per_group():
-    # TPR: a 1200/1500 = 0.8, b 10/20 = 0.5 (40 rows); then a tiny third group.
-    frame = table(SMALL, rows("c", 12, 6, 6, 5))
+    # TPR: a 1200/1500 = 0.8; b 10/20 (40 rows, but only 20 positives); a tiny group c;
+    # d 24/60 = 0.4 (100 rows, 60 positives).
+    frame = table(SMALL, rows("c", 12, 6, 6, 5), rows("d", 100, 30, 60, 24))
     measured = verdicts_for(frame, ["grp: tpr >= 0.6"])
     by_group = {v["group"]: v for v in measured["verdicts"]}
     assert by_group["a"]["verdict"] == "pass"
-    assert by_group["b"]["verdict"] in ("fail", "inconclusive")
+    assert by_group["d"]["verdict"] == "fail" and by_group["d"]["value"] == pytest.approx(0.4)
+    assert by_group["d"]["groups_behind"] == "d"
+    assert by_group["b"]["verdict"] == "insufficient data"
     assert by_group["b"]["value"] == pytest.approx(0.5)
+    assert "20 actual positives (y = 1)" in by_group["b"]["reason"]
     assert by_group["c"]["verdict"] == "insufficient data"
     assert "fewer than the minimum of 30" in by_group["c"]["reason"]
 
@@ -147,11 +158,13 @@ def test_decide(op, bound, ci, expected):
 
 def test_decide_without_value_or_interval():
     assert decide(">=", 0.8, None, None)[0] == "inconclusive"
-    assert decide(">=", 0.8, 0.9, None)[0] == "inconclusive"  # interval undefined
-    assert decide(">=", 0.8, 0.9, None, intervals=False) == (
-        "pass",
-        "decided on the point value: intervals are turned off",
-    )
+    # No interval: the verdict follows the point estimate and says so.
+    verdict, reason = decide(">=", 0.8, 0.9, None)
+    assert verdict == "pass" and reason.startswith("no interval") and "point estimate" in reason
+    verdict, reason = decide(">=", 0.8, 0.3, None, no_interval="no interval: undefined in 9%")
+    assert verdict == "fail" and reason.startswith("no interval: undefined in 9%")
+    verdict, reason = decide(">=", 0.8, 0.3, None, intervals=False)
+    assert verdict == "fail" and reason.startswith("no interval: intervals are turned off")
 
 
 def test_rule_text_forms_and_validation():
@@ -215,12 +228,9 @@ def test_cli_exit_1_when_a_rule_fails_and_outputs_are_written(tmp_path, csv_of):
     assert "Traceback" not in result.output
 
 
-def test_cli_exit_0_when_rules_pass_or_are_inconclusive(tmp_path, csv_of):
+def test_cli_exit_0_when_rules_pass(tmp_path, csv_of):
     result, _ = audit(tmp_path, csv_of(FAIR), "--fail-on", "demographic_parity_ratio>=0.8")
     assert result.exit_code == 0, result.output
-    result, _ = audit(tmp_path, csv_of(SMALL), "--fail-on", "demographic_parity_ratio>=0.8")
-    assert result.exit_code == 0, result.output
-    assert "INCONCLUSIVE" in result.output
 
 
 def test_cli_strict_fails_inconclusive(tmp_path, csv_of):
@@ -228,7 +238,7 @@ def test_cli_strict_fails_inconclusive(tmp_path, csv_of):
         tmp_path, csv_of(SMALL), "--fail-on", "demographic_parity_ratio>=0.8", "--strict"
     )
     assert result.exit_code == 1, result.output
-    assert json.loads((out / "results.json").read_text())["policy"]["strict"] is True
+    assert json.loads((out / "results.json").read_text())["policy"]["gate"] == "strict"
 
 
 def test_cli_bad_rule_exits_2_and_writes_nothing(tmp_path, csv_of):

@@ -58,7 +58,9 @@ def test_score_column_with_threshold_counts_by_hand(scored_csv, tmp_path):
         "--sensitive",
         "grp",
         "--min-group-size",
-        "6",  # the hand-made groups have 6 rows each; the default minimum is 30
+        # The hand-made groups have 6 rows, 3 positives and 3 negatives each; the minimum
+        # applies to TPR's and FPR's denominators too (the default is 30).
+        "3",
         "--format",
         "json",
         "--out",

@@ -62,7 +62,10 @@ def test_wheel_in_fresh_venv_runs_the_demo(tmp_path):
     )
     out = work / "out"
     saved = json.loads((out / "results.json").read_text())
-    assert done.returncode == 0, done.stderr  # the demo's example policy never gates
+    # The demo's policy is an example to read: reported, but the demo exits 0 whatever its
+    # status (only --fail-on/--strict/--gate make it a gate; see test_policy_verdicts.py).
+    assert done.returncode == 0, done.stderr
+    assert saved["policy"]["status"] in ("pass", "fail", "inconclusive")
     html = (out / "report.html").read_text()
     assert "Fairness by group" in html and "Policy verdicts" in html
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")

@@ -42,7 +42,7 @@ def measure(
     config : AuditConfig
         Uses ``config.fairness`` (bins, intersections, minimum group size, reference
         groups, ``bootstrap.resamples`` / ``confidence``), ``config.policy`` (rules,
-        strict), ``config.data.task`` and ``config.seed``. Mitigation, which calls this
+        gate), ``config.data.task`` and ``config.seed``. Mitigation, which calls this
         for every alternative, can pass a copy with fewer resamples.
     sample_weight : ndarray, optional
         Row weights applied to every metric.
@@ -59,10 +59,11 @@ def measure(
     dict
         ``performance`` (overall metrics), ``fairness`` (one entry per sensitive feature
         and intersection: ``feature``, ``kind``, ``columns``, ``reference_group``,
-        ``groups`` with intervals in ``ci``, ``disparities`` with ``value``, ``ci`` and
-        ``definition``), ``verdicts`` (one per rule and feature: ``rule``, ``feature``,
-        ``metric``, ``op``, ``bound``, ``value``, ``ci``, ``verdict``), ``policy`` (overall
-        status, counts, strict flag, exit code) and ``settings`` (how it was computed).
+        ``groups`` with intervals in ``ci``, ``disparities`` with ``value``, ``ci``,
+        ``groups_behind`` and ``definition``), ``verdicts`` (one per rule and feature:
+        ``rule``, ``feature``, ``metric``, ``op``, ``bound``, ``value``, ``ci``,
+        ``groups_behind``, ``verdict``, ``fails_gate``), ``policy`` (overall status, gate,
+        counts, exit code) and ``settings`` (how it was computed).
     """
     from audit.metrics.fairness import fairness_by_feature
     from audit.metrics.performance import overall_metrics, regression_metrics
@@ -93,7 +94,9 @@ def measure(
         decision_probability=probability,
     )
     resamples = config.fairness.bootstrap.resamples
-    verdicts = evaluate(config.policy.rules, fairness, intervals=resamples > 0)
+    verdicts = evaluate(
+        config.policy.rules, fairness, intervals=resamples > 0, gate=config.policy.gate
+    )
     return {
         "performance": performance,
         "fairness": fairness,

@@ -14,7 +14,9 @@ Conventions
   is the largest absolute gap ``|m_g - m_ref|``; the ratio is the smallest of
   ``m_g / m_ref`` and ``m_ref / m_g`` over groups (again 1 is parity).
 * Only groups with at least ``fairness.min_group_size`` rows take part in a
-  disparity; smaller groups are shown but marked "insufficient data".
+  disparity; smaller groups are shown but marked "insufficient data". The minimum
+  applies to each rate's denominator too (actual positives for TPR, actual negatives
+  for FPR, ...): a group with too few of them takes no part in that rate's disparities.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ RATE_DEFINITIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, str]] =
     "accuracy": (("tn", "tp"), ("tn", "fp", "fn", "tp"), "P(pred = y)", "empty group"),
 }
 COUNT_RATES = tuple(RATE_DEFINITIONS)
+# What each rate's denominator counts, for "too few ..." messages (min_group_size applies to it).
+DENOMINATOR_NAMES: dict[tuple[str, ...], str] = {
+    ("tn", "fp", "fn", "tp"): "rows",
+    ("fn", "tp"): "actual positives (y = 1)",
+    ("tn", "fp"): "actual negatives (y = 0)",
+    ("fp", "tp"): "predicted positives",
+    ("tn", "fn"): "predicted negatives",
+}
 CELLS = ("tn", "fp", "fn", "tp")  # column order of every count table: index = 2 * y + pred
 
 # Non-count metrics of a scored classifier, per group.

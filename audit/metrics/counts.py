@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from audit.metrics.catalog import RATE_DEFINITIONS
+from audit.metrics.catalog import DENOMINATOR_NAMES, RATE_DEFINITIONS
 from audit.metrics.groups import SensitiveCodes
 
 CELL_INDEX = {"tn": 0, "fp": 1, "fn": 2, "tp": 3}
@@ -206,3 +206,26 @@ def undefined_reasons(counts: np.ndarray) -> list[dict[str, str]]:
             }
         )
     return reasons
+
+
+def denominators(counts: np.ndarray, metric: str) -> tuple[np.ndarray, list[str]]:
+    """How many rows a group metric rests on in each group of a ``(G, 4)`` table, and what
+    they are: the rate's denominator (actual positives for TPR, ...), for ROC AUC the
+    scarcer of actual positives and negatives, else all rows.
+    """
+    # Expected counts of a randomized classifier are fractional: whole totals only up to float
+    # noise once groups are summed, so 29.999... must not fall short of a minimum of 30.
+    counts = np.round(counts, 9)
+    cells = {name: counts[:, i] for name, i in CELL_INDEX.items()}
+    if metric in RATE_DEFINITIONS:
+        cells_used = RATE_DEFINITIONS[metric][1]
+        size = sum(cells[c] for c in cells_used)
+        return np.asarray(size), [DENOMINATOR_NAMES[cells_used]] * len(counts)
+    if metric == "roc_auc":
+        positives, negatives = cells["fn"] + cells["tp"], cells["tn"] + cells["fp"]
+        names = [
+            DENOMINATOR_NAMES[("fn", "tp") if p <= n else ("tn", "fp")]
+            for p, n in zip(positives, negatives, strict=True)
+        ]
+        return np.minimum(positives, negatives), names
+    return counts.sum(axis=1), ["rows"] * len(counts)

@@ -34,7 +34,10 @@ def _versus(values: np.ndarray, reference: np.ndarray, aggregate: str) -> np.nda
         return np.abs(values - reference)
     with np.errstate(divide="ignore", invalid="ignore"):
         folded = np.minimum(values / reference, reference / values)
-        return np.where((values < 0) | (reference < 0), np.nan, folded)
+    # A group at 0 against a reference at 0 is at parity (1), not 0/0: otherwise one such
+    # group would hide another group's ratio of 0 from the minimum.
+    folded = np.where((values == 0) & (reference == 0), 1.0, folded)
+    return np.where((values < 0) | (reference < 0), np.nan, folded)
 
 
 def compute(
@@ -110,3 +113,58 @@ def versus_reference(values: np.ndarray, reference: int) -> tuple[np.ndarray, np
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(ref != 0, values / ref, np.nan)
     return values - ref, ratio
+
+
+def groups_behind(
+    spec: Disparity,
+    values: dict[str, np.ndarray],
+    taking_part: dict[str, np.ndarray],
+    reference: int | None,
+) -> list[tuple[str, int, int]]:
+    """The two groups that give a disparity its value, from point values ``(G,)``.
+
+    Mirrors :func:`compute` on one row: ``(metric, low group, high group)`` for a
+    between-groups disparity (the smallest and largest value), ``(metric, worst group,
+    reference)`` for a vs-reference one. A disparity combining two metrics names the pair
+    of the metric that gives the worse value (``combine == "worst"``) or both pairs
+    (``"mean"``). Empty when the value is undefined.
+    """
+    if spec.special == "average_odds":
+        groups = np.intersect1d(taking_part["tpr"], taking_part["fpr"])
+        if reference is None or reference not in groups or groups.size < 2:
+            return []
+        others = groups[groups != reference]
+        gap = np.abs(
+            values["fpr"][others]
+            - values["fpr"][reference]
+            + values["tpr"][others]
+            - values["tpr"][reference]
+        )
+        return [("tpr, fpr", int(others[np.argmax(gap)]), reference)]
+    pairs, worst_values = [], []
+    for metric in spec.metrics:
+        groups = taking_part[metric]
+        v = values[metric]
+        if spec.versus == "between":
+            if groups.size < 2:
+                return []
+            low, high = groups[np.argmin(v[groups])], groups[np.argmax(v[groups])]
+            pairs.append((metric, int(low), int(high)))
+            worst_values.append(_between(v[None, groups], spec.aggregate)[0])
+            continue
+        if reference is None or reference not in groups or groups.size < 2:
+            return []
+        others = groups[groups != reference]
+        if spec.special == "disparate_impact":
+            if not v[reference] > 0:
+                return []
+            compared = v[others] / v[reference]
+        else:
+            compared = _versus(v[None, others], np.array([[v[reference]]]), spec.aggregate)[0]
+        pick = np.argmax if spec.aggregate == "difference" else np.argmin
+        pairs.append((metric, int(others[pick(compared)]), reference))
+        worst_values.append(compared.max() if spec.aggregate == "difference" else compared.min())
+    if len(pairs) == 1 or spec.combine == "mean":
+        return pairs
+    worst = np.argmax(worst_values) if spec.aggregate == "difference" else np.argmin(worst_values)
+    return [pairs[int(worst)]]

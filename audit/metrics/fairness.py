@@ -18,8 +18,11 @@ The pipeline per audit:
 Conventions (also stated in the report): a *difference* is the largest minus the
 smallest group value; a *ratio* is the smallest divided by the largest. Only groups
 with at least ``min_group_size`` rows take part in disparities and verdicts; smaller
-groups are shown, marked ``insufficient``. Undefined values (e.g. a TPR in a group
-with no positives) are ``None`` with a reason, never 0.
+groups are shown, marked ``insufficient``. The same minimum applies to each metric's
+denominator (actual positives for TPR, actual negatives for FPR, ...): a group short of
+it is listed in ``insufficient_metrics`` and takes no part in that metric's disparities
+or verdicts. Undefined values (e.g. a TPR in a group with no positives) are ``None``
+with a reason, never 0.
 """
 
 from __future__ import annotations
@@ -35,13 +38,14 @@ from audit.metrics import catalog
 from audit.metrics.bootstrap import multinomial_tables, percentile_intervals, row_multiplicities
 from audit.metrics.counts import (
     confusion_table,
+    denominators,
     fine_rows,
     group_sizes,
     marginalize,
     rates,
     undefined_reasons,
 )
-from audit.metrics.disparities import compute, versus_reference
+from audit.metrics.disparities import compute, groups_behind, versus_reference
 from audit.metrics.groups import (
     MISSING_GROUP,
     Partition,
@@ -74,17 +78,35 @@ class _Partition:
     counts: np.ndarray  # (G, 4) row counts (expected counts of a randomized classifier)
     weighted: np.ndarray | None  # (G, 4) weight sums, for weighted audits
     eligible: np.ndarray  # (G,) bool: at least min_group_size rows
+    min_group_size: int
     reference: int
     reference_rule: str
     auc: GroupAUC | None
     specs: list[catalog.Disparity]
     point: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (1, G)
+    # metric -> (G,) what a group with enough rows has too few of for it, e.g. "3 actual
+    # positives (y = 1)" for TPR (None: enough).
+    short_of: dict[str, list[str | None]] = field(default_factory=dict)
     taking_part: dict[str, np.ndarray] = field(default_factory=dict)
     samples: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> np.ndarray:
         return group_sizes(self.counts)
+
+    def eligible_for(self, metric: str) -> np.ndarray:
+        """(G,) bool: enough rows and enough of the rows ``metric`` is computed on."""
+        shortfalls = self.short_of.get(metric)
+        if shortfalls is None:
+            return self.eligible
+        return self.eligible & np.array([reason is None for reason in shortfalls])
+
+    def shortfall(self, metric: str, g: int) -> str | None:
+        """What group ``g`` has too few of to take part in ``metric`` ("12 rows"), or None."""
+        if not self.eligible[g]:
+            return _how_many(int(self.n[g]), "rows")
+        shortfalls = self.short_of.get(metric)
+        return None if shortfalls is None else shortfalls[g]
 
 
 def fairness_by_feature(
@@ -226,7 +248,9 @@ def _prepare(
             if context.row_sums.probabilities:
                 kept |= set(catalog.SCORE_METRICS)
             specs += [d for d in catalog.SCORE_DISPARITIES if d.metrics[0] in kept]
-    return _Partition(partition, counts, weighted, eligible, reference, rule, auc, specs)
+    return _Partition(
+        partition, counts, weighted, eligible, settings.min_group_size, reference, rule, auc, specs
+    )
 
 
 def _reference(
@@ -274,7 +298,24 @@ def _point_values(states: list[_Partition], weights: np.ndarray, context: _Conte
         values.update(_row_values(state, fine_sums, weights[None], context))
         state.point = values
         for metric, v in values.items():
-            state.taking_part[metric] = np.flatnonzero(state.eligible & ~np.isnan(v[0]))
+            state.short_of[metric] = _shortfalls(state, metric)
+            state.taking_part[metric] = np.flatnonzero(state.eligible_for(metric) & ~np.isnan(v[0]))
+
+
+def _shortfalls(state: _Partition, metric: str) -> list[str | None]:
+    """For each group with enough rows: what ``metric``'s denominator has too few of, or None."""
+    sizes, names = denominators(state.counts, metric)
+    return [
+        _how_many(size, name) if eligible and size < state.min_group_size else None
+        for size, name, eligible in zip(sizes, names, state.eligible, strict=True)
+    ]
+
+
+def _how_many(size: int, name: str) -> str:
+    """A count with its noun, e.g. '3 actual positives (y = 1)', '1 row'."""
+    if size == 1:
+        name = name.replace("ives", "ive").replace("rows", "row")
+    return f"{size} {name}"
 
 
 def _derived(state: _Partition, values: dict[str, np.ndarray], task: Task) -> dict[str, np.ndarray]:
@@ -444,6 +485,12 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
         if notes:
             row["ci_notes"] = notes
         row["insufficient"] = not bool(state.eligible[g])
+        minimum = f"fewer than the minimum of {settings.min_group_size}"
+        # Only metrics this audit computes (no ROC AUC without scores, say).
+        computed = [m for m in metric_names if not np.isnan(state.point[m]).all()]
+        short = {m: f"{text}, {minimum}" for m in computed if (text := state.shortfall(m, g))}
+        if short and state.eligible[g]:
+            row["insufficient_metrics"] = short
         row["reference"] = g == state.reference
         row["vs_reference"] = (
             {} if g == state.reference else _vs_reference(state, point_derived, g, confidence, task)
@@ -524,22 +571,28 @@ def _disparity(
         "versus": "reference group" if spec.versus == "reference" else "between groups",
         "aggregate": spec.aggregate,
         "groups_compared": [labels[g] for g in compared],
+        "groups_behind": None,
     }
+    left_out = _left_out(state, spec)
+    if left_out:
+        entry["left_out"] = left_out
     insufficient, reason = _insufficiency(state, spec)
     if insufficient:
         entry.update(insufficient=True, reason=reason)
     elif value is None:
         entry["reason"] = _undefined_reason(state, spec)
-    elif state.samples:
-        point_values = {metric: values[0] for metric, values in state.point.items()}
-        entry["ci"], undefined = disparity_interval(
-            spec, state.samples, point_values, state.taking_part, state.reference, confidence
-        )
-        if entry["ci"] is None:
-            entry["reason"] = (
-                f"interval undefined: the compared values are undefined in {undefined:.0%} "
-                "of resamples"
+    else:
+        entry["groups_behind"] = _behind(state, spec)
+        if state.samples:
+            point_values = {metric: values[0] for metric, values in state.point.items()}
+            entry["ci"], undefined = disparity_interval(
+                spec, state.samples, point_values, state.taking_part, state.reference, confidence
             )
+            if entry["ci"] is None:
+                entry["reason"] = (
+                    f"no interval: the compared values are undefined in {undefined:.0%} "
+                    "of resamples"
+                )
     if spec.special == "disparate_impact":
         rule = decide(">=", catalog.FOUR_FIFTHS, value, entry["ci"], bool(state.samples))[0]
         entry["four_fifths_rule"] = INSUFFICIENT if insufficient else rule
@@ -547,17 +600,50 @@ def _disparity(
     return entry
 
 
+def _behind(state: _Partition, spec: catalog.Disparity) -> str | None:
+    """The groups behind a disparity's value, e.g. "B vs A" (lower value first) or
+    "B vs A (reference)"; prefixed by the metric when two metrics are combined."""
+    point = {metric: values[0] for metric, values in state.point.items()}
+    pairs = groups_behind(spec, point, state.taking_part, state.reference)
+    labels = state.partition.labels
+    tail = " (reference)" if spec.versus == "reference" else ""
+    texts = [(metric, f"{labels[a]} vs {labels[b]}{tail}") for metric, a, b in pairs]
+    if len(spec.metrics) == 1 or spec.special == "average_odds":
+        return texts[0][1] if texts else None
+    return "; ".join(f"{metric.upper()}: {text}" for metric, text in texts) or None
+
+
+def _left_out(state: _Partition, spec: catalog.Disparity) -> dict[str, str]:
+    """Groups too small to take part in this disparity -> what they have too few of."""
+    out = {}
+    for g, label in enumerate(state.partition.labels):
+        short = [text for m in spec.metrics if (text := state.shortfall(m, g))]
+        if short:
+            out[label] = " and ".join(dict.fromkeys(short))
+    return out
+
+
 def _insufficiency(state: _Partition, spec: catalog.Disparity) -> tuple[bool, str]:
-    size = state.n[state.reference]
+    minimum = state.min_group_size
+    reference = state.partition.labels[state.reference]
     needed = 2 if spec.versus == "between" else 1
-    if spec.versus == "reference" and not state.eligible[state.reference]:
-        label = state.partition.labels[state.reference]
-        return True, (
-            f"the reference group '{label}' has {size} rows, fewer than the minimum group size"
-        )
-    eligible_others = int(state.eligible.sum()) - (1 if spec.versus == "reference" else 0)
-    if eligible_others < needed:
-        return True, "fewer than two groups have at least the minimum group size of rows"
+    for metric in spec.metrics:
+        eligible = state.eligible_for(metric)
+        if spec.versus == "reference" and not eligible[state.reference]:
+            short = state.shortfall(metric, state.reference)
+            return True, (
+                f"the reference group '{reference}' has {short}, fewer than the minimum of "
+                f"{minimum}"
+            )
+        others = int(eligible.sum()) - (1 if spec.versus == "reference" else 0)
+        if others >= needed:
+            continue
+        if int(state.eligible.sum()) - (1 if spec.versus == "reference" else 0) < needed:
+            return True, f"fewer than two groups have at least the minimum of {minimum} rows"
+        what = denominators(state.counts, metric)[1][0]
+        if metric == "roc_auc":
+            what = "actual positives and as many actual negatives"
+        return True, f"fewer than two groups have at least {minimum} {what} for {metric}"
     return False, ""
 
 
@@ -565,7 +651,7 @@ def _undefined_reason(state: _Partition, spec: catalog.Disparity) -> str:
     labels = state.partition.labels
     for metric in spec.metrics:
         taking = state.taking_part[metric]
-        dropped = [labels[g] for g in np.flatnonzero(state.eligible) if g not in taking]
+        dropped = [labels[g] for g in np.flatnonzero(state.eligible_for(metric)) if g not in taking]
         if spec.versus == "reference" and state.reference not in taking:
             return f"{metric} is undefined for the reference group '{labels[state.reference]}'"
         if len(taking) < 2:

@@ -58,8 +58,19 @@ def _contrasts(
         if left.size == 0:
             return None
         right = np.full(left.size, reference)
+    return _difference(values, left, right), _difference(at[None], left, right)[0]
+
+
+def _difference(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``values[..., left] - values[..., right]``, where two equal infinities give 0.
+
+    On the log scale a group with a rate of 0 is ``-inf``: against a positive rate the
+    contrast is ``-inf`` (a ratio of 0, which the rank-based band handles), and two groups
+    both at 0 are at parity (ratio 1), not undefined: ``-inf - -inf`` would be NaN.
+    """
+    a, b = values[..., left], values[..., right]
     with np.errstate(invalid="ignore"):
-        return values[:, left] - values[:, right], at[left] - at[right]
+        return np.where(np.isinf(a) & (a == b), 0.0, a - b)
 
 
 def disparity_interval(

@@ -29,19 +29,20 @@ def overall_verdict(result: dict[str, Any]) -> dict[str, str]:
     if status == "no rules":
         text = "No fairness policy was set, so the audit gives no verdict: read the numbers."
     elif status == "fail":
-        text = (
-            f"{counts.get('fail', 0)} of {n_rules} rule checks fail: the whole confidence "
-            "interval violates the bound."
-        )
+        failing = len(policy.get("failing") or []) or counts.get("fail", 0)
+        text = f"{failing} of {n_rules} rule checks fail the policy's gate"
+        if policy.get("gate_rule"):
+            text += f" ({policy['gate']}: {policy['gate_rule']})"
+        text += "."
     elif status == "inconclusive":
+        unsettled = counts.get("inconclusive", 0) + counts.get("insufficient data", 0)
         text = (
-            f"No rule check fails, but {counts.get('inconclusive', 0)} of {n_rules} are "
-            "inconclusive: their intervals straddle the bound (more data would decide them)."
+            f"No rule check fails the policy's gate, but {unsettled} of {n_rules} are "
+            "inconclusive (the interval straddles the bound) or have insufficient data: "
+            "more data would decide them."
         )
     else:
         text = f"All {n_rules} rule checks pass: every confidence interval satisfies its bound."
-    if policy.get("strict") and status != "no rules":
-        text += " Strict mode: inconclusive checks count as failures."
     return {"status": status, "word": word, "symbol": symbol, "text": text}
 
 
@@ -60,28 +61,41 @@ def _interval(ci: Any) -> str:
     return f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else ""
 
 
+def _behind(verdict: dict[str, Any]) -> str:
+    behind = verdict.get("groups_behind")
+    return f" ({behind})" if behind and "group" not in verdict else ""
+
+
 def _failed_rules(result: dict[str, Any]) -> list[dict[str, str]]:
     verdicts = result.get("verdicts") or []
-    failed = [v for v in verdicts if v.get("verdict") == "fail"]
+    failed = [v for v in verdicts if v.get("fails_gate", v.get("verdict") == "fail")]
+    failed.sort(key=lambda v: v["verdict"] != "fail")  # conclusive failures first
+    # At most three lines for failing rules, so other kinds of findings keep their place.
+    shown = 3 if len(failed) <= 3 else 2
     found = [
         {
             "severity": "fail",
             "text": f"{v['feature']}: {v['metric'].replace('_', ' ')} is "
-            f"{v['value']:.3f}{_interval(v.get('ci'))}, which fails {v['op']} {v['bound']}.",
+            f"{v['value']:.3f}{_interval(v.get('ci'))}{_behind(v)}, which "
+            + (
+                f"fails {v['op']} {v['bound']}."
+                if v["verdict"] == "fail"
+                else f"is {v['verdict']} on {v['op']} {v['bound']} and fails the gate."
+            ),
             "anchor": "verdicts",
         }
-        for v in failed[:3]
+        for v in failed[:shown]
         if v.get("value") is not None
     ]
-    if len(failed) > 3:
+    if len(failed) > shown:
         found.append(
             {
                 "severity": "fail",
-                "text": f"{len(failed) - 3} more rule checks fail.",
+                "text": f"{len(failed) - shown} more rule checks fail the gate.",
                 "anchor": "verdicts",
             }
         )
-    unsure = sum(v.get("verdict") == "inconclusive" for v in verdicts)
+    unsure = sum(v.get("verdict") == "inconclusive" and v not in failed for v in verdicts)
     if unsure:
         found.append(
             {

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from audit.metrics import catalog
+from audit.metrics.verdicts import GATES
 
 PERFORMANCE = {
     "accuracy": "share of rows where the prediction equals the label, P(pred = y); its "
@@ -31,11 +32,27 @@ CONVENTIONS = [
     "named so). Equal opportunity is TPR parity. Disparate impact applies the four-fifths "
     f"rule: a selection-rate ratio below {catalog.FOUR_FIFTHS} is adverse impact.",
     "Only groups with at least the minimum group size take part in a disparity or a verdict; "
-    "smaller groups are shown and marked “insufficient data”.",
+    "smaller groups are shown and marked “insufficient data”. The minimum applies to each "
+    "rate's denominator too: actual negatives for FPR and TNR, actual positives for TPR and "
+    "FNR, predicted positives for precision and FDR, predicted negatives for NPV and FOR, all "
+    "rows for selection rate, accuracy and base rate (for ROC AUC, actual positives and "
+    "negatives). A group with 500 rows but 3 positives gets “insufficient data” for TPR "
+    "rules and takes no part in equal-opportunity disparities.",
     "Intervals are percentile bootstrap intervals (count metrics resample the count table: "
     "Multinomial(n, observed cell shares)); disparity intervals are simultaneous bands over "
-    "the group contrasts. Verdict: pass when the whole interval satisfies the bound, fail "
-    "when the whole interval violates it, inconclusive otherwise.",
+    "the group contrasts. A group with no selections has a rate of 0 and a ratio of 0 "
+    "against any group with selections (two groups both at 0 are at parity).",
+    "Verdict of a rule: pass when the whole interval satisfies the bound, fail when the whole "
+    "interval violates it, inconclusive when it straddles the bound. When no interval can be "
+    "formed, the verdict follows the point estimate and its reason says “no interval”.",
+    "The gate (policy.gate, --gate) decides which verdicts fail the policy and make "
+    "rai-audit run exit 1. "
+    + " ".join(f"{name}: {rule}." for name, rule in GATES.items())
+    + " The default gate means a model whose best estimate breaks the policy never passes "
+    "silently; --strict is the strict gate; conclusive suits small-sample monitoring.",
+    "Each verdict names the groups behind its value: for a between-groups disparity the "
+    "groups with the lowest and highest value (“B vs A”), for a vs-reference disparity the "
+    "worst group and the reference, for a group-metric rule the group.",
     "An undefined metric (an empty denominator, e.g. a TPR in a group with no positives) is "
     "shown as “—”, never as 0.",
 ]

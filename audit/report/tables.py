@@ -85,9 +85,16 @@ def _group_metrics(result: dict[str, Any]) -> bytes:
 
 def _disparities(result: dict[str, Any]) -> bytes:
     return _csv(
-        ["feature", "metric", "value", "ci_low", "ci_high", "definition"],
+        ["feature", "metric", "value", "ci_low", "ci_high", "groups_behind", "definition"],
         (
-            [f["feature"], d["metric"], d["value"], *_interval(d.get("ci")), d.get("definition")]
+            [
+                f["feature"],
+                d["metric"],
+                d["value"],
+                *_interval(d.get("ci")),
+                d.get("groups_behind"),
+                d.get("definition"),
+            ]
             for f in result["fairness"]["features"]
             for d in f["disparities"]
         ),
@@ -99,17 +106,31 @@ def _verdicts(result: dict[str, Any]) -> bytes | None:
     if not verdicts:
         return None
     return _csv(
-        ["rule", "feature", "metric", "op", "bound", "value", "ci_low", "ci_high", "verdict"],
+        [
+            "rule",
+            "feature",
+            "groups_behind",
+            "metric",
+            "op",
+            "bound",
+            "value",
+            "ci_low",
+            "ci_high",
+            "verdict",
+            "fails_gate",
+        ],
         (
             [
                 v["rule"],
                 v["feature"],
+                v.get("groups_behind"),
                 v["metric"],
                 v["op"],
                 v["bound"],
                 v.get("value"),
                 *_interval(v.get("ci")),
                 v["verdict"],
+                v.get("fails_gate"),
             ]
             for v in verdicts
         ),
