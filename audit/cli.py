@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -19,6 +19,9 @@ from audit import __version__
 from audit.config import AuditConfig, build_config
 from audit.errors import AuditError
 from audit.progress import Reporter
+
+if TYPE_CHECKING:
+    from audit.result import AuditResult
 
 EXIT_OK, EXIT_POLICY_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -131,7 +134,7 @@ def _audit_and_write(config: AuditConfig, reporter: Reporter, enforce: bool = Tr
         reporter.close()
     reporter.done(_wrote(written))
     if not reporter.quiet:
-        for warning in run.result["model"].get("warnings", []):
+        for warning in run.result.model.warnings:
             typer.echo(f"Warning: {warning}", err=True)
     return _policy_exit(run.result, reporter.quiet, enforce)
 
@@ -145,15 +148,15 @@ def _wrote(paths: list[Path]) -> str:
     return "Wrote " + ", ".join(shown)
 
 
-def _policy_exit(result: dict[str, Any], quiet: bool, enforce: bool = True) -> int:
+def _policy_exit(result: AuditResult, quiet: bool, enforce: bool = True) -> int:
     """Print the policy verdicts; exit 1 when the policy failed (outputs are written anyway).
 
     Without ``enforce`` (the demo's example policy) a failure is reported but exits 0.
     """
     from audit.policy import summary_lines
 
-    lines = summary_lines(result)
-    failed = result.get("policy", {}).get("status") == "fail"
+    lines = summary_lines(result.policy, result.rule_verdicts)
+    failed = result.policy.status == "fail"
     if failed and not enforce:
         lines.append(
             "The demo's example policy failed, as its planted bias should make it. The demo "
@@ -411,14 +414,14 @@ def report(
 
     def action() -> int:
         from audit.outputs import render_outputs, write_outputs
-        from audit.result import load_result
+        from audit.result import AuditResult
 
         formats = format or ["html", "pdf"]
         bad = [f for f in formats if f not in ("html", "pdf")]
         if bad:
             raise AuditError(f"`rai-audit report` renders html or pdf, not {', '.join(bad)}.")
         reporter = Reporter(quiet)
-        files = render_outputs(load_result(results), formats, reporter)
+        files = render_outputs(AuditResult.load(results), formats, reporter)
         written = write_outputs(out or results.parent, files)
         reporter.done(_wrote(written))
         return EXIT_OK

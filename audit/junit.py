@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 from audit.errors import AuditError
+from audit.result import AuditResult
+from audit.result.sections import Verdict
 
 
-def junit_xml(result: dict[str, Any]) -> bytes:
+def junit_xml(result: AuditResult) -> bytes:
     """The verdicts of ``result`` as a JUnit XML document."""
-    verdicts = result.get("verdicts", [])
-    policy = result.get("policy") or {}
-    failing = sum(1 for v in verdicts if v.get("fails_gate"))
-    skipped = sum(1 for v in verdicts if v["verdict"] != "pass" and not v.get("fails_gate"))
+    verdicts = result.rule_verdicts
+    failing = sum(1 for v in verdicts if v.fails_gate)
+    skipped = sum(1 for v in verdicts if v.verdict != "pass" and not v.fails_gate)
     suites = ET.Element("testsuites", name="rai-audit policy")
     suite = ET.SubElement(
         suites,
@@ -34,24 +34,24 @@ def junit_xml(result: dict[str, Any]) -> bytes:
     )
     properties = ET.SubElement(suite, "properties")
     for name, value in (
-        ("status", policy.get("status", "")),
-        ("gate", policy.get("gate", "")),
-        ("data_sha256", result.get("provenance", {}).get("data_sha256", "")),
+        ("status", result.policy.status),
+        ("gate", result.policy.gate),
+        ("data_sha256", result.provenance.data_sha256),
     ):
         ET.SubElement(properties, "property", name=name, value=str(value))
     for verdict in verdicts:
-        group = f" = {verdict['group']}" if "group" in verdict else ""
+        group = f" = {verdict.group}" if verdict.group is not None else ""
         case = ET.SubElement(
             suite,
             "testcase",
-            classname=f"rai-audit.policy.{verdict['feature']}{group}",
-            name=f"{verdict['feature']}{group}: {verdict['rule']}",
+            classname=f"rai-audit.policy.{verdict.feature}{group}",
+            name=f"{verdict.feature}{group}: {verdict.rule}",
         )
         message = _message(verdict)
-        outcome = verdict["verdict"]
-        if verdict.get("fails_gate"):
+        outcome = verdict.verdict
+        if verdict.fails_gate:
             failure = ET.SubElement(case, "failure", message=message, type=outcome)
-            failure.text = verdict.get("reason", "")
+            failure.text = verdict.reason
         elif outcome != "pass":
             ET.SubElement(case, "skipped", message=message)
         else:
@@ -60,17 +60,16 @@ def junit_xml(result: dict[str, Any]) -> bytes:
     return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
 
 
-def _message(verdict: dict[str, Any]) -> str:
-    value, ci = verdict.get("value"), verdict.get("ci")
+def _message(verdict: Verdict) -> str:
+    value, ci = verdict.value, verdict.ci
     shown = "undefined" if value is None else f"{value:.4f}"
     if ci is not None:
         shown += f", interval [{ci[0]:.4f}, {ci[1]:.4f}]"
-    if verdict.get("groups_behind") and "group" not in verdict:
-        shown += f" ({verdict['groups_behind']})"
-    gate = " Fails the gate." if verdict.get("fails_gate") else ""
-    return (
-        f"{verdict['verdict']}: {verdict['metric']} = {shown}; rule {verdict['rule']}.{gate} "
-        + (verdict.get("reason") or "")
+    if verdict.groups_behind and verdict.group is None:
+        shown += f" ({verdict.groups_behind})"
+    gate = " Fails the gate." if verdict.fails_gate else ""
+    return f"{verdict.verdict}: {verdict.metric} = {shown}; rule {verdict.rule}.{gate} " + (
+        verdict.reason or ""
     )
 
 

@@ -17,19 +17,19 @@ from audit.errors import AuditError
 from audit.report.pdf import render_pdf
 from audit.report.render import figures, render_html
 from audit.report.tables import table_files
-from audit.result import to_json
+from audit.result import AuditResult
 
 FILE_NAMES = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
 MODEL_FILE = "model.skops"
 
 
 def render_outputs(
-    result: dict[str, Any], formats: Iterable[str], say: Callable[[str], None] = lambda m: None
+    result: AuditResult, formats: Iterable[str], say: Callable[[str], None] = lambda m: None
 ) -> dict[str, bytes]:
     """Bytes of each requested output, keyed by file name."""
     formats = list(dict.fromkeys(formats))
     rendered: dict[str, bytes] = {}
-    results_json = to_json(result).encode("utf-8")
+    results_json = result.to_json().encode("utf-8")
     if "json" in formats:
         rendered[FILE_NAMES["json"]] = results_json
     if "html" in formats or "pdf" in formats:

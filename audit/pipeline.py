@@ -23,16 +23,17 @@ from audit.metrics.inputs import sample_weights
 from audit.mitigation.stage import run_mitigation
 from audit.model_card import build_datasheet, build_model_card
 from audit.quality.runner import assess_quality, stop_on_errors
-from audit.result import SCHEMA_VERSION, provenance
+from audit.result import SCHEMA_VERSION, AuditResult, provenance
+from audit.result.audit_result import plain
 
 Progress = Callable[[str], None]
 
 
 @dataclass
 class AuditRun:
-    """The result (plain data) plus live objects the CLI may save, such as the trained model."""
+    """The typed result plus live objects the CLI may save, such as the trained model."""
 
-    result: dict[str, Any]
+    result: AuditResult
     model: Any | None
     mitigated_model: Any | None = None  # the strategy `mitigation.save` chose, to be saved
     mitigated_file: str | None = None
@@ -74,7 +75,7 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
             decision_probability=evaluation.decision_probability,
         ),
     )
-    result = {
+    result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "provenance": {
             **provenance(config.seed, _files_read(config, data, evaluation)),
@@ -116,7 +117,9 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
         "Evaluating the checklist", lambda: evaluate_checklist(checklist, result)
     )
     return AuditRun(
-        result=result,
+        # Validated against the typed contract: a stage that wrote an undeclared or
+        # mistyped field is a bug, and fails here rather than in a reader.
+        result=AuditResult.model_validate(plain(result)),
         model=evaluation.model,
         mitigated_model=mitigation.saved_model,
         mitigated_file=mitigation.saved_file,

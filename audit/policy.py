@@ -19,6 +19,7 @@ from audit.metrics.groups import JOIN
 
 if TYPE_CHECKING:
     from audit.config import AuditConfig, PolicyRule
+    from audit.result.sections import PolicySummary, Verdict
 
 OPS = (">=", "<=", ">", "<")
 RULE_PATTERN = re.compile(
@@ -124,45 +125,45 @@ def add_command_line_rules(
         config.policy.junit = junit
 
 
-def _interval_text(verdict: dict[str, Any]) -> str:
-    value, ci = verdict.get("value"), verdict.get("ci")
-    text = "undefined" if value is None else f"{value:.3f}"
-    if ci is not None:
-        text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+def _interval_text(verdict: Verdict) -> str:
+    text = "undefined" if verdict.value is None else f"{verdict.value:.3f}"
+    if verdict.ci is not None:
+        text += f" [{verdict.ci[0]:.3f}, {verdict.ci[1]:.3f}]"
     return text
 
 
-def summary_lines(result: dict[str, Any], everything: bool = False) -> list[str]:
+def summary_lines(
+    policy: PolicySummary, verdicts: list[Verdict], everything: bool = False
+) -> list[str]:
     """Console lines for the policy: the status and gate, then each verdict that is not a
     pass, with the groups behind its value, saying so when a non-fail verdict fails the gate.
 
     With ``everything``, passing verdicts are listed too.
     """
-    policy = result.get("policy") or {}
-    if not policy or policy.get("status") == "no rules":
+    if policy.status == "no rules":
         return []
-    counts = policy["counts"]
+    counts = policy.counts
     total = sum(counts.values())
     parts = [f"{counts[k]} {k}" for k in ("pass", "fail", "inconclusive", "insufficient data")]
     noun = "verdict" if total == 1 else "verdicts"
     lines = [
-        f"Policy: {policy['status'].upper()} — {total} {noun}: {', '.join(parts)}",
-        f"Gate '{policy.get('gate', 'default')}': {policy.get('gate_rule', '')}.",
+        f"Policy: {policy.status.upper()} — {total} {noun}: {', '.join(parts)}",
+        f"Gate '{policy.gate}': {policy.gate_rule or ''}.",
     ]
-    for verdict in result.get("verdicts", []):
-        if verdict["verdict"] == "pass" and not everything:
+    for verdict in verdicts:
+        if verdict.verdict == "pass" and not everything:
             continue
-        where = verdict["feature"] + (f" = {verdict['group']}" if "group" in verdict else "")
+        where = verdict.feature + (f" = {verdict.group}" if verdict.group is not None else "")
         line = (
-            f"  {verdict['verdict'].upper():<17} {where}: {verdict['rule']}  "
+            f"  {verdict.verdict.upper():<17} {where}: {verdict.rule}  "
             f"value {_interval_text(verdict)}"
         )
-        if verdict.get("groups_behind") and "group" not in verdict:
-            line += f"  ({verdict['groups_behind']})"
-        if verdict.get("fails_gate") and verdict["verdict"] != "fail":
+        if verdict.groups_behind and verdict.group is None:
+            line += f"  ({verdict.groups_behind})"
+        if verdict.fails_gate and verdict.verdict != "fail":
             line += " — fails the gate: " + (
                 "the point estimate violates the bound"
-                if verdict.get("point_violates")
+                if verdict.point_violates
                 else "only a pass passes"
             )
         lines.append(line)

@@ -7,7 +7,6 @@ Target (issue 7): HTML + PDF of the demo report in <= 10 s on the 2-core referen
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +16,6 @@ from audit.demo import prepare_demo
 from audit.pipeline import run_audit
 from audit.report.pdf import render_pdf
 from audit.report.render import figures, render_html
-from audit.result import to_json
 
 
 def main() -> None:
@@ -28,7 +26,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         config = build_config(prepare_demo(Path(tmp), args.rows, 1.0, "hist_gradient_boosting", 0))
-        result = json.loads(to_json(run_audit(config).result))
+        result = run_audit(config).result.to_dict()
 
     rows = []
     for _ in range(args.repeat):

@@ -17,6 +17,7 @@ from audit.metrics import measure
 from audit.metrics.catalog import ALL_DISPARITIES
 from audit.metrics.intervals import disparity_interval
 from audit.policy import summary_lines
+from audit.result.sections import PolicySummary, Verdict
 
 RESAMPLES = "300"
 
@@ -224,7 +225,9 @@ def test_each_disparity_names_the_groups_behind_its_value():
     assert entries["demographic_parity_ratio"]["value"] == pytest.approx(0.2 / 0.5)
     assert entries["disparate_impact"]["groups_behind"] == "B vs A (reference)"
     assert entries["average_odds_difference"]["groups_behind"] == "B vs A (reference)"
-    lines = "\n".join(summary_lines(out))
+    policy = PolicySummary.model_validate(out["policy"])
+    verdicts = [Verdict.model_validate(v) for v in out["verdicts"]]
+    lines = "\n".join(summary_lines(policy, verdicts))
     assert "(B vs A)" in lines and "(TPR: B vs A)" in lines
 
 

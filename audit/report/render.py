@@ -87,7 +87,9 @@ def _interval(ci: Any, digits: int = 3) -> str:
     """``[low, high]`` for an interval, "" when there is none."""
     if not ci:
         return ""
-    return f"[{_number(float(ci[0]), digits)}, {_number(float(ci[1]), digits)}]"
+    low = "−∞" if ci[0] is None else _number(float(ci[0]), digits)
+    high = "∞" if ci[1] is None else _number(float(ci[1]), digits)
+    return f"[{low}, {high}]"
 
 
 def environment() -> Environment:

@@ -1,0 +1,313 @@
+"""AuditResult: the typed result of an audit, the one contract between stages and readers.
+
+The stages write its sections; the report, the checklist, JUnit, the command line and
+the Python API read it; ``results.json`` is it, serialised, and a published JSON Schema
+(``rai-audit schema``) describes it. A report re-renders from a saved result alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError
+
+from audit.errors import AuditError
+from audit.result.sections import (
+    ChecklistSection,
+    DataSection,
+    Datasheet,
+    ExplanationSection,
+    FairnessSection,
+    FeatureFairness,
+    Json,
+    MitigationSection,
+    ModelCard,
+    ModelSection,
+    Performance,
+    PolicySummary,
+    Provenance,
+    QualitySection,
+    Section,
+    Verdict,
+)
+
+# Major version: a reader of 2.x reads every 2.y; anything else is refused (re-run the audit).
+SCHEMA_VERSION = "2.0"
+
+
+class AuditResult(Section):
+    """Everything an audit found, typed; ``results.json`` is this, serialised.
+
+    Attributes
+    ----------
+    provenance, config, data, model, performance, fairness, policy, quality
+        The sections every audit has (``config`` is the resolved configuration).
+    rule_verdicts : list of Verdict
+        One verdict per policy rule and feature (``"verdicts"`` in ``results.json``).
+    explanations, mitigation, model_card, datasheet, checklist
+        The later stages' sections (``None`` while the audit is still running).
+
+    Examples
+    --------
+    >>> import audit
+    >>> from audit.datasets import make_credit
+    >>> frame = make_credit(1500, seed=1)
+    >>> result = audit.run(
+    ...     data=frame, target="approved", sensitive=["sex"], model="logistic_regression",
+    ...     policy=["demographic_parity_ratio >= 0.8"], drop=["applicant_id"],
+    ...     mitigation={"strategies": []}, explain={"enabled": False},
+    ...     quality={"allow_errors": True}, fairness={"bootstrap": {"resamples": 200}},
+    ... )
+    >>> result.verdict in ("pass", "fail", "inconclusive")
+    True
+    >>> table = result.groups("sex")
+    >>> sorted(table["group"])
+    ['female', 'male']
+    >>> {"selection_rate", "selection_rate_low", "selection_rate_high"} <= set(table.columns)
+    True
+    """
+
+    schema_version: str = SCHEMA_VERSION
+    provenance: Provenance
+    config: Json
+    data: DataSection
+    model: ModelSection
+    performance: Performance
+    fairness: FairnessSection
+    rule_verdicts: list[Verdict] = Field(alias="verdicts")
+    policy: PolicySummary
+    quality: QualitySection
+    explanations: ExplanationSection | None = None
+    mitigation: MitigationSection | None = None
+    model_card: ModelCard | None = None
+    datasheet: Datasheet | None = None
+    checklist: ChecklistSection | None = None
+
+    # --- the verdict ----------------------------------------------------------------
+
+    @property
+    def verdict(self) -> str:
+        """The policy's overall status: ``pass``, ``fail``, ``inconclusive`` or ``no rules``."""
+        return self.policy.status
+
+    @property
+    def passed(self) -> bool:
+        """Whether the policy gate passes (the exit code of ``rai-audit run`` is 0).
+
+        An inconclusive verdict whose point estimate satisfies its bound does not fail
+        the default gate; see ``policy.gate_rule``.
+        """
+        return self.policy.exit_code == 0
+
+    # --- tables ---------------------------------------------------------------------
+
+    def feature(self, name: str) -> FeatureFairness:
+        """The fairness entry of one sensitive feature or intersection (e.g. ``"sex × race"``)."""
+        for entry in self.fairness.features:
+            if entry.feature == name:
+                return entry
+        known = ", ".join(repr(f.feature) for f in self.fairness.features)
+        raise KeyError(f"{name!r} was not audited; audited features and intersections: {known}")
+
+    def groups(self, feature: str) -> pd.DataFrame:
+        """Per-group metrics of ``feature``, one row per group, with interval columns.
+
+        Every metric ``m`` has its value in column ``m`` and its confidence interval in
+        ``m_low`` / ``m_high`` (NaN when undefined). ``n``, ``insufficient`` and
+        ``reference`` say how many rows the group has, whether it is below the minimum
+        size, and whether it is the reference group.
+        """
+        entry = self.feature(feature)
+        rows = []
+        for group in entry.groups:
+            row: dict[str, Any] = {
+                "group": group.group,
+                "n": group.n,
+                "insufficient": group.insufficient,
+                "reference": group.reference,
+            }
+            for metric in _metrics_of(entry):
+                row[metric] = _value(group.metric(metric))
+                low, high = group.ci.get(metric) or (math.nan, math.nan)
+                row[f"{metric}_low"], row[f"{metric}_high"] = low, high
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def disparities(self, feature: str | None = None) -> pd.DataFrame:
+        """Every disparity (of one feature, or of all), with its interval and its groups."""
+        rows = []
+        for entry in self.fairness.features:
+            if feature is not None and entry.feature != feature:
+                continue
+            for item in entry.disparities:
+                low, high = item.ci or (math.nan, math.nan)
+                rows.append(
+                    {
+                        "feature": entry.feature,
+                        "metric": item.metric,
+                        "value": _value(item.value),
+                        "low": low,
+                        "high": high,
+                        "groups": item.groups_behind,
+                        "insufficient": bool(item.insufficient),
+                        "definition": item.definition,
+                    }
+                )
+        if feature is not None and not rows:
+            self.feature(feature)  # raises, naming the audited features
+        return pd.DataFrame(rows)
+
+    def verdicts(self) -> pd.DataFrame:
+        """One row per policy verdict: rule, feature, group(s), value, interval, outcome."""
+        columns = ["rule", "feature", "group", "groups", "value", "low", "high", "verdict"]
+        rows = [
+            {
+                "rule": v.rule,
+                "feature": v.feature,
+                "group": v.group,
+                "groups": v.groups_behind,
+                "value": _value(v.value),
+                "low": v.ci[0] if v.ci else math.nan,
+                "high": v.ci[1] if v.ci else math.nan,
+                "verdict": v.verdict,
+                "fails_gate": v.fails_gate,
+                "reason": v.reason,
+            }
+            for v in self.rule_verdicts
+        ]
+        return pd.DataFrame(rows, columns=[*columns, "fails_gate", "reason"])
+
+    # --- files ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON data (what ``results.json`` holds)."""
+        return json.loads(self.to_json())
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The result as ``results.json`` text (strict JSON: undefined numbers are null).
+
+        Optional fields a stage did not write are left out, not written as null, so a
+        result saved and loaded again is the same text.
+        """
+        return self.model_dump_json(by_alias=True, indent=indent, exclude_unset=True)
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = "the result") -> AuditResult:
+        """Validate plain data as a result of this schema version.
+
+        Raises
+        ------
+        AuditError
+            When it is not a rai-audit result, was written by another major schema
+            version, or lacks a section or field (named in the message).
+        """
+        if not isinstance(raw, dict) or "schema_version" not in raw:
+            raise AuditError(f"{source} is not a rai-audit results file (no schema_version).")
+        version = str(raw["schema_version"])
+        if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise AuditError(
+                f"{source} has schema_version {version}; this rai-audit reads "
+                f"{SCHEMA_VERSION.split('.')[0]}.x. Re-run the audit with this version."
+            )
+        try:
+            return cls.model_validate(plain(raw))
+        except ValidationError as exc:
+            problems = _problems(exc)
+        raise AuditError(f"{source} is not a complete rai-audit result: {problems}")
+
+    @classmethod
+    def load(cls, path: str | Path) -> AuditResult:
+        """Read a saved ``results.json``.
+
+        Raises
+        ------
+        AuditError
+            When the file is missing, not JSON, or not a result this version reads.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise AuditError(f"Results file not found: {path}.")
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise AuditError(f"{path} is not UTF-8 text; a results.json is UTF-8 JSON.") from None
+        except json.JSONDecodeError as exc:
+            raise AuditError(
+                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+            ) from None
+        return cls.from_dict(raw, str(path))
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of ``results.json`` (what ``rai-audit schema`` prints)."""
+        schema = cls.model_json_schema(by_alias=True, mode="serialization")
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = f"rai-audit results.json, schema version {SCHEMA_VERSION}"
+        return schema
+
+    def save(
+        self, directory: str | Path, formats: Iterable[str] = ("json", "html", "pdf")
+    ) -> list[Path]:
+        """Write ``results.json`` and/or the HTML and PDF report into ``directory``.
+
+        The folder is replaced as a unit (see :mod:`audit.outputs`): on any failure
+        nothing in it changes. Returns the paths written.
+        """
+        # Rendering lives in audit.report, above this module; imported when asked for.
+        from audit.outputs import save_result
+
+        return save_result(self, Path(directory), list(formats))
+
+    def _repr_html_(self) -> str:
+        """The report's first page (verdict, key numbers, top findings), for notebooks."""
+        from audit.report.render import render_summary
+
+        return render_summary(self.to_dict())
+
+
+def _metrics_of(entry: FeatureFairness) -> list[str]:
+    from audit.metrics.catalog import COUNT_RATES, REGRESSION_METRICS, SCORE_METRICS
+
+    names = [*COUNT_RATES, *SCORE_METRICS, *REGRESSION_METRICS]
+    return [m for m in names if any(g.metric(m) is not None for g in entry.groups)]
+
+
+def _value(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def plain(value: Any) -> Any:
+    """numpy types -> Python; NaN/inf -> None, so every number is strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _problems(exc: ValidationError, limit: int = 5) -> str:
+    """The first few validation problems, each naming its section and field."""
+    parts = []
+    for error in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in error["loc"])
+        if error["type"] == "missing":
+            kind = "section" if len(error["loc"]) == 1 else "field"
+            parts.append(f"missing {kind} '{where}'")
+        else:
+            parts.append(f"'{where}': {error['msg']}")
+    more = len(exc.errors()) - limit
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "") + "."

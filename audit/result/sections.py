@@ -1,0 +1,493 @@
+"""The sections of an :class:`~audit.result.AuditResult`: one typed model per stage's output.
+
+These models are the contract between the stages that write a result and everything that
+reads one (the report, the checklist, JUnit, the API, ``results.json`` and its JSON
+Schema). Every model forbids unknown keys, so a stage cannot slip an undeclared field
+past the readers; numbers that can be undefined are ``None``, never NaN.
+
+Deeply nested, stage-specific detail that only that stage's report section draws
+(explanation rows for plots, evidence of a data-quality finding, quality tables) is
+typed as plain JSON (``dict[str, Any]``) and documented where it is produced.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# A confidence interval [low, high]; an end is None when the interval is unbounded on that
+# side (e.g. a ratio whose reference group's rate is 0 in some resamples: high = +inf).
+Interval = tuple[float | None, float | None]
+Json = dict[str, Any]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --- provenance -------------------------------------------------------------------------
+
+
+class FileRead(Section):
+    role: str  # "data", "model", ...
+    path: str  # relative to the config file's folder or the working directory
+    sha256: str
+
+
+class Provenance(Section):
+    created_at: str
+    seed: int
+    data_file: str
+    data_sha256: str
+    files: list[FileRead] = Field(default_factory=list)
+    python: str
+    versions: dict[str, str | None]
+    timings_seconds: dict[str, float] = Field(default_factory=dict)
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+class ColumnInfo(Section):
+    name: str
+    dtype: str
+    missing: int
+    unique: int
+    role: str
+
+
+class DataSection(Section):
+    file: str
+    n_rows: int
+    n_columns: int
+    rows_without_target_dropped: int = 0
+    target: str
+    positive_label: Any = None
+    base_rate: float | None = None  # the mean of a regression target
+    sensitive: list[str]
+    features: list[str]
+    n_train: int
+    n_evaluated: int
+    evaluated_rows: str
+    columns: list[ColumnInfo]
+    group_sizes: dict[str, dict[str, int]]
+
+
+# --- model ------------------------------------------------------------------------------
+
+
+class DecisionRuleInfo(Section):
+    text: str
+    threshold: float | None = None
+    score: str | None = None
+    direction: Literal["higher_is_positive", "lower_is_positive"] | None = None
+
+
+class ModelSection(Section):
+    source: Literal["trained", "file", "object", "predictions"]
+    evaluated_on: str
+    decision_rule: DecisionRuleInfo
+    threshold: float | None = None
+    warnings: list[str] = Field(default_factory=list)
+    # A model (trained, loaded or given):
+    registry_name: str | None = None
+    estimator: str | None = None
+    params: Json | None = None
+    file: str | None = None
+    sha256: str | None = None
+    trusted: bool | None = None
+    input_columns: list[str] = Field(default_factory=list)
+    output: str | None = None
+    classes: list[Any] | None = None
+    positive_class: Any = None
+    # Decisions already made:
+    column: str | None = None
+    task: str | None = None
+
+
+# --- performance ------------------------------------------------------------------------
+
+
+class ConfusionMatrix(Section):
+    """Rows per cell; expected (fractional) counts for a randomized classifier."""
+
+    tn: float
+    fp: float
+    fn: float
+    tp: float
+
+
+class Performance(Section):
+    task: Literal["classification", "regression"]
+    n: int
+    decisions: Literal["as made", "expected"] | None = None
+    # classification
+    base_rate: float | None = None
+    selection_rate: float | None = None
+    accuracy: float | None = None
+    accuracy_ci: Interval | None = None
+    balanced_accuracy: float | None = None
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+    roc_auc: float | None = None
+    brier: float | None = None
+    confusion_matrix: ConfusionMatrix | None = None
+    # regression
+    mae: float | None = None
+    rmse: float | None = None
+    r2: float | None = None
+    mean_prediction: float | None = None
+    mean_target: float | None = None
+
+
+# --- fairness ---------------------------------------------------------------------------
+
+
+class Contrast(Section):
+    """One group against the reference group: signed difference and plain ratio."""
+
+    difference: float | None = None
+    difference_ci: Interval | None = None
+    ratio: float | None = None
+    ratio_ci: Interval | None = None
+
+
+class GroupMetrics(Section):
+    group: str
+    n: int
+    weight: float | None = None
+    positives: int | None = None
+    predicted_positives: float | None = None  # expected for a randomized classifier
+    # count metrics (classification)
+    base_rate: float | None = None
+    selection_rate: float | None = None
+    tpr: float | None = None
+    tnr: float | None = None
+    fpr: float | None = None
+    fnr: float | None = None
+    precision: float | None = None
+    npv: float | None = None
+    fdr: float | None = None
+    for_: float | None = Field(None, alias="for")
+    accuracy: float | None = None
+    # score metrics
+    roc_auc: float | None = None
+    brier: float | None = None
+    log_loss: float | None = None
+    calibration_error: float | None = None
+    # regression
+    mae: float | None = None
+    rmse: float | None = None
+    r2: float | None = None
+    mean_prediction: float | None = None
+    mean_target: float | None = None
+    ci: dict[str, Interval | None] = Field(default_factory=dict)
+    ci_notes: dict[str, str] | None = None
+    undefined: dict[str, str] = Field(default_factory=dict)
+    insufficient: bool
+    insufficient_metrics: dict[str, str] | None = None  # metric -> what was too few
+    reference: bool
+    vs_reference: dict[str, Contrast] = Field(default_factory=dict)
+
+    def metric(self, name: str) -> float | None:
+        return getattr(self, "for_" if name == "for" else name)
+
+
+class Disparity(Section):
+    metric: str
+    value: float | None
+    ci: Interval | None = None
+    definition: str
+    compares: str
+    versus: str
+    aggregate: str
+    groups_compared: list[str]
+    insufficient: bool | None = None
+    reason: str | None = None
+    four_fifths_rule: str | None = None
+    four_fifths_violated_by_point: bool | None = None
+    groups_behind: str | None = None  # e.g. "Black vs White": the groups that give the value
+    left_out: dict[str, str] | None = None  # group -> what it has too few of (a denominator)
+
+
+class FeatureFairness(Section):
+    feature: str
+    kind: Literal["single", "intersection"]
+    columns: list[str]
+    reference_group: str
+    reference_rule: str
+    bins: Json = Field(default_factory=dict)
+    min_group_size: int
+    insufficient_groups: list[str] = Field(default_factory=list)
+    groups: list[GroupMetrics]
+    disparities: list[Disparity]
+
+
+class FairnessSettings(Section):
+    decisions: Literal["as made", "expected"] = "as made"
+    task: Literal["classification", "regression"]
+    min_group_size: int
+    missing: str
+    intersections: bool | list[list[str]]
+    reference_default: str
+    reference_groups: dict[str, str]
+    resamples: int
+    confidence: float
+    calibration_bins: int
+    weight_column: str | None = None
+    interval_method: str
+
+
+class FairnessSection(Section):
+    evaluated_on: str
+    features: list[FeatureFairness]
+    settings: FairnessSettings
+
+
+# --- verdicts and the policy ------------------------------------------------------------
+
+
+class Verdict(Section):
+    rule: str
+    feature: str
+    metric: str
+    op: Literal[">=", ">", "<=", "<"]
+    bound: float
+    group: str | None = None
+    value: float | None
+    ci: Interval | None = None
+    groups_behind: str | None = None
+    verdict: Literal["pass", "fail", "inconclusive", "insufficient data"]
+    reason: str
+    point_violates: bool | None = None  # None: no point value
+    fails_gate: bool = False  # the one decision the terminal, JUnit and the report show
+
+
+class PolicySummary(Section):
+    status: Literal["pass", "fail", "inconclusive", "no rules"]
+    gate: Literal["default", "strict", "conclusive"] = "default"
+    gate_rule: str | None = None
+    rules: list[str]
+    counts: dict[str, int]
+    failing: list[int]  # indices into AuditResult.verdicts of the verdicts that fail the gate
+    exit_code: int
+    explanation: str
+
+
+# --- later stages -----------------------------------------------------------------------
+
+
+class QualityCheck(Section):
+    id: str
+    title: str
+    description: str
+    rule: str
+    status: Literal["ran", "skipped", "disabled"]
+    reason: str | None = None
+    findings: int
+    severity_set_to: str | None = None
+
+
+class QualityFinding(Section):
+    id: str
+    check: str
+    subject: str
+    severity: Literal["error", "warning", "info"]
+    message: str
+    evidence: Json
+    anchor: str
+
+
+class QualitySection(Section):
+    n_rows: int
+    split: dict[str, int] | None = None
+    note: str | None = None
+    settings: Json
+    checks: list[QualityCheck]
+    findings: list[QualityFinding]
+    counts: dict[str, int]
+    errors_overridden: bool
+    tables: Json
+
+
+class CardSection(Section):
+    id: str
+    title: str
+    config_key: str
+    provided: str | list[str] | None = None
+    from_audit: list[str] = Field(default_factory=list)
+
+
+class ModelCard(Section):
+    name: str | None = None
+    version: str | None = None
+    owners: list[str] = Field(default_factory=list)
+    sections: list[CardSection]
+    not_provided: list[str]
+
+
+class Datasheet(Section):
+    sections: list[CardSection]
+    not_provided: list[str]
+
+
+# --- explanations -----------------------------------------------------------------------
+
+
+class FeatureImportance(Section):
+    feature: str
+    kind: str
+    mean_abs_shap: float
+    share: float
+    mean_shap: float
+
+
+class Explanation(Section):
+    """SHAP explanations of one model (the audited one, or a mitigated variant)."""
+
+    status: Literal["explained", "no_model", "disabled", "base_model", "not_explained", "failed"]
+    reason: str | None = None
+    label: str | None = None  # a mitigated variant's name
+    explainer: str | None = None
+    method: str | None = None
+    estimator: str | None = None
+    output_space: str | None = None
+    base_value: float | None = None
+    decision_threshold_output: float | None = None
+    additivity_max_error: float | None = None
+    background_rows: int | None = None
+    notes: list[str] = Field(default_factory=list)
+    sample: Json | None = None
+    features: list[FeatureImportance] = Field(default_factory=list)
+    by_group: list[Json] = Field(default_factory=list)
+    disparity: list[Json] = Field(default_factory=list)
+    proxies: Json | None = None
+    postprocessing: Json | None = None
+    top_features: int | None = None
+    detail: Literal["full", "summary"] | None = None
+    rows: Json | None = None  # explained rows' values, kept to draw the plots from
+    cases: list[Json] = Field(default_factory=list)
+    seconds: float | None = None
+
+
+class ExplanationSection(Explanation):
+    variants: list[Explanation] = Field(default_factory=list)
+
+
+# --- mitigation -------------------------------------------------------------------------
+
+
+class StrategyResult(Section):
+    """One row of the mitigation comparison: the baseline or a strategy, measured alike."""
+
+    name: str
+    label: str
+    stage: str
+    method: str | None = None
+    constraint: str | None = None
+    fit_seconds: float | None = None
+    fit_note: str | None = None
+    randomized: bool
+    randomized_share: float | None = None
+    sensitive_in_training: bool
+    sensitive_at_prediction: bool
+    input_columns: list[str]
+    decision_rule: str
+    caveats: list[str]
+    details: Json
+    performance: Performance
+    fairness: list[FeatureFairness]  # per group: point values only
+    verdicts: list[Json]
+    accuracy: float | None
+    balanced_accuracy: float | None
+    disparity: Json
+    cells: list[Json]
+    passes_policy: bool | None = None
+    pareto_optimal: bool
+    draws: Json | None = None  # the spread of single draws of a randomized strategy
+
+
+class MitigationSection(Section):
+    status: Literal["ran", "not run"]
+    reason: str | None = None
+    strategies: list[StrategyResult] = Field(default_factory=list)
+    requested: str | None = None
+    skipped: list[dict[str, str]] = Field(default_factory=list)
+    disparity: Json | None = None
+    policy: bool | None = None
+    columns: list[Json] = Field(default_factory=list)
+    recommendation: Json | None = None
+    evaluated_on: str | None = None
+    n_train: int | None = None
+    n_evaluated: int | None = None
+    sensitive: list[str] = Field(default_factory=list)
+    group_key: str | None = None
+    training_group_sizes: dict[str, int] = Field(default_factory=dict)
+    small_groups: list[str] = Field(default_factory=list)
+    default_set: list[str] = Field(default_factory=list)
+    options: Json | None = None
+    saved: Json | None = None
+
+
+# --- checklist --------------------------------------------------------------------------
+
+
+class EvidenceLink(Section):
+    source: str
+    title: str
+    key: str
+    anchors: list[str]
+    available: bool
+    summary: str | None = None
+    concerns: list[str] = Field(default_factory=list)
+    findings: list[Json] = Field(default_factory=list)
+    reason: str | None = None
+
+
+class ChecklistItem(Section):
+    id: str
+    question: str
+    guidance: str | None = None
+    status: str
+    answered: bool
+    rationale: str | None = None
+    owner: str | None = None
+    evidence: str | list[str] | None = None
+    audit_evidence: list[EvidenceLink]
+    evidence_state: str
+    concerns: list[str]
+    flags: list[str]
+
+
+class ChecklistPart(Section):
+    id: str
+    title: str
+    items: list[ChecklistItem]
+
+
+class SignOff(Section):
+    reviewer: str | None = None
+    role: str | None = None
+    date: str | None = None
+    notes: str | None = None
+    signed: bool
+
+
+class ChecklistSection(Section):
+    id: str
+    title: str
+    version: str
+    description: str | None = None
+    source: str
+    answers_file: str | None = None
+    statuses: list[str]
+    automatic_status: str
+    summary: dict[str, int]
+    open_items: list[str]
+    no_items: list[str]
+    flagged_items: list[str]
+    sign_off: SignOff
+    notes: list[str]
+    sections: list[ChecklistPart]
