@@ -21,8 +21,20 @@ from typing import Any
 import numpy as np
 
 from audit.errors import AuditError
+from audit.text import parse_problem, printable, read_text
 
 SCHEMA_VERSION = "1.0"
+# What a report cannot be drawn without: the sections every audit writes and, in each, keys
+# that every kind of audit (trained model, model file, predictions, regression) fills in.
+# Later sections (quality, mitigation, explanations, ...) are optional as a whole.
+REPORT_NEEDS = {
+    "provenance": ("created_at", "data_sha256", "versions"),
+    "config": (),
+    "data": ("file", "n_rows", "target", "sensitive", "columns"),
+    "model": ("source",),
+    "performance": ("n",),
+    "fairness": ("evaluated_on", "features"),
+}
 LIBRARIES = ("rai-audit", "fairlearn", "scikit-learn", "pandas", "numpy", "shap", "skops")
 
 
@@ -69,16 +81,38 @@ def load_result(path: Path) -> dict[str, Any]:
     """Read a saved results.json, checking it is one this version can render."""
     if not path.is_file():
         raise AuditError(f"Results file not found: {path}.")
+    text = read_text(path, "Results file")
     try:
-        result = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AuditError(f"{path} is not valid JSON: {exc}") from None
+        result = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AuditError(f"{path} is not valid JSON: {parse_problem(exc)}.") from None
     if not isinstance(result, dict) or "schema_version" not in result:
         raise AuditError(f"{path} is not a rai-audit results file (no schema_version).")
     major = str(result["schema_version"]).split(".")[0]
     if major != SCHEMA_VERSION.split(".")[0]:
         raise AuditError(
-            f"{path} has schema_version {result['schema_version']}; this rai-audit reads "
-            f"{SCHEMA_VERSION.split('.')[0]}.x. Re-run the audit with this version."
+            f"{path} has schema_version {printable(result['schema_version'])}; this rai-audit "
+            f"reads {SCHEMA_VERSION.split('.')[0]}.x. Re-run the audit with this version."
         )
+    _check_complete(result, path)
     return result
+
+
+def _check_complete(result: dict[str, Any], path: Path) -> None:
+    """Refuse a results file without a section (or a key of one) that the report needs."""
+    for section, keys in REPORT_NEEDS.items():
+        part = result.get(section)
+        if not isinstance(part, dict):
+            state = "has no" if part is None else "has a malformed"
+            raise AuditError(
+                f"{path} {state} '{section}' section, which the report needs; it is incomplete "
+                "or was edited. Re-run the audit to write a complete results.json."
+            )
+        missing = [key for key in keys if key not in part]
+        if missing:
+            raise AuditError(
+                f"{path}: the '{section}' section lacks {', '.join(missing)}, which the report "
+                "needs. Re-run the audit to write a complete results.json."
+            )
+    if not isinstance(result["fairness"]["features"], list):
+        raise AuditError(f"{path}: 'fairness.features' must be a list; re-run the audit.")
