@@ -8,10 +8,7 @@ where the policy fails on them too). The message carries the value and its inter
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
-
-from audit.errors import AuditError
 
 
 def junit_xml(result: dict[str, Any]) -> bytes:
@@ -68,14 +65,3 @@ def _message(verdict: dict[str, Any]) -> str:
     return f"{verdict['verdict']}: {verdict['metric']} = {shown}; rule {verdict['rule']}. " + (
         verdict.get("reason") or ""
     )
-
-
-def write_junit(path: Path, content: bytes) -> None:
-    """Write the JUnit file atomically (temporary file, then rename)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(content)
-        tmp.replace(path)
-    except OSError as exc:
-        raise AuditError(f"Cannot write the JUnit file {path}: {exc}") from None
