@@ -6,8 +6,12 @@ input (message, no traceback); 3 an internal error (a bug: please report it).
 
 from __future__ import annotations
 
+import re
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,7 +22,9 @@ import yaml
 from audit import __version__
 from audit.config import AuditConfig, build_config
 from audit.errors import AuditError
+from audit.outputs import OutputFolder, is_report_file, write_file_atomically
 from audit.progress import Reporter
+from audit.text import printable, printable_lines
 
 if TYPE_CHECKING:
     from audit.result import AuditResult
@@ -87,23 +93,58 @@ Junit = Annotated[
     Path | None, typer.Option("--junit", help="Write the policy verdicts as JUnit XML here.")
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Write into an output folder that holds files rai-audit did not write "
+        "(they are kept).",
+    ),
+]
+
+
+def _echo(message: str, err: bool = False) -> None:
+    """Print a message; the last line of defence against control characters from data.
+
+    Values from data and config are already made printable where messages are built; this
+    catches any that were not (our own newlines are kept).
+    """
+    typer.echo(printable_lines(message), err=err)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so a half-written output is undone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _guarded(debug: bool, action: Callable[[], int]) -> None:
     """Run a command: user errors become a message and exit 2, bugs exit 3."""
     try:
-        code = action()
+        with _terminate_as_interrupt():
+            code = action()
     except AuditError as exc:
-        typer.echo(f"Error: {exc}", err=True)
+        _echo(f"Error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     except KeyboardInterrupt:
-        typer.echo("Interrupted; no output was written.", err=True)
+        _echo("Interrupted; no output was written.", err=True)
         raise typer.Exit(130) from None
     except Exception as exc:
         if debug:
             raise
-        typer.echo(
-            f"Internal error: {type(exc).__name__}: {exc}\n"
+        _echo(
+            f"Internal error: {type(exc).__name__}: {printable(exc, 500)}\n"
             "This is a bug in rai-audit. Re-run with --debug for the traceback and report it.",
             err=True,
         )
@@ -111,32 +152,69 @@ def _guarded(debug: bool, action: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
-def _audit_and_write(config: AuditConfig, reporter: Reporter, enforce: bool = True) -> int:
-    from audit.junit import junit_xml, write_junit
-    from audit.outputs import render_outputs, write_outputs
+def _inputs(config: AuditConfig, config_file: Path | None) -> list[Path | None]:
+    """The files a run reads: kept (never removed) when they sit in its output folder."""
+    return [
+        config_file,
+        config.data.path,
+        config.model.file,
+        config.checklist.file,
+        config.checklist.answers,
+    ]
+
+
+def _audit_and_write(
+    config: AuditConfig, reporter: Reporter, folder: OutputFolder, enforce: bool = True
+) -> int:
+    """Run the audit and write all its files into ``folder`` as one unit."""
+    from audit.junit import junit_xml
+    from audit.outputs import MODEL_FILE, render_outputs
     from audit.pipeline import run_audit
 
     try:
         run = run_audit(config, progress=reporter)
         files = render_outputs(run.result, config.output.formats, reporter)
-        model = run.model if (config.mode == "train" and config.model.save) else None
-        junit = junit_xml(run.result) if config.policy.junit else None
         reporter("Writing outputs")
+        for name, content in files.items():
+            folder.add(name, content)
+        if config.mode == "train" and config.model.save:
+            folder.add_model(MODEL_FILE, run.model)
         if run.mitigated_model is not None and run.mitigated_file:
-            from audit.mitigation.saving import model_bytes
+            from audit.model_files import model_bytes
 
-            files[run.mitigated_file] = model_bytes(run.mitigated_model)
-        written = write_outputs(config.output.dir, files, model)
-        if junit is not None and config.policy.junit is not None:
-            write_junit(config.policy.junit, junit)
-            written.append(config.policy.junit)
+            folder.add(run.mitigated_file, model_bytes(run.mitigated_model))
+        if config.policy.junit is not None:
+            folder.add_outside(config.policy.junit, junit_xml(run.result))
+        written = folder.commit()
     finally:
         reporter.close()
     reporter.done(_wrote(written))
     if not reporter.quiet:
         for warning in run.result.model.warnings:
-            typer.echo(f"Warning: {warning}", err=True)
+            _echo(f"Warning: {warning}", err=True)
     return _policy_exit(run.result, reporter.quiet, enforce)
+
+
+def _render_saved(
+    result: AuditResult, path: Path, formats: list[str], reporter: Reporter
+) -> dict[str, bytes]:
+    """The report of a saved results.json; a key it lacks is the file's fault, not a bug."""
+    from jinja2 import UndefinedError
+
+    from audit.outputs import render_outputs
+
+    try:
+        return render_outputs(result, formats, reporter)
+    except (KeyError, UndefinedError) as exc:
+        if isinstance(exc, KeyError):
+            key = exc.args[0] if exc.args else "?"
+        else:  # "'dict object' has no attribute 'groups'"
+            found = re.search(r"attribute '([^']*)'", str(exc))
+            key = found.group(1) if found else str(exc)
+        raise AuditError(
+            f"{path} lacks '{printable(key)}', which the report needs; it is incomplete or was "
+            "edited. Re-run the audit to write a complete results.json."
+        ) from None
 
 
 def _wrote(paths: list[Path]) -> str:
@@ -164,13 +242,13 @@ def _policy_exit(result: AuditResult, quiet: bool, enforce: bool = True) -> int:
             "--fail-on/--strict/--gate, exits 1 when the policy fails."
         )
         if not quiet:
-            typer.echo("\n".join(lines))
+            _echo("\n".join(lines))
         return EXIT_OK
     if failed:
         lines.append("Exit code 1: the policy failed. The audit's outputs were written.")
     if lines and (failed or not quiet):
         # A failed gate is reported even with --quiet, on stderr, like an error.
-        typer.echo("\n".join(lines), err=failed)
+        _echo("\n".join(lines), err=failed)
     return EXIT_POLICY_FAILED if failed else EXIT_OK
 
 
@@ -181,7 +259,7 @@ def _parse_params(pairs: list[str] | None) -> dict[str, Any] | None:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise AuditError(f"--model-param takes KEY=VALUE, got '{pair}'.")
+            raise AuditError(f"--model-param takes KEY=VALUE, got '{printable(pair)}'.")
         params[key] = parse_value(value)
     return params
 
@@ -312,6 +390,7 @@ def run(
     resamples: Annotated[
         int | None, typer.Option(help="Bootstrap resamples for intervals (default 1000; 0 off).")
     ] = None,
+    force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -356,7 +435,8 @@ def run(
         from audit.policy import add_command_line_rules
 
         add_command_line_rules(cfg, fail_on, strict, junit, gate and gate.value)
-        return _audit_and_write(cfg, Reporter(quiet))
+        with OutputFolder(cfg.output.dir, force=force, inputs=_inputs(cfg, path)) as folder:
+            return _audit_and_write(cfg, Reporter(quiet), folder)
 
     _guarded(debug, action)
 
@@ -376,25 +456,31 @@ def demo(
     strict: Strict = False,
     gate: Gate = None,
     junit: Junit = None,
+    force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Audit a model on the built-in synthetic credit scenario (no data needed)."""
 
     def action() -> int:
-        from audit.demo import prepare_demo
+        from audit.demo import CONFIG_FILE, demo_files
         from audit.policy import add_command_line_rules
 
         reporter = Reporter(quiet)
-        reporter("Generating synthetic credit data")
-        config_path = prepare_demo(out, rows=rows, bias=bias, model=model, seed=seed)
-        cfg = build_config(
-            config_path, {"output": {"formats": format}, "mitigation": {"strategies": mitigate}}
-        )
-        add_command_line_rules(cfg, fail_on, strict, junit, gate and gate.value)
-        # The demo's own policy is an example to read, not a gate: only rules or a gate the
-        # user asks for on the command line make the demo exit 1.
-        return _audit_and_write(cfg, reporter, enforce=bool(fail_on or strict or gate))
+        with OutputFolder(out, force=force) as folder:
+            reporter("Generating synthetic credit data")
+            # The audit reads its data and config from where the user will find them; they
+            # are this run's files, put back as they were if the audit fails.
+            for name, content in demo_files(rows=rows, bias=bias, model=model, seed=seed).items():
+                folder.put_now(name, content)
+            cfg = build_config(
+                out / CONFIG_FILE,
+                {"output": {"formats": format}, "mitigation": {"strategies": mitigate}},
+            )
+            add_command_line_rules(cfg, fail_on, strict, junit, gate and gate.value)
+            # The demo's own policy is an example to read, not a gate: only rules or a gate the
+            # user asks for on the command line make the demo exit 1.
+            return _audit_and_write(cfg, reporter, folder, enforce=bool(fail_on or strict or gate))
 
     _guarded(debug, action)
 
@@ -407,22 +493,33 @@ def report(
         Path | None,
         typer.Option("--out", "-o", help="Output directory (default: beside results.json)."),
     ] = None,
+    force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Re-render the HTML and/or PDF report from a saved results.json."""
 
     def action() -> int:
-        from audit.outputs import render_outputs, write_outputs
         from audit.result import AuditResult
 
         formats = format or ["html", "pdf"]
         bad = [f for f in formats if f not in ("html", "pdf")]
         if bad:
-            raise AuditError(f"`rai-audit report` renders html or pdf, not {', '.join(bad)}.")
+            raise AuditError(
+                f"`rai-audit report` renders html or pdf, not {', '.join(map(printable, bad))}."
+            )
+        result = AuditResult.load(results)
+        target = out or results.parent
+        # Beside its results.json the report replaces only the report files of that audit;
+        # elsewhere the folder gets this report alone.
+        beside = target.resolve() == results.parent.resolve()
         reporter = Reporter(quiet)
-        files = render_outputs(AuditResult.load(results), formats, reporter)
-        written = write_outputs(out or results.parent, files)
+        with OutputFolder(
+            target, force=force, inputs=[results], replaces=is_report_file if beside else None
+        ) as folder:
+            for name, content in _render_saved(result, results, formats, reporter).items():
+                folder.add(name, content)
+            written = folder.commit()
         reporter.done(_wrote(written))
         return EXIT_OK
 
@@ -452,7 +549,7 @@ def checklist_init(
                 "or choose another --out."
             )
         sections, items = write_template(out, checklist)
-        typer.echo(
+        _echo(
             f"Wrote {items} checklist items in {sections} sections to {out}. Fill it in, then "
             "set `checklist: {answers: " + out.name + "}` in audit.yaml or pass "
             "--checklist-answers."
@@ -507,16 +604,18 @@ def datasets_export(
             frame = make_scenario(name, n_rows=rows, bias=bias, seed=seed)
         elif name in PUBLIC_DATASETS:
             if source_dir is None:
-                raise AuditError(f"Dataset '{name}' is read from local files: pass --source-dir.")
+                raise AuditError(
+                    f"Dataset '{printable(name)}' is read from local files: pass --source-dir."
+                )
             frame = load_public(name, source_dir)
         else:
             known = ", ".join([*SCENARIOS, *PUBLIC_DATASETS])
-            raise AuditError(f"Unknown dataset '{name}'. Known: {known}.")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(out)
-        typer.echo(f"Wrote {len(frame):,} rows to {out}")
+            raise AuditError(f"Unknown dataset '{printable(name)}'. Known: {known}.")
+        # Exported data is data, written as it is: it is the input of an audit (or of another
+        # tool), not a report to open in a spreadsheet, and prefixing cells would change the
+        # values the audit then reads. Report tables are neutralised (audit/report/tables.py).
+        write_file_atomically(out, frame.to_csv(index=False).encode("utf-8"))
+        _echo(f"Wrote {len(frame):,} rows to {out}")
         return EXIT_OK
 
     _guarded(debug, action)

@@ -27,8 +27,10 @@ from pydantic.functional_validators import field_validator
 from audit.errors import AuditError
 from audit.mitigation import catalogue
 from audit.regression import require_predictions
+from audit.text import key_list, parse_problem, printable, read_text, shown_key
 
 FORMATS = ("json", "html", "pdf")
+MAX_PROBLEMS = 8  # config problems listed in one message; the rest are counted
 
 
 class _Section(BaseModel):
@@ -566,23 +568,45 @@ PATH_KEYS = (
 )
 
 
-def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
-    """One line per pydantic error, naming the dotted key and what is allowed there."""
-    loc = [str(part) for part in error["loc"]]
-    key = ".".join(loc) or "(top level)"
-    if error["type"] == "extra_forbidden":
-        section = model
-        for part in loc[:-1]:
-            if part.isdigit():  # an item of a list section, e.g. policy.rules.0
-                continue
-            field = section.model_fields.get(part)
-            inner = _model_in(field.annotation) if field is not None else None
-            if inner is None:
-                break
-            section = inner
-        allowed = ", ".join(section.model_fields)
-        return f"unknown key '{key}'; allowed keys here: {allowed}"
-    return f"'{key}': {error['msg']}"
+def _describe(errors: list[dict[str, Any]], model: type[BaseModel]) -> list[str]:
+    """One line per problem, naming the dotted key and what is allowed there.
+
+    Unknown keys are grouped by section and listed with :func:`audit.text.key_list`: a file
+    that is not a config at all (every line a "key") gives one line, not a dump of the file.
+    """
+    lines: list[str] = []
+    unknown: dict[tuple[str, ...], list[str]] = {}
+    for error in errors:
+        loc = tuple(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            unknown.setdefault(loc[:-1], []).append(loc[-1])
+            continue
+        # Keys inside free-form mappings come from the file too; messages may quote a value.
+        where = shown_key(".".join(loc)) if loc else "(top level)"
+        lines.append(f"{where}: {printable(error['msg'], 160)}")
+    for parent, keys in unknown.items():
+        allowed = ", ".join(_section_at(model, parent).model_fields)
+        if len(keys) == 1:
+            key = shown_key(".".join([*parent, keys[0]]))
+            lines.insert(0, f"unknown key {key}; allowed keys here: {allowed}")
+        else:
+            where = f" in {'.'.join(parent)}" if parent else ""
+            lines.insert(0, f"{key_list(keys)}{where}; allowed keys here: {allowed}")
+    return lines
+
+
+def _section_at(model: type[BaseModel], parent: tuple[str, ...]) -> type[BaseModel]:
+    """The config section class at a dotted location (list items skipped)."""
+    section = model
+    for part in parent:
+        if part.isdigit():  # an item of a list section, e.g. policy.rules.0
+            continue
+        field = section.model_fields.get(part)
+        inner = _model_in(field.annotation) if field is not None else None
+        if inner is None:
+            break
+        section = inner
+    return section
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -600,7 +624,11 @@ def _validate(raw: dict[str, Any], source: str) -> AuditConfig:
     try:
         return AuditConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = "\n  - ".join(_describe(e, AuditConfig) for e in exc.errors())
+        described = _describe(exc.errors(), AuditConfig)
+        if len(described) > MAX_PROBLEMS:
+            more = len(described) - MAX_PROBLEMS
+            described = [*described[:MAX_PROBLEMS], f"and {more} more problems"]
+        lines = "\n  - ".join(described)
         raise AuditError(f"Invalid configuration in {source}:\n  - {lines}") from None
 
 
@@ -608,11 +636,12 @@ def read_config_file(path: Path) -> dict[str, Any]:
     """Read a YAML or TOML config file into a plain dict (not yet validated)."""
     if not path.is_file():
         raise AuditError(f"Config file not found: {path}. Check the path passed to --config.")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "Config file")
+    kind = "TOML" if path.suffix == ".toml" else "YAML"
     try:
-        raw = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        raw = tomllib.loads(text) if kind == "TOML" else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise AuditError(f"Config file {path} is not valid YAML/TOML: {exc}") from None
+        raise AuditError(f"Config file {path} is not valid {kind}: {parse_problem(exc)}.") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):

@@ -12,19 +12,22 @@ from pathlib import Path
 import yaml
 
 from audit.datasets import SCENARIOS, make_scenario
+from audit.outputs import write_file_atomically
 
 # The demo's policy: the four-fifths rule on selection rates, and equalized odds within 0.1.
 # With the planted bias (1.0 log-odds against Black and Hispanic applicants) the first rule
 # fails for race and sex × race — so `rai-audit demo` exits with code 1, as a CI gate would —
 # and the second is inconclusive: its intervals straddle 0.1.
 DEMO_POLICY = ["demographic_parity_ratio >= 0.8", "equalized_odds_difference <= 0.1"]
+CONFIG_FILE = "audit.yaml"
+DATA_FILE = "data/credit.csv"  # relative to the config, as a user would write it
 
 
 def demo_config(model: str, seed: int) -> dict:
     scenario = SCENARIOS["credit"]
     return {
         "data": {
-            "path": "data/credit.csv",
+            "path": DATA_FILE,
             "target": scenario.target,
             "positive_label": scenario.positive_label,
             "sensitive": list(scenario.sensitive),
@@ -59,18 +62,27 @@ def demo_config(model: str, seed: int) -> dict:
     }
 
 
-def prepare_demo(out: Path, rows: int, bias: float, model: str, seed: int) -> Path:
-    """Write ``out/data/credit.csv`` and ``out/audit.yaml``; return the config path."""
-    data_dir = out / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
+def demo_files(rows: int, bias: float, model: str, seed: int) -> dict[str, bytes]:
+    """The demo's data and config, keyed by their paths in the output folder."""
     frame = make_scenario("credit", n_rows=rows, bias=bias, seed=seed)
-    frame.to_csv(data_dir / "credit.csv", index=False)
-    config_path = out / "audit.yaml"
     header = (
         "# Written by `rai-audit demo`: the audit it ran. Re-run with `rai-audit run audit.yaml`.\n"
         f"# Data: synthetic credit scenario, {rows} rows, injected bias {bias} (log-odds).\n"
         "# Policy: each rule is checked against its 95% interval on every sensitive feature and\n"
         "# intersection; a failed rule makes the run exit with code 1; outputs are still written.\n"
     )
-    config_path.write_text(header + yaml.safe_dump(demo_config(model, seed), sort_keys=False))
-    return config_path
+    config = header + yaml.safe_dump(demo_config(model, seed), sort_keys=False)
+    return {
+        DATA_FILE: frame.to_csv(index=False).encode("utf-8"),
+        CONFIG_FILE: config.encode("utf-8"),
+    }
+
+
+def prepare_demo(out: Path, rows: int, bias: float, model: str, seed: int) -> Path:
+    """Write ``out/data/credit.csv`` and ``out/audit.yaml``; return the config path.
+
+    (The CLI writes the same files through its output folder; this is for scripts.)
+    """
+    for name, content in demo_files(rows, bias, model, seed).items():
+        write_file_atomically(out / name, content)
+    return out / CONFIG_FILE

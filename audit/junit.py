@@ -10,9 +10,7 @@ or any verdict but a pass under the strict gate; other verdicts that are not a p
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
-from audit.errors import AuditError
 from audit.result import AuditResult
 from audit.result.sections import Verdict
 
@@ -71,14 +69,3 @@ def _message(verdict: Verdict) -> str:
     return f"{verdict.verdict}: {verdict.metric} = {shown}; rule {verdict.rule}.{gate} " + (
         verdict.reason or ""
     )
-
-
-def write_junit(path: Path, content: bytes) -> None:
-    """Write the JUnit file atomically (temporary file, then rename)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(content)
-        tmp.replace(path)
-    except OSError as exc:
-        raise AuditError(f"Cannot write the JUnit file {path}: {exc}") from None

@@ -13,6 +13,7 @@ from pathlib import PurePath
 from typing import Any
 
 from audit.config import AuditConfig
+from audit.text import printable
 
 MODEL_CARD_SECTIONS = (
     ("model_details", "Model details"),
@@ -44,8 +45,13 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+def _name(label: Any) -> str:
+    """A column name or group label inside a sentence: printable and short (full in the data)."""
+    return printable(label, 60)
+
+
 def _listed(names: list[str]) -> str:
-    shown = ", ".join(names[:MAX_LISTED])
+    shown = ", ".join(_name(n) for n in names[:MAX_LISTED])
     return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
 
 
@@ -106,8 +112,8 @@ def _evaluation_data(result: dict[str, Any]) -> list[str]:
     quality = result.get("quality") or {}
     for table in quality.get("tables", {}).get("representation", []):
         if len(table["attributes"]) == 1 and table["groups"][0].get("n_test") is not None:
-            sizes = ", ".join(f"{g['group']} {g['n_test']:,}" for g in table["groups"])
-            facts.append(f"Test rows by {table['name']}: {sizes}.")
+            sizes = ", ".join(f"{_name(g['group'])} {g['n_test']:,}" for g in table["groups"])
+            facts.append(f"Test rows by {_name(table['name'])}: {sizes}.")
     return facts
 
 
@@ -116,14 +122,14 @@ def _factors(result: dict[str, Any]) -> list[str]:
     facts = []
     for column, sizes in data["group_sizes"].items():
         total = sum(sizes.values()) or 1
-        shown = ", ".join(f"{g} {n:,} ({_pct(n / total)})" for g, n in sizes.items())
-        facts.append(f"{column}: {shown}.")
+        shown = ", ".join(f"{_name(g)} {n:,} ({_pct(n / total)})" for g, n in sizes.items())
+        facts.append(f"{_name(column)}: {shown}.")
     quality = result.get("quality") or {}
     for table in quality.get("tables", {}).get("representation", []):
         if len(table["attributes"]) > 1:
             small = [g["group"] for g in table["groups"] if g["small"]]
             facts.append(
-                f"Intersection {table['name']}: {len(table['groups'])} groups"
+                f"Intersection {_name(table['name'])}: {len(table['groups'])} groups"
                 + (f", small: {_listed(small)}." if small else ".")
             )
     return facts
@@ -139,7 +145,7 @@ def _metrics(result: dict[str, Any]) -> list[str]:
     for feature in result["fairness"]["features"]:
         values = {d["metric"]: d["value"] for d in feature["disparities"]}
         facts.append(
-            f"{feature['feature']}: demographic parity difference "
+            f"{_name(feature['feature'])}: demographic parity difference "
             f"{_f(values.get('demographic_parity_difference'))} (ratio "
             f"{_f(values.get('demographic_parity_ratio'))}), equal opportunity difference "
             f"{_f(values.get('equal_opportunity_difference'))}, equalized odds difference "
@@ -150,12 +156,12 @@ def _metrics(result: dict[str, Any]) -> list[str]:
 
 def _ethical_considerations(result: dict[str, Any]) -> list[str]:
     data, model = result["data"], result["model"]
-    facts = [f"Sensitive attributes audited: {', '.join(data['sensitive'])}."]
+    facts = [f"Sensitive attributes audited: {_listed(data['sensitive'])}."]
     inputs = model.get("input_columns", [])
     used = [c for c in inputs if c in data["sensitive"]]
     if model["source"] != "predictions":
         facts.append(
-            f"Sensitive attributes used as model inputs: {', '.join(used)}."
+            f"Sensitive attributes used as model inputs: {_listed(used)}."
             if used
             else "No sensitive attribute is a model input (proxies may still carry them)."
         )
@@ -191,7 +197,7 @@ def _composition(result: dict[str, Any]) -> list[str]:
     for column in data["columns"]:
         roles.setdefault(column["role"], []).append(column["name"])
     facts = [
-        f"{data['n_rows']:,} rows × {data['n_columns']} columns; target '{data['target']}' "
+        f"{data['n_rows']:,} rows × {data['n_columns']} columns; target '{_name(data['target'])}' "
         f"(positive label {data['positive_label']!r}, {_pct(data['base_rate'])} positive).",
         *[f"{role.capitalize()}: {_listed(names)}." for role, names in roles.items()],
     ]

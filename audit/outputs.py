@@ -1,32 +1,54 @@
-"""Writing results.json, report.html, report.pdf and the model file, all or nothing.
+"""Writing the audit's files: an output folder that holds exactly one audit, all or nothing.
 
-Everything is rendered in memory first, written to hidden temporary files, and
-only then renamed into place, so a failed run never leaves a half-written report
-or a report that disagrees with results.json.
+Every file of a run (results.json, the reports, the CSV tables, saved models, a JUnit file
+inside the folder) is first written to a staging folder inside the output folder — the same
+filesystem, so the final moves are renames — and swapped in as a unit once everything is
+written. The files it replaces are moved aside first and moved back if anything fails, so a
+failed run leaves the earlier audit as it was and no temporary file behind.
+
+A manifest (``.rai-audit-manifest.json``) records the files rai-audit wrote. A new run
+removes the earlier run's files that it does not write again (a report.pdf from a run that
+asked for it, when this one does not) and only those: a file rai-audit did not write is
+never removed, and a folder holding such files is refused unless the user passes --force.
+
+:func:`write_file_atomically` is the one writer of single files (a temporary file, then a
+rename) used everywhere else: the JUnit file outside the output folder, exported datasets,
+checklist templates.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from audit import model_files
+from audit import __version__
 from audit.errors import AuditError
-from audit.report.pdf import render_pdf
-from audit.report.render import figures, render_html
-from audit.report.tables import table_files
-from audit.result import AuditResult
+from audit.text import quoted_list
+
+if TYPE_CHECKING:
+    from audit.result import AuditResult
 
 FILE_NAMES = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
 MODEL_FILE = "model.skops"
+MANIFEST = ".rai-audit-manifest.json"
+STAGING_PREFIX = ".rai-audit-staging-"
 
 
 def render_outputs(
     result: AuditResult, formats: Iterable[str], say: Callable[[str], None] = lambda m: None
 ) -> dict[str, bytes]:
     """Bytes of each requested output, keyed by file name."""
+    # Imported here: the report stack (matplotlib, WeasyPrint) is slow to import and not
+    # needed by the commands that only write a file (checklist init, datasets export).
+    from audit.report.pdf import render_pdf
+    from audit.report.render import figures, render_html
+    from audit.report.tables import table_files
+
     formats = list(dict.fromkeys(formats))
     rendered: dict[str, bytes] = {}
     results_json = result.to_json().encode("utf-8")
@@ -49,31 +71,340 @@ def render_outputs(
     return rendered
 
 
-def write_outputs(out_dir: Path, files: dict[str, bytes], model: Any | None = None) -> list[Path]:
-    """Write all files atomically into ``out_dir``; return their final paths."""
+def is_report_file(name: str) -> bool:
+    """Whether ``name`` (relative to the output folder) is one `rai-audit report` re-renders."""
+    return name in (FILE_NAMES["html"], FILE_NAMES["pdf"]) or name.startswith("tables/")
+
+
+def _write_bytes(path: Path, content: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())  # the bytes are on disk before the rename makes them visible
+
+
+def _cannot(what: Path, exc: OSError) -> AuditError:
+    return AuditError(f"Cannot write {what}: {exc.strerror or exc}. Nothing was changed there.")
+
+
+def write_file_atomically(path: Path, content: bytes) -> None:
+    """Write ``path`` so that readers see the old file or the new one, never a part.
+
+    Raises
+    ------
+    AuditError
+        When the file cannot be written (no temporary file is left behind).
+    """
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AuditError(f"Cannot create output directory {out_dir}: {exc}") from None
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for name, content in files.items():
-            final = out_dir / name
-            final.parent.mkdir(parents=True, exist_ok=True)  # e.g. tables/
-            tmp = final.with_name(f".{final.name}.tmp")
-            tmp.write_bytes(content)
-            staged.append((tmp, final))
-        if model is not None:
-            tmp = out_dir / f".{MODEL_FILE}.tmp.skops"
-            model_files.save_model(model, tmp)
-            staged.append((tmp, out_dir / MODEL_FILE))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_bytes(tmp, content)
+        os.replace(tmp, path)
     except BaseException as exc:
-        for tmp, _ in staged:
+        try:
             tmp.unlink(missing_ok=True)
-        (out_dir / f".{MODEL_FILE}.tmp.skops").unlink(missing_ok=True)
+        except OSError:
+            pass  # e.g. the folder is not there: neither is the temporary file
         if isinstance(exc, OSError):
-            raise AuditError(f"Cannot write to {out_dir}: {exc}") from None
+            raise _cannot(path, exc) from None
         raise
-    for tmp, final in staged:
-        tmp.replace(final)
-    return [final for _, final in staged]
+
+
+def _relative(path: Path, directory: Path) -> str | None:
+    """``path`` as a POSIX path relative to ``directory``, or None when it is outside."""
+    try:
+        return path.resolve().relative_to(directory.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _files_in(directory: Path) -> set[str]:
+    """Every file (and symbolic link) below ``directory``, but rai-audit's own bookkeeping."""
+    found: set[str] = set()
+    for root, dirs, files in os.walk(directory):
+        here = Path(root)
+        if here == directory:
+            dirs[:] = [d for d in dirs if not d.startswith(STAGING_PREFIX)]
+        links = [d for d in dirs if (here / d).is_symlink()]  # os.walk does not enter them
+        for name in [*files, *links]:
+            found.add((here / name).relative_to(directory).as_posix())
+    found.discard(MANIFEST)
+    return found
+
+
+def _read_manifest(directory: Path) -> set[str]:
+    """The files an earlier run wrote here; none when there is no readable manifest."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    # A name that climbs out of the folder is no file of ours, whoever wrote the manifest.
+    return {f for f in files if isinstance(f, str) and _relative(directory / f, directory) == f}
+
+
+class OutputFolder:
+    """One audit's output folder, changed as a unit: use as a context manager, then commit.
+
+    ``with OutputFolder(out) as folder:`` checks the folder (refusing one that holds files
+    rai-audit did not write, unless ``force``), ``add``/``add_model`` stage files,
+    ``put_now`` places a file at once (the demo's data, which the audit then reads),
+    ``add_outside`` names a file to write elsewhere (a JUnit path outside the folder), and
+    ``commit`` swaps everything in. Leaving the block by an exception, or without a commit,
+    undoes all of it.
+
+    Parameters
+    ----------
+    directory : Path
+        The output folder (created if absent, and removed again on failure).
+    force : bool
+        Write even though the folder holds files rai-audit did not write (they are left as
+        they are, unless a file of this run has the same name).
+    inputs : iterable of Path
+        Files this run reads (config, data, model, checklist answers, a results.json): inside
+        the folder they are not someone else's files and are never removed.
+    replaces : callable, optional
+        Which of the earlier run's files this write replaces (by relative name); the others
+        are kept. Default: all of them (a new audit). `rai-audit report` replaces the
+        report files only.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        force: bool = False,
+        inputs: Iterable[Path | None] = (),
+        replaces: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.directory = directory
+        self._replaces = replaces or (lambda name: True)
+        self._created = self._create(directory)
+        self._previous = _read_manifest(directory)
+        inside = (_relative(path, directory) for path in inputs if path is not None)
+        self._inputs = {name for name in inside if name is not None}
+        foreign = sorted(_files_in(directory) - self._previous - self._inputs)
+        if foreign and not force:
+            self._remove_created()
+            noun = "file" if len(foreign) == 1 else "files"
+            raise AuditError(
+                f"Output folder {directory} holds {len(foreign)} {noun} rai-audit did not "
+                f"write ({quoted_list(foreign)}); an output folder holds one audit only. "
+                "Choose a new or empty folder, or pass --force to write beside them "
+                "(they are kept as they are)."
+            )
+        self._staging: Path | None = None
+        self._staged: list[str] = []
+        self._early: list[str] = []
+        self._outside: list[tuple[Path, bytes]] = []
+        self._undo: list[Callable[[], None]] = []
+        self._made_dirs: list[Path] = []
+        self._committed = False
+
+    # -- the folder itself ---------------------------------------------------------------
+
+    @staticmethod
+    def _create(directory: Path) -> list[Path]:
+        """Create the folder and missing parents; return those created, deepest first."""
+        missing = []
+        for path in (directory, *directory.parents):
+            if path.exists() or path.is_symlink():
+                break
+            missing.append(path)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AuditError(
+                f"Cannot create the output folder {directory}: {exc.strerror or exc}."
+            ) from None
+        if not directory.is_dir():
+            raise AuditError(f"Output folder {directory} is a file, not a folder.")
+        return missing
+
+    def _remove_created(self) -> None:
+        for path in self._created:  # deepest first; only if nothing else appeared in them
+            try:
+                path.rmdir()
+            except OSError:
+                break
+
+    def _stage_path(self, name: str) -> Path:
+        if self._staging is None:
+            self._staging = self.directory / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+            try:
+                self._staging.mkdir()
+            except OSError as exc:
+                raise _cannot(self.directory, exc) from None
+        path = self._staging / "new" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # -- what a run adds -----------------------------------------------------------------
+
+    def add(self, name: str, content: bytes) -> None:
+        """Stage ``content`` as the file ``name`` (relative, e.g. ``tables/columns.csv``)."""
+        try:
+            _write_bytes(self._stage_path(name), content)
+        except OSError as exc:
+            raise _cannot(self.directory / name, exc) from None
+        self._staged.append(name)
+
+    def add_model(self, name: str, model: Any) -> None:
+        """Stage ``model`` saved with skops as the file ``name``."""
+        from audit.model_files import save_model
+
+        try:
+            save_model(model, self._stage_path(name))
+        except OSError as exc:
+            raise _cannot(self.directory / name, exc) from None
+        self._staged.append(name)
+
+    def put_now(self, name: str, content: bytes) -> None:
+        """Place a file at once (the earlier one is restored if the run fails later)."""
+        self.add(name, content)
+        self._staged.remove(name)
+        try:
+            self._swap_in(name)
+        except OSError as exc:
+            raise _cannot(self.directory / name, exc) from None
+        self._early.append(name)
+
+    def add_outside(self, path: Path, content: bytes) -> None:
+        """A file to write at ``path`` with the others: inside the folder it is staged like
+        them; elsewhere it is written (atomically) just before the swap and its earlier
+        content restored if the swap fails."""
+        name = _relative(path, self.directory)
+        if name is not None:
+            self.add(name, content)
+        else:
+            self._outside.append((path, content))
+
+    def commit(self) -> list[Path]:
+        """Swap every staged file in, remove the earlier run's other files, write the manifest.
+
+        Returns
+        -------
+        list of Path
+            The files written (staged ones, then those outside the folder).
+        """
+        kept = {name for name in self._previous if name in self._inputs or not self._replaces(name)}
+        written = [*self._staged, *self._early]
+        stale = sorted(self._previous - set(written) - kept)
+        manifest = {
+            "written_by": f"rai-audit {__version__}",
+            "note": "Files rai-audit wrote here; a later run replaces or removes only these.",
+            "files": sorted(set(written) | {n for n in kept if (self.directory / n).exists()}),
+        }
+        try:
+            for path, content in self._outside:
+                self._write_outside(path, content)
+            self.add(MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
+            for name in self._staged:
+                self._swap_in(name)
+            for name in stale:
+                self._move_aside(name)
+        except OSError as exc:
+            stranded = self.rollback()
+            raise AuditError(
+                f"Cannot write the outputs in {self.directory}: {exc.strerror or exc}. "
+                + (stranded or "The earlier files there were left as they were.")
+            ) from None
+        except BaseException:
+            self.rollback()
+            raise
+        self._committed = True
+        self._clean_up(stale)
+        staged = [self.directory / name for name in self._staged if name != MANIFEST]
+        return staged + [path for path, _ in self._outside]
+
+    # -- the swap and its undo -------------------------------------------------------------
+
+    def _make_parents(self, path: Path) -> None:
+        missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+        for directory in reversed(missing):
+            directory.mkdir()
+            self._made_dirs.append(directory)
+
+    def _backup_path(self, name: str) -> Path:
+        assert self._staging is not None
+        backup = self._staging / "old" / name
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        return backup
+
+    def _swap_in(self, name: str) -> None:
+        assert self._staging is not None
+        final = self.directory / name
+        self._make_parents(final)
+        backup = None
+        if final.exists() or final.is_symlink():
+            backup = self._backup_path(name)
+            os.replace(final, backup)
+            self._undo.append(lambda: os.replace(backup, final))
+        os.replace(self._staging / "new" / name, final)
+        self._undo.append(lambda: final.unlink(missing_ok=True))
+
+    def _move_aside(self, name: str) -> None:
+        final = self.directory / name
+        if not (final.exists() or final.is_symlink()):
+            return
+        backup = self._backup_path(name)
+        os.replace(final, backup)
+        self._undo.append(lambda: os.replace(backup, final))
+
+    def _write_outside(self, path: Path, content: bytes) -> None:
+        try:
+            earlier = path.read_bytes() if path.is_file() else None
+        except OSError:
+            earlier = None
+        write_file_atomically(path, content)
+        if earlier is None:
+            self._undo.append(lambda: path.unlink(missing_ok=True))
+        else:
+            self._undo.append(lambda: write_file_atomically(path, earlier))
+
+    def rollback(self) -> str:
+        """Undo everything done so far; remove the staging folder (and a folder we made).
+
+        Returns "" or, when an earlier file could not be put back, a sentence saying where
+        it was kept (the staging folder is then left in place rather than lose it).
+        """
+        stranded = False
+        while self._undo:
+            action = self._undo.pop()
+            try:
+                action()
+            except (OSError, AuditError):
+                stranded = True  # restore what can be restored; keep the rest
+        for directory in reversed(self._made_dirs):
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+        self._made_dirs.clear()
+        staging, self._staging = self._staging, None
+        if stranded and staging is not None:
+            return f" Some earlier files could not be put back: they are in {staging}."
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        self._remove_created()
+        return ""
+
+    def _clean_up(self, stale: list[str]) -> None:
+        """After a commit: drop the backups, staging folders of crashed runs, emptied folders."""
+        for staging in self.directory.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(staging, ignore_errors=True)
+        self._staging = None
+        for name in stale:  # e.g. tables/ when this run wrote no tables
+            for parent in (self.directory / name).parents:
+                if parent == self.directory or _relative(parent, self.directory) is None:
+                    break
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+
+    def __enter__(self) -> OutputFolder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._committed:
+            self.rollback()

@@ -16,6 +16,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from audit.text import printable_lines
+
 
 class Reporter:
     """Call it with a step's name when the step starts; ``done`` ends the run."""
@@ -59,7 +61,7 @@ class Reporter:
         if self.quiet or self._step is None:
             return
         if self._live is not None and self._task is not None:
-            self._live.update(self._task, description=f"{self._step}: {text}")
+            self._live.update(self._task, description=printable_lines(f"{self._step}: {text}"))
         else:
             self._line(f"  [{_clock(time.perf_counter() - self._began)}]   {text}")
 
@@ -83,10 +85,10 @@ class Reporter:
     def done(self, message: str) -> None:
         self.close()
         if not self.quiet:
-            print(message, flush=True)
+            print(printable_lines(message), flush=True)
 
     def _line(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        print(printable_lines(text), file=self.stream, flush=True)
 
 
 def _clock(seconds: float) -> str:

@@ -19,6 +19,8 @@ from fairlearn.metrics import (
 from sklearn.metrics import accuracy_score, precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from audit.result import SCHEMA_VERSION
+
 
 def test_demo_writes_every_output(demo_dir):
     for name in ("results.json", "report.html", "report.pdf", "model.skops", "audit.yaml"):
@@ -106,7 +108,7 @@ def test_provenance_records_the_run(demo_dir, demo_result):
     import hashlib
 
     prov = demo_result["provenance"]
-    assert demo_result["schema_version"] == "1.0"
+    assert demo_result["schema_version"] == SCHEMA_VERSION == "2.0"
     assert prov["seed"] == 0
     assert prov["versions"]["fairlearn"] and prov["versions"]["scikit-learn"]
     data_bytes = (demo_dir / "data" / "credit.csv").read_bytes()

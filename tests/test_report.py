@@ -9,6 +9,8 @@ import pytest
 from conftest import run_cli
 from pypdf import PdfReader
 
+from audit.outputs import MANIFEST
+
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_GROUP = "<img src=x onerror=alert(2)>"
 HOSTILE_CSS = "url(file:///etc/passwd)"
@@ -129,4 +131,5 @@ def test_only_requested_formats_are_written(tmp_path, demo_dir, formats):
     assert run_cli(*args).exit_code == 1  # the demo's policy fails; outputs are still written
     written = {p.name for p in out.iterdir()}
     expected = {"json": {"results.json"}, "html": {"report.html", "tables"}, "pdf": {"report.pdf"}}
-    assert written == set().union(*(expected[f] for f in formats)) | {"model.skops"}
+    ours = {"model.skops", MANIFEST}  # the manifest lists the files rai-audit wrote
+    assert written == set().union(*(expected[f] for f in formats)) | ours

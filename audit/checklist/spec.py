@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from audit.checklist.evidence import SOURCES
 from audit.config import AuditConfig
 from audit.errors import AuditError
+from audit.text import key_list, parse_problem, printable, quoted_list, read_text, shown_key
 
 STATUSES = ("yes", "no", "not applicable", "open")
 ITEM_ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -91,7 +92,9 @@ def normalise_status(value: Any, where: str) -> str:
     if isinstance(value, bool):
         text = "yes" if value else "no"
     if text not in _STATUS_SPELLINGS:
-        raise AuditError(f"{where}: status {value!r} is not one of {', '.join(STATUSES)}.")
+        raise AuditError(
+            f"{where}: status '{printable(value)}' is not one of {', '.join(STATUSES)}."
+        )
     return _STATUS_SPELLINGS[text]
 
 
@@ -119,7 +122,9 @@ def _date(value: Any, where: str) -> str | None:
     try:
         return dt.date.fromisoformat(str(value).strip()).isoformat()
     except ValueError:
-        raise AuditError(f"{where}: date {value!r} is not a date in YYYY-MM-DD form.") from None
+        raise AuditError(
+            f"{where}: date '{printable(value)}' is not a date in YYYY-MM-DD form."
+        ) from None
 
 
 @dataclass
@@ -145,17 +150,23 @@ class PreparedChecklist:
 def _read_yaml(path: Path, what: str) -> Any:
     if not path.is_file():
         raise AuditError(f"{what} not found: {path}. Check the path in the `checklist:` config.")
+    text = read_text(path, what)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise AuditError(f"{what} {path} is not valid YAML: {exc}") from None
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise AuditError(f"{what} {path} is not valid YAML: {parse_problem(exc)}.") from None
 
 
-def _validation_message(exc: ValidationError) -> str:
+def _validation_message(exc: ValidationError, shown: int = 8) -> str:
+    """The first few problems, each naming its key only if it looks like one (see text.py)."""
+    errors = exc.errors()
     lines = []
-    for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        lines.append(f"'{loc}': {error['msg']}")
+    for error in errors[:shown]:
+        loc = ".".join(str(p) for p in error["loc"])
+        where = shown_key(loc) if loc else "(top level)"
+        lines.append(f"{where}: {printable(error['msg'], 160)}")
+    if len(errors) > shown:
+        lines.append(f"and {len(errors) - shown} more problems")
     return "\n  - ".join(lines)
 
 
@@ -170,7 +181,7 @@ def parse_checklist(raw: Any, source: str) -> ChecklistDef:
     seen: set[str] = set()
     repeated = sorted({i.id for i in definition.items() if i.id in seen or seen.add(i.id)})
     if repeated:
-        raise AuditError(f"Checklist {source}: item id(s) used twice: {', '.join(repeated)}.")
+        raise AuditError(f"Checklist {source}: item id(s) used twice: {quoted_list(repeated)}.")
     return definition
 
 
@@ -196,14 +207,15 @@ def read_answers(path: Path, definition: ChecklistDef) -> tuple[dict[str, Answer
     unknown_keys = set(raw) - {"checklist", "sign_off", "answers"}
     if unknown_keys:
         raise AuditError(
-            f"Checklist answers file {path}: unknown key(s) {', '.join(sorted(unknown_keys))}; "
-            "allowed: checklist, sign_off, answers."
+            f"Checklist answers file {path} has {key_list(unknown_keys)}; allowed: checklist, "
+            "sign_off, answers. Write a template with `rai-audit checklist init`."
         )
     made_for = raw.get("checklist")
     if made_for is not None and str(made_for) != definition.id:
         raise AuditError(
-            f"Checklist answers file {path} was written for checklist '{made_for}', but the "
-            f"audit uses '{definition.id}'. Write a new template with `rai-audit checklist init`."
+            f"Checklist answers file {path} was written for checklist '{printable(made_for)}', "
+            f"but the audit uses '{definition.id}'. Write a new template with "
+            "`rai-audit checklist init`."
         )
     ids = [item.id for item in definition.items()]
     answers_raw = raw.get("answers") or {}
@@ -215,8 +227,10 @@ def read_answers(path: Path, definition: ChecklistDef) -> tuple[dict[str, Answer
         if item_id not in ids:
             close = difflib.get_close_matches(item_id, ids, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
-            raise AuditError(f"{path}: answer for unknown checklist item '{item_id}'.{hint}")
-        where = f"{path}, item '{item_id}'"
+            raise AuditError(
+                f"{path}: answer for unknown checklist item '{printable(item_id)}'.{hint}"
+            )
+        where = f"{path}, item '{printable(item_id)}'"
         if entry is None:
             entry = {}
         if not isinstance(entry, dict):
@@ -224,8 +238,7 @@ def read_answers(path: Path, definition: ChecklistDef) -> tuple[dict[str, Answer
         extra = set(entry) - {"status", "rationale", "owner", "evidence"}
         if extra:
             raise AuditError(
-                f"{where}: unknown field(s) {', '.join(sorted(map(str, extra)))}; allowed: "
-                "status, rationale, owner, evidence."
+                f"{where}: {key_list(extra)}; allowed: status, rationale, owner, evidence."
             )
         status = normalise_status(entry.get("status"), where)
         answers[item_id] = Answer(
@@ -241,8 +254,7 @@ def read_answers(path: Path, definition: ChecklistDef) -> tuple[dict[str, Answer
     extra = set(sign_raw) - {"reviewer", "role", "date", "notes"}
     if extra:
         raise AuditError(
-            f"{path}: unknown sign_off field(s) {', '.join(sorted(map(str, extra)))}; allowed: "
-            "reviewer, role, date, notes."
+            f"{path}: sign_off has {key_list(extra)}; allowed: reviewer, role, date, notes."
         )
     sign_off = {
         "reviewer": _text(sign_raw.get("reviewer")),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from audit.checklist.evidence import SOURCES
 from audit.checklist.spec import ChecklistDef, load_definition
+from audit.outputs import write_file_atomically
 
 WIDTH = 92
 
@@ -69,8 +70,5 @@ def write_template(out: Path, checklist_file: Path | None = None) -> tuple[int, 
     """
     definition, _ = load_definition(checklist_file)
     text = answers_template(definition, custom=checklist_file is not None)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    write_file_atomically(out, text.encode("utf-8"))
     return len(definition.sections), len(definition.items())

@@ -289,7 +289,7 @@ def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any]) -> str:
     axes.set_yticks(y, labels)
     axes.set_xlabel(
         f"contribution to the gap in mean {_space(explanations)} "
-        f"({entry['reference']} − {comparison['group']})"
+        f"({shorten(entry['reference'], 24)} − {shorten(comparison['group'], 24)})"
     )
     axes.set_title(
         f"Features driving the disparity: {shorten(entry['sensitive'], 30)}, "

@@ -16,6 +16,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.ticker import FixedFormatter  # noqa: E402
+
+from audit.text import printable, printable_lines  # noqa: E402
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -23,7 +27,29 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 STYLE = {"text.parse_math": False, "font.family": "DejaVu Sans", "svg.hashsalt": "rai-audit"}
 
 
+# No line of text in a figure is longer than this, whatever a label forgot to shorten: a
+# 100 kB group name would otherwise make a figure of a hundred million pixels.
+LINE_LIMIT = 120
+
+
 def to_data_uri(figure: plt.Figure) -> str:
+    """The figure as a PNG ``data:`` URI; every text in it made printable first.
+
+    Labels are shortened where they are made (:func:`shorten`); this pass is the one place
+    every figure goes through, so no label escapes it: control characters never reach
+    matplotlib's renderer (its missing-glyph warnings would print them) and no line is long.
+    """
+    for text in figure.findobj(Text):
+        content = text.get_text()
+        safe = printable_lines(content, LINE_LIMIT)
+        if safe != content:
+            text.set_text(safe)
+    for axes in figure.axes:
+        # Tick labels are re-made from the axis' formatter at drawing time: clean them there.
+        for axis in (axes.xaxis, axes.yaxis):
+            for formatter in (axis.get_major_formatter(), axis.get_minor_formatter()):
+                if isinstance(formatter, FixedFormatter):
+                    formatter.seq = [printable_lines(s, LINE_LIMIT) for s in formatter.seq]
     buffer = io.BytesIO()
     # Fixed metadata keeps the PNG bytes identical for identical results.
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
@@ -32,4 +58,5 @@ def to_data_uri(figure: plt.Figure) -> str:
 
 
 def shorten(text: str, limit: int = 22) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A label from data, printable (control characters escaped) and at most ``limit`` long."""
+    return printable(text, limit)

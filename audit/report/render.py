@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import math
 import multiprocessing
+import re
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,12 +20,21 @@ from pathlib import PurePath
 from typing import Any
 
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from audit.report import fairness_plots
 from audit.report.explain_plots import case_figures, explanation_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.mitigation_plots import tradeoff_chart
+from audit.text import printable
+
+# Column names and group labels are shown at most this long in the report (see _finalizer).
+LABEL_LIMIT = 60
+# Any other text: at most this long, and no unbroken "word" (a label inside a message) longer.
+TEXT_LIMIT = 3000
+WORD_LIMIT = 200
+_LONG_WORD = re.compile(rf"\S{{{WORD_LIMIT + 1},}}")
 
 TEMPLATE_PACKAGE = "audit.templates"
 # (file in templates/fonts, CSS family, weight, style). Embedded so the report looks the same
@@ -92,13 +102,54 @@ def _interval(ci: Any, digits: int = 3) -> str:
     return f"[{low}, {high}]"
 
 
-def environment() -> Environment:
+def _labels(result: dict[str, Any]) -> set[str]:
+    """The column names and group labels of ``result``: values from the data."""
+    data = result.get("data") or {}
+    labels = {column.get("name") for column in data.get("columns", [])}
+    labels.update(data.get("sensitive", []))
+    for column, sizes in (data.get("group_sizes") or {}).items():
+        labels.add(column)
+        labels.update(sizes)
+    for feature in (result.get("fairness") or {}).get("features", []):
+        labels.update((feature.get("feature"), feature.get("reference_group")))
+        labels.update(group.get("group") for group in feature.get("groups", []))
+    return {label for label in labels if isinstance(label, str)}
+
+
+def _finalizer(result: dict[str, Any]) -> Callable[[Any], Any]:
+    """What every ``{{ value }}`` of the templates goes through before it is escaped.
+
+    A column name or group label is shown shortened and printable wherever it is printed
+    (the full value is in results.json and the CSV tables): a 100 kB group name would
+    otherwise fill pages of every table. Any other text is cut at TEXT_LIMIT, and a word
+    longer than WORD_LIMIT (a label quoted in a message) is cut too.
+    """
+    shown = {label: printable(label, LABEL_LIMIT) for label in _labels(result)}
+    shown = {label: short for label, short in shown.items() if short != label}
+
+    def finalize(value: Any) -> Any:
+        if not isinstance(value, str) or isinstance(value, Markup):
+            return value
+        if value in shown:
+            return shown[value]
+        if value.startswith("data:"):  # a figure
+            return value
+        if len(value) > TEXT_LIMIT:
+            value = value[: TEXT_LIMIT - 1] + "…"
+        # A label inside a sentence (a message that names a group) is not one of `shown`.
+        return _LONG_WORD.sub(lambda word: word[0][: WORD_LIMIT - 1] + "…", value)
+
+    return finalize
+
+
+def environment(result: dict[str, Any] | None = None) -> Environment:
     env = Environment(
         loader=FunctionLoader(_load_template),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalizer(result or {}),
     )
     env.filters["num"] = _number
     env.filters["pct"] = _percent
@@ -147,7 +198,7 @@ def render_html(
 ) -> str:
     """The report as HTML; ``for_pdf`` names the fonts for the PDF renderer to load instead of
     embedding them (the HTML file itself always embeds them)."""
-    env = environment()
+    env = environment(result)
     css = font_faces(embedded=not for_pdf) + "\n" + (_load_template("report.css") or "")
     return env.get_template("report.html.j2").render(
         result=result,

@@ -9,21 +9,36 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from typing import Any
 
 FOLDER = "tables"
+# A spreadsheet reads a cell as a formula when it starts with one of these, also after
+# leading spaces (OWASP, "CSV Injection"). TAB and CR start one in some spreadsheets too.
+_FORMULA_START = re.compile(r"^[\t\r]|^\s*[=+\-@]")
+# ... but a number written as text ("-1", a group label) is only a number.
+_NUMBER = re.compile(r" *[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)? *")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell no spreadsheet runs as a formula: risky text gets a leading ``'``.
+
+    Numbers are left as they are (we write ``-0.5`` as a number, not as text).
+    """
+    if isinstance(value, str) and _FORMULA_START.match(value) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def _csv(header: list[str], rows: Iterable[list[Any]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    # Every text cell quoted, so a separator inside one (say "a;=cmd" opened with ';' as
+    # the separator) cannot start a new cell; numbers stay unquoted numbers.
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow([safe_cell(name) for name in header])
     for row in rows:
-        # Cells starting with = + - @ would run as formulas in a spreadsheet: quote them.
-        writer.writerow(
-            ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
-        )
+        writer.writerow([safe_cell(value) for value in row])
     return buffer.getvalue().encode("utf-8")
 
 

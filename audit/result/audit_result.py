@@ -36,6 +36,7 @@ from audit.result.sections import (
     Section,
     Verdict,
 )
+from audit.text import parse_problem, printable, read_text
 
 # Major version: a reader of 2.x reads every 2.y; anything else is refused (re-run the audit).
 SCHEMA_VERSION = "2.0"
@@ -212,14 +213,17 @@ class AuditResult(Section):
         version = str(raw["schema_version"])
         if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
             raise AuditError(
-                f"{source} has schema_version {version}; this rai-audit reads "
+                f"{source} has schema_version {printable(version)}; this rai-audit reads "
                 f"{SCHEMA_VERSION.split('.')[0]}.x. Re-run the audit with this version."
             )
         try:
             return cls.model_validate(plain(raw))
         except ValidationError as exc:
             problems = _problems(exc)
-        raise AuditError(f"{source} is not a complete rai-audit result: {problems}")
+        raise AuditError(
+            f"{source} is not a complete rai-audit result: {problems}. Re-run the audit to "
+            "write a complete results.json."
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> AuditResult:
@@ -233,14 +237,12 @@ class AuditResult(Section):
         path = Path(path)
         if not path.is_file():
             raise AuditError(f"Results file not found: {path}.")
+        text = read_text(path, "Results file")
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError:
-            raise AuditError(f"{path} is not UTF-8 text; a results.json is UTF-8 JSON.") from None
+            raw = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise AuditError(
-                f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-            ) from None
+            # The position, never the text: the file may be anything (see audit.text).
+            raise AuditError(f"{path} is not valid JSON: {parse_problem(exc)}.") from None
         return cls.from_dict(raw, str(path))
 
     @classmethod
@@ -306,8 +308,8 @@ def _problems(exc: ValidationError, limit: int = 5) -> str:
         where = ".".join(str(p) for p in error["loc"])
         if error["type"] == "missing":
             kind = "section" if len(error["loc"]) == 1 else "field"
-            parts.append(f"missing {kind} '{where}'")
+            parts.append(f"missing {kind} '{printable(where)}'")
         else:
-            parts.append(f"'{where}': {error['msg']}")
+            parts.append(f"'{printable(where)}': {error['msg']}")
     more = len(exc.errors()) - limit
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "") + "."
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
