@@ -504,20 +504,42 @@ class AuditConfig(_Section):
     # Where relative paths are shown from in results.json: the config file's folder, or the
     # working directory (a result never records an absolute local path).
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    # What the Python API hands over in memory instead of files (never in a config file,
+    # never in results.json): the data as a DataFrame, a fitted model or a score function.
+    _frame: Any = PrivateAttr(default=None)
+    _model_object: Any = PrivateAttr(default=None)
+
+    @property
+    def frame(self) -> Any:
+        """The data given in memory (a pandas DataFrame), or None to read ``data.path``."""
+        return self._frame
+
+    @property
+    def model_object(self) -> Any:
+        """A fitted model given in memory, or None (train one, or load ``model.file``)."""
+        return self._model_object
+
+    def with_objects(self, frame: Any = None, model: Any = None) -> AuditConfig:
+        """This config with in-memory data and/or a fitted model (the Python API)."""
+        self._frame, self._model_object = frame, model
+        return self
 
     @property
     def mode(self) -> Literal["train", "model_file", "predictions"]:
-        """How predictions are obtained: train a model, load one, or take them from the data."""
+        """How predictions are obtained: train a model, load one (from a file or given in
+        memory), or take them from the data."""
         if self.predictions.given:
             return "predictions"
-        return "model_file" if self.model.file else "train"
+        if self.model.file is not None or self._model_object is not None:
+            return "model_file"
+        return "train"
 
     def check_complete(self) -> None:
         """Fail unless the config has what a run needs (checked after flags are merged in)."""
         missing = [
             flag
             for flag, value in (
-                ("data.path (--data)", self.data.path),
+                ("data.path (--data)", self.data.path or self._frame is not None),
                 ("data.target (--target)", self.data.target),
                 ("data.sensitive (--sensitive)", self.data.sensitive),
             )
@@ -528,7 +550,9 @@ class AuditConfig(_Section):
                 f"The audit needs {', '.join(missing)}: set it in the config file or on the "
                 "command line. Run `rai-audit run --help` for all options."
             )
-        if self.model.file and self.predictions.given:
+        if self.model.file and self._model_object is not None:
+            raise AuditError("Give the model once: as a fitted object or as model.file.")
+        if (self.model.file or self._model_object is not None) and self.predictions.given:
             raise AuditError(
                 "Both a model file (model.file / --model-file) and prediction columns "
                 "(predictions.* / --prediction-column / --score-column) were given: choose one."

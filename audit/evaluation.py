@@ -372,6 +372,12 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         )
         info = {"source": "trained", "registry_name": config.model.name, **models.describe(model)}
         columns = data.features
+        source = "The trained model"
+    elif config.model_object is not None:
+        model = config.model_object
+        info = {"source": "object", **models.describe(model)}
+        columns = models.model_input_columns(model, data.features)
+        source = f"The model given ({type(model).__name__})"
     else:
         assert config.model.file is not None
         model = model_files.load_model(config.model.file, trust=config.model.trust)
@@ -383,13 +389,12 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
             **models.describe(model),
         }
         columns = models.model_input_columns(model, data.features)
-        absent = [c for c in columns if c not in data.frame.columns]
-        if absent:
-            raise AuditError(
-                f"The model in {config.model.file} expects column(s) {', '.join(absent)}, "
-                f"which {data.path} does not have."
-            )
-    source = "The trained model" if config.mode == "train" else f"The model in {config.model.file}"
+        source = f"The model in {config.model.file}"
+    absent = [c for c in columns if c not in data.frame.columns]
+    if absent:
+        raise AuditError(
+            f"{source} expects column(s) {', '.join(absent)}, which the data does not have."
+        )
     output = model_output(model, data.positive_label, source)
     rule = default_rule(output, config.model.threshold)
     X_test = models.as_model_input(data.frame.iloc[plan.test], columns)

@@ -69,18 +69,17 @@ def _model_details(result: dict[str, Any]) -> list[str]:
             f"(rule: {model['decision_rule']['text']})."
         )
     else:
-        origin = (
-            f"trained by the audit (registry entry '{model.get('registry_name')}', seed "
-            f"{prov['seed']})"
-            if model["source"] == "trained"
-            else f"loaded from {model.get('file')}"
+        origins = {
+            "trained": f"trained by the audit (registry entry '{model.get('registry_name')}', "
+            f"seed {prov['seed']})",
+            "file": f"loaded from {model.get('file')}",
+            "object": "given to the audit in memory (Python API)",
+        }
+        facts.append(f"{model.get('estimator')}, {origins[model['source']]}.")
+        facts.append(
+            f"Decision rule: {model['decision_rule']['text']}; positive label "
+            f"{result['data']['positive_label']!r}."
         )
-        facts.append(f"{model.get('estimator')}, {origin}.")
-        if model.get("threshold") is not None:
-            facts.append(
-                f"Predicts positive when P(positive) ≥ {model['threshold']:g}; positive label "
-                f"{result['data']['positive_label']!r}."
-            )
         inputs = model.get("input_columns", [])
         facts.append(f"{len(inputs)} inputs: {_listed(inputs)}.")
     facts.append(
@@ -93,9 +92,10 @@ def _training_data(result: dict[str, Any], config: AuditConfig) -> list[str]:
     data, model = result["data"], result["model"]
     if model["source"] == "predictions":
         return ["Not known to the audit: the decisions were made by another system."]
-    if model["source"] == "file":
+    if model["source"] in ("file", "object"):
+        how = "loaded from a file" if model["source"] == "file" else "given to it in memory"
         return [
-            "Not known to the audit: the model was loaded from a file. The audit evaluated "
+            f"Not known to the audit: the model was {how}. The audit evaluated "
             f"{data['n_evaluated']:,} rows of {PurePath(data['file']).name}."
         ]
     return [

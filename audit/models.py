@@ -102,8 +102,9 @@ def model_input_columns(model: Any, features: list[str]) -> list[str]:
 def describe(model: Any) -> dict[str, Any]:
     """Name and parameters of the final estimator, for the report and model card."""
     estimator = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    get_params = getattr(estimator, "get_params", None)  # a plain callable has none
     params = {
         k: v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
-        for k, v in estimator.get_params(deep=False).items()
+        for k, v in (get_params(deep=False) if callable(get_params) else {}).items()
     }
     return {"estimator": type(estimator).__name__, "params": params}
