@@ -322,7 +322,8 @@ def _rows_block(
         if entry["kind"] == "numeric":
             entry["values"] = [_round(v) for v in raw.to_numpy(dtype=float, na_value=np.nan)]
         else:
-            text = raw.astype(str).where(raw.notna(), None)
+            # A plain list, not a Series: pandas 3's text dtype turns None back into NaN.
+            text = [None if missing else str(v) for v, missing in zip(raw, raw.isna(), strict=True)]
             categories = sorted({t for t in text if t is not None})
             code = {c: i for i, c in enumerate(categories)}
             entry["categories"] = categories
