@@ -96,10 +96,16 @@ def explain(
     )
     proxies = detect_proxies(X, groups, cfg.proxy_method, cfg.proxy_threshold, config.seed)
     if model is None:
+        proxies_note = (
+            "Proxy detection needs only the data and is shown below."
+            if X.shape[1]
+            else "Proxy detection needs the inputs of the model that made the decisions: "
+            "declare them (data.features) to check them for proxies of the sensitive features."
+        )
         return {
             "status": "no_model",
             "reason": "This audit evaluates decisions that were already made, so there is no "
-            "model to explain. Proxy detection needs only the data and is shown below.",
+            f"model to explain. {proxies_note}",
             "proxies": {**proxies, "important": []},
         }
 
