@@ -107,7 +107,8 @@ def repeated_column_names(path: Path) -> dict[str, int]:
     """Column names the file's header holds more than once, with how often."""
     names = _header(path) or []
     counts = pd.Series(names, dtype=object).value_counts()
-    return {str(name): int(n) for name, n in counts[counts > 1].items()}
+    # Unnamed columns ('') are not repeats: pandas names them 'Unnamed: 0', 'Unnamed: 1'...
+    return {str(name): int(n) for name, n in counts[counts > 1].items() if str(name).strip()}
 
 
 def drop_repeated_columns(
@@ -150,12 +151,11 @@ def _is_nested(values: pd.Series) -> bool:
 
     A Parquet column has one type, so its first value tells; CSV cells are never nested.
     """
-    if values.dtype != object:
+    present = values.notna().to_numpy() if values.dtype == object else np.zeros(0, bool)
+    if not present.any():
         return False
-    first = values.first_valid_index()
-    return first is not None and isinstance(
-        values[first], (list, tuple, dict, set, np.ndarray, pd.Series)
-    )
+    first = values.iloc[int(present.argmax())]
+    return isinstance(first, (list, tuple, dict, set, np.ndarray, pd.Series))
 
 
 def _require_columns(frame: pd.DataFrame, columns: list[str], role: str, path: Path) -> None:
@@ -281,6 +281,9 @@ def load_audit_data(config: AuditConfig) -> AuditData:
     _require_columns(frame, cfg.drop, "Dropped", cfg.path)
     if cfg.target in cfg.sensitive:
         raise AuditError(f"Column '{cfg.target}' is both the target and a sensitive feature.")
+    features = _feature_columns(frame, config)
+    # Before any value is read: a list per cell cannot be counted, compared or hashed.
+    frame = _without_nested_columns(frame, config, features)
 
     missing_target = frame[cfg.target].isna()
     if missing_target.all():
@@ -306,8 +309,6 @@ def load_audit_data(config: AuditConfig) -> AuditData:
                 "pick a column with at least two values or remove it from --sensitive."
             )
 
-    features = _feature_columns(frame, config)
-    frame = _without_nested_columns(frame, config, features)
     return AuditData(
         frame=frame,
         path=cfg.path,
@@ -335,22 +336,26 @@ def _without_nested_columns(
     only an explicit ``data.drop`` sets it aside.
     """
     nested = [c for c in frame.columns if _is_nested(frame[c])]
-    refused = [c for c in nested if c not in config.data.drop]
+    roles = {
+        c: column_role(
+            c,
+            target=config.data.target or "",
+            sensitive=config.data.sensitive,
+            features=features,
+            prediction=config.predictions.prediction_column,
+            score=config.predictions.score_column,
+            weight=config.fairness.weight_column,
+        )
+        for c in nested
+    }
+    refused = [c for c in nested if c not in config.data.drop or roles[c] != "not used"]
     if refused:
-        used = {
-            c: column_role(
-                c,
-                target=config.data.target or "",
-                sensitive=config.data.sensitive,
-                features=features,
-            )
-            for c in refused
-        }
-        shown = ", ".join(f"'{c}' ({used[c]})" for c in refused[:5])
+        shown = ", ".join(f"'{c}' ({roles[c]})" for c in refused[:5])
+        droppable = [c for c in refused if roles[c] in ("feature", "not used")]
+        fix = f", or leave them out with --drop {droppable[0]} (data.drop)" if droppable else ""
         raise AuditError(
             f"Column(s) {shown} in {config.data.path} hold lists or structures (nested values), "
-            "which no check or model here can read. Flatten them into plain columns, or leave "
-            f"them out with --drop {refused[0]} (data.drop)."
+            f"which no check or model here can read. Flatten them into plain columns{fix}."
         )
     return frame.drop(columns=nested) if nested else frame
 

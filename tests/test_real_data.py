@@ -279,6 +279,11 @@ def test_nested_parquet_column_is_refused_unless_dropped(tmp_path):
     assert "'tags' (feature)" in result.output and "--drop tags" in result.output
     dropped = audit(tmp_path, "dropped", *args, "--drop", "tags")
     assert "tags" not in roles(dropped)
+    # A nested target cannot be dropped: refused before any of its values is read.
+    frame["income"] = [[label] for label in frame["income"]]
+    frame.drop(columns="tags").to_parquet(path)
+    result = run_cli("run", *args, "--out", tmp_path / "o", "--format", "json", "-q")
+    assert result.exit_code == 2 and "'income' (target)" in result.output
 
 
 # --- the public datasets (skip without ../shared/data) --------------------------------------
