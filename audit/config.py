@@ -179,6 +179,9 @@ class QualityConfig(_Section):
     proxy_association: float = Field(0.2, ge=0.0, le=1.0)
     leakage_auc_warning: float = Field(0.95, ge=0.5, le=1.0)
     leakage_auc_error: float = Field(0.99, ge=0.5, le=1.0)
+    # Regression targets: |correlation| of one input with the target.
+    leakage_correlation_warning: float = Field(0.95, ge=0.0, le=1.0)
+    leakage_correlation_error: float = Field(0.99, ge=0.0, le=1.0)
     unseen_share: float = Field(0.01, ge=0.0, le=1.0)
     shift_psi_info: float = Field(0.1, ge=0.0)
     shift_psi_warning: float = Field(0.25, ge=0.0)
@@ -196,6 +199,10 @@ class QualityConfig(_Section):
             )
         if self.leakage_auc_error < self.leakage_auc_warning:
             raise ValueError("quality.leakage_auc_error must be >= quality.leakage_auc_warning")
+        if self.leakage_correlation_error < self.leakage_correlation_warning:
+            raise ValueError(
+                "quality.leakage_correlation_error must be >= quality.leakage_correlation_warning"
+            )
         if self.shift_psi_warning < self.shift_psi_info:
             raise ValueError("quality.shift_psi_warning must be >= quality.shift_psi_info")
         return self

@@ -7,7 +7,8 @@ column at fault and says what to do, because these are the mistakes users make.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,107 @@ def load_table(path: Path) -> pd.DataFrame:
         raise AuditError(f"Could not read {path} as {kind.upper()}: {exc}") from None
     if frame.empty:
         raise AuditError(f"Data file {path} has a header but no rows.")
+    frame.columns = [str(c) for c in frame.columns]
+    return _without_pd_na(frame)
+
+
+def _without_pd_na(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable columns (Int64, boolean, string with ``pd.NA``, as Parquet files written by
+    pandas restore them) as plain numpy columns with NaN for missing values.
+
+    ``pd.NA`` has no truth value and does not compare, which scikit-learn, numpy and shap
+    need; the CSV reader never produces it, so after this both file types look alike.
+    """
+    for column in frame.columns:
+        values = frame[column]
+        dtype = values.dtype
+        if not isinstance(dtype, pd.api.extensions.ExtensionDtype) or isinstance(
+            dtype, (pd.CategoricalDtype, pd.DatetimeTZDtype)
+        ):
+            continue
+        missing = values.isna()
+        if pd.api.types.is_bool_dtype(dtype):
+            plain = values.astype(object).where(~missing, np.nan) if missing.any() else None
+            frame[column] = values.astype(bool) if plain is None else plain
+        elif pd.api.types.is_numeric_dtype(dtype):
+            if missing.any():
+                frame[column] = values.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                frame[column] = values.to_numpy(dtype=dtype.numpy_dtype)
+        elif isinstance(dtype, pd.StringDtype) and getattr(dtype, "na_value", pd.NA) is pd.NA:
+            frame[column] = values.astype(object).where(~missing, np.nan)
     return frame
+
+
+def _header(path: Path) -> list[str] | None:
+    """The column names exactly as the file writes them (pandas renames a repeat 'x' to 'x.1')."""
+    if READERS.get(path.suffix.lower()) == "parquet":
+        import pyarrow.parquet as pq  # pyarrow reads Parquet for pandas: a dependency anyway
+
+        try:
+            return [str(name) for name in pq.read_schema(path).names]
+        except Exception:  # unreadable: load_table says why
+            return None
+    try:
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    except Exception:
+        return None
+    return [str(name) for name in header.iloc[0]]
+
+
+def repeated_column_names(path: Path) -> dict[str, int]:
+    """Column names the file's header holds more than once, with how often."""
+    names = _header(path) or []
+    counts = pd.Series(names, dtype=object).value_counts()
+    # Unnamed columns ('') are not repeats: pandas names them 'Unnamed: 0', 'Unnamed: 1'...
+    return {str(name): int(n) for name, n in counts[counts > 1].items() if str(name).strip()}
+
+
+def drop_repeated_columns(
+    frame: pd.DataFrame, repeated: dict[str, int], path: Path
+) -> pd.DataFrame:
+    """Keep one copy of each repeated column, or refuse when the copies differ.
+
+    pandas reads a second 'sex' as 'sex.1', which would then be audited as a column of
+    its own (a model input, say). Identical copies carry nothing new, so the first is
+    kept; copies that differ leave the audit to guess which one is meant, so it stops.
+    """
+    if not repeated:
+        return frame
+    if READERS.get(path.suffix.lower()) == "parquet":  # pyarrow cannot read such a file
+        shown = ", ".join(f"'{name}' ×{n}" for name, n in repeated.items())
+        raise AuditError(
+            f"{path} has repeated column names ({shown}); rename the copies so every "
+            "column has its own name."
+        )
+    copies = []
+    for name, count in repeated.items():
+        mangled = [f"{name}.{k}" for k in range(1, count)]
+        if name not in frame.columns or any(c not in frame.columns for c in mangled):
+            raise AuditError(
+                f"Column '{name}' appears {count} times in {path}; rename the copies so every "
+                "column has its own name."
+            )
+        differing = [c for c in mangled if not frame[name].equals(frame[c])]
+        if differing:
+            raise AuditError(
+                f"Column '{name}' appears {count} times in {path} with different values, so it "
+                "is not clear which one is meant: rename or remove the copies."
+            )
+        copies += mangled
+    return frame.drop(columns=copies)
+
+
+def _is_nested(values: pd.Series) -> bool:
+    """Whether a column holds lists, arrays or mappings (Parquet list/struct/map columns).
+
+    A Parquet column has one type, so its first value tells; CSV cells are never nested.
+    """
+    present = values.notna().to_numpy() if values.dtype == object else np.zeros(0, bool)
+    if not present.any():
+        return False
+    first = values.iloc[int(present.argmax())]
+    return isinstance(first, (list, tuple, dict, set, np.ndarray, pd.Series))
 
 
 def _require_columns(frame: pd.DataFrame, columns: list[str], role: str, path: Path) -> None:
@@ -127,6 +228,50 @@ class AuditData:
     sensitive: list[str]
     features: list[str]
     rows_without_target: int = 0
+    prediction: str | None = None  # the column of decisions or predicted values, if given
+    score: str | None = None  # the column of scores, if given
+    weight: str | None = None  # fairness.weight_column
+    repeated_columns: dict[str, int] = field(default_factory=dict)  # name -> copies in the file
+
+    def role(self, column: str, inputs: Collection[str] | None = None) -> str:
+        """The role of ``column`` in this audit (see :func:`column_role`); ``inputs`` are the
+        columns the model reads when they differ from ``features`` (a loaded model)."""
+        return column_role(
+            column,
+            target=self.target,
+            sensitive=self.sensitive,
+            features=self.features if inputs is None else inputs,
+            prediction=self.prediction,
+            score=self.score,
+            weight=self.weight,
+        )
+
+
+def column_role(
+    column: str,
+    *,
+    target: str,
+    sensitive: Collection[str],
+    features: Collection[str],
+    prediction: str | None = None,
+    score: str | None = None,
+    weight: str | None = None,
+) -> str:
+    """The role a column plays in an audit.
+
+    Returns
+    -------
+    str
+        'target', 'prediction' (decisions or predicted values already made), 'score',
+        'weight' (measurement weights), 'sensitive', 'sensitive + feature' (a sensitive
+        column the model also reads), 'feature' (a model input) or 'not used'.
+    """
+    fixed = {target: "target", prediction: "prediction", score: "score", weight: "weight"}
+    if column in fixed:
+        return fixed[column]
+    if column in sensitive:
+        return "sensitive + feature" if column in features else "sensitive"
+    return "feature" if column in features else "not used"
 
 
 def load_audit_data(config: AuditConfig) -> AuditData:
@@ -134,12 +279,16 @@ def load_audit_data(config: AuditConfig) -> AuditData:
     cfg = config.data
     assert cfg.path is not None and cfg.target is not None  # guaranteed by check_complete
     frame = load_table(cfg.path)
-    frame.columns = [str(c) for c in frame.columns]
+    repeated = repeated_column_names(cfg.path)
+    frame = drop_repeated_columns(frame, repeated, cfg.path)
     _require_columns(frame, [cfg.target], "Target", cfg.path)
     _require_columns(frame, cfg.sensitive, "Sensitive", cfg.path)
     _require_columns(frame, cfg.drop, "Dropped", cfg.path)
     if cfg.target in cfg.sensitive:
         raise AuditError(f"Column '{cfg.target}' is both the target and a sensitive feature.")
+    features = _feature_columns(frame, config)
+    # Before any value is read: a list per cell cannot be counted, compared or hashed.
+    frame = _without_nested_columns(frame, config, features)
 
     missing_target = frame[cfg.target].isna()
     if missing_target.all():
@@ -165,7 +314,6 @@ def load_audit_data(config: AuditConfig) -> AuditData:
                 "pick a column with at least two values or remove it from --sensitive."
             )
 
-    features = _feature_columns(frame, config)
     return AuditData(
         frame=frame,
         path=cfg.path,
@@ -177,7 +325,45 @@ def load_audit_data(config: AuditConfig) -> AuditData:
         sensitive=list(cfg.sensitive),
         features=features,
         rows_without_target=int(missing_target.sum()),
+        prediction=config.predictions.prediction_column,
+        score=config.predictions.score_column,
+        weight=config.fairness.weight_column,
+        repeated_columns=repeated,
     )
+
+
+def _without_nested_columns(
+    frame: pd.DataFrame, config: AuditConfig, features: list[str]
+) -> pd.DataFrame:
+    """Refuse list/struct columns, unless the user dropped them (then they are set aside).
+
+    The audit checks and lists every column of the file, and no check or model can read
+    a list per cell; leaving such a column out silently would hide part of the data, so
+    only an explicit ``data.drop`` sets it aside.
+    """
+    nested = [c for c in frame.columns if _is_nested(frame[c])]
+    roles = {
+        c: column_role(
+            c,
+            target=config.data.target or "",
+            sensitive=config.data.sensitive,
+            features=features,
+            prediction=config.predictions.prediction_column,
+            score=config.predictions.score_column,
+            weight=config.fairness.weight_column,
+        )
+        for c in nested
+    }
+    refused = [c for c in nested if c not in config.data.drop or roles[c] != "not used"]
+    if refused:
+        shown = ", ".join(f"'{c}' ({roles[c]})" for c in refused[:5])
+        droppable = [c for c in refused if roles[c] in ("feature", "not used")]
+        fix = f", or leave them out with --drop {droppable[0]} (data.drop)" if droppable else ""
+        raise AuditError(
+            f"Column(s) {shown} in {config.data.path} hold lists or structures (nested values), "
+            f"which no check or model here can read. Flatten them into plain columns{fix}."
+        )
+    return frame.drop(columns=nested) if nested else frame
 
 
 def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
@@ -188,6 +374,9 @@ def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
     if cfg.features is not None:
         _require_columns(frame, cfg.features, "Feature", cfg.path)  # type: ignore[arg-type]
         chosen = [c for c in cfg.features if c not in cfg.drop]
+    elif config.mode == "predictions":
+        # Decisions made elsewhere: which columns that model read is known only when declared.
+        chosen = []
     else:
         excluded = {cfg.target, *cfg.drop, *prediction_columns}
         chosen = [c for c in frame.columns if c not in excluded]

@@ -157,7 +157,7 @@ def _data_overview(config: AuditConfig, data: AuditData, evaluation: Evaluation)
                 "dtype": str(frame[column].dtype),
                 "missing": int(frame[column].isna().sum()),
                 "unique": int(frame[column].nunique(dropna=True)),
-                "role": _role(column, data),
+                "role": data.role(column, evaluation.input_columns or None),
             }
             for column in frame.columns
         ],
@@ -166,11 +166,3 @@ def _data_overview(config: AuditConfig, data: AuditData, evaluation: Evaluation)
             for column in data.sensitive
         },
     }
-
-
-def _role(column: str, data: AuditData) -> str:
-    if column == data.target:
-        return "target"
-    if column in data.sensitive:
-        return "sensitive + feature" if column in data.features else "sensitive"
-    return "feature" if column in data.features else "not used"

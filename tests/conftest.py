@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,12 @@ from typer.testing import CliRunner
 
 from audit.cli import app
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The public datasets sit beside the checkout (../shared/data); RAI_AUDIT_SHARED_DATA points
+# elsewhere (e.g. from a git worktree in another folder).
+SHARED_DATA = Path(
+    os.environ.get("RAI_AUDIT_SHARED_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 
 
 def assert_close(actual, expected, *, abs: float = 1e-12, path: str = "") -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 from pandas.testing import assert_frame_equal
 from scipy.stats.contingency import association
 
@@ -23,7 +24,7 @@ from audit.datasets import (
 )
 from audit.errors import AuditError
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA_DIR = SHARED_DATA  # ../shared/data, or RAI_AUDIT_SHARED_DATA
 
 CREDIT_COLUMNS = [
     "applicant_id", "sex", "race", "age", "income", "debt_ratio",

@@ -56,7 +56,11 @@ def test_predictions_only_audit_reports_proxies_without_a_model(tmp_path):
     data = tmp_path / "decisions.csv"
     frame.to_csv(data, index=False)
     out = tmp_path / "out"
-    args = ["run", "--data", data, "--target", "approved", "--sensitive", "race"]
+    # The inputs of the model that made the decisions, declared: proxies are sought there.
+    inputs = [c for c in frame.columns if c not in ("approved", "race", "sex", "score")]
+    config = tmp_path / "audit.yaml"
+    config.write_text(yaml.safe_dump({"data": {"features": inputs}}))
+    args = ["run", config, "--data", data, "--target", "approved", "--sensitive", "race"]
     args += ["--sensitive", "sex", "--drop", "applicant_id", "--score-column", "score"]
     args += ["--threshold", "0.5", "--format", "json", "--format", "html", "--out", out, "-q"]
     result = run_cli(*args)

@@ -47,6 +47,7 @@ def make_input(
     split_rows: bool | tuple = True,
     raw_text=None,
     trains_model=True,
+    task="classification",
     **settings,
 ) -> QualityInput:
     frame = frame.reset_index(drop=True)
@@ -70,6 +71,7 @@ def make_input(
         train_rows=train,
         test_rows=test,
         trains_model=trains_model,
+        task=task,
     )
 
 
@@ -197,6 +199,9 @@ def test_constant_and_near_constant_columns():
         ("record", lambda: np.arange(N) + 10_000, False, "info"),
         ("code", lambda: [f"K{i:05d}" for i in range(N)], True, "warning"),
         ("customer_id", lambda: np.arange(N) // 2, False, "info"),  # id-like name, 50 % distinct
+        # Distinct whole numbers that run like a counter: consecutive in any order, or sorted.
+        ("row", lambda: np.random.default_rng(5).permutation(N) + 1, True, "warning"),
+        ("ticket", lambda: np.arange(N) * 97 + 10_000, True, "warning"),
     ],
 )
 def test_identifier_like_columns(name, values, as_feature, severity):
@@ -206,6 +211,56 @@ def test_identifier_like_columns(name, values, as_feature, severity):
     finding = only(make_input(frame, features=features), "id_like")
     assert finding["subject"] == name and finding["severity"] == severity
     assert finding["evidence"]["distinct"] == frame[name].nunique()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # Distinct whole-dollar incomes in file order: a measurement, not an identifier.
+        lambda: np.random.default_rng(2).choice(np.arange(8_000, 250_000), N, replace=False),
+        lambda: np.round(np.random.default_rng(2).lognormal(10, 1, N)).astype(int),
+    ],
+)
+def test_distinct_measurements_are_not_identifiers(values):
+    frame = clean_frame()
+    frame["income"] = values()
+    assert frame["income"].nunique() >= 0.95 * N  # what the old rule flagged
+    report = run_checks(make_input(frame))
+    assert not [f for f in report["findings"] if f["check"] in ("id_like", "duplicates")]
+
+
+def test_demo_incomes_are_not_identifiers_but_its_applicant_ids_are():
+    """The issue's case: the credit scenario's whole-dollar incomes on 6,000 rows (96 %
+    distinct) were called an identifier and repeated 'ids' reported as duplicates."""
+    from audit.datasets import make_scenario
+
+    frame = make_scenario("credit", n_rows=6000, bias=1.0, seed=0)
+    inp = QualityInput(
+        frame=frame,
+        target="approved",
+        y=frame["approved"].to_numpy(),
+        features=[c for c in frame.columns if c not in ("approved", "sex", "race")],
+        sensitive=["sex", "race"],
+    )
+    found = {f["id"] for f in run_checks(inp)["findings"]}
+    assert frame["income"].nunique() >= 0.95 * frame["income"].notna().sum()
+    assert "id_like:applicant_id" in found
+    assert not {"id_like:income", "duplicates:income"} & found
+
+
+def test_sentinel_codes_apart_from_the_other_values():
+    frame = clean_frame()
+    rng = np.random.default_rng(4)
+    frame["gain"] = np.where(np.arange(N) % 40 == 0, 99999, rng.integers(0, 40_000, N))
+    frame["recid"] = np.resize([0, 1, 1, -1], N)  # -1 = unknown, beside 0/1
+    frame["days"] = np.resize([-1, 0, 3, 250, 900], N)  # -1 is one day before: a value
+    frame["hours"] = np.resize(np.arange(1, 100), N)  # 99 next to 98: a value
+    found = {f["subject"]: f for f in findings_of(make_input(frame), "sentinel_codes")}
+    assert set(found) == {"gain=99999", "recid=-1"}
+    gain = found["gain=99999"]["evidence"]
+    assert gain["rows"] == 10 and gain["share"] == pytest.approx(10 / N)
+    assert gain["others_max"] == frame.loc[frame["gain"] != 99999, "gain"].max()
+    assert found["gain=99999"]["severity"] == "warning"  # a model input
 
 
 def test_high_cardinality_categorical():
@@ -309,6 +364,57 @@ def test_leakage_through_missingness_and_categories():
     assert found["outcome_code"]["evidence"]["auc"] == pytest.approx(1.0)
 
 
+def test_regression_leakage_by_correlation():
+    """A numeric target: leakage by |Spearman| or a correlation ratio, checked against scipy;
+    the outcome checks (imbalance, base rates, conflicting labels) are skipped with a reason."""
+    from scipy.stats import spearmanr
+
+    frame = clean_frame()
+    rng = np.random.default_rng(6)
+    frame["y"] = frame["x1"] * 10 + rng.normal(0, 5, N)
+    frame["copy"] = np.exp(frame["y"] / 10)  # a monotone function of the target
+    frame["band"] = pd.cut(frame["y"], 8).astype(str)  # the target in bands
+    report = run_checks(make_input(frame, task="regression"))
+    table = {r["column"]: r for r in report["tables"]["single_feature_correlation"]}
+    for column in ("x1", "x2"):  # the better of |Spearman| and the ratio over 8 quantile bins
+        rho = abs(spearmanr(frame[column], frame["y"])[0])
+        bins = pd.qcut(frame[column], 8, labels=False)
+        eta = groups.correlation_ratio(frame["y"], bins)
+        assert table[column]["correlation"] == pytest.approx(max(rho, eta))
+    assert 0.7 < table["x1"]["correlation"] < 0.95 and table["x2"]["correlation"] < 0.3
+    assert table["copy"]["correlation"] == pytest.approx(1.0)
+    assert table["band"]["correlation"] == pytest.approx(
+        groups.correlation_ratio(frame["y"], frame["band"])
+    )
+    leaks = {f["subject"]: f for f in report["findings"] if f["check"] == "leakage"}
+    assert set(leaks) == {"copy", "band"} and leaks["copy"]["severity"] == "error"
+    status = {c["id"]: c for c in report["checks"]}
+    for check in ("label_imbalance", "base_rate", "conflicting_labels"):
+        assert status[check]["status"] == "skipped", check
+    assert all(
+        g["positives"] is None for t in report["tables"]["representation"] for g in t["groups"]
+    )
+
+
+def test_column_roles():
+    from audit.data import column_role
+
+    roles = dict(target="y", sensitive=["sex", "race"], features=["age", "race"])
+    roles.update(prediction="decision", score=None, weight="w")
+    assert {
+        c: column_role(c, **roles) for c in ["y", "sex", "race", "age", "decision", "w", "x"]
+    } == {
+        "y": "target",
+        "sex": "sensitive",
+        "race": "sensitive + feature",
+        "age": "feature",
+        "decision": "prediction",
+        "w": "weight",
+        "x": "not used",
+    }
+    assert column_role("s", target="y", sensitive=[], features=[], score="s") == "score"
+
+
 def test_proxy_association_and_cramers_v():
     frame = clean_frame()
     rng = np.random.default_rng(3)
@@ -386,7 +492,7 @@ def test_split_checks_are_skipped_without_a_split():
     report = run_checks(make_input(clean_frame(), split_rows=False))
     skipped = {c["id"]: c["reason"] for c in report["checks"] if c["status"] == "skipped"}
     assert set(skipped) == set(SPLIT_CHECKS)
-    assert all("predictions-only" in reason for reason in skipped.values())
+    assert all("no model was trained" in reason for reason in skipped.values())
 
 
 def test_severity_override_and_disable():

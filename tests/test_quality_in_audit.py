@@ -170,31 +170,43 @@ def test_unknown_quality_key_is_a_config_error(leaky_csv, tmp_path):
 
 
 def test_predictions_only_audit_skips_split_checks(leaky_csv, tmp_path):
-    out = tmp_path / "out"
+    """No split, so no train/test checks; the inputs of the model that made the decisions
+    are known only when declared (data.features), and then a leak among them is reported,
+    as a warning: no model is fitted on them here."""
     frame = pd.read_csv(leaky_csv)
     frame["decision"] = (frame["x"] > 0).astype(int)
     frame.to_csv(leaky_csv, index=False)
-    result = run_cli(
-        "run",
-        "--data",
-        leaky_csv,
-        "--target",
-        "y",
-        "--sensitive",
-        "sex",
-        "--prediction-column",
-        "decision",
-        "--out",
-        out,
-        "--format",
-        "json",
-        "--quiet",
-    )
-    # The leak is only a warning here: no model is fitted on these columns.
-    assert result.exit_code == 0, result.output
-    quality = json.loads((out / "results.json").read_text())["quality"]
+
+    def audit(name: str, declared: str) -> dict:
+        config = tmp_path / f"{name}.yaml"
+        config.write_text(f"data: {{features: {declared}}}\n" if declared else "{}\n")
+        out = tmp_path / name
+        args = ["run", config, "--data", leaky_csv, "--target", "y", "--sensitive", "sex"]
+        args += ["--prediction-column", "decision", "--out", out, "--format", "json", "-q"]
+        result = run_cli(*args)
+        assert result.exit_code == 0, result.output
+        return json.loads((out / "results.json").read_text())
+
+    declared = audit("declared", "[x, status_after_decision]")
+    quality = declared["quality"]
     assert quality["split"] is None
     skipped = {c["id"]: c for c in quality["checks"] if c["status"] == "skipped"}
     assert set(skipped) == {"unseen_categories", "distribution_shift", "train_test_overlap"}
-    leak = by_id({"quality": quality})["leakage:status_after_decision"]
+    leak = by_id(declared)["leakage:status_after_decision"]
     assert leak["severity"] == "warning" and "predictions-only" in leak["message"]
+    roles = {c["name"]: c["role"] for c in declared["data"]["columns"]}
+    assert roles == {
+        "sex": "sensitive",
+        "x": "feature",
+        "status_after_decision": "feature",
+        "y": "target",
+        "decision": "prediction",
+    }
+
+    undeclared = audit("undeclared", "")
+    roles = {c["name"]: c["role"] for c in undeclared["data"]["columns"]}
+    assert roles["x"] == roles["status_after_decision"] == "not used"
+    assert roles["decision"] == "prediction"
+    skipped = {c["id"] for c in undeclared["quality"]["checks"] if c["status"] == "skipped"}
+    assert {"leakage", "proxy_association", "conflicting_labels"} <= skipped
+    assert not any(f["check"] == "leakage" for f in undeclared["quality"]["findings"])

@@ -100,10 +100,16 @@ def explain(
     )
     proxies = detect_proxies(X, groups, cfg.proxy_method, cfg.proxy_threshold, config.seed)
     if model is None:
+        proxies_note = (
+            "Proxy detection needs only the data and is shown below."
+            if X.shape[1]
+            else "Proxy detection needs the inputs of the model that made the decisions: "
+            "declare them (data.features) to check them for proxies of the sensitive features."
+        )
         return {
             "status": "no_model",
             "reason": "This audit evaluates decisions that were already made, so there is no "
-            "model to explain. Proxy detection needs only the data and is shown below.",
+            f"model to explain. {proxies_note}",
             "proxies": {**proxies, "important": []},
         }
 
@@ -327,7 +333,8 @@ def _rows_block(
         if entry["kind"] == "numeric":
             entry["values"] = [_round(v) for v in raw.to_numpy(dtype=float, na_value=np.nan)]
         else:
-            text = raw.astype(str).where(raw.notna(), None)
+            # A plain list, not a Series: pandas 3's text dtype turns None back into NaN.
+            text = [None if missing else str(v) for v, missing in zip(raw, raw.isna(), strict=True)]
             categories = sorted({t for t in text if t is not None})
             code = {c: i for i, c in enumerate(categories)}
             entry["categories"] = categories

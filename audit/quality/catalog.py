@@ -25,7 +25,8 @@ CHECKS: dict[str, tuple[str, str]] = {
     ),
     "duplicates": (
         "Duplicate rows",
-        "Rows that are exact copies of another row, and identifiers that repeat.",
+        "Rows that are exact copies of another row, identifiers that repeat, and columns "
+        "repeated in the file.",
     ),
     "conflicting_labels": (
         "Conflicting labels",
@@ -37,8 +38,8 @@ CHECKS: dict[str, tuple[str, str]] = {
     ),
     "id_like": (
         "Identifier-like columns",
-        "Columns that look like record identifiers (almost every value distinct, or an "
-        "id-like name).",
+        "Columns that look like record identifiers (text with almost every value distinct, "
+        "whole numbers that run like a counter, or an id-like name).",
     ),
     "high_cardinality": (
         "High-cardinality categoricals",
@@ -47,6 +48,11 @@ CHECKS: dict[str, tuple[str, str]] = {
     "outliers": (
         "Outliers",
         "Numeric values far from the median by a robust (median / MAD) rule.",
+    ),
+    "sentinel_codes": (
+        "Sentinel codes",
+        "Numbers such as -1, -999 or 99999 that stand apart from a column's other values: "
+        "codes for 'unknown' or a top code rather than measurements.",
     ),
     "label_imbalance": (
         "Label imbalance",

@@ -21,12 +21,18 @@ CAMEL_ID = re.compile(r"[a-z](Id|ID)$")
 # Dates or timestamps written as text ("2013-08-13", "08/13/2013 06:03"): distinct, but no ids.
 DATE_TEXT = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?")
 DATE_SAMPLE = 200
+# Whole numbers count as a counter when their range is at most this many times their count.
+SEQUENCE_SPAN = 2
 # Numeric columns with fewer distinct values are counts or codes, where "outlier" means little.
 MIN_DISTINCT_FOR_OUTLIERS = 10
 # Scale of the robust z-score: MAD * 1.4826 (= MAD / 0.6745) estimates the standard deviation
 # for normal data; when MAD is 0, mean absolute deviation * 1.2533 does (Iglewicz & Hoaglin).
 MAD_TO_SD = 1 / 0.6745
 MEAN_AD_TO_SD = 1.253314
+# Values that codebooks use for "unknown", "refused" or a top code: -1 and the numbers made
+# of nines, positive and negative.
+NINES = [int("9" * k) for k in range(1, 8)]
+SENTINELS = np.array([-1, *NINES, *(-n for n in NINES)], dtype=float)
 
 
 def missing_values(inp: QualityInput) -> list[Finding]:
@@ -237,6 +243,19 @@ def _integral(values: pd.Series) -> bool:
     return bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
 
 
+def _in_sequence(values: pd.Series) -> bool:
+    """Whether whole numbers run like a counter: sorted in file order, or nearly
+    consecutive (at least half of the integers between the smallest and the largest).
+
+    Record numbers do one or both; a measurement that happens to be distinct (an income
+    in dollars, a duration in seconds) is spread over a far wider range, in no order.
+    """
+    if values.is_monotonic_increasing or values.is_monotonic_decreasing:
+        return True
+    span = float(values.max()) - float(values.min()) + 1
+    return span <= SEQUENCE_SPAN * values.nunique()
+
+
 def identifier_columns(inp: QualityInput) -> dict[str, dict[str, Any]]:
     """Columns that look like record identifiers, with why (shared by several checks)."""
     return inp.memo("identifiers", lambda: _identifier_columns(inp))
@@ -259,8 +278,12 @@ def _identifier_columns(inp: QualityInput) -> dict[str, dict[str, Any]]:
         distinct = int(values.nunique())
         unique_share = share(distinct, len(values))
         by_name = bool(ID_NAME.search(column.lower()) or CAMEL_ID.search(column))
-        if unique_share >= cfg.id_unique_share and distinct > 2:
+        mostly_distinct = unique_share >= cfg.id_unique_share and distinct > 2
+        if mostly_distinct and not is_numeric(values):
             reason = "distinct values"
+        elif mostly_distinct and _in_sequence(values):
+            # Distinct numbers alone are no evidence: measurements are distinct too.
+            reason = "sequence"
         elif by_name and unique_share >= 0.5:
             reason = "name"
         else:
@@ -288,6 +311,8 @@ def id_like(inp: QualityInput) -> list[Finding]:
         )
         if info["reason"] == "name":
             why = f"an id-like name and {why}"
+        elif info["reason"] == "sequence":
+            why += ", running like a counter (sorted in file order or nearly consecutive)"
         tail = (
             "it is a model input: drop it (data.drop) unless it truly carries information."
             if used
@@ -443,4 +468,56 @@ def outliers(inp: QualityInput) -> list[Finding]:
                 },
             )
         )
+    return findings
+
+
+def sentinel_codes(inp: QualityInput) -> list[Finding]:
+    """Code values (-1, 99, -999, 99999, ...) that stand apart from a column's other values.
+
+    A code sits outside the range of the column's other values, at least as far from them
+    as that range is wide: Adult's capital-gain holds 99999 (a top code) 244 times while its
+    other values stop at 41,310; a 0/1 column with -1 or 9 for "unknown" is caught too.
+    A -1 next to values from 0 to 900 (days, say) is not. A value in one row only is left
+    to the outlier check.
+    """
+    ids = identifier_columns(inp)
+    findings = []
+    for column in inp.columns():
+        series = inp.frame[column]
+        if column in ids or not is_numeric(series):
+            continue
+        values = series.to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        for code in SENTINELS[np.isin(SENTINELS, values)]:
+            is_code = values == code
+            rows, others = int(is_code.sum()), values[~is_code]
+            if rows < 2 or not len(others):
+                continue
+            low, high = float(others.min()), float(others.max())
+            gap = low - code if code < low else code - high if code > high else -1.0
+            if gap < high - low:
+                continue
+            frac = share(rows, len(values))
+            used = inp.is_input(column)
+            findings.append(
+                Finding(
+                    "sentinel_codes",
+                    f"{column}={code:g}",
+                    "warning" if used else "info",
+                    f"'{column}' ({inp.role(column)}) holds {code:g} in {rows:,} rows "
+                    f"({pct(frac)}), apart from its other values ({_num(low)} to "
+                    f"{_num(high)}): a code for 'unknown' or a top code rather than a "
+                    "measurement? Recode it as missing (or add a flag column) so it is not read "
+                    "as a number.",
+                    {
+                        "column": column,
+                        "role": inp.role(column),
+                        "code": code,
+                        "rows": rows,
+                        "share": frac,
+                        "others_min": low,
+                        "others_max": high,
+                    },
+                )
+            )
     return findings

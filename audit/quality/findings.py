@@ -11,10 +11,15 @@ import numpy as np
 import pandas as pd
 
 from audit.config import QualityConfig
+from audit.data import column_role
 from audit.metrics.fairness import group_labels
 
 INTERSECTION = " × "
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+class CheckSkipped(Exception):
+    """A check that cannot run on this data; the message says why."""
 
 
 @dataclass
@@ -99,6 +104,16 @@ class QualityInput:
         False for a predictions-only audit, where no model is fitted on these columns.
     rows_without_target : int
         Rows the loader dropped because the target was missing.
+    positive_label : object
+        The target's positive value (None for a regression audit).
+    task : {'classification', 'regression'}
+        A regression target is a number per row, not an outcome: checks of outcomes
+        (imbalance, base rates) do not apply and leakage is measured by correlation.
+    prediction, score, weight : str, optional
+        Columns of predictions, scores and measurement weights (given, not model inputs).
+    repeated_columns : dict
+        Column names the file held more than once, with how often (identical copies
+        were dropped on loading).
     """
 
     frame: pd.DataFrame
@@ -113,6 +128,11 @@ class QualityInput:
     trains_model: bool = True
     rows_without_target: int = 0
     positive_label: Any = 1
+    task: str = "classification"
+    prediction: str | None = None
+    score: str | None = None
+    weight: str | None = None
+    repeated_columns: dict[str, int] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -130,12 +150,16 @@ class QualityInput:
         return self._memo[key]
 
     def role(self, column: str) -> str:
-        """'target', 'sensitive', 'sensitive + feature', 'feature' or 'not used'."""
-        if column == self.target:
-            return "target"
-        if column in self.sensitive:
-            return "sensitive + feature" if self.is_input(column) else "sensitive"
-        return "feature" if self.is_input(column) else "not used"
+        """The column's role in the audit, as :func:`audit.data.column_role` names it."""
+        return column_role(
+            column,
+            target=self.target,
+            sensitive=self.sensitive,
+            features=self.features,
+            prediction=self.prediction,
+            score=self.score,
+            weight=self.weight,
+        )
 
     def is_input(self, column: str) -> bool:
         """Whether a model fitted or evaluated here sees this column, which is what makes most

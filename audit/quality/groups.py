@@ -14,7 +14,7 @@ import pandas as pd
 
 from audit.metrics.fairness import group_labels
 from audit.quality.columns import identifier_columns
-from audit.quality.findings import Finding, QualityInput, is_numeric, pct, share
+from audit.quality.findings import CheckSkipped, Finding, QualityInput, is_numeric, pct, share
 
 
 def representation_table(inp: QualityInput) -> list[dict[str, Any]]:
@@ -35,7 +35,8 @@ def _representation_table(inp: QualityInput) -> list[dict[str, Any]]:
         groups = []
         for level in split.levels:
             n = int(counts.get(level, 0))
-            pos = int(positives.get(level, 0))
+            # A numeric (regression) target has no positives to count.
+            pos = None if inp.task == "regression" else int(positives.get(level, 0))
             groups.append(
                 {
                     "group": level,
@@ -43,7 +44,7 @@ def _representation_table(inp: QualityInput) -> list[dict[str, Any]]:
                     "share": share(n, inp.n_rows),
                     "n_test": None if test_counts is None else int(test_counts.get(level, 0)),
                     "positives": pos,
-                    "base_rate": share(pos, n) if n else None,
+                    "base_rate": share(pos, n) if n and pos is not None else None,
                     "small": n < cfg.min_group_rows or share(n, inp.n_rows) < cfg.small_group_share,
                 }
             )
@@ -95,6 +96,8 @@ def base_rate(inp: QualityInput) -> list[Finding]:
     or more (groups under ``min_group_rows`` rows are left out of the gap), or when a group
     has only one outcome."""
     cfg = inp.settings
+    if inp.task == "regression":
+        raise CheckSkipped("a numeric (regression) target has no positive labels to count")
     findings = []
     for table in representation_table(inp):
         present = [g for g in table["groups"] if g["n"]]
@@ -288,6 +291,11 @@ def proxy_association(inp: QualityInput) -> list[Finding]:
     ``proxy_association`` or more: the model can use it to rediscover the attribute even
     when the attribute itself is left out."""
     limit = inp.settings.proxy_association
+    if not inp.features:
+        raise CheckSkipped(
+            "no model inputs: a predictions-only audit knows the inputs only when "
+            "data.features declares them"
+        )
     return [
         Finding(
             "proxy_association",

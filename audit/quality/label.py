@@ -6,10 +6,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from audit.metrics.fairness import group_labels
-from audit.quality.findings import Finding, QualityInput, is_numeric, pct, share
+from audit.quality.findings import CheckSkipped, Finding, QualityInput, is_numeric, pct, share
+from audit.quality.groups import correlation_ratio
 
 MAX_BINS = 20
 ROWS_PER_BIN = 50
@@ -17,6 +19,8 @@ ROWS_PER_BIN = 50
 
 def label_imbalance(inp: QualityInput) -> list[Finding]:
     """A warning when the rarer outcome is under ``imbalance_share`` of the rows."""
+    if inp.task == "regression":
+        raise CheckSkipped("a numeric (regression) target has no outcome classes")
     positives = int(inp.y.sum())
     negatives = inp.n_rows - positives
     minority = min(positives, negatives)
@@ -50,6 +54,19 @@ def _rate_score(codes: np.ndarray, y: np.ndarray) -> np.ndarray:
     return rates[inverse]
 
 
+def _quantile_bins(values: pd.Series) -> np.ndarray:
+    """Quantile-bin codes of a numeric column; missing values get a bin of their own (-1)."""
+    x = values.to_numpy(dtype=float)
+    finite = np.isfinite(x)
+    bins = min(MAX_BINS, max(2, len(x) // ROWS_PER_BIN))
+    try:
+        placed = pd.qcut(values, q=bins, labels=False, duplicates="drop").to_numpy(float)
+    except (ValueError, IndexError):
+        placed = np.full(len(x), np.nan)
+    # Values qcut cannot place (a single distinct value) share one bin.
+    return np.where(finite, np.nan_to_num(placed, nan=MAX_BINS), -1).astype(int)
+
+
 def single_feature_auc(
     values: pd.Series, y: np.ndarray, max_categories: int
 ) -> tuple[float, str] | None:
@@ -68,14 +85,7 @@ def single_feature_auc(
         if finite.sum() and len(np.unique(y[finite])) == 2:
             auc = roc_auc_score(y[finite], x[finite])
             best = max(auc, 1 - auc)
-        bins = min(MAX_BINS, max(2, len(x) // ROWS_PER_BIN))
-        try:
-            placed = pd.qcut(values, q=bins, labels=False, duplicates="drop").to_numpy(float)
-        except (ValueError, IndexError):
-            placed = np.full(len(x), np.nan)
-        # Values qcut cannot place (a single distinct value) share one bin; missing values
-        # get a bin of their own.
-        codes = np.where(finite, np.nan_to_num(placed, nan=MAX_BINS), -1).astype(int)
+        codes = _quantile_bins(values)
         binned = roc_auc_score(y, _rate_score(codes, y))
         if binned > best:
             best, method = binned, f"positive rate of {len(np.unique(codes))} quantile bins"
@@ -87,37 +97,90 @@ def single_feature_auc(
     return float(roc_auc_score(y, _rate_score(codes, y))), "positive rate of each category"
 
 
+def single_feature_correlation(
+    values: pd.Series, y: np.ndarray, max_categories: int
+) -> tuple[float, str] | None:
+    """How well one column alone predicts a numeric target, as a correlation in [0, 1].
+
+    The regression counterpart of :func:`single_feature_auc` (a ROC AUC needs two
+    classes). Numeric columns: the better of the absolute Spearman rank correlation (a monotone
+    relation) and the correlation ratio of the target over quantile bins, missing values
+    a bin of their own (any relation). Categorical columns: the correlation ratio over
+    the categories. Correlation ratios are bias-corrected, as in-sample group means
+    flatter them. ``None`` for columns with too many categories.
+    """
+    target = pd.Series(y)
+    if is_numeric(values):
+        x = values.to_numpy(dtype=float)
+        finite = np.isfinite(x)
+        best, method = 0.0, "values"
+        if finite.sum() > 2 and np.ptp(x[finite]) > 0:
+            rho = spearmanr(x[finite], y[finite])[0]
+            best = 0.0 if np.isnan(rho) else abs(float(rho))
+            method = "|Spearman rank correlation|"
+        codes = _quantile_bins(values)
+        binned = correlation_ratio(target, pd.Series(codes))
+        if binned > best:
+            best, method = binned, f"correlation ratio over {len(np.unique(codes))} quantile bins"
+        return float(best), method
+    labels = group_labels(values)
+    if labels.nunique() > max_categories:
+        return None
+    return correlation_ratio(target, labels), "correlation ratio over the categories"
+
+
 def auc_table(inp: QualityInput) -> list[dict[str, Any]]:
     """Single-column AUC of every model input, strongest first."""
-    return inp.memo("auc", lambda: _auc_table(inp))
+    return inp.memo("auc", lambda: _strength_table(inp, single_feature_auc, "auc"))
 
 
-def _auc_table(inp: QualityInput) -> list[dict[str, Any]]:
+def correlation_table(inp: QualityInput) -> list[dict[str, Any]]:
+    """Single-column correlation of every model input with a numeric target, strongest first."""
+    return inp.memo(
+        "correlation", lambda: _strength_table(inp, single_feature_correlation, "correlation")
+    )
+
+
+def _strength_table(inp: QualityInput, measure: Any, key: str) -> list[dict[str, Any]]:
     rows = []
     for column in inp.features:
-        scored = single_feature_auc(inp.frame[column], inp.y, inp.settings.max_categories)
+        scored = measure(inp.frame[column], inp.y, inp.settings.max_categories)
         if scored is not None:
-            rows.append({"column": column, "auc": scored[0], "method": scored[1]})
-    return sorted(rows, key=lambda r: -r["auc"])
+            rows.append({"column": column, key: scored[0], "method": scored[1]})
+    return sorted(rows, key=lambda r: -r[key])
 
 
 def leakage(inp: QualityInput) -> list[Finding]:
     """A model input that alone predicts the label with AUC >= ``leakage_auc_error`` is an
     error (a leak makes every later number meaningless); >= ``leakage_auc_warning`` a warning.
+    A numeric (regression) target is measured by correlation instead, with the
+    ``leakage_correlation_*`` thresholds.
 
     The error becomes a warning, with the reason stated, when each outcome has fewer
     than ``min_group_rows`` rows (a perfect split happens by chance in tiny data) or in
     a predictions-only audit (no model is fitted on these columns here).
     """
     cfg = inp.settings
-    minority = int(min(inp.y.sum(), inp.n_rows - inp.y.sum()))
+    if not inp.features:
+        raise CheckSkipped(
+            "no model inputs: a predictions-only audit knows the inputs only when "
+            "data.features declares them"
+        )
+    if inp.task == "regression":
+        table, key, measure = correlation_table(inp), "correlation", "correlation"
+        warn_at, error_at = cfg.leakage_correlation_warning, cfg.leakage_correlation_error
+        minority = inp.n_rows  # no outcome classes: only the predictions-only rule applies
+    else:
+        table, key, measure = auc_table(inp), "auc", "ROC AUC"
+        warn_at, error_at = cfg.leakage_auc_warning, cfg.leakage_auc_error
+        minority = int(min(inp.y.sum(), inp.n_rows - inp.y.sum()))
     findings = []
-    for row in auc_table(inp):
-        auc = row["auc"]
-        if auc < cfg.leakage_auc_warning:
+    for row in table:
+        value = row[key]
+        if value < warn_at:
             continue
         severity, note = "warning", ""
-        if auc >= cfg.leakage_auc_error:
+        if value >= error_at:
             if not inp.trains_model:
                 note = (
                     " (a warning, not an error: this predictions-only audit fits no model on "
@@ -135,10 +198,10 @@ def leakage(inp: QualityInput) -> list[Finding]:
                 "leakage",
                 row["column"],
                 severity,
-                f"'{row['column']}' alone predicts '{inp.target}' with ROC AUC {auc:.3f} "
+                f"'{row['column']}' alone predicts '{inp.target}' with {measure} {value:.3f} "
                 f"({row['method']}){note}. Check that it is known before the decision is made "
                 "and is not derived from the label.",
-                {**row, "warning_at": cfg.leakage_auc_warning, "error_at": cfg.leakage_auc_error},
+                {**row, "warning_at": warn_at, "error_at": error_at},
             )
         )
     return findings

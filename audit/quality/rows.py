@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from audit.quality.columns import identifier_columns
-from audit.quality.findings import Finding, QualityInput, pct, share
+from audit.quality.findings import CheckSkipped, Finding, QualityInput, pct, share
 
 
 def row_hashes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
@@ -15,8 +15,21 @@ def row_hashes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 def duplicates(inp: QualityInput) -> list[Finding]:
-    """Exact duplicate rows, and identifiers that repeat (with or without identical records)."""
+    """Exact duplicate rows, identifiers that repeat (with or without identical records),
+    and column names the file held more than once (identical copies, dropped on loading)."""
     findings = []
+    if inp.repeated_columns:
+        shown = ", ".join(f"'{name}' ×{n}" for name, n in inp.repeated_columns.items())
+        findings.append(
+            Finding(
+                "duplicates",
+                "columns",
+                "info",
+                f"Columns repeated in the file with identical values ({shown}): one copy of "
+                "each is audited.",
+                {"repeated_columns": dict(inp.repeated_columns)},
+            )
+        )
     hashes = row_hashes(inp.frame, list(inp.frame.columns))
     copies = int(hashes.duplicated(keep="first").sum())
     if copies:
@@ -80,7 +93,12 @@ def duplicates(inp: QualityInput) -> list[Finding]:
 def conflicting_labels(inp: QualityInput) -> list[Finding]:
     """Rows whose model inputs are identical but whose labels differ."""
     if not inp.features:
-        return []
+        raise CheckSkipped(
+            "no model inputs: a predictions-only audit knows the inputs only when "
+            "data.features declares them"
+        )
+    if inp.task == "regression":
+        raise CheckSkipped("a numeric target varies among rows with identical inputs by nature")
     hashes = row_hashes(inp.frame, inp.features).to_numpy()
     table = pd.DataFrame({"h": hashes, "y": inp.y})
     labels_per_input = table.groupby("h")["y"].transform("nunique").to_numpy()

@@ -21,7 +21,7 @@ from audit.data import AuditData
 from audit.errors import AuditError
 from audit.quality import columns, groups, label, rows, split
 from audit.quality.catalog import CHECKS, SPLIT_CHECKS
-from audit.quality.findings import SEVERITY_ORDER, Finding, QualityInput
+from audit.quality.findings import SEVERITY_ORDER, CheckSkipped, Finding, QualityInput
 
 CHECK_FUNCTIONS: dict[str, Callable[[QualityInput], list[Finding]]] = {
     "missing_values": columns.missing_values,
@@ -33,6 +33,7 @@ CHECK_FUNCTIONS: dict[str, Callable[[QualityInput], list[Finding]]] = {
     "id_like": columns.id_like,
     "high_cardinality": columns.high_cardinality,
     "outliers": columns.outliers,
+    "sentinel_codes": columns.sentinel_codes,
     "label_imbalance": label.label_imbalance,
     "representation": groups.representation,
     "base_rate": groups.base_rate,
@@ -71,7 +72,8 @@ def rule(check: str, cfg: QualityConfig) -> str:
         "duplicates": (
             f"warning when exact duplicate rows are ≥ {_p(cfg.duplicate_warning)} of the rows "
             "(info below); repeated identifiers: warning when the same id labels different "
-            "records"
+            "records; a column name repeated in the file with identical values: info (one copy "
+            "is audited; copies that differ stop the audit)"
         ),
         "conflicting_labels": (
             f"warning when rows with identical model inputs but different labels are ≥ "
@@ -82,7 +84,9 @@ def rule(check: str, cfg: QualityConfig) -> str:
             f"near-constant (one value in ≥ {_p(cfg.near_constant_share)} of rows): info"
         ),
         "id_like": (
-            f"whole-number or text column with ≥ {_p(cfg.id_unique_share)} distinct values, "
+            f"text column with ≥ {_p(cfg.id_unique_share)} distinct values; whole-number column "
+            f"with ≥ {_p(cfg.id_unique_share)} distinct values that runs like a counter (sorted "
+            f"in file order, or a range at most {columns.SEQUENCE_SPAN}× the number of values); "
             "or an id-like name with ≥ 50% distinct values: warning for a model input, info "
             "otherwise"
         ),
@@ -96,6 +100,11 @@ def rule(check: str, cfg: QualityConfig) -> str:
             f"column, warning when any |z| > {cfg.outlier_extreme_z:g}; numeric columns with "
             "≥ 10 distinct values, identifiers excluded"
         ),
+        "sentinel_codes": (
+            "a value -1, or made of nines (9, 99, … 9999999, and their negatives), in ≥ 2 rows "
+            "that lies outside the column's other values, at least as far from them as their "
+            "own range (max − min): warning for a model input, info otherwise; identifiers excluded"
+        ),
         "label_imbalance": f"warning when the rarer outcome is < {_p(cfg.imbalance_share)} of rows",
         "representation": (
             f"warning when a group or intersection has < {cfg.min_group_rows} rows or < "
@@ -108,7 +117,10 @@ def rule(check: str, cfg: QualityConfig) -> str:
         "leakage": (
             f"single model input's ROC AUC for the label: warning ≥ {cfg.leakage_auc_warning:g}, "
             f"error ≥ {cfg.leakage_auc_error:g} (a warning when the rarer outcome has < "
-            f"{cfg.min_group_rows} rows or in a predictions-only audit)"
+            f"{cfg.min_group_rows} rows or in a predictions-only audit); numeric (regression) "
+            f"targets: the correlation of one input with the target (|Spearman| or correlation "
+            f"ratio), warning ≥ {cfg.leakage_correlation_warning:g}, error ≥ "
+            f"{cfg.leakage_correlation_error:g}; only declared inputs in a predictions-only audit"
         ),
         "proxy_association": (
             f"warning when bias-corrected Cramér's V (categorical) or correlation ratio "
@@ -157,7 +169,7 @@ def run_checks(inp: QualityInput) -> dict[str, Any]:
         else:
             try:
                 found = function(inp)
-            except split.CheckSkipped as skipped:
+            except CheckSkipped as skipped:
                 entry.update(status="skipped", reason=str(skipped))
                 found = []
             if check in cfg.severity:
@@ -212,7 +224,9 @@ def _tables(inp: QualityInput, checks: list[dict[str, Any]]) -> dict[str, Any]:
         tables["missing_by_group"] = groups.missing_by_group_table(inp)
     if "proxy_association" in ran:
         tables["associations"] = groups.association_table(inp)
-    if "leakage" in ran:
+    if "leakage" in ran and inp.task == "regression":
+        tables["single_feature_correlation"] = label.correlation_table(inp)
+    elif "leakage" in ran:
         tables["single_feature_auc"] = label.auc_table(inp)
     if "distribution_shift" in ran:
         tables["shift"] = split.shift_table(inp)
@@ -264,6 +278,11 @@ def assess_quality(
         trains_model=config.mode != "predictions",
         rows_without_target=data.rows_without_target,
         positive_label=data.positive_label,
+        task=config.data.task,
+        prediction=data.prediction,
+        score=data.score,
+        weight=data.weight,
+        repeated_columns=data.repeated_columns,
     )
     report = run_checks(inp)
     if config.mode == "model_file":

@@ -14,17 +14,13 @@ import pandas as pd
 from scipy.stats import ks_2samp
 
 from audit.metrics.fairness import group_labels
-from audit.quality.findings import Finding, QualityInput, is_numeric, pct, share
+from audit.quality.findings import CheckSkipped, Finding, QualityInput, is_numeric, pct, share
 from audit.quality.rows import row_hashes
 
 PSI_BINS = 10
 PSI_FLOOR = 1e-4  # share given to an empty bin, so the log stays finite
 MIN_ROWS_FOR_SHIFT = 100
 OTHER = "(other)"
-
-
-class CheckSkipped(Exception):
-    """A check that cannot run on this data; the message says why."""
 
 
 def _parts(inp: QualityInput, column: str) -> tuple[pd.Series, pd.Series]:
