@@ -1,4 +1,9 @@
-"""rai-audit: audit machine-learning models before they are deployed."""
+"""rai-audit: audit machine-learning models before they are deployed.
+
+>>> import audit
+>>> sorted(audit.__all__)
+['AuditConfig', 'AuditError', 'AuditResult', '__version__', 'run']
+"""
 
 import os
 
@@ -9,3 +14,25 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
+__all__ = ["AuditConfig", "AuditError", "AuditResult", "__version__", "run"]
+
+# The public names are imported on first use (PEP 562), so `import audit` stays light and
+# the wait policy above is set before numpy, scikit-learn or OpenMP load.
+_PUBLIC = {
+    "run": "audit.api",
+    "AuditResult": "audit.result",
+    "AuditConfig": "audit.config",
+    "AuditError": "audit.errors",
+}
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        import importlib
+
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'audit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

@@ -166,33 +166,23 @@ def _inputs(config: AuditConfig, config_file: Path | None) -> list[Path | None]:
 def _audit_and_write(
     config: AuditConfig, reporter: Reporter, folder: OutputFolder, enforce: bool = True
 ) -> int:
-    """Run the audit and write all its files into ``folder`` as one unit."""
-    from audit.junit import junit_xml
-    from audit.outputs import MODEL_FILE, render_outputs
-    from audit.pipeline import run_audit
+    """Run the audit as the Python API does, and write all its files into ``folder`` as one
+    unit."""
+    from audit.api import run
+    from audit.outputs import write_result
 
     try:
-        run = run_audit(config, progress=reporter)
-        files = render_outputs(run.result, config.output.formats, reporter)
-        reporter("Writing outputs")
-        for name, content in files.items():
-            folder.add(name, content)
-        if config.mode == "train" and config.model.save:
-            folder.add_model(MODEL_FILE, run.model)
-        if run.mitigated_model is not None and run.mitigated_file:
-            from audit.model_files import model_bytes
-
-            folder.add(run.mitigated_file, model_bytes(run.mitigated_model))
-        if config.policy.junit is not None:
-            folder.add_outside(config.policy.junit, junit_xml(run.result))
-        written = folder.commit()
+        result = run(config, progress=reporter)
+        written = write_result(
+            folder, result, config.output.formats, config.policy.junit, say=reporter
+        )
     finally:
         reporter.close()
     reporter.done(_wrote(written))
     if not reporter.quiet:
-        for warning in run.result.model.warnings:
+        for warning in result.model.warnings:
             _echo(f"Warning: {warning}", err=True)
-    return _policy_exit(run.result, reporter.quiet, enforce)
+    return _policy_exit(result, reporter.quiet, enforce)
 
 
 def _render_saved(
@@ -557,6 +547,16 @@ def checklist_init(
         return EXIT_OK
 
     _guarded(debug, action)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of results.json (a copy ships as audit/result/results.schema.json)."""
+    import json
+
+    from audit.result import AuditResult
+
+    typer.echo(json.dumps(AuditResult.json_schema(), indent=2, ensure_ascii=False))
 
 
 @app.command()

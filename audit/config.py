@@ -700,18 +700,36 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def build_config(file: Path | None = None, overrides: dict[str, Any] | None = None) -> AuditConfig:
-    """Build and validate the config from an optional file and nested overrides (CLI flags).
+def build_config(
+    file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    base: Path | None = None,
+) -> AuditConfig:
+    """Build and validate the config from an optional file and nested overrides (CLI flags,
+    or the Python API's keywords).
 
     ``overrides`` is a nested dict such as ``{"data": {"target": "y"}}``; ``None`` values
     mean "flag not given" and are ignored, so a flag never erases a value from the file.
+    ``base`` is the folder paths are shown relative to (default: the config file's folder,
+    else the working directory).
     """
     raw = read_config_file(file) if file else {}
     clean = _drop_none(overrides or {})
     source = f"{file} and command-line flags" if file else "command-line flags"
     config = _validate(_merge(raw, clean), source)
-    if file is not None:
-        config._base_dir = file.parent
+    if base is not None or file is not None:
+        config._base_dir = base if base is not None else file.parent  # type: ignore[union-attr]
+    return config
+
+
+def config_from_dict(
+    raw: dict[str, Any], source: str = "the configuration", base: Path | None = None
+) -> AuditConfig:
+    """Validate a configuration given as a nested dict (the Python API), as is: an empty
+    list means empty, unlike a repeatable flag that was not given."""
+    config = _validate(raw, source)
+    if base is not None:
+        config._base_dir = base
     return config
 
 

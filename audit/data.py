@@ -18,6 +18,7 @@ import pandas as pd
 from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.regression import regression_target
+from audit.text import printable
 
 READERS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -27,6 +28,40 @@ def sha256_of(path: Path) -> str:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+IN_MEMORY = "the DataFrame given"
+
+
+def _given_frame(given: Any) -> tuple[pd.DataFrame, dict[str, int]]:
+    """A copy of a DataFrame given in memory, read like a file: text column names, one
+    copy of each repeated column (refused when the copies differ), plain numpy columns."""
+    if not isinstance(given, pd.DataFrame):
+        raise AuditError(f"data must be a pandas DataFrame or a path, not {type(given).__name__}.")
+    if given.empty:
+        raise AuditError("The DataFrame given as data has no rows.")
+    frame = given.reset_index(drop=True).copy()
+    frame.columns = [str(c) for c in frame.columns]
+    counts = pd.Series(frame.columns, dtype=object).value_counts()
+    repeated = {str(name): int(n) for name, n in counts[counts > 1].items()}
+    for name in repeated:
+        copies = frame.loc[:, frame.columns == name]
+        if not all(copies.iloc[:, 0].equals(copies.iloc[:, i]) for i in range(1, copies.shape[1])):
+            raise AuditError(
+                f"The DataFrame given holds {repeated[name]} different columns named "
+                f"'{printable(name)}'; the audit cannot tell which one is meant. Rename them."
+            )
+    frame = frame.loc[:, ~frame.columns.duplicated()]
+    return _without_pd_na(frame), repeated
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """A fingerprint of a table given in memory: SHA-256 over its column names and pandas'
+    hash of every row (the same table gives the same value; any changed cell changes it)."""
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, frame.columns)).encode("utf-8"))
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -157,13 +192,16 @@ def _is_nested(values: pd.Series) -> bool:
     return isinstance(first, (list, tuple, dict, set, np.ndarray, pd.Series))
 
 
-def _require_columns(frame: pd.DataFrame, columns: list[str], role: str, path: Path) -> None:
+def _require_columns(
+    frame: pd.DataFrame, columns: list[str], role: str, source: Path | str | None
+) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        shown = ", ".join(map(str, list(frame.columns)[:30]))
+        shown = ", ".join(printable(c, 40) for c in list(frame.columns)[:30])
         raise AuditError(
-            f"{role} column(s) {', '.join(map(repr, missing))} not found in {path}. "
-            f"Columns in the file: {shown}{' ...' if frame.shape[1] > 30 else ''}."
+            f"{role} column(s) {', '.join(repr(printable(c, 40)) for c in missing)} not found "
+            f"in {source or IN_MEMORY}. Columns there: {shown}"
+            f"{' ...' if frame.shape[1] > 30 else ''}."
         )
 
 
@@ -219,7 +257,7 @@ class AuditData:
     """The loaded table and the roles of its columns."""
 
     frame: pd.DataFrame
-    path: Path
+    path: Path | None  # None: the table was given in memory (the Python API)
     sha256: str
     target: str
     positive_label: Any
@@ -232,6 +270,11 @@ class AuditData:
     score: str | None = None  # the column of scores, if given
     weight: str | None = None  # fairness.weight_column
     repeated_columns: dict[str, int] = field(default_factory=dict)  # name -> copies in the file
+
+    @property
+    def source(self) -> str:
+        """Where the rows come from, for messages: the file, or the DataFrame given."""
+        return str(self.path) if self.path is not None else IN_MEMORY
 
     def role(self, column: str, inputs: Collection[str] | None = None) -> str:
         """The role of ``column`` in this audit (see :func:`column_role`); ``inputs`` are the
@@ -275,15 +318,23 @@ def column_role(
 
 
 def load_audit_data(config: AuditConfig) -> AuditData:
-    """Load the data file and resolve target, positive label, sensitive and feature columns."""
+    """Load the data (a file, or the DataFrame given in memory) and resolve target, positive
+    label, sensitive and feature columns."""
     cfg = config.data
-    assert cfg.path is not None and cfg.target is not None  # guaranteed by check_complete
-    frame = load_table(cfg.path)
-    repeated = repeated_column_names(cfg.path)
-    frame = drop_repeated_columns(frame, repeated, cfg.path)
-    _require_columns(frame, [cfg.target], "Target", cfg.path)
-    _require_columns(frame, cfg.sensitive, "Sensitive", cfg.path)
-    _require_columns(frame, cfg.drop, "Dropped", cfg.path)
+    assert cfg.target is not None  # guaranteed by check_complete
+    if config.frame is not None:
+        frame, repeated = _given_frame(config.frame)
+        sha256 = frame_sha256(frame)
+    else:
+        assert cfg.path is not None  # guaranteed by check_complete
+        frame = load_table(cfg.path)
+        repeated = repeated_column_names(cfg.path)
+        frame = drop_repeated_columns(frame, repeated, cfg.path)
+        sha256 = sha256_of(cfg.path)
+    source = cfg.path if config.frame is None else IN_MEMORY
+    _require_columns(frame, [cfg.target], "Target", source)
+    _require_columns(frame, cfg.sensitive, "Sensitive", source)
+    _require_columns(frame, cfg.drop, "Dropped", source)
     if cfg.target in cfg.sensitive:
         raise AuditError(f"Column '{cfg.target}' is both the target and a sensitive feature.")
     features = _feature_columns(frame, config)
@@ -292,7 +343,7 @@ def load_audit_data(config: AuditConfig) -> AuditData:
 
     missing_target = frame[cfg.target].isna()
     if missing_target.all():
-        raise AuditError(f"Target column '{cfg.target}' in {cfg.path} has no values.")
+        raise AuditError(f"Target column '{cfg.target}' in {source} has no values.")
     # A row without a label cannot be scored; it is dropped and the count reported, not hidden.
     frame = frame.loc[~missing_target].reset_index(drop=True)
 
@@ -316,8 +367,8 @@ def load_audit_data(config: AuditConfig) -> AuditData:
 
     return AuditData(
         frame=frame,
-        path=cfg.path,
-        sha256=sha256_of(cfg.path),
+        path=cfg.path if config.frame is None else None,
+        sha256=sha256,
         target=cfg.target,
         positive_label=positive,
         y=y,
@@ -360,7 +411,8 @@ def _without_nested_columns(
         droppable = [c for c in refused if roles[c] in ("feature", "not used")]
         fix = f", or leave them out with --drop {droppable[0]} (data.drop)" if droppable else ""
         raise AuditError(
-            f"Column(s) {shown} in {config.data.path} hold lists or structures (nested values), "
+            f"Column(s) {shown} in {config.data.path or IN_MEMORY} hold lists or structures "
+            "(nested values), "
             f"which no check or model here can read. Flatten them into plain columns{fix}."
         )
     return frame.drop(columns=nested) if nested else frame
@@ -372,7 +424,7 @@ def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
     prediction_columns.add(config.fairness.weight_column)  # measurement weights: not an input
     prediction_columns.add(config.split.column)  # says which rows train: never an input
     if cfg.features is not None:
-        _require_columns(frame, cfg.features, "Feature", cfg.path)  # type: ignore[arg-type]
+        _require_columns(frame, cfg.features, "Feature", cfg.path)
         chosen = [c for c in cfg.features if c not in cfg.drop]
     elif config.mode == "predictions":
         # Decisions made elsewhere: which columns that model read is known only when declared.

@@ -206,7 +206,7 @@ def _random_split(
 
 def _split_from_column(data: AuditData, column: str, mode: str) -> RowPlan:
     if column not in data.frame.columns:
-        raise AuditError(f"Split column '{column}' (split.column) not found in {data.path}.")
+        raise AuditError(f"Split column '{column}' (split.column) not found in {data.source}.")
     values = data.frame[column].astype("string").str.strip().str.lower()
     is_train = values.isin(TRAIN_VALUES).to_numpy(dtype=bool)
     is_test = values.isin(TEST_VALUES).to_numpy(dtype=bool)
@@ -443,7 +443,7 @@ def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
     column = cfg.prediction_column or cfg.score_column
     assert column is not None
     if column not in data.frame.columns:
-        raise AuditError(f"Prediction/score column '{column}' not found in {data.path}.")
+        raise AuditError(f"Prediction/score column '{column}' not found in {data.source}.")
     values = data.frame[column].iloc[plan.test]
     if values.isna().any():
         raise AuditError(

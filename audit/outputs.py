@@ -71,6 +71,28 @@ def render_outputs(
     return rendered
 
 
+def write_result(
+    folder: OutputFolder,
+    result: AuditResult,
+    formats: list[str],
+    junit: Path | None = None,
+    say: Callable[[str], None] = lambda m: None,
+) -> list[Path]:
+    """Render ``result`` in ``formats``, stage it with its models (and a JUnit file), and
+    swap everything into ``folder`` as one unit. Returns the paths written."""
+    files = render_outputs(result, formats, say)
+    say("Writing outputs")
+    for name, content in files.items():
+        folder.add(name, content)
+    for name, model in result.models_to_save.items():
+        folder.add_model(name, model)
+    if junit is not None:
+        from audit.junit import junit_xml
+
+        folder.add_outside(junit, junit_xml(result))
+    return folder.commit()
+
+
 def is_report_file(name: str) -> bool:
     """Whether ``name`` (relative to the output folder) is one `rai-audit report` re-renders."""
     return name in (FILE_NAMES["html"], FILE_NAMES["pdf"]) or name.startswith("tables/")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from audit.checklist.evaluate import evaluate_checklist
@@ -29,18 +28,8 @@ from audit.result.audit_result import plain
 Progress = Callable[[str], None]
 
 
-@dataclass
-class AuditRun:
-    """The typed result plus live objects the CLI may save, such as the trained model."""
-
-    result: AuditResult
-    model: Any | None
-    mitigated_model: Any | None = None  # the strategy `mitigation.save` chose, to be saved
-    mitigated_file: str | None = None
-
-
-def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun:
-    """Run every stage of the audit and return its result."""
+def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditResult:
+    """Run every stage of the audit and return its result (with the models to save)."""
     say = progress or (lambda message: None)
     config.check_complete()
     timings: dict[str, float] = {}
@@ -62,7 +51,7 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     stop_on_errors(quality, config)  # error findings stop here, before training
     evaluation: Evaluation = timed("Getting predictions", lambda: evaluate(config, data, plan))
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
-    weights = sample_weights(data.frame, evaluation.rows, config, data.path)
+    weights = sample_weights(data.frame, evaluation.rows, config, data.source)
     measured = timed(
         "Computing metrics",
         lambda: measure(
@@ -116,20 +105,18 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRun
     result["checklist"] = timed(
         "Evaluating the checklist", lambda: evaluate_checklist(checklist, result)
     )
-    return AuditRun(
-        # Validated against the typed contract: a stage that wrote an undeclared or
-        # mistyped field is a bug, and fails here rather than in a reader.
-        result=AuditResult.model_validate(plain(result)),
-        model=evaluation.model,
-        mitigated_model=mitigation.saved_model,
-        mitigated_file=mitigation.saved_file,
-    )
+    # Validated against the typed contract: a stage that wrote an undeclared or mistyped
+    # field is a bug, and fails here rather than in a reader.
+    typed = AuditResult.model_validate(plain(result))
+    trained = evaluation.model if config.mode == "train" and config.model.save else None
+    return typed.with_models(trained, mitigation.saved_model, mitigation.saved_file)
 
 
 def _files_read(
     config: AuditConfig, data: AuditData, evaluation: Evaluation
 ) -> list[dict[str, str]]:
-    files = [{"role": "data", "path": config.shown_path(data.path), "sha256": data.sha256}]
+    shown = config.shown_path(data.path) if data.path is not None else data.source
+    files = [{"role": "data", "path": shown, "sha256": data.sha256}]
     if evaluation.model_info.get("sha256"):
         info = evaluation.model_info
         files.append({"role": "model", "path": info["file"], "sha256": info["sha256"]})
@@ -139,7 +126,7 @@ def _files_read(
 def _data_overview(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict:
     frame = data.frame
     return {
-        "file": config.shown_path(data.path),
+        "file": config.shown_path(data.path) if data.path is not None else data.source,
         "n_rows": int(len(frame)),
         "n_columns": int(frame.shape[1]),
         "rows_without_target_dropped": data.rows_without_target,

@@ -26,7 +26,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         config = build_config(prepare_demo(Path(tmp), args.rows, 1.0, "hist_gradient_boosting", 0))
-        result = run_audit(config).result.to_dict()
+        result = run_audit(config).to_dict()
 
     rows = []
     for _ in range(args.repeat):

@@ -13,6 +13,7 @@ from audit.cli import app
 
 # The public datasets sit beside the checkout (../shared/data); RAI_AUDIT_SHARED_DATA points
 # elsewhere (e.g. from a git worktree in another folder).
+ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(
     os.environ.get("RAI_AUDIT_SHARED_DATA")
     or Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -36,9 +37,50 @@ def assert_close(actual, expected, *, abs: float = 1e-12, path: str = "") -> Non
         assert actual == expected, f"{path}: {actual!r} != {expected!r}"
 
 
+TIMING_KEYS = {"created_at", "timings_seconds", "fit_seconds", "seconds"}
+
+
+def without_timings(result: dict) -> dict:
+    """A results.json without what differs between two runs of the same audit: its timings
+    and creation time (blanked also where a text quotes it, as the model card does)."""
+    stamp = result["provenance"]["created_at"]
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if k not in TIMING_KEYS}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value.replace(stamp, "<created_at>") if isinstance(value, str) else value
+
+    return clean(result)
+
+
 def run_cli(*args: str):
     """Invoke rai-audit in-process; returns the click Result (exit_code, stdout, stderr)."""
     return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_results_json_matches_the_schema(tmp_path_factory):
+    """After the suite: every results.json rai-audit wrote (listed in its folder's manifest)
+    validates against the published JSON Schema (audit/result/results.schema.json)."""
+    yield
+    from jsonschema import Draft202012Validator
+
+    from audit.outputs import MANIFEST
+
+    schema = json.loads((ROOT / "audit" / "result" / "results.schema.json").read_text())
+    validator = Draft202012Validator(schema)
+    problems, checked = [], 0
+    for manifest in tmp_path_factory.getbasetemp().rglob(MANIFEST):
+        if "results.json" not in json.loads(manifest.read_text())["files"]:
+            continue
+        checked += 1
+        result = json.loads((manifest.parent / "results.json").read_text())
+        for error in list(validator.iter_errors(result))[:3]:
+            where = "/".join(map(str, error.absolute_path))
+            problems.append(f"{manifest.parent}: {where}: {error.message[:200]}")
+    assert not problems, f"{len(problems)} schema problem(s):\n" + "\n".join(problems)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ def measured_gap(tmp_path, bias: float) -> float:
             "seed": 1,
         },
     )
-    race = run_audit(config).result.to_dict()["fairness"]["features"][0]
+    race = run_audit(config).to_dict()["fairness"]["features"][0]
     return next(
         d["value"] for d in race["disparities"] if d["metric"] == "demographic_parity_difference"
     )

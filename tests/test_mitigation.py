@@ -97,7 +97,7 @@ def test_reweighing_weights_equal_the_formula_on_a_hand_made_table():
 
 def test_reweighing_strategy_trains_with_those_weights(strong_bias):
     run = run_audit(config_for(strong_bias, strategies=["reweighing"], sensitive=["race"]))
-    row = run.result.to_dict()["mitigation"]["strategies"][1]
+    row = run.to_dict()["mitigation"]["strategies"][1]
     frame = pd.read_csv(strong_bias)
     y = frame["approved"].to_numpy()
     train, _ = _split(frame)
@@ -279,7 +279,7 @@ def dp(row, feature):
 
 
 def test_demographic_parity_mitigation_halves_the_gap(strong_run, strong_bias):
-    rows = {r["name"]: r for r in strong_run.result.to_dict()["mitigation"]["strategies"]}
+    rows = {r["name"]: r for r in strong_run.to_dict()["mitigation"]["strategies"]}
     baseline = rows["baseline"]
     # The planted bias shows: the baseline's race gap is large (measured 0.205 on this split).
     assert dp(baseline, "race") > 0.18
@@ -313,7 +313,7 @@ def test_randomized_strategies_are_reported_at_their_expected_rates(strong_run, 
     frame = pd.read_csv(strong_bias)
     _, test = _split(frame)
     y = frame["approved"].to_numpy()[test]
-    rows = {r["name"]: r for r in strong_run.result.to_dict()["mitigation"]["strategies"]}
+    rows = {r["name"]: r for r in strong_run.to_dict()["mitigation"]["strategies"]}
     model = strong_run.mitigated_model  # the threshold optimizer, saved
     X = models.as_model_input(frame.iloc[test], list(model.feature_names_in_))
     probability = model.predict_pmf(X)
@@ -350,12 +350,12 @@ def test_the_draw_spread_contains_every_single_draw(strong_run, strong_bias):
     y = frame["approved"].to_numpy()[test]
     row = next(
         r
-        for r in strong_run.result.to_dict()["mitigation"]["strategies"]
+        for r in strong_run.to_dict()["mitigation"]["strategies"]
         if r["name"] == "threshold_optimizer:demographic_parity"
     )
     spread = row["draws"]
     assert spread["count"] == 20 and spread["seeds"] == [3, 22]  # from the config seed (3) on
-    columns = strong_run.result.to_dict()["mitigation"]["columns"]
+    columns = strong_run.to_dict()["mitigation"]["columns"]
     assert [c["feature"] for c in columns] == ["sex", "race", "sex × race"]
     model = copy.deepcopy(strong_run.mitigated_model)
     X = models.as_model_input(frame.iloc[test], list(model.feature_names_in_))
@@ -390,7 +390,7 @@ def test_same_seed_gives_the_same_comparison(strong_run, strong_bias):
         strategies=["threshold_optimizer:dp", "exponentiated_gradient:dp", "reweighing"],
         save="threshold_optimizer:dp",
     )
-    again = run_audit(config).result.to_dict()["mitigation"]
+    again = run_audit(config).to_dict()["mitigation"]
 
     def without_timings(mitigation):
         plain = copy.deepcopy(mitigation)
@@ -398,7 +398,7 @@ def test_same_seed_gives_the_same_comparison(strong_run, strong_bias):
             row.pop("fit_seconds")
         return plain
 
-    assert without_timings(again) == without_timings(strong_run.result.to_dict()["mitigation"])
+    assert without_timings(again) == without_timings(strong_run.to_dict()["mitigation"])
 
 
 # --- saving and re-auditing -----------------------------------------------------------------
@@ -891,7 +891,7 @@ def test_one_feature_or_an_intersection_keys_the_groups(strong_bias):
             disparity="demographic_parity_ratio",
             feature="race",
         )
-    ).result.to_dict()["mitigation"]
+    ).to_dict()["mitigation"]
     assert single["group_key"] == "race"
     assert set(single["training_group_sizes"]) == {"White", "Black", "Hispanic", "Asian", "Other"}
     thresholds = single["strategies"][1]["details"]["thresholds"]
@@ -901,9 +901,7 @@ def test_one_feature_or_an_intersection_keys_the_groups(strong_bias):
     baseline, mitigated = single["strategies"]
     assert mitigated["disparity"]["value"] > baseline["disparity"]["value"]  # ratio rose
 
-    both = run_audit(
-        config_for(strong_bias, strategies=["threshold_optimizer:dp"])
-    ).result.to_dict()
+    both = run_audit(config_for(strong_bias, strategies=["threshold_optimizer:dp"])).to_dict()
     groups = both["mitigation"]["training_group_sizes"]
     assert both["mitigation"]["group_key"] == "sex × race"
     assert len(groups) == 10 and "female × Black" in groups

@@ -7,22 +7,9 @@ import hashlib
 import json
 
 import yaml
-from conftest import run_cli
+from conftest import run_cli, without_timings
 
 from audit.datasets import make_credit
-
-TIMING_KEYS = {"created_at", "timings_seconds", "fit_seconds", "seconds"}
-
-
-def _without_timings(value, stamp: str):
-    """The result without timings, and its creation time blanked where text quotes it."""
-    if isinstance(value, dict):
-        return {k: _without_timings(v, stamp) for k, v in value.items() if k not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [_without_timings(v, stamp) for v in value]
-    if isinstance(value, str):
-        return value.replace(stamp, "<created_at>")
-    return value
 
 
 def _sha256(path) -> str:
@@ -59,8 +46,7 @@ def test_the_same_seed_gives_the_same_results(tmp_path):
     b = json.loads((second / "out" / "results.json").read_text())
     assert a["provenance"]["created_at"]  # the keys left out below do exist
     assert a["provenance"]["timings_seconds"]
-    clean_a = _without_timings(a, a["provenance"]["created_at"])
-    clean_b = _without_timings(b, b["provenance"]["created_at"])
+    clean_a, clean_b = without_timings(a), without_timings(b)
     for key in clean_a:
         assert clean_a[key] == clean_b[key], key
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def sample_weights(
-    frame: pd.DataFrame, rows: np.ndarray, config: AuditConfig, path: Path | None
+    frame: pd.DataFrame, rows: np.ndarray, config: AuditConfig, path: Path | str | None
 ) -> np.ndarray | None:
     """Row weights of the evaluated rows from ``fairness.weight_column``, or None.
 

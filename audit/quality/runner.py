@@ -241,7 +241,7 @@ def _raw_text(data: AuditData) -> pd.DataFrame | None:
     position, as the loader keeps the file's column order): in the others the loaded
     values are the file's text already, so re-reading them would only cost time and memory.
     """
-    if data.path.suffix.lower() not in (".csv", ".txt"):
+    if data.path is None or data.path.suffix.lower() not in (".csv", ".txt"):
         return None
     positions = [
         i for i, column in enumerate(data.frame.columns) if data.frame[column].isna().any()

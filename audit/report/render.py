@@ -208,3 +208,13 @@ def render_html(
         findings=top_findings(result),
         glossary=glossary(result),
     )
+
+
+def render_summary(result: dict[str, Any]) -> str:
+    """The report's first page alone (verdict, key numbers, top findings), small enough for
+    a notebook cell: no fonts, no figures."""
+    return (
+        environment()
+        .get_template("notebook.html.j2")
+        .render(result=result, verdict=overall_verdict(result), findings=top_findings(result))
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError
 
 from audit.errors import AuditError
 from audit.result.sections import (
@@ -89,6 +89,29 @@ class AuditResult(Section):
     model_card: ModelCard | None = None
     datasheet: Datasheet | None = None
     checklist: ChecklistSection | None = None
+    # Live objects of the run that made this result (never in results.json): the model
+    # trained here and the mitigated model chosen for saving, which save() writes.
+    _trained_model: Any = PrivateAttr(default=None)
+    _mitigated_model: Any = PrivateAttr(default=None)
+    _mitigated_file: str | None = PrivateAttr(default=None)
+
+    def with_models(
+        self, trained: Any = None, mitigated: Any = None, mitigated_file: str | None = None
+    ) -> AuditResult:
+        """Attach the run's models, so :meth:`save` writes them beside the report."""
+        self._trained_model, self._mitigated_model = trained, mitigated
+        self._mitigated_file = mitigated_file
+        return self
+
+    @property
+    def models_to_save(self) -> dict[str, Any]:
+        """The models :meth:`save` writes, by file name (``model.skops``, ``mitigated-*``)."""
+        files: dict[str, Any] = {}
+        if self._trained_model is not None:
+            files["model.skops"] = self._trained_model
+        if self._mitigated_model is not None and self._mitigated_file:
+            files[self._mitigated_file] = self._mitigated_model
+        return files
 
     # --- the verdict ----------------------------------------------------------------
 
@@ -254,17 +277,25 @@ class AuditResult(Section):
         return schema
 
     def save(
-        self, directory: str | Path, formats: Iterable[str] = ("json", "html", "pdf")
+        self,
+        directory: str | Path,
+        formats: Iterable[str] = ("json", "html", "pdf"),
+        *,
+        force: bool = False,
     ) -> list[Path]:
-        """Write ``results.json`` and/or the HTML and PDF report into ``directory``.
+        """Write ``results.json`` and/or the HTML and PDF report (and the models this run
+        trained) into ``directory``, as ``rai-audit run`` does.
 
-        The folder is replaced as a unit (see :mod:`audit.outputs`): on any failure
-        nothing in it changes. Returns the paths written.
+        The folder is replaced as a unit (see :mod:`audit.outputs`): on any failure nothing
+        in it changes; a folder holding files rai-audit did not write is refused unless
+        ``force``. Returns the paths written.
         """
-        # Rendering lives in audit.report, above this module; imported when asked for.
-        from audit.outputs import save_result
+        # Rendering lives in audit.report and audit.outputs, above this module: imported
+        # when asked for, so reading a result needs neither matplotlib nor WeasyPrint.
+        from audit.outputs import OutputFolder, write_result
 
-        return save_result(self, Path(directory), list(formats))
+        with OutputFolder(Path(directory), force=force) as folder:
+            return write_result(folder, self, list(formats))
 
     def _repr_html_(self) -> str:
         """The report's first page (verdict, key numbers, top findings), for notebooks."""
