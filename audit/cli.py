@@ -169,12 +169,22 @@ def _audit_and_write(
     """Run the audit as the Python API does, and write all its files into ``folder`` as one
     unit."""
     from audit.api import run
+    from audit.junit import junit_xml
     from audit.outputs import write_result
 
     try:
         result = run(config, progress=reporter)
+        junit = None
+        if config.policy.junit is not None:
+            xml = junit_xml(result.policy, result.rule_verdicts, result.provenance.data_sha256)
+            junit = (config.policy.junit, xml)
         written = write_result(
-            folder, result, config.output.formats, config.policy.junit, say=reporter
+            folder,
+            result.to_json(),
+            config.output.formats,
+            result.models_to_save,
+            junit,
+            say=reporter,
         )
     finally:
         reporter.close()
@@ -194,7 +204,7 @@ def _render_saved(
     from audit.outputs import render_outputs
 
     try:
-        return render_outputs(result, formats, reporter)
+        return render_outputs(result.to_json(), formats, reporter)
     except (KeyError, UndefinedError) as exc:
         if isinstance(exc, KeyError):
             key = exc.args[0] if exc.args else "?"

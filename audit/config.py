@@ -25,9 +25,10 @@ from pydantic import (
 from pydantic.functional_validators import field_validator
 
 from audit.errors import AuditError
-from audit.mitigation import catalogue
-from audit.regression import require_predictions
 from audit.text import key_list, parse_problem, printable, read_text, shown_key
+from audit.vocabulary import strategies as catalogue
+from audit.vocabulary.checks import CHECKS
+from audit.vocabulary.rules import check_metric_name, parse_rule_text
 
 FORMATS = ("json", "html", "pdf")
 MAX_PROBLEMS = 8  # config problems listed in one message; the rest are counted
@@ -189,8 +190,6 @@ class QualityConfig(_Section):
 
     @model_validator(mode="after")
     def _known_checks(self) -> QualityConfig:
-        from audit.quality.catalog import CHECKS  # local import: audit.quality reads this module
-
         unknown = [c for c in [*self.disable, *self.severity] if c not in CHECKS]
         if unknown:
             raise ValueError(
@@ -439,8 +438,6 @@ class PolicyRule(_Section):
     @model_validator(mode="before")
     @classmethod
     def _from_text(cls, value: Any) -> Any:
-        from audit.policy import parse_rule_text
-
         if isinstance(value, str):
             return parse_rule_text(value)
         # YAML reads "- race: demographic_parity_ratio >= 0.8" as {race: "..."}.
@@ -452,8 +449,6 @@ class PolicyRule(_Section):
 
     @model_validator(mode="after")
     def _known_metric(self) -> PolicyRule:
-        from audit.policy import check_metric_name
-
         check_metric_name(self.metric)
         return self
 
@@ -567,7 +562,12 @@ class AuditConfig(_Section):
         if self.predictions.given and self.model.include_sensitive:
             raise AuditError("model.include_sensitive has no meaning in a predictions-only audit.")
         if self.data.task == "regression":
-            require_predictions(self.mode)
+            if self.mode != "predictions":
+                raise AuditError(
+                    "data.task: regression audits predictions already made: set "
+                    "predictions.prediction_column (--prediction-column) to the column of "
+                    "predicted values. Training or loading a regression model is not supported."
+                )
         self.mitigation.check(self.mode, self.data.sensitive)
 
     def to_dict(self) -> dict[str, Any]:

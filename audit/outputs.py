@@ -24,14 +24,11 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from audit import __version__
 from audit.errors import AuditError
 from audit.text import quoted_list
-
-if TYPE_CHECKING:
-    from audit.result import AuditResult
 
 FILE_NAMES = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
 MODEL_FILE = "model.skops"
@@ -40,9 +37,10 @@ STAGING_PREFIX = ".rai-audit-staging-"
 
 
 def render_outputs(
-    result: AuditResult, formats: Iterable[str], say: Callable[[str], None] = lambda m: None
+    results_json: str, formats: Iterable[str], say: Callable[[str], None] = lambda m: None
 ) -> dict[str, bytes]:
-    """Bytes of each requested output, keyed by file name."""
+    """Bytes of each requested output, keyed by file name, from a result's JSON text (what
+    ``AuditResult.to_json`` gives, or a saved results.json): the report reads plain data."""
     # Imported here: the report stack (matplotlib, WeasyPrint) is slow to import and not
     # needed by the commands that only write a file (checklist init, datasets export).
     from audit.report.pdf import render_pdf
@@ -51,9 +49,9 @@ def render_outputs(
 
     formats = list(dict.fromkeys(formats))
     rendered: dict[str, bytes] = {}
-    results_json = result.to_json().encode("utf-8")
+    encoded = results_json.encode("utf-8")
     if "json" in formats:
-        rendered[FILE_NAMES["json"]] = results_json
+        rendered[FILE_NAMES["json"]] = encoded
     if "html" in formats or "pdf" in formats:
         say("Rendering report")
         # A JSON round trip gives the templates exactly what a saved results.json would,
@@ -67,29 +65,31 @@ def render_outputs(
         if "pdf" in formats:
             say("Rendering PDF")
             pdf_html = render_html(plain, figs, for_pdf=True)  # same figures, fonts by name
-            rendered[FILE_NAMES["pdf"]] = render_pdf(pdf_html, {FILE_NAMES["json"]: results_json})
+            rendered[FILE_NAMES["pdf"]] = render_pdf(pdf_html, {FILE_NAMES["json"]: encoded})
     return rendered
 
 
 def write_result(
     folder: OutputFolder,
-    result: AuditResult,
+    results_json: str,
     formats: list[str],
-    junit: Path | None = None,
+    models: dict[str, Any] | None = None,
+    junit: tuple[Path, bytes] | None = None,
     say: Callable[[str], None] = lambda m: None,
 ) -> list[Path]:
-    """Render ``result`` in ``formats``, stage it with its models (and a JUnit file), and
-    swap everything into ``folder`` as one unit. Returns the paths written."""
-    files = render_outputs(result, formats, say)
+    """Render a result in ``formats``, stage it with its models (skops files, by name) and
+    a JUnit file (path, bytes), and swap everything into ``folder`` as one unit.
+
+    Returns the paths written.
+    """
+    files = render_outputs(results_json, formats, say)
     say("Writing outputs")
     for name, content in files.items():
         folder.add(name, content)
-    for name, model in result.models_to_save.items():
+    for name, model in (models or {}).items():
         folder.add_model(name, model)
     if junit is not None:
-        from audit.junit import junit_xml
-
-        folder.add_outside(junit, junit_xml(result))
+        folder.add_outside(*junit)
     return folder.commit()
 
 

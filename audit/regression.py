@@ -27,13 +27,3 @@ def regression_target(values: pd.Series, column: str) -> np.ndarray:
     if np.ptp(y) == 0:
         raise AuditError(f"Target column '{column}' is constant; there is nothing to audit.")
     return y
-
-
-def require_predictions(mode: str) -> None:
-    """Regression audits need predictions already made; say so before anything is trained."""
-    if mode != "predictions":
-        raise AuditError(
-            "data.task: regression audits predictions already made: set "
-            "predictions.prediction_column (--prediction-column) to the column of predicted "
-            "values. Training or loading a regression model is not supported."
-        )

@@ -33,11 +33,11 @@ from audit.config import build_config
 from audit.data import load_audit_data, split_indices
 from audit.datasets import make_scenario
 from audit.metrics import measure
-from audit.mitigation import catalogue
 from audit.mitigation.estimators import group_key
 from audit.mitigation.reweighing import reweighing_weights
 from audit.mitigation.stage import decide
 from audit.mitigation.strategies import TrainingContext, fit_strategy, split_model
+from audit.vocabulary import strategies as catalogue
 
 TARGET_SECONDS = 60.0
 DEMO_BUDGET_SECONDS = 25.0

@@ -14,10 +14,10 @@ from conftest import run_cli
 
 from audit.config import build_config
 from audit.metrics import measure
-from audit.metrics.catalog import ALL_DISPARITIES
 from audit.metrics.intervals import disparity_interval
 from audit.policy import summary_lines
 from audit.result.sections import PolicySummary, Verdict
+from audit.vocabulary.metrics import ALL_DISPARITIES
 
 RESAMPLES = "300"
 

@@ -16,9 +16,9 @@ from audit.metrics.bootstrap import (
     row_multiplicities,
     simultaneous_band,
 )
-from audit.metrics.catalog import ALL_DISPARITIES
 from audit.metrics.counts import rates
 from audit.metrics.intervals import disparity_interval
+from audit.vocabulary.metrics import ALL_DISPARITIES
 
 CONFIDENCE = 0.95
 

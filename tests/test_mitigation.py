@@ -20,7 +20,7 @@ from audit import model_files, models
 from audit.config import build_config
 from audit.datasets import make_scenario
 from audit.metrics import measure
-from audit.mitigation import catalogue, compare
+from audit.mitigation import compare
 from audit.mitigation.estimators import (
     GroupThresholdClassifier,
     RandomizedMixtureClassifier,
@@ -29,6 +29,7 @@ from audit.mitigation.estimators import (
 from audit.mitigation.reweighing import reweighing_weights
 from audit.mitigation.stage import slim_fairness
 from audit.pipeline import run_audit
+from audit.vocabulary import strategies as catalogue
 
 BASE = ["--target", "approved", "--sensitive", "sex", "--sensitive", "race"]
 BASE += ["--drop", "applicant_id", "--model", "logistic_regression", "--seed", "3"]

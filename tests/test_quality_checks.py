@@ -14,9 +14,9 @@ from sklearn.metrics import roc_auc_score
 
 from audit.config import QualityConfig
 from audit.quality import groups, split
-from audit.quality.catalog import CHECKS, SPLIT_CHECKS
 from audit.quality.findings import QualityInput
 from audit.quality.runner import run_checks
+from audit.vocabulary.checks import CHECKS, SPLIT_CHECKS
 
 N = 400
 

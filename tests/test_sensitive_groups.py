@@ -14,7 +14,8 @@ from sklearn.metrics import mean_absolute_error
 from audit.config import FairnessConfig
 from audit.errors import AuditError
 from audit.metrics.fairness import fairness_by_feature
-from audit.metrics.groups import MISSING_GROUP, bin_column, intersection_sets
+from audit.metrics.groups import bin_column, intersection_sets
+from audit.vocabulary.groups import MISSING_GROUP
 
 
 def entries(sensitive: pd.DataFrame, y=None, pred=None, **settings):

@@ -62,7 +62,7 @@ def explain_mitigated(
     search's best model aside) are not explained: SHAP values of a mixture's decision
     probability are not what a reviewer would read as the model's reasons.
     """
-    from audit.mitigation import catalogue
+    from audit.vocabulary import strategies as catalogue
 
     if not config.explain.enabled or evaluation.model is None:
         return []

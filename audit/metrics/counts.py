@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from audit.metrics.catalog import DENOMINATOR_NAMES, RATE_DEFINITIONS
 from audit.metrics.groups import SensitiveCodes
+from audit.vocabulary.metrics import DENOMINATOR_NAMES, RATE_DEFINITIONS
 
 CELL_INDEX = {"tn": 0, "fp": 1, "fn": 2, "tp": 3}
 # Rows per chunk: big enough to amortise numpy call overhead, small enough that the

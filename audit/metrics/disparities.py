@@ -7,14 +7,14 @@ observed data: groups with enough rows (``min_group_size``) whose metric is defi
 If one of those groups' metric is undefined in a resample, the disparity is undefined
 in that resample (it is not silently computed over fewer groups).
 
-See :mod:`audit.metrics.catalog` for the definitions.
+See :mod:`audit.vocabulary.metrics` for the definitions.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from audit.metrics.catalog import Disparity
+from audit.vocabulary.metrics import Disparity
 
 
 def _between(values: np.ndarray, aggregate: str) -> np.ndarray:

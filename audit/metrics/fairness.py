@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import AuditError
-from audit.metrics import catalog
 from audit.metrics.bootstrap import multinomial_tables, percentile_intervals, row_multiplicities
 from audit.metrics.counts import (
     confusion_table,
@@ -47,7 +46,6 @@ from audit.metrics.counts import (
 )
 from audit.metrics.disparities import compute, groups_behind, versus_reference
 from audit.metrics.groups import (
-    MISSING_GROUP,
     Partition,
     build_partitions,
     encode_sensitive,
@@ -57,11 +55,12 @@ from audit.metrics.intervals import disparity_interval
 from audit.metrics.rowwise import GroupAUC, RowSums
 from audit.metrics.rowwise import undefined_reasons as row_reasons_of
 from audit.metrics.verdicts import INSUFFICIENT, decide
+from audit.vocabulary import metrics as catalog
 
 if TYPE_CHECKING:
     from audit.config import FairnessConfig
 
-__all__ = ["MISSING_GROUP", "group_labels", "fairness_by_feature"]
+__all__ = ["group_labels", "fairness_by_feature"]
 
 Task = Literal["classification", "regression"]
 VS_REFERENCE = {

@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import AuditError
+from audit.vocabulary.groups import MISSING_GROUP, SEPARATOR
 
-MISSING_GROUP = "(missing)"
-JOIN = " × "  # between column names and between group labels of an intersection
 # A numeric sensitive column with more distinct values than this must be binned by config.
 MAX_UNBINNED_NUMERIC_GROUPS = 20
 
@@ -266,10 +265,12 @@ def build_partitions(
         for i in idx:
             key = key * sizes[i] + digits[:, i]
         used, first, fine_map = np.unique(key, return_index=True, return_inverse=True)
-        labels = [JOIN.join(codes.columns[i].labels[digits[row, i]] for i in idx) for row in first]
+        labels = [
+            SEPARATOR.join(codes.columns[i].labels[digits[row, i]] for i in idx) for row in first
+        ]
         partitions.append(
             Partition(
-                name=JOIN.join(combo),
+                name=SEPARATOR.join(combo),
                 kind="single" if len(combo) == 1 else "intersection",
                 columns=list(combo),
                 labels=labels,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from audit.metrics.bootstrap import simultaneous_band
-from audit.metrics.catalog import Disparity
+from audit.vocabulary.metrics import Disparity
 
 
 def _abs_box(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

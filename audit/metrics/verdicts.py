@@ -30,8 +30,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import AuditError
-from audit.metrics.catalog import ALL_DISPARITIES, GROUP_METRICS
-from audit.policy import feature_key, rule_text
+from audit.vocabulary.metrics import ALL_DISPARITIES, GROUP_METRICS
+from audit.vocabulary.rules import feature_key, rule_text
 
 if TYPE_CHECKING:
     from audit.config import PolicyConfig, PolicyRule
@@ -240,7 +240,7 @@ def _group_verdicts(
 
 
 def _why_absent(metric: str) -> str:
-    from audit.metrics.catalog import REGRESSION_METRICS, SCORE_METRICS
+    from audit.vocabulary.metrics import REGRESSION_METRICS, SCORE_METRICS
 
     base = metric.removesuffix("_difference_vs_reference").removesuffix("_difference")
     base = base.removesuffix("_ratio")

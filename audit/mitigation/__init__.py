@@ -1,10 +1,8 @@
 """Bias mitigation: pre-, in- and post-processing strategies, compared with the baseline.
 
-Modules (kept import-light, because ``audit.config`` reads the catalogue while it is
-itself being imported):
+The strategy names, constraints, default set and caveats are vocabulary
+(:mod:`audit.vocabulary.strategies`), which the configuration validates against. Modules:
 
-* :mod:`audit.mitigation.catalogue` — strategy names, constraints, the default set,
-  and the honest caveats of each method;
 * :mod:`audit.mitigation.reweighing` — Kamiran & Calders sample weights;
 * :mod:`audit.mitigation.estimators` — the small, skops-loadable classifiers a
   mitigated model is saved as (group thresholds, randomized mixtures, group key);
@@ -14,6 +12,6 @@ itself being imported):
 * :mod:`audit.mitigation.stage` — the audit stage (the default set unless switched off):
   fit, predict the held-out rows, measure every strategy with
   :func:`audit.metrics.measure` (randomized ones at their expected rates, with the
-  spread of single draws), compare;
-* :mod:`audit.mitigation.saving` — the chosen model as skops bytes, for the CLI to write.
+  spread of single draws), compare. The chosen model is saved like any other, by
+  :mod:`audit.outputs` (skops, never pickle).
 """

@@ -31,8 +31,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from audit.metrics.fairness import group_labels
+from audit.vocabulary.groups import SEPARATOR
 
-GROUP_SEPARATOR = " × "
 # Attribute set on every saved mitigated model: which strategy made it.
 STRATEGY_ATTRIBUTE = "rai_audit_strategy_"
 
@@ -51,7 +51,7 @@ def group_key(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     parts = [group_labels(frame[column]).to_numpy(dtype=str) for column in columns]
     key = parts[0]
     for part in parts[1:]:
-        key = np.char.add(np.char.add(key, GROUP_SEPARATOR), part)
+        key = np.char.add(np.char.add(key, SEPARATOR), part)
     return np.asarray(key, dtype=str)
 
 

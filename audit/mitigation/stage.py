@@ -38,9 +38,11 @@ from audit.evaluation import (
 from audit.metrics import measure
 from audit.metrics.fairness import fairness_by_feature
 from audit.metrics.verdicts import evaluate
-from audit.mitigation import catalogue, compare
-from audit.mitigation.estimators import GROUP_SEPARATOR, draw_decisions, group_key, strategy_of
+from audit.mitigation import compare
+from audit.mitigation.estimators import draw_decisions, group_key, strategy_of
 from audit.mitigation.strategies import TrainingContext, fit_strategy
+from audit.vocabulary import strategies as catalogue
+from audit.vocabulary.groups import SEPARATOR
 
 # More groups than this and per-group constraints have too few rows to mean anything.
 MAX_GROUPS = 60
@@ -230,7 +232,7 @@ def run_mitigation(
         n_train=int(len(evaluation.train_rows)),
         n_evaluated=int(len(evaluation.rows)),
         sensitive=sensitive_columns,
-        group_key=GROUP_SEPARATOR.join(sensitive_columns),
+        group_key=SEPARATOR.join(sensitive_columns),
         training_group_sizes={str(k): int(v) for k, v in group_sizes.items()},
         small_groups=[str(k) for k, v in group_sizes.items() if v < SMALL_GROUP],
         default_set=list(catalogue.DEFAULT_SET),

@@ -28,7 +28,6 @@ from sklearn.utils.validation import has_fit_parameter
 from audit import models
 from audit.config import MitigationOptions
 from audit.errors import AuditError
-from audit.mitigation import catalogue
 from audit.mitigation.estimators import (
     STRATEGY_ATTRIBUTE,
     GroupKeyEncoder,
@@ -36,6 +35,7 @@ from audit.mitigation.estimators import (
     RandomizedMixtureClassifier,
 )
 from audit.mitigation.reweighing import reweighing_weights
+from audit.vocabulary import strategies as catalogue
 
 
 @dataclass

@@ -13,8 +13,8 @@ import pandas as pd
 from audit.config import QualityConfig
 from audit.data import column_role
 from audit.metrics.fairness import group_labels
+from audit.vocabulary.groups import SEPARATOR
 
-INTERSECTION = " × "
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -190,17 +190,17 @@ class QualityInput:
             for combo in combinations(self.sensitive, size):
                 labels = single[combo[0]]
                 for column in combo[1:]:
-                    labels = labels + INTERSECTION + single[column]
+                    labels = labels + SEPARATOR + single[column]
                 every = [""]
                 for column in combo:
                     every = [
-                        f"{a}{INTERSECTION}{b}" if a else b for a in every for b in levels[column]
+                        f"{a}{SEPARATOR}{b}" if a else b for a in every for b in levels[column]
                     ]
                 observed = sorted(labels.unique().tolist())
                 # Absent combinations are listed (an empty intersection is a finding), unless
                 # the full product is too large to be useful.
                 shown = every if len(every) <= 1000 else observed
-                splits.append(GroupSplit(INTERSECTION.join(combo), list(combo), labels, shown))
+                splits.append(GroupSplit(SEPARATOR.join(combo), list(combo), labels, shown))
         return splits
 
 

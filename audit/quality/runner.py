@@ -20,8 +20,8 @@ from audit.config import AuditConfig, QualityConfig
 from audit.data import AuditData
 from audit.errors import AuditError
 from audit.quality import columns, groups, label, rows, split
-from audit.quality.catalog import CHECKS, SPLIT_CHECKS
 from audit.quality.findings import SEVERITY_ORDER, CheckSkipped, Finding, QualityInput
+from audit.vocabulary.checks import CHECKS, SPLIT_CHECKS
 
 CHECK_FUNCTIONS: dict[str, Callable[[QualityInput], list[Finding]]] = {
     "missing_values": columns.missing_values,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.metrics import catalog
 from audit.metrics.verdicts import GATES
+from audit.vocabulary import metrics as catalog
 
 PERFORMANCE = {
     "accuracy": "share of rows where the prediction equals the label, P(pred = y); its "

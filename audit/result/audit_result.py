@@ -104,6 +104,16 @@ class AuditResult(Section):
         return self
 
     @property
+    def trained_model(self) -> Any:
+        """The model this audit trained (None when it loaded one or read decisions)."""
+        return self._trained_model
+
+    @property
+    def mitigated_model(self) -> Any:
+        """The mitigated model chosen with ``mitigation.save``, if any."""
+        return self._mitigated_model
+
+    @property
     def models_to_save(self) -> dict[str, Any]:
         """The models :meth:`save` writes, by file name (``model.skops``, ``mitigated-*``)."""
         files: dict[str, Any] = {}
@@ -295,7 +305,7 @@ class AuditResult(Section):
         from audit.outputs import OutputFolder, write_result
 
         with OutputFolder(Path(directory), force=force) as folder:
-            return write_result(folder, self, list(formats))
+            return write_result(folder, self.to_json(), list(formats), self.models_to_save)
 
     def _repr_html_(self) -> str:
         """The report's first page (verdict, key numbers, top findings), for notebooks."""
@@ -305,7 +315,7 @@ class AuditResult(Section):
 
 
 def _metrics_of(entry: FeatureFairness) -> list[str]:
-    from audit.metrics.catalog import COUNT_RATES, REGRESSION_METRICS, SCORE_METRICS
+    from audit.vocabulary.metrics import COUNT_RATES, REGRESSION_METRICS, SCORE_METRICS
 
     names = [*COUNT_RATES, *SCORE_METRICS, *REGRESSION_METRICS]
     return [m for m in names if any(g.metric(m) is not None for g in entry.groups)]
