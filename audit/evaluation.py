@@ -24,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from audit import model_files, models
+from audit.callable_model import ScoreFunction
 from audit.config import AuditConfig
 from audit.data import AuditData, binary_target, label_matches, sha256_of
 from audit.errors import AuditError
@@ -86,6 +87,8 @@ class ModelOutput:
     kind: OutputKind
     classes: tuple[Any, ...]
     positive_index: int
+    # Where the model's own predict() splits its oriented decision function: 0 for a margin.
+    boundary: float = 0.0
 
     @property
     def positive_class(self) -> Any:
@@ -284,7 +287,12 @@ def model_output(model: Any, positive_label: Any, source: str = "The model") -> 
             f"positive label {positive_label!r} of the target. Set --positive-label to one of "
             "the model's classes, or recode the target to the labels the model was trained on."
         )
-    return ModelOutput(kind, classes, found[0])
+    boundary = 0.0
+    if isinstance(model, ScoreFunction):
+        # A score function splits at its own threshold (0.5 for scores in [0, 1], not 0),
+        # negated with the scores when its positive class is classes_[0] (model_scores).
+        boundary = model.threshold if found[0] == 1 else -model.threshold
+    return ModelOutput(kind, classes, found[0], boundary)
 
 
 def is_randomized(model: Any) -> bool:
@@ -322,7 +330,8 @@ def default_rule(output: ModelOutput, threshold: float | None) -> DecisionRule:
             )
         return DecisionRule(value, score="P(positive)")
     if output.kind == "decision function":
-        return DecisionRule(0.0 if threshold is None else threshold, score="decision function")
+        value = output.boundary if threshold is None else threshold
+        return DecisionRule(value, score="decision function")
     if threshold is not None:
         raise AuditError(
             "model.threshold is set, but the model gives only labels (no predict_proba or "
