@@ -269,9 +269,7 @@ def _model(model: Any, overrides: dict[str, Any], threshold: float | None) -> An
     if any(hasattr(model, m) for m in ("predict_proba", "decision_function", "predict")):
         return model
     if callable(model):
-        from audit.callable_model import ScoreFunction
-
-        return ScoreFunction(model)
+        return model  # a score function: the prediction stage wraps it (audit.callable_model)
     raise AuditError(
         f"model must be a fitted classifier, a callable f(DataFrame) -> scores, a model file "
         f"or a registry name, not {type(model).__name__}."

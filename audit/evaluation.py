@@ -24,6 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from audit import model_files, models
+from audit.callable_model import ScoreFunction
 from audit.config import AuditConfig
 from audit.data import AuditData, binary_target, label_matches, sha256_of
 from audit.errors import AuditError
@@ -86,6 +87,8 @@ class ModelOutput:
     kind: OutputKind
     classes: tuple[Any, ...]
     positive_index: int
+    # Where the model's own predict() splits its oriented decision function: 0 for a margin.
+    boundary: float = 0.0
 
     @property
     def positive_class(self) -> Any:
@@ -284,7 +287,12 @@ def model_output(model: Any, positive_label: Any, source: str = "The model") -> 
             f"positive label {positive_label!r} of the target. Set --positive-label to one of "
             "the model's classes, or recode the target to the labels the model was trained on."
         )
-    return ModelOutput(kind, classes, found[0])
+    boundary = 0.0
+    if isinstance(model, ScoreFunction):
+        # A score function splits at its own threshold (0.5 for scores in [0, 1], not 0),
+        # negated with the scores when its positive class is classes_[0] (model_scores).
+        boundary = model.threshold if found[0] == 1 else -model.threshold
+    return ModelOutput(kind, classes, found[0], boundary)
 
 
 def is_randomized(model: Any) -> bool:
@@ -322,7 +330,8 @@ def default_rule(output: ModelOutput, threshold: float | None) -> DecisionRule:
             )
         return DecisionRule(value, score="P(positive)")
     if output.kind == "decision function":
-        return DecisionRule(0.0 if threshold is None else threshold, score="decision function")
+        value = output.boundary if threshold is None else threshold
+        return DecisionRule(value, score="decision function")
     if threshold is not None:
         raise AuditError(
             "model.threshold is set, but the model gives only labels (no predict_proba or "
@@ -375,6 +384,8 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         source = "The trained model"
     elif config.model_object is not None:
         model = config.model_object
+        if not hasattr(model, "predict") and callable(model):
+            model = _score_function(model, data, plan, config.model.threshold)
         info = {"source": "object", **models.describe(model)}
         columns = models.model_input_columns(model, data.features)
         source = f"The model given ({type(model).__name__})"
@@ -430,6 +441,21 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         trained_here=config.mode == "train",
         notes=_direction_notes(scores, data.y[plan.test], rule),
         decision_probability=probability,
+    )
+
+
+def _score_function(
+    function: Any, data: AuditData, plan: RowPlan, threshold: float | None
+) -> ScoreFunction:
+    """A plain ``f(DataFrame) -> scores`` as a classifier of the target's own labels; its
+    default threshold (0.5 for scores in [0, 1], else 0) is read from the evaluated rows."""
+    values = pd.unique(pd.Series(data.labels).dropna())
+    positive = next(v for v in values if label_matches(v, data.positive_label))
+    negatives = [v for v in values if not label_matches(v, data.positive_label)]
+    negative = negatives[0] if negatives else 0
+    X = models.as_model_input(data.frame.iloc[plan.test], data.features)
+    return ScoreFunction(
+        function, data=X, threshold=threshold, classes=(_plain(negative), _plain(positive))
     )
 
 

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import ROOT, run_cli, without_timings
 from fairlearn.metrics import (
@@ -210,3 +211,32 @@ def test_the_package_has_no_import_cycles():
     # A package's __init__ importing its own submodules is not a cycle of the design.
     real = [c for c in cycles if not all(m.startswith(c[0] + ".") or m == c[0] for m in c)]
     assert not real, "import cycles: " + "; ".join(" -> ".join(c) for c in real)
+
+
+def test_a_plain_score_function_is_audited_and_explained():
+    rows = make_credit(1500, seed=14).drop(columns=["applicant_id"])
+    rows["decision"] = rows.pop("approved").map({1: "approved", 0: "denied"})
+
+    def score(X: pd.DataFrame) -> np.ndarray:
+        income = X["income"].fillna(40_000)  # the data misses some incomes
+        return 1 / (1 + np.exp(-(income / 20_000 - X["late_payments"] - 1.5)))
+
+    result = audit.run(
+        data=rows,
+        target="decision",
+        positive_label="approved",
+        sensitive="sex",
+        model=score,
+        features=["income", "late_payments"],
+        mitigation={"strategies": []},
+        explain={"sample_size": 100},
+        fairness={"bootstrap": {"resamples": 200}},
+        quality={"allow_errors": True},
+    )
+    assert result.model.source == "object" and result.model.estimator == "ScoreFunction"
+    assert result.model.positive_class == "approved"
+    expected = score(rows[["income", "late_payments"]]) >= 0.5  # scores in [0, 1]: 0.5
+    assert result.performance.selection_rate == pytest.approx(expected.mean(), abs=1e-12)
+    explained = result.explanations
+    assert explained.status == "explained" and explained.explainer == "permutation"
+    assert explained.additivity_max_error < 1e-9
