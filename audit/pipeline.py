@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from audit.checklist.evaluate import evaluate_checklist
 from audit.checklist.spec import prepare_checklist
 from audit.config import AuditConfig
@@ -30,6 +32,14 @@ Progress = Callable[[str], None]
 
 def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditResult:
     """Run every stage of the audit and return its result (with the models to save)."""
+    # One BLAS thread: the audit's matrices are small, and BLAS worker threads spin while
+    # they wait, so on a busy shared machine a 30 ms logistic-regression fit took 2.4 s.
+    # (OpenMP, which the tree models use, waits passively: see audit/__init__.py.)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_stages(config, progress)
+
+
+def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     say = progress or (lambda message: None)
     config.check_complete()
     timings: dict[str, float] = {}
@@ -59,7 +69,10 @@ def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditRes
             evaluation.y_pred if evaluation.decision_probability is None else None,
             evaluation.scores,
             sensitive,
-            config,
+            config.fairness,
+            config.policy,
+            task=config.data.task,
+            seed=config.seed,
             sample_weight=weights,
             decision_probability=evaluation.decision_probability,
         ),
@@ -134,7 +147,8 @@ def _data_overview(config: AuditConfig, data: AuditData, evaluation: Evaluation)
         "positive_label": data.positive_label,
         "base_rate": float(data.y.mean()),
         "sensitive": data.sensitive,
-        "features": data.features,
+        # The columns the model reads: for a loaded model, those it was fitted on.
+        "features": evaluation.input_columns or data.features,
         "n_train": int(len(evaluation.train_rows)) if evaluation.trained_here else 0,
         "n_evaluated": int(len(evaluation.rows)),
         "evaluated_rows": evaluation.plan_why,

@@ -160,7 +160,7 @@ def main() -> None:
             columns = models.model_input_columns(fitted.model, data.features)
             X_test = models.as_model_input(test_frame, columns)
             y_pred, scores = decide(fitted.model, X_test, config.model.threshold)
-            measure(data.y[test], y_pred, scores, sensitive, config)
+            measure(data.y[test], y_pred, scores, sensitive, config.fairness, config.policy)
             total = time.perf_counter() - start
             if name in catalogue.DEFAULT_SET:
                 default_total += total

@@ -147,8 +147,16 @@ def test_certain_decisions_give_exactly_the_decisions_own_audit():
     y = (rng.random(n) < 0.4).astype(np.int8)
     pred = (rng.random(n) < 0.5).astype(np.int8)
     config = build_config(None, {"fairness": {"bootstrap": {"resamples": 200}}})
-    as_made = measure(y, pred, None, frame, config)
-    expected = measure(y, None, None, frame, config, decision_probability=pred.astype(float))
+    as_made = measure(y, pred, None, frame, config.fairness, config.policy)
+    expected = measure(
+        y,
+        None,
+        None,
+        frame,
+        config.fairness,
+        config.policy,
+        decision_probability=pred.astype(float),
+    )
     for one, other in zip(as_made["fairness"], expected["fairness"], strict=True):
         for a, b in zip(one["disparities"], other["disparities"], strict=True):
             assert a["value"] == pytest.approx(b["value"], abs=TOLERANCE)
@@ -174,7 +182,8 @@ def test_overall_performance_is_the_expected_table_s():
         None,
         scores,
         sensitive,
-        config,
+        config.fairness,
+        config.policy,
         sample_weight=weights,
         decision_probability=probability,
     )["performance"]
@@ -232,7 +241,14 @@ def test_weighted_resamples_draw_the_decisions_too():
 
     def width(**weights):
         (entry,) = measure(
-            y, None, None, frame, config, decision_probability=probability, **weights
+            y,
+            None,
+            None,
+            frame,
+            config.fairness,
+            config.policy,
+            decision_probability=probability,
+            **weights,
         )["fairness"]
         ci = next(
             d["ci"] for d in entry["disparities"] if d["metric"] == "demographic_parity_difference"
@@ -249,8 +265,18 @@ def test_measure_refuses_both_or_neither_and_bad_probabilities():
     frame = pd.DataFrame({"g": ["a", "b"] * 5})
     y = np.array([0, 1] * 5)
     with pytest.raises(AuditError, match="exactly one of y_pred and decision_probability"):
-        measure(y, y, None, frame, config, decision_probability=np.full(10, 0.5))
+        measure(
+            y, y, None, frame, config.fairness, config.policy, decision_probability=np.full(10, 0.5)
+        )
     with pytest.raises(AuditError, match="exactly one of"):
-        measure(y, None, None, frame, config)
+        measure(y, None, None, frame, config.fairness, config.policy)
     with pytest.raises(AuditError, match=r"must lie in \[0, 1\]"):
-        measure(y, None, None, frame, config, decision_probability=np.full(10, 1.5))
+        measure(
+            y,
+            None,
+            None,
+            frame,
+            config.fairness,
+            config.policy,
+            decision_probability=np.full(10, 1.5),
+        )

@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from audit import models
-from audit.config import AuditConfig, build_config
+from audit.config import ExplainConfig, build_config
 from audit.datasets import make_scenario
 from audit.errors import AuditError
 from audit.explain import explain, explain_threshold_optimizer
@@ -71,7 +71,7 @@ def trained(credit):
 
 
 def _run(model, data, **explain_config):
-    config = AuditConfig.model_validate({"explain": explain_config, "seed": 0})
+    settings = ExplainConfig.model_validate(explain_config)
     X = data.X.iloc[data.test]
     scores = model.predict_proba(X)[:, 1]
     y_pred = (scores >= 0.5).astype(int)
@@ -82,7 +82,7 @@ def _run(model, data, **explain_config):
         data.y[data.test],
         y_pred,
         scores,
-        config,
+        settings,
         background=data.X.iloc[data.train],
     )
 
@@ -497,7 +497,6 @@ def test_threshold_optimizer_explains_the_base_model_and_states_thresholds(credi
         constraints="demographic_parity",
     ).fit(train_X, credit.y[credit.train], sensitive_features=race_train)
     y_pred = optimizer.predict(test_X, sensitive_features=race_test, random_state=0)
-    config = AuditConfig.model_validate({"seed": 0})
     sensitive = credit.sensitive.iloc[credit.test].reset_index(drop=True)
     ex = explain_threshold_optimizer(
         optimizer,
@@ -506,7 +505,6 @@ def test_threshold_optimizer_explains_the_base_model_and_states_thresholds(credi
         sensitive,
         credit.y[credit.test],
         y_pred,
-        config,
         detail="full",
     )
     assert ex["explainer"] == "tree" and ex["estimator"] == "HistGradientBoostingClassifier"
@@ -528,7 +526,7 @@ def test_threshold_optimizer_explains_the_base_model_and_states_thresholds(credi
         race = case["groups"]["race"]
         assert case["threshold"] == pytest.approx(main[race])
     summary = explain_threshold_optimizer(
-        optimizer, test_X, race_test, sensitive, credit.y[credit.test], y_pred, config
+        optimizer, test_X, race_test, sensitive, credit.y[credit.test], y_pred
     )
     assert summary["detail"] == "summary" and "rows" not in summary and "cases" not in summary
     assert summary["disparity"] == ex["disparity"]

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from audit import models
 from audit.callable_model import ScoreFunction
-from audit.config import AuditConfig
+from audit.config import ExplainConfig
 from audit.datasets import make_credit
 from audit.errors import AuditError
 from audit.evaluation import default_rule, model_decisions, model_output
@@ -91,9 +91,9 @@ def _margin(model, X: pd.DataFrame) -> np.ndarray:
     return np.asarray(estimator.predict(encoded, output_margin=True), dtype=float)
 
 
-def _config(**explain_config) -> AuditConfig:
+def _config(**explain_config) -> ExplainConfig:
     settings = {"sample_size": 300, "background_size": 50, **explain_config}
-    return AuditConfig.model_validate({"explain": settings, "seed": 0})
+    return ExplainConfig.model_validate(settings)
 
 
 def _explain(model, X, credit, **explain_config):

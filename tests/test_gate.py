@@ -191,7 +191,14 @@ def test_policy_strict_in_the_config_is_the_strict_gate():
 def measured(data: pd.DataFrame, rules: list[str], **fairness):
     fairness = {"bootstrap": {"resamples": 200}, **fairness}
     config = build_config(None, {"policy": rules, "fairness": fairness})
-    return measure(data["y"].to_numpy(), data["pred"].to_numpy(), None, data[["grp"]], config)
+    return measure(
+        data["y"].to_numpy(),
+        data["pred"].to_numpy(),
+        None,
+        data[["grp"]],
+        config.fairness,
+        config.policy,
+    )
 
 
 def test_each_disparity_names_the_groups_behind_its_value():

@@ -197,7 +197,13 @@ def expected_rates(y, probability, groups):
     """Selection rate per group from measure() given the decision probabilities."""
     config = build_config(None, {"fairness": {"bootstrap": {"resamples": 0}}})
     (entry,) = measure(
-        y, None, None, pd.DataFrame({"g": groups}), config, decision_probability=probability
+        y,
+        None,
+        None,
+        pd.DataFrame({"g": groups}),
+        config.fairness,
+        config.policy,
+        decision_probability=probability,
     )["fairness"]
     return {row["group"]: row["selection_rate"] for row in entry["groups"]}
 

@@ -46,7 +46,14 @@ def verdicts_for(frame: pd.DataFrame, rules, gate: str = "default", **fairness):
     config = build_config(
         None, {"policy": {"rules": rules, "gate": gate}, "fairness": fairness, "seed": 3}
     )
-    return measure(frame["y"].to_numpy(), frame["pred"].to_numpy(), None, frame[["grp"]], config)
+    return measure(
+        frame["y"].to_numpy(),
+        frame["pred"].to_numpy(),
+        None,
+        frame[["grp"]],
+        config.fairness,
+        config.policy,
+    )
 
 
 @pytest.mark.parametrize(
@@ -117,7 +124,12 @@ def test_rules_per_feature_and_intersection():
         {"policy": ["sex: demographic_parity_ratio >= 0.8", "equalized_odds_difference <= 0.1"]},
     )
     out = measure(
-        frame["y"].to_numpy(), frame["pred"].to_numpy(), None, frame[["grp", "sex"]], config
+        frame["y"].to_numpy(),
+        frame["pred"].to_numpy(),
+        None,
+        frame[["grp", "sex"]],
+        config.fairness,
+        config.policy,
     )
     pairs = [(v["feature"], v["metric"]) for v in out["verdicts"]]
     assert pairs == [
@@ -129,14 +141,26 @@ def test_rules_per_feature_and_intersection():
     config = build_config(None, {"policy": ["sex*grp: demographic_parity_ratio >= 0.8"]})
     with pytest.raises(AuditError, match="'sex × grp', which was not audited.*'grp × sex'"):
         measure(
-            frame["y"].to_numpy(), frame["pred"].to_numpy(), None, frame[["grp", "sex"]], config
+            frame["y"].to_numpy(),
+            frame["pred"].to_numpy(),
+            None,
+            frame[["grp", "sex"]],
+            config.fairness,
+            config.policy,
         )
 
 
 def test_rule_on_a_metric_the_audit_does_not_compute():
     config = build_config(None, {"policy": ["roc_auc_difference <= 0.05"]})
     with pytest.raises(AuditError, match="needs scores"):
-        measure(FAIR["y"].to_numpy(), FAIR["pred"].to_numpy(), None, FAIR[["grp"]], config)
+        measure(
+            FAIR["y"].to_numpy(),
+            FAIR["pred"].to_numpy(),
+            None,
+            FAIR[["grp"]],
+            config.fairness,
+            config.policy,
+        )
 
 
 @pytest.mark.parametrize(

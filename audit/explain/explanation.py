@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.config import AuditConfig
+from audit.config import ExplainConfig
 from audit.errors import AuditError
 from audit.explain.cases import select_cases
 from audit.explain.explainers import ModelExplainer, make_explainer
@@ -43,8 +43,9 @@ def explain(
     y_true: np.ndarray,
     y_pred: np.ndarray,
     scores: np.ndarray | None,
-    config: AuditConfig,
+    settings: ExplainConfig | None = None,
     *,
+    seed: int = 0,
     threshold: float | np.ndarray | None = None,
     positive: int | None = None,
     background: pd.DataFrame | None = None,
@@ -67,12 +68,14 @@ def explain(
         Labels and the decisions that were evaluated.
     scores : array or None
         Positive-class probability of each row, if the model gives one.
-    config : AuditConfig
-        ``config.explain`` sets sample sizes, budget, cases and the proxy rule;
-        ``config.seed`` the randomness.
+    settings : ExplainConfig, optional
+        The ``explain:`` section: sample sizes, budget, cases and the proxy rule (default:
+        its defaults).
+    seed : int
+        Seed of the sample, the background and the permutation explainer.
     threshold : float or array, optional
         Decision threshold on ``scores`` (one value, or one per row after group-specific
-        post-processing). Default: ``config.model.threshold`` (else 0.5) when there are
+        post-processing). Default: 0.5 (a probability) when there are
         scores.
     positive : int, optional
         Index of the positive outcome in the model's ``classes_`` (default: the class 1).
@@ -90,7 +93,7 @@ def explain(
     dict
         JSON-ready; see the keys in README.md ("Explanations").
     """
-    cfg = config.explain
+    cfg = settings if settings is not None else ExplainConfig()
     if detail not in ("full", "summary"):
         raise ValueError(f"detail must be 'full' or 'summary', got {detail!r}")
     if len(X) != len(sensitive) or len(X) != len(y_true):
@@ -98,7 +101,7 @@ def explain(
     groups = pd.DataFrame(
         {str(c): group_labels(sensitive[c]).to_numpy() for c in sensitive.columns}
     )
-    proxies = detect_proxies(X, groups, cfg.proxy_method, cfg.proxy_threshold, config.seed)
+    proxies = detect_proxies(X, groups, cfg.proxy_method, cfg.proxy_threshold, seed)
     if model is None:
         proxies_note = (
             "Proxy detection needs only the data and is shown below."
@@ -115,21 +118,19 @@ def explain(
 
     started = time.perf_counter()
     if background is None:
-        background = X.sample(min(cfg.background_size, len(X)), random_state=config.seed)
+        background = X.sample(min(cfg.background_size, len(X)), random_state=seed)
     else:
-        background = background.sample(
-            min(cfg.background_size, len(background)), random_state=config.seed
-        )
+        background = background.sample(min(cfg.background_size, len(background)), random_state=seed)
     background = background[list(X.columns)]
-    explainer = make_explainer(model, background, config.seed, positive)
+    explainer = make_explainer(model, background, seed, positive)
     output_all = explainer.output(X)
 
     budget_rows = max(int(cfg.budget_seconds / explainer.seconds_per_row), 0)
     size = min(cfg.sample_size, max(budget_rows, MIN_SAMPLE_ROWS))
-    sample = stratified_sample(groups, size, cfg.min_group_rows, config.seed)
+    sample = stratified_sample(groups, size, cfg.min_group_rows, seed)
 
     score, row_threshold, output_threshold = _decision_scale(
-        explainer, scores, output_all, threshold, config, len(X)
+        explainer, scores, output_all, threshold, len(X)
     )
     cases = (
         select_cases(groups, y_true, y_pred, score, row_threshold, cfg.cases_per_group)
@@ -137,7 +138,7 @@ def explain(
         else []
     )
     values, base_value, sample, stopped, sample_order = _run(
-        explainer, X, sample, [c["position"] for c in cases], cfg.budget_seconds, config.seed
+        explainer, X, sample, [c["position"] for c in cases], cfg.budget_seconds, seed
     )
     output = {p: float(output_all[p]) for p in values}
 
@@ -230,11 +231,10 @@ def explain(
     return result
 
 
-def _decision_scale(explainer, scores, output_all, threshold, config, n_rows):
+def _decision_scale(explainer, scores, output_all, threshold, n_rows):
     """What decides (score), its threshold per row, and the threshold in the explained space."""
     if scores is not None:
-        configured = 0.5 if config.model.threshold is None else config.model.threshold
-        value = configured if threshold is None else threshold
+        value = 0.5 if threshold is None else threshold
         row_threshold = np.broadcast_to(np.asarray(value, dtype=float), (n_rows,))
         return (
             np.asarray(scores, dtype=float),

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.config import AuditConfig
+from audit.config import ExplainConfig
 from audit.explain.explanation import explain
 
 # fairlearn joins several sensitive columns into one group key with this separator.
@@ -126,8 +126,9 @@ def explain_threshold_optimizer(
     sensitive: pd.DataFrame,
     y_true: np.ndarray,
     y_pred: np.ndarray,
-    config: AuditConfig,
+    settings: ExplainConfig | None = None,
     *,
+    seed: int = 0,
     background: pd.DataFrame | None = None,
     detail: str = "summary",
 ) -> dict[str, Any]:
@@ -145,8 +146,7 @@ def explain_threshold_optimizer(
         The audit's sensitive features for the same rows (per-group figures).
     y_true, y_pred : array of 0/1
         Labels and the optimizer's (randomised) decisions.
-    config : AuditConfig
-    background, detail :
+    settings, seed, background, detail :
         As in :func:`audit.explain.explain`.
     """
     rules = threshold_optimizer_rules(optimizer)
@@ -170,7 +170,8 @@ def explain_threshold_optimizer(
         y_true,
         y_pred,
         scores,
-        config,
+        settings,
+        seed=seed,
         threshold=threshold,
         background=background,
         postprocessing=rules,

@@ -7,15 +7,13 @@ are comparable.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from audit.config import FairnessConfig, PolicyConfig
 from audit.errors import AuditError
-
-if TYPE_CHECKING:
-    from audit.config import AuditConfig
 
 
 def measure(
@@ -23,8 +21,11 @@ def measure(
     y_pred: np.ndarray | None,
     scores: np.ndarray | None,
     sensitive: pd.DataFrame,
-    config: AuditConfig,
+    fairness: FairnessConfig | None = None,
+    policy: PolicyConfig | None = None,
     *,
+    task: Literal["classification", "regression"] = "classification",
+    seed: int = 0,
     sample_weight: np.ndarray | None = None,
     decision_probability: np.ndarray | None = None,
 ) -> dict[str, Any]:
@@ -39,11 +40,14 @@ def measure(
         Classifier scores (positive-class probabilities, or any score for ROC AUC).
     sensitive : DataFrame
         Sensitive columns of the same rows, in the same order.
-    config : AuditConfig
-        Uses ``config.fairness`` (bins, intersections, minimum group size, reference
-        groups, ``bootstrap.resamples`` / ``confidence``), ``config.policy`` (rules,
-        gate), ``config.data.task`` and ``config.seed``. Mitigation, which calls this
-        for every alternative, can pass a copy with fewer resamples.
+    fairness : FairnessConfig, optional
+        The ``fairness:`` section: bins, intersections, minimum group size, reference
+        groups, ``bootstrap.resamples`` / ``confidence`` (default: its defaults).
+    policy : PolicyConfig, optional
+        The ``policy:`` section: rules and gate (default: no rules).
+    task : {"classification", "regression"}
+    seed : int
+        Seed of the bootstrap; the same seed gives the same intervals.
     sample_weight : ndarray, optional
         Row weights applied to every metric.
     decision_probability : ndarray, optional
@@ -69,7 +73,8 @@ def measure(
     from audit.metrics.performance import overall_metrics, regression_metrics
     from audit.metrics.verdicts import evaluate, summarize
 
-    task = config.data.task
+    fairness_settings = fairness if fairness is not None else FairnessConfig()
+    policy = policy if policy is not None else PolicyConfig()
     y_true, y_pred, scores, weights = _checked(
         y_true, y_pred, scores, sensitive, sample_weight, task, decision_probability
     )
@@ -82,41 +87,41 @@ def measure(
         performance = overall_metrics(
             y_true, y_pred, scores, weights, decision_probability=probability
         )
-    fairness = fairness_by_feature(
+    entries = fairness_by_feature(
         y_true,
         y_pred,
         scores if task == "classification" else None,
         sensitive,
-        config.fairness,
+        fairness_settings,
         task=task,
-        seed=config.seed,
+        seed=seed,
         sample_weight=weights,
         decision_probability=probability,
     )
-    resamples = config.fairness.bootstrap.resamples
-    verdicts = evaluate(
-        config.policy.rules, fairness, intervals=resamples > 0, gate=config.policy.gate
-    )
+    resamples = fairness_settings.bootstrap.resamples
+    verdicts = evaluate(policy.rules, entries, intervals=resamples > 0, gate=policy.gate)
     return {
         "performance": performance,
-        "fairness": fairness,
+        "fairness": entries,
         "verdicts": verdicts,
-        "policy": summarize(verdicts, config.policy),
+        "policy": summarize(verdicts, policy),
         "settings": settings_summary(
-            config, weighted=weights is not None, expected=probability is not None
+            fairness_settings,
+            task,
+            weighted=weights is not None,
+            expected=probability is not None,
         ),
     }
 
 
 def settings_summary(
-    config: AuditConfig, weighted: bool = False, expected: bool = False
+    cfg: FairnessConfig, task: str, weighted: bool = False, expected: bool = False
 ) -> dict[str, Any]:
     """How the fairness numbers were computed, in words and values, for the report."""
-    cfg = config.fairness
     boot = cfg.bootstrap
     return {
         "decisions": "expected" if expected else "as made",
-        "task": config.data.task,
+        "task": task,
         "min_group_size": cfg.min_group_size,
         "missing": cfg.missing,
         "intersections": cfg.intersections,

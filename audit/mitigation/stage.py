@@ -201,7 +201,10 @@ def run_mitigation(
             y_pred,
             scores,
             sensitive_test,
-            config,
+            config.fairness,
+            config.policy,
+            task=config.data.task,
+            seed=config.seed,
             sample_weight=sample_weight,
             decision_probability=probability,
         )
