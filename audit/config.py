@@ -128,8 +128,18 @@ class ExplainConfig(_Section):
     background_size: int = Field(100, ge=10, le=5_000)
     top_features: int = Field(4, ge=0, le=20)
     cases_per_group: int = Field(1, ge=0, le=10)
-    proxy_method: Literal["cramers_v", "mutual_info"] = "cramers_v"
-    proxy_threshold: float | None = Field(None, gt=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, value: Any) -> Any:
+        moved = {"proxy_method": "proxy_method", "proxy_threshold": "proxy_association"}
+        for old, new in moved.items():
+            if isinstance(value, dict) and old in value:
+                raise ValueError(
+                    f"explain.{old} moved to quality.{new}: proxies are detected once, by the "
+                    "data-quality checks, and the explanations cross them with the model"
+                )
+        return value
 
 
 # Text that stands for a missing value; compared after stripping spaces and lower-casing.
@@ -177,7 +187,11 @@ class QualityConfig(_Section):
     small_group_share: float = Field(0.05, ge=0.0, le=1.0)
     min_group_rows: int = Field(30, ge=1)
     base_rate_gap: float = Field(0.1, ge=0.0, le=1.0)
-    proxy_association: float = Field(0.2, ge=0.0, le=1.0)
+    # Proxies of sensitive attributes: Cramér's V / correlation ratio η (default), or the
+    # normalised mutual information; flagged at proxy_association (default 0.2 for V / η,
+    # 0.05 for mutual information).
+    proxy_method: Literal["cramers_v", "mutual_info"] = "cramers_v"
+    proxy_association: float | None = Field(None, gt=0.0, le=1.0)
     leakage_auc_warning: float = Field(0.95, ge=0.5, le=1.0)
     leakage_auc_error: float = Field(0.99, ge=0.5, le=1.0)
     # Regression targets: |correlation| of one input with the target.

@@ -95,8 +95,11 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         "verdicts": measured["verdicts"],
         "policy": measured["policy"],
     }
+    # One proxy detector: the data-quality stage's table (all rows), crossed with the
+    # model's importance by the explanations, so a pair has one value in the report.
+    proxies = quality["tables"].get("proxies")
     result["explanations"] = timed(
-        "Explaining the model", lambda: explain_evaluation(config, data, evaluation)
+        "Explaining the model", lambda: explain_evaluation(config, data, evaluation, proxies)
     )
 
     def mitigate() -> Any:
@@ -109,7 +112,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     if mitigation.fitted and result["explanations"].get("status") == "explained":
         result["explanations"]["variants"] = timed(
             "Explaining the mitigated models",
-            lambda: explain_mitigated(config, data, evaluation, mitigation.fitted),
+            lambda: explain_mitigated(config, data, evaluation, mitigation.fitted, proxies),
         )
     result["quality"] = quality
     # The model card and the checklist read every other stage's result: keep them last.

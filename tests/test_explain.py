@@ -29,13 +29,13 @@ from audit.explain import explain, explain_threshold_optimizer
 from audit.explain import explanation as explanation_module
 from audit.explain.columns import encoded_to_input, sum_by_input
 from audit.explain.explainers import Explained, make_explainer
-from audit.explain.proxies import (
+from audit.explain.sampling import stratified_sample
+from audit.metrics.association import (
     correlation_ratio,
     cramers_v,
-    detect_proxies,
     normalised_mutual_info,
+    proxy_associations,
 )
-from audit.explain.sampling import stratified_sample
 
 N_ROWS, N_TRAIN = 4000, 2800
 
@@ -294,11 +294,11 @@ def test_normalised_mutual_information_matches_sklearn(credit):
 def test_proxy_flags_the_planted_proxies_only(credit):
     X = credit.X.iloc[credit.test]
     groups = credit.sensitive.iloc[credit.test].astype(str).reset_index(drop=True)
-    found = detect_proxies(X.reset_index(drop=True), groups, "cramers_v", None, seed=0)
+    found = proxy_associations(X.reset_index(drop=True), groups, "cramers_v", None, seed=0)
     flagged = {(a["feature"], a["sensitive"]) for a in found["associations"] if a["flagged"]}
     assert flagged == {("region", "race"), ("part_time", "sex")}
     assert found["threshold"] == 0.2
-    with_mi = detect_proxies(X.reset_index(drop=True), groups, "mutual_info", None, seed=0)
+    with_mi = proxy_associations(X.reset_index(drop=True), groups, "mutual_info", None, seed=0)
     flagged_mi = {(a["feature"], a["sensitive"]) for a in with_mi["associations"] if a["flagged"]}
     assert ("region", "race") in flagged_mi and ("income", "race") not in flagged_mi
 
@@ -312,7 +312,7 @@ def test_proxy_detection_guards_small_samples_and_identifiers():
         }
     )
     groups = pd.DataFrame({"g": rng.choice(["x", "y"], 30)})
-    found = detect_proxies(frame, groups, "cramers_v", 0.05, seed=0)
+    found = proxy_associations(frame, groups, "cramers_v", 0.05, seed=0)
     by_feature = {a["feature"]: a for a in found["associations"]}
     # a chance association in 30 rows can pass the threshold but not the significance test
     assert by_feature["noise"]["value"] >= 0.05 and not by_feature["noise"]["flagged"]
@@ -573,8 +573,10 @@ def test_a_bare_estimator_on_numeric_columns(credit):
 
 
 def test_bad_explain_config_is_an_audit_error():
-    with pytest.raises(AuditError, match="explain.proxy_method"):
-        build_config(None, {"explain": {"proxy_method": "pearson"}})
+    with pytest.raises(AuditError, match="explain.proxy_method moved to quality.proxy_method"):
+        build_config(None, {"explain": {"proxy_method": "mutual_info"}})
+    with pytest.raises(AuditError, match="quality.proxy_method"):
+        build_config(None, {"quality": {"proxy_method": "pearson"}})
     with pytest.raises(AuditError, match="explain.sample_size"):
         build_config(None, {"explain": {"sample_size": 10}})
     with pytest.raises(AuditError, match="unknown key 'explain.samples'"):

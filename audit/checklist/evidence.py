@@ -177,6 +177,8 @@ def _identifiers(part: dict[str, Any]) -> str:
 def _strongest(table: str, label: Callable[[dict[str, Any]], str]):
     def describe(part: dict[str, Any]) -> str:
         rows = part.get("tables", {}).get(table, [])
+        if isinstance(rows, dict):  # the proxy table: its associations, strongest first
+            rows = [r for r in rows.get("associations", []) if r.get("value") is not None]
         return ("strongest: " + label(rows[0])) if rows else "nothing to measure"
 
     return describe
@@ -418,8 +420,8 @@ _SOURCES = [
         _quality(
             ("proxy_association",),
             _strongest(
-                "associations",
-                lambda r: f"{r['column']} ~ {r['sensitive']} ({r['measure']} {r['value']:.2f})",
+                "proxies",
+                lambda r: f"{r['feature']} ~ {r['sensitive']} ({r['measure']} {r['value']:.2f})",
             ),
         ),
     ),

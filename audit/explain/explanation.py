@@ -20,8 +20,8 @@ from audit.errors import AuditError
 from audit.explain.cases import select_cases
 from audit.explain.explainers import ModelExplainer, make_explainer
 from audit.explain.groups import by_group, disparity, weighted_mean
-from audit.explain.proxies import detect_proxies
 from audit.explain.sampling import Sample, stratified_sample
+from audit.metrics.association import proxy_associations
 from audit.metrics.fairness import group_labels
 
 # Never explain fewer rows than this because of the budget: below it per-group figures are noise.
@@ -48,6 +48,7 @@ def explain(
     seed: int = 0,
     threshold: float | np.ndarray | None = None,
     positive: int | None = None,
+    proxies: dict[str, Any] | None = None,
     background: pd.DataFrame | None = None,
     postprocessing: dict[str, Any] | None = None,
     detail: str = "full",
@@ -79,6 +80,11 @@ def explain(
         scores.
     positive : int, optional
         Index of the positive outcome in the model's ``classes_`` (default: the class 1).
+    proxies : dict, optional
+        The association of each feature with each sensitive feature
+        (:func:`audit.metrics.association.proxy_associations`), which the audit takes from
+        its data-quality stage so that a pair has one value in the report; crossed here
+        with the model's importance. Default: computed on ``X`` (Cramér's V / η).
     background : pandas.DataFrame, optional
         Background rows for the linear and permutation explainers (the pipeline passes a
         random sample of the training rows); default: a random sample of ``X``.
@@ -101,7 +107,8 @@ def explain(
     groups = pd.DataFrame(
         {str(c): group_labels(sensitive[c]).to_numpy() for c in sensitive.columns}
     )
-    proxies = detect_proxies(X, groups, cfg.proxy_method, cfg.proxy_threshold, seed)
+    if proxies is None:
+        proxies = proxy_associations(X, groups, seed=seed)
     if model is None:
         proxies_note = (
             "Proxy detection needs only the data and is shown below."

@@ -15,13 +15,17 @@ if TYPE_CHECKING:
 
 
 def explain_evaluation(
-    config: AuditConfig, data: AuditData, evaluation: Evaluation
+    config: AuditConfig,
+    data: AuditData,
+    evaluation: Evaluation,
+    proxies: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Explain the audited model on its evaluated rows (or run proxy detection alone).
+    """Explain the audited model on its evaluated rows (or report proxies alone).
 
     The background of the linear and permutation explainers is a random sample of the
     training rows (the data the model learned from); a predictions-only audit has no
-    model, so only proxies are reported, on all its rows.
+    model, so only proxies are reported. ``proxies`` is the data-quality stage's
+    association table (all rows), crossed here with the model's importance.
     """
     if not config.explain.enabled:
         return {"status": "disabled", "reason": "explain.enabled is false in the configuration."}
@@ -47,12 +51,17 @@ def explain_evaluation(
         seed=config.seed,
         threshold=evaluation.rule.oriented_threshold,
         positive=evaluation.output.positive_index if evaluation.output else None,
+        proxies=proxies,
         background=background,
     )
 
 
 def explain_mitigated(
-    config: AuditConfig, data: AuditData, evaluation: Evaluation, fitted: dict[str, Any]
+    config: AuditConfig,
+    data: AuditData,
+    evaluation: Evaluation,
+    fitted: dict[str, Any],
+    proxies: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Explanations of the mitigated models, in a summary form, one per strategy.
 
@@ -107,6 +116,7 @@ def explain_mitigated(
                 seed=config.seed,
                 threshold=rule.oriented_threshold,
                 positive=output.positive_index,
+                proxies=proxies,
                 background=background,
                 detail="summary",
             )

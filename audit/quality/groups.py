@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from audit.metrics.association import proxy_associations
 from audit.metrics.fairness import group_labels
 from audit.quality.columns import identifier_columns
-from audit.quality.findings import CheckSkipped, Finding, QualityInput, is_numeric, pct, share
+from audit.quality.findings import CheckSkipped, Finding, QualityInput, pct, share
 
 
 def representation_table(inp: QualityInput) -> list[dict[str, Any]]:
@@ -207,104 +207,43 @@ def missing_by_group(inp: QualityInput) -> list[Finding]:
     return findings
 
 
-def cramers_v(a: pd.Series, b: pd.Series) -> float:
-    """Bias-corrected Cramér's V (Bergsma, 2013) between two categorical series.
-
-    The plain V is inflated in small samples and for many categories; the
-    correction subtracts the chi-square expected under independence.
-    """
-    codes_a, levels_a = pd.factorize(a.to_numpy())
-    codes_b, levels_b = pd.factorize(b.to_numpy())
-    keep = (codes_a >= 0) & (codes_b >= 0)
-    r, k = len(levels_a), len(levels_b)
-    # The contingency table by one bincount: much faster than pd.crosstab on many rows.
-    table = np.bincount(codes_a[keep] * k + codes_b[keep], minlength=r * k).reshape(r, k)
-    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
-    n = table.sum()
-    r, k = table.shape
-    if r < 2 or k < 2 or n < 2:
-        return 0.0
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
-    chi2 = float(((table - expected) ** 2 / expected).sum())
-    phi2 = max(0.0, chi2 / n - (k - 1) * (r - 1) / (n - 1))
-    r_corr = r - (r - 1) ** 2 / (n - 1)
-    k_corr = k - (k - 1) ** 2 / (n - 1)
-    denominator = min(k_corr - 1, r_corr - 1)
-    return float(np.sqrt(phi2 / denominator)) if denominator > 0 else 0.0
-
-
-def correlation_ratio(values: pd.Series, groups: pd.Series) -> float:
-    """Bias-corrected correlation ratio: the square root of epsilon-squared.
-
-    epsilon² = (SS_between − (k − 1) · MS_within) / SS_total, the share of the
-    numeric variable's variance explained by the groups, corrected for chance.
-    """
-    keep = values.notna().to_numpy()
-    x = values.to_numpy(dtype=float)[keep]
-    g = groups.to_numpy()[keep]
-    n = len(x)
-    if n < 3:
-        return 0.0
-    codes, uniques = pd.factorize(g)
-    k = len(uniques)
-    if k < 2 or n <= k:
-        return 0.0
-    counts = np.bincount(codes)
-    means = np.bincount(codes, weights=x) / counts
-    ss_total = float(((x - x.mean()) ** 2).sum())
-    if ss_total == 0:
-        return 0.0
-    ss_between = float((counts * (means - x.mean()) ** 2).sum())
-    ms_within = (ss_total - ss_between) / (n - k)
-    epsilon2 = max(0.0, (ss_between - (k - 1) * ms_within) / ss_total)
-    return float(np.sqrt(epsilon2))
-
-
-def association_table(inp: QualityInput) -> list[dict[str, Any]]:
-    """Association of every model input with every sensitive attribute, strongest first."""
+def association_table(inp: QualityInput) -> dict[str, Any]:
+    """Association of every model input with every sensitive attribute, on all rows, by
+    the one proxy detector (:func:`audit.metrics.association.proxy_associations`); the
+    explanations cross this same table with the model's importance."""
     return inp.memo("associations", lambda: _association_table(inp))
 
 
-def _association_table(inp: QualityInput) -> list[dict[str, Any]]:
+def _association_table(inp: QualityInput) -> dict[str, Any]:
     ids = identifier_columns(inp)
-    rows = []
-    for attribute in inp.sensitive:
-        groups = group_labels(inp.frame[attribute])
-        for column in inp.features:
-            if column in inp.sensitive or column in ids:
-                continue
-            values = inp.frame[column]
-            if is_numeric(values):
-                value, measure = correlation_ratio(values, groups), "correlation ratio"
-            elif values.nunique() <= inp.settings.max_categories:
-                value, measure = cramers_v(group_labels(values), groups), "Cramér's V"
-            else:
-                continue  # too many categories for a stable V; see high_cardinality
-            rows.append(
-                {"column": column, "sensitive": attribute, "measure": measure, "value": value}
-            )
-    return sorted(rows, key=lambda r: -r["value"])
+    inputs = [c for c in inp.features if c not in inp.sensitive and c not in ids]
+    groups = pd.DataFrame({a: group_labels(inp.frame[a]).to_numpy() for a in inp.sensitive})
+    settings = inp.settings
+    return proxy_associations(
+        inp.frame[inputs], groups, settings.proxy_method, settings.proxy_association
+    )
 
 
 def proxy_association(inp: QualityInput) -> list[Finding]:
     """A warning for each model input associated with a sensitive attribute at
     ``proxy_association`` or more: the model can use it to rediscover the attribute even
     when the attribute itself is left out."""
-    limit = inp.settings.proxy_association
     if not inp.features:
         raise CheckSkipped(
             "no model inputs: a predictions-only audit knows the inputs only when "
             "data.features declares them"
         )
+    table = association_table(inp)
+    limit = table["threshold"]
     return [
         Finding(
             "proxy_association",
-            f"{row['column']} ~ {row['sensitive']}",
+            f"{row['feature']} ~ {row['sensitive']}",
             "warning",
-            f"'{row['column']}' is associated with '{row['sensitive']}' ({row['measure']} "
+            f"'{row['feature']}' is associated with '{row['sensitive']}' ({row['measure']} "
             f"{row['value']:.2f} ≥ {limit:g}): it can act as a proxy for it.",
             {**row, "threshold": limit},
         )
-        for row in association_table(inp)
-        if row["value"] >= limit
+        for row in table["associations"]
+        if row["flagged"]
     ]

@@ -9,9 +9,9 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
+from audit.metrics.association import correlation_ratio
 from audit.metrics.fairness import group_labels
 from audit.quality.findings import CheckSkipped, Finding, QualityInput, is_numeric, pct, share
-from audit.quality.groups import correlation_ratio
 
 MAX_BINS = 20
 ROWS_PER_BIN = 50
@@ -109,7 +109,6 @@ def single_feature_correlation(
     the categories. Correlation ratios are bias-corrected, as in-sample group means
     flatter them. ``None`` for columns with too many categories.
     """
-    target = pd.Series(y)
     if is_numeric(values):
         x = values.to_numpy(dtype=float)
         finite = np.isfinite(x)
@@ -119,14 +118,15 @@ def single_feature_correlation(
             best = 0.0 if np.isnan(rho) else abs(float(rho))
             method = "|Spearman rank correlation|"
         codes = _quantile_bins(values)
-        binned = correlation_ratio(target, pd.Series(codes))
+        binned = correlation_ratio(y, codes, bias_corrected=True)[0]
         if binned > best:
             best, method = binned, f"correlation ratio over {len(np.unique(codes))} quantile bins"
         return float(best), method
     labels = group_labels(values)
     if labels.nunique() > max_categories:
         return None
-    return correlation_ratio(target, labels), "correlation ratio over the categories"
+    eta = correlation_ratio(y, labels.to_numpy(), bias_corrected=True)[0]
+    return eta, "correlation ratio over the categories"
 
 
 def auc_table(inp: QualityInput) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ import pandas as pd
 from audit.config import AuditConfig, QualityConfig
 from audit.data import AuditData
 from audit.errors import AuditError
+from audit.metrics.association import DEFAULT_THRESHOLDS, MAX_P_VALUE
 from audit.quality import columns, groups, label, rows, split
 from audit.quality.findings import SEVERITY_ORDER, CheckSkipped, Finding, QualityInput
 from audit.vocabulary.checks import CHECKS, SPLIT_CHECKS
@@ -44,6 +45,12 @@ CHECK_FUNCTIONS: dict[str, Callable[[QualityInput], list[Finding]]] = {
     "train_test_overlap": split.train_test_overlap,
 }
 assert list(CHECK_FUNCTIONS) == list(CHECKS), "catalog and functions out of step"
+
+
+def _proxy_limit(cfg: QualityConfig) -> float:
+    if cfg.proxy_association is not None:
+        return cfg.proxy_association
+    return DEFAULT_THRESHOLDS[cfg.proxy_method]
 
 
 def _p(value: float) -> str:
@@ -123,9 +130,17 @@ def rule(check: str, cfg: QualityConfig) -> str:
             f"{cfg.leakage_correlation_error:g}; only declared inputs in a predictions-only audit"
         ),
         "proxy_association": (
-            f"warning when bias-corrected Cramér's V (categorical) or correlation ratio "
-            f"(numeric) between a model input and a sensitive attribute is ≥ "
-            f"{cfg.proxy_association:g}"
+            (
+                "warning when Cramér's V (categorical) or the correlation ratio η (numeric) "
+                "between a model input and a sensitive attribute is ≥ "
+                f"{_proxy_limit(cfg):g} and the chi-square / ANOVA test of no association "
+                f"gives p < {MAX_P_VALUE:g}"
+            )
+            if cfg.proxy_method == "cramers_v"
+            else (
+                "warning when the normalised mutual information I(input; attribute) / "
+                f"H(attribute) is ≥ {_proxy_limit(cfg):g}"
+            )
         ),
         "unseen_categories": (
             f"warning when test rows with categories unseen in training are ≥ "
@@ -223,7 +238,7 @@ def _tables(inp: QualityInput, checks: list[dict[str, Any]]) -> dict[str, Any]:
     if "missing_by_group" in ran:
         tables["missing_by_group"] = groups.missing_by_group_table(inp)
     if "proxy_association" in ran:
-        tables["associations"] = groups.association_table(inp)
+        tables["proxies"] = groups.association_table(inp)
     if "leakage" in ran and inp.task == "regression":
         tables["single_feature_correlation"] = label.correlation_table(inp)
     elif "leakage" in ran:
