@@ -12,6 +12,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from audit.result.sections import PolicySummary, Verdict
+from audit.text import interval_text
 
 
 def junit_xml(policy: PolicySummary, verdicts: list[Verdict], data_sha256: str) -> bytes:
@@ -60,7 +61,7 @@ def _message(verdict: Verdict) -> str:
     value, ci = verdict.value, verdict.ci
     shown = "undefined" if value is None else f"{value:.4f}"
     if ci is not None:
-        shown += f", interval [{ci[0]:.4f}, {ci[1]:.4f}]"
+        shown += f", interval {interval_text(ci, 4)}"
     if verdict.groups_behind and verdict.group is None:
         shown += f" ({verdict.groups_behind})"
     gate = " Fails the gate." if verdict.fails_gate else ""

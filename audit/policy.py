@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import AuditError
+from audit.text import interval_text
 
 if TYPE_CHECKING:
     from audit.config import AuditConfig
@@ -52,7 +53,7 @@ def add_command_line_rules(
 def _interval_text(verdict: Verdict) -> str:
     text = "undefined" if verdict.value is None else f"{verdict.value:.3f}"
     if verdict.ci is not None:
-        text += f" [{verdict.ci[0]:.3f}, {verdict.ci[1]:.3f}]"
+        text += f" {interval_text(verdict.ci)}"
     return text
 
 

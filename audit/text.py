@@ -184,3 +184,13 @@ def parse_problem(exc: Exception) -> str:
     # the file: cut short and escaped, it names the problem without replaying the file.
     what = printable(problem, 60) if problem else "syntax error"
     return f"line {line}, column {column}: {what}" if line is not None else what
+
+
+def interval_text(ci: Any, digits: int = 3) -> str:
+    """A confidence interval as text, ``[0.123, 0.456]``; an unbounded end is ``−∞`` / ``∞``;
+    no interval gives "". The one formatter the terminal, JUnit and the report share."""
+    if not ci:
+        return ""
+    low = "−∞" if ci[0] is None else f"{float(ci[0]):.{digits}f}"
+    high = "∞" if ci[1] is None else f"{float(ci[1]):.{digits}f}"
+    return f"[{low}, {high}]"

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # The four-fifths rule is the usual reference for a selection-rate ratio when no policy is set.
-FOUR_FIFTHS = 0.8
+from audit.vocabulary.metrics import FOUR_FIFTHS
+
 SKIPPED_STATES = ("skipped", "not run", "disabled", "failed")
 
 # (summary, concerns) or (summary, concerns, findings): concerns are short texts; findings are

@@ -14,6 +14,7 @@ import pandas as pd
 
 from audit.config import FairnessConfig, PolicyConfig
 from audit.errors import AuditError
+from audit.metrics.performance import z_value
 
 
 def measure(
@@ -85,7 +86,12 @@ def measure(
         performance = regression_metrics(y_true, y_pred, weights)
     else:
         performance = overall_metrics(
-            y_true, y_pred, scores, weights, decision_probability=probability
+            y_true,
+            y_pred,
+            scores,
+            weights,
+            decision_probability=probability,
+            confidence=fairness_settings.bootstrap.confidence,
         )
     entries = fairness_by_feature(
         y_true,
@@ -129,6 +135,7 @@ def settings_summary(
         "reference_groups": dict(cfg.reference_groups),
         "resamples": boot.resamples,
         "confidence": boot.confidence,
+        "z_value": z_value(boot.confidence),
         "calibration_bins": cfg.calibration_bins,
         "weight_column": cfg.weight_column,
         "interval_method": (

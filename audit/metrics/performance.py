@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import stats
 from sklearn import metrics as skm
 
 
@@ -15,9 +16,11 @@ def overall_metrics(
     sample_weight: np.ndarray | None = None,
     *,
     decision_probability: np.ndarray | None = None,
+    confidence: float = 0.95,
 ) -> dict[str, Any]:
     """Accuracy, balanced accuracy, precision, recall, F1, confusion matrix; ROC AUC and Brier
     score when scores exist (Brier only for scores that are probabilities in [0, 1]).
+    Accuracy has its Wilson interval at ``confidence`` (the audit's level).
 
     With ``sample_weight`` every metric is weighted; the confusion matrix stays in rows.
     With ``decision_probability`` (a randomized classifier's P(pred = 1) per row, instead of
@@ -55,7 +58,7 @@ def overall_metrics(
     }
     if decision_probability is not None:
         result["decisions"] = "expected"
-    result["accuracy_ci"] = wilson_interval(float(result["accuracy"]), n_eff)
+    result["accuracy_ci"] = wilson_interval(float(result["accuracy"]), n_eff, z_value(confidence))
     if scores is not None:
         result["roc_auc"] = skm.roc_auc_score(y_true, scores, sample_weight=w)
         if scores.min() >= 0 and scores.max() <= 1:
@@ -63,9 +66,14 @@ def overall_metrics(
     return {k: float(v) if isinstance(v, np.floating) else v for k, v in result.items()}
 
 
-def wilson_interval(share: float, n: float, z: float = 1.959964) -> list[float]:
-    """95% Wilson score interval of a proportion observed in ``n`` rows (stays inside [0, 1],
-    unlike the normal approximation, for shares near 0 or 1)."""
+def z_value(confidence: float) -> float:
+    """The standard normal quantile of a two-sided ``confidence`` level (1.96 for 0.95)."""
+    return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def wilson_interval(share: float, n: float, z: float) -> list[float]:
+    """Wilson score interval of a proportion observed in ``n`` rows, for the normal quantile
+    ``z`` (stays inside [0, 1], unlike the normal approximation, for shares near 0 or 1)."""
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return [float(centre - half), float(centre + half)]

@@ -238,6 +238,7 @@ def run_mitigation(
         group_key=SEPARATOR.join(sensitive_columns),
         training_group_sizes={str(k): int(v) for k, v in group_sizes.items()},
         small_groups=[str(k) for k, v in group_sizes.items() if v < SMALL_GROUP],
+        small_group_size=SMALL_GROUP,
         default_set=list(catalogue.DEFAULT_SET),
         options=cfg.options.model_dump(mode="json"),
     )

@@ -34,14 +34,15 @@ def case_figures(explanations: dict[str, Any] | None) -> dict[str, str]:
 
 
 def explanation_figures(
-    explanations: dict[str, Any] | None, with_cases: bool = True
+    explanations: dict[str, Any] | None, with_cases: bool = True, z: float = 1.959964
 ) -> dict[str, Any]:
     """Every figure of the section, as data: URIs, keyed as the template expects
-    (without the individual cases' waterfalls when ``with_cases`` is false)."""
+    (without the individual cases' waterfalls when ``with_cases`` is false); error bars
+    are ``z`` standard errors (the audit's confidence level)."""
     if not explanations or explanations.get("status") != "explained":
         return {}
     with plt.rc_context(STYLE):
-        figures: dict[str, Any] = _variant_figures(explanations)
+        figures: dict[str, Any] = _variant_figures(explanations, z)
         rows = explanations.get("rows")
         if rows and rows["n"] > 0:
             figures["summary"] = beeswarm(explanations)
@@ -49,7 +50,7 @@ def explanation_figures(
         figures["cases"] = case_figures(explanations) if with_cases else {}
         # A mitigated model's section shows its disparity drivers only (no per-group plots).
         figures["variants"] = [
-            _variant_figures(variant, per_group=False)
+            _variant_figures(variant, z, per_group=False)
             if variant.get("status") == "explained"
             else {}
             for variant in explanations.get("variants", [])
@@ -57,10 +58,12 @@ def explanation_figures(
     return figures
 
 
-def _variant_figures(explanations: dict[str, Any], per_group: bool = True) -> dict[str, Any]:
+def _variant_figures(
+    explanations: dict[str, Any], z: float, per_group: bool = True
+) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "disparity": {
-            entry["sensitive"]: disparity_bars(entry, explanations)
+            entry["sensitive"]: disparity_bars(entry, explanations, z)
             for entry in explanations["disparity"]
             if entry["largest"] is not None
         }
@@ -254,14 +257,14 @@ def group_importance(entry: dict[str, Any], explanations: dict[str, Any]) -> str
     return to_data_uri(figure)
 
 
-def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any]) -> str:
+def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any], z: float) -> str:
     """The largest gap in mean output split into per-feature contributions (they add up)."""
     comparison = next(c for c in entry["comparisons"] if c["group"] == entry["largest"])
     contributions = comparison["contributions"]
     errors = comparison["contribution_se"]
     names = list(contributions)[:MAX_BAR_FEATURES]
     values = [contributions[n] for n in names]
-    spread = [1.96 * errors[n] for n in names]
+    spread = [z * errors[n] for n in names]
     rest = [n for n in contributions if n not in names]
     if rest:
         names.append(f"{len(rest)} other features")
@@ -269,7 +272,7 @@ def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any]) -> str:
         spread.append(0.0)
     labels = [shorten(n, 28) for n in names] + ["total gap"]
     values.append(comparison["gap"])
-    spread.append(1.96 * comparison["gap_se"])
+    spread.append(z * comparison["gap_se"])
     figure, axes = plt.subplots(figsize=(7.2, 0.34 * len(labels) + 1.3))
     y = np.arange(len(labels))[::-1]
     colours = [POSITIVE if v > 0 else NEGATIVE for v in values[:-1]] + ["#555555"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.text import interval_text
+
 MAX_FINDINGS = 6
 
 # Verdict -> (headline word, symbol). The colours live in the stylesheet (Okabe-Ito).
@@ -58,7 +60,7 @@ def top_findings(result: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _interval(ci: Any) -> str:
-    return f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else ""
+    return f" {interval_text(ci)}" if ci else ""
 
 
 def _behind(verdict: dict[str, Any]) -> str:

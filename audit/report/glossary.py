@@ -13,7 +13,7 @@ from audit.vocabulary import metrics as catalog
 
 PERFORMANCE = {
     "accuracy": "share of rows where the prediction equals the label, P(pred = y); its "
-    "interval is the 95% Wilson score interval",
+    "interval is the Wilson score interval at the audit's confidence level",
     "balanced_accuracy": "mean of the true positive rate and the true negative rate",
     "precision": "P(y = 1 | pred = 1)",
     "recall": "true positive rate, P(pred = 1 | y = 1)",
@@ -79,8 +79,18 @@ def glossary(result: dict[str, Any]) -> dict[str, Any]:
         for disparity in feature.get("disparities", []):
             shown_disparities.setdefault(disparity["metric"], disparity.get("definition", ""))
     performance = result.get("performance") or {}
+    settings = (result.get("fairness") or {}).get("settings") or {}
+    level = settings.get("confidence")
+    intervals = (
+        [
+            f"Intervals are {level:.0%} intervals (fairness.bootstrap.confidence); ± figures are "
+            f"{settings.get('z_value', 1.96):.2f} standard errors, the same level."
+        ]
+        if level
+        else []
+    )
     return {
-        "conventions": CONVENTIONS,
+        "conventions": [*CONVENTIONS, *intervals],
         "performance": [(k, v) for k, v in PERFORMANCE.items() if performance.get(k) is not None],
         "group_metrics": sorted(shown_groups.items()),
         "disparities": sorted(shown_disparities.items()),

@@ -27,7 +27,7 @@ from audit.report.explain_plots import case_figures, explanation_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.mitigation_plots import tradeoff_chart
-from audit.text import printable
+from audit.text import interval_text, printable
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
 LABEL_LIMIT = 60
@@ -93,15 +93,6 @@ def _percent(value: Any, digits: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{digits}f}%"
 
 
-def _interval(ci: Any, digits: int = 3) -> str:
-    """``[low, high]`` for an interval, "" when there is none."""
-    if not ci:
-        return ""
-    low = "−∞" if ci[0] is None else _number(float(ci[0]), digits)
-    high = "∞" if ci[1] is None else _number(float(ci[1]), digits)
-    return f"[{low}, {high}]"
-
-
 def _labels(result: dict[str, Any]) -> set[str]:
     """The column names and group labels of ``result``: values from the data."""
     data = result.get("data") or {}
@@ -154,7 +145,7 @@ def environment(result: dict[str, Any] | None = None) -> Environment:
     env.filters["num"] = _number
     env.filters["pct"] = _percent
     env.filters["basename"] = lambda path: PurePath(str(path)).name
-    env.filters["interval"] = _interval
+    env.filters["interval"] = interval_text
     env.filters["index_by"] = lambda items, key: {item[key]: item for item in items}
     return env
 
@@ -166,13 +157,18 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     it) are drawn in a second process while this one draws the rest.
     """
     explanations = result.get("explanations")
+    settings = result["fairness"].get("settings") or {}
     with _in_background(case_figures, explanations) as cases:
         figs = {
             "by_group": {
                 feature["feature"]: fairness_plots.group_chart(feature)
                 for feature in result["fairness"]["features"]
             },
-            "explanations": explanation_figures(explanations, with_cases=False),
+            "explanations": explanation_figures(
+                explanations,
+                with_cases=False,
+                z=settings.get("z_value") or 1.959964,  # a result without it: 95%
+            ),
             "mitigation": tradeoff_chart(result.get("mitigation") or {}),
             "verdicts": fairness_plots.verdict_chart(result.get("verdicts", [])),
         }

@@ -235,6 +235,7 @@ class FairnessSettings(Section):
     reference_groups: dict[str, str]
     resamples: int
     confidence: float
+    z_value: float | None = None  # the normal quantile of the confidence level (1.96 for 95%)
     calibration_bins: int
     weight_column: str | None = None
     interval_method: str
@@ -426,6 +427,7 @@ class MitigationSection(Section):
     group_key: str | None = None
     training_group_sizes: dict[str, int] = Field(default_factory=dict)
     small_groups: list[str] = Field(default_factory=list)
+    small_group_size: int | None = None
     default_set: list[str] = Field(default_factory=list)
     options: Json | None = None
     saved: Json | None = None
