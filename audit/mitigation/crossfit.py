@@ -111,21 +111,28 @@ def fold_problem(
     remover) cannot treat a group absent from a fold's training part; a threshold optimizer
     cannot place thresholds for a group whose rows, in the evaluated rows or in one fold's
     training part, all carry the same label.
+
+    Parameters
+    ----------
+    name : str
+        A canonical strategy name.
+    folds : Folds
+        The folds of the evaluated rows.
+    groups, y : numpy.ndarray
+        Group key and 0/1 label of each evaluated row.
+    columns : list of str
+        The sensitive columns the group key combines (for the message).
+
+    Returns
+    -------
+    str or None
+        A one-line message naming the groups, the fold and what to do; None when it can.
     """
     method = catalogue.method_of(name)
     what = " × ".join(columns)
-    if method in NEEDS_BOTH_LABELS:
-        single = _single_label_groups(groups, y)
-        if single:
-            return (
-                f"Group(s) {_shown(single)} of {what} have a single label in the evaluated "
-                f"rows (all positive or all negative), so {name} cannot place thresholds for "
-                "them (it needs both labels in every group). Set mitigation.sensitive to "
-                "fewer columns, or add rows of the missing label."
-            )
-    for i in range(folds.k):
-        train, held = folds.training(i), folds.held_out(i)
-        if catalogue.METHODS[method].sensitive_at_prediction:
+    if catalogue.METHODS[method].sensitive_at_prediction:
+        for i in range(folds.k):
+            train, held = folds.training(i), folds.held_out(i)
             unseen = sorted(set(groups[held].tolist()) - set(groups[train].tolist()))
             if unseen:
                 return (
@@ -134,20 +141,37 @@ def fold_problem(
                     f"from the training part, so {name}, which takes the group at prediction "
                     f"time, cannot treat them. {ADVICE}"
                 )
-        if method in NEEDS_BOTH_LABELS:
-            single = _single_label_groups(groups[train], y[train])
-            if single:
-                return (
-                    f"Group(s) {_shown(single)} of {what} have too few rows for {folds.k}-fold "
-                    f"cross-fitting: the training part of fold {i + 1} of {folds.k} holds rows "
-                    f"of one label only for them, so {name} cannot place their thresholds "
-                    f"(it needs both labels in every group). {ADVICE}"
-                )
+    if method not in NEEDS_BOTH_LABELS:
+        return None
+    single = _single_label_groups(groups, y)
+    if single:
+        return (
+            f"Group(s) {_shown(single)} of {what} have a single label in the evaluated rows "
+            f"(all positive or all negative), so {name} cannot place thresholds for them (it "
+            "needs both labels in every group). Set mitigation.sensitive to fewer columns, or "
+            "add rows of the missing label."
+        )
+    for i in range(folds.k):
+        train = folds.training(i)
+        single = _single_label_groups(groups[train], y[train])
+        if single:
+            return (
+                f"Group(s) {_shown(single)} of {what} have too few rows for {folds.k}-fold "
+                f"cross-fitting: the training part of fold {i + 1} of {folds.k} holds rows of "
+                f"one label only for them, so {name} cannot place their thresholds (it needs "
+                f"both labels in every group). {ADVICE}"
+            )
     return None
 
 
 def fold_group_sizes(folds: Folds, groups: np.ndarray) -> pd.Series:
-    """Each group's fewest rows in any fold's training part (what every fit saw at least)."""
+    """Each group's fewest rows in any fold's training part (what every fit saw at least).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by group key; 0 for a group missing from some training part.
+    """
     every = sorted(set(groups.tolist()))
     counts = [
         pd.Series(groups[folds.training(i)]).value_counts().reindex(every, fill_value=0)
@@ -157,7 +181,14 @@ def fold_group_sizes(folds: Folds, groups: np.ndarray) -> pd.Series:
 
 
 def describe(folds: Folds, group_key: str) -> dict[str, Any]:
-    """How the strategies were fitted, for results.json (``mitigation.fitting``) and the report."""
+    """How the strategies were fitted, for results.json (``mitigation.fitting``) and the report.
+
+    Returns
+    -------
+    dict
+        ``how`` ("cross-fitted"), ``folds``, ``seed``, ``stratified_by``, ``rows_per_fold``,
+        ``training_rows_per_fold``, ``refitted_on`` and ``text``, which says what they mean.
+    """
     held = folds.sizes()
     n = int(sum(held))
     training = [n - size for size in held]

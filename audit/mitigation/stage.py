@@ -23,6 +23,7 @@ why, instead of stopping the audit (a strategy asked for by name still stops it)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,13 +71,15 @@ class Predicted:
 
 @dataclass
 class MitigationOutcome:
-    """The plain result (under ``result["mitigation"]``), the model to save, if any, and every
-    fitted strategy's model by name (for the explanation stage)."""
+    """The plain result (under ``result["mitigation"]``), the model to save, if any, every
+    fitted strategy's model by name (for the explanation stage; refitted on every row when
+    cross-fitted) and the decisions each strategy was measured on."""
 
     result: dict[str, Any]
     saved_model: Any | None = None
     saved_file: str | None = None
     fitted: dict[str, Any] = field(default_factory=dict)
+    predicted: dict[str, Predicted] = field(default_factory=dict)
 
 
 def not_run(config: AuditConfig, reason: str | None = None) -> dict[str, Any]:
@@ -113,10 +116,12 @@ def run_mitigation(
         The audit configuration (``config.mitigation`` says what to run).
     data : AuditData
         The loaded data.
-    evaluation : audit.pipeline.Evaluation
-        The baseline's evaluation: training rows, held-out rows, model, decisions.
+    evaluation : audit.evaluation.Evaluation
+        The baseline's evaluation: training rows, evaluated rows, model, decisions. With no
+        training rows (a loaded model audited on every row) the strategies are cross-fitted
+        on the evaluated rows (:mod:`audit.mitigation.crossfit`).
     baseline : dict
-        ``measure()`` of the baseline on the held-out rows.
+        ``measure()`` of the baseline on the evaluated rows.
     baseline_seconds : float, optional
         How long getting the baseline's predictions took (shown for scale).
     sample_weight : array, optional
@@ -219,6 +224,7 @@ def run_mitigation(
 
     rows = [_baseline_row(evaluation, baseline, baseline_seconds, data.sensitive)]
     fitted_models: dict[str, Any] = {}
+    decisions: dict[str, Predicted] = {}
     skipped: list[dict[str, str]] = []
     for name in strategies:
         try:
@@ -230,6 +236,7 @@ def run_mitigation(
             skipped.append({"name": name, "label": catalogue.label(name), "reason": str(problem)})
             continue
         fitted_models[name] = fitted.model
+        decisions[name] = predicted
         probability = predicted.probability
         measured = measure(
             evaluation.y_true,
@@ -315,15 +322,31 @@ def run_mitigation(
         }
     else:
         result["saved"] = None
-    return MitigationOutcome(result, saved_model, saved_file, fitted_models)
+    return MitigationOutcome(result, saved_model, saved_file, fitted_models, decisions)
 
 
 def predict_rows(
     model: Any, rows: pd.DataFrame, features: list[str], config: AuditConfig
 ) -> Predicted:
-    """A fitted strategy's decisions on ``rows``, made as a re-audit of its saved model
-    makes them: the probability of a positive decision for a randomized model, else
-    decisions (and scores) by :func:`decide`."""
+    """A fitted strategy's decisions on ``rows``, made as a re-audit of its saved model makes them.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted strategy's model (class 1 is the positive outcome).
+    rows : pandas.DataFrame
+        The rows to decide, every column of the data.
+    features : list of str
+        The data's feature columns (used when the model does not name its inputs).
+    config : AuditConfig
+        For ``model.threshold``.
+
+    Returns
+    -------
+    Predicted
+        Each row's probability of a positive decision for a randomized model, else its
+        decision and score by :func:`decide`, with the rule that made it.
+    """
     columns = models.model_input_columns(model, features)
     X = models.as_model_input(rows, columns)
     probability = randomized_probability(model, X)
@@ -339,7 +362,7 @@ def _cross_fit(
     folds: crossfit.Folds,
     contexts: list[TrainingContext],
     everything: TrainingContext,
-    predict: Any,
+    predict: Callable[[Any, np.ndarray], Predicted],
 ) -> tuple[Fitted, Predicted]:
     """Out-of-fold decisions of ``name`` on every evaluated row, and its refit on all of them.
 
