@@ -324,6 +324,9 @@ class MitigationConfig(_Section):
     ] = "demographic_parity_difference"
     feature: str | None = None
     save: str | None = None
+    # A loaded model audited on every row leaves no rows to fit the strategies on alone: they
+    # are then cross-fitted in this many folds (audit/mitigation/crossfit.py).
+    folds: int = Field(catalogue.DEFAULT_FOLDS, ge=2, le=20)
 
     @model_validator(mode="before")
     @classmethod

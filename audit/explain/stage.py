@@ -104,7 +104,9 @@ def explain_mitigated(
             output = model_output(model, 1, f"The {label} model")
             rule = default_rule(output, config.model.threshold)
             y_pred, scores = model_decisions(model, X, output, rule)
-            background = models.as_model_input(train, columns)
+            # A loaded model audited on every row has no training rows (its strategies were
+            # refitted on every row): the evaluated rows stand in, as for the audited model.
+            background = models.as_model_input(train, columns) if len(train) else None
             summary = explain(
                 model,
                 X,

@@ -3,6 +3,10 @@
 Every strategy is fitted on the training rows and evaluated on exactly the held-out
 rows the baseline was evaluated on, by :func:`audit.metrics.measure` — the one
 yardstick — so accuracy, disparities, intervals and policy verdicts are comparable.
+When the audit has no training rows (a loaded model audited on every row), each strategy
+is cross-fitted instead (:mod:`audit.mitigation.crossfit`): fitted on K − 1 folds of the
+evaluated rows, it decides the fold it did not see, and the out-of-fold decisions of all
+rows are measured; the model kept (saved, explained) is then refitted on every row.
 Decisions are made the way ``rai-audit run --model-file`` makes them (a score
 compared with ``model.threshold`` when the model has ``predict_proba``, else its
 ``predict``), which is what lets a saved mitigated model re-audit to the same numbers.
@@ -19,6 +23,7 @@ why, instead of stopping the audit (a strategy asked for by name still stops it)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +35,8 @@ from audit.config import AuditConfig
 from audit.data import AuditData
 from audit.errors import AuditError
 from audit.evaluation import (
+    DecisionRule,
+    ModelOutput,
     default_rule,
     model_decisions,
     model_output,
@@ -38,9 +45,9 @@ from audit.evaluation import (
 from audit.metrics import measure
 from audit.metrics.fairness import fairness_by_feature
 from audit.metrics.verdicts import evaluate
-from audit.mitigation import compare
+from audit.mitigation import compare, crossfit
 from audit.mitigation.estimators import draw_decisions, group_key, strategy_of
-from audit.mitigation.strategies import TrainingContext, fit_strategy
+from audit.mitigation.strategies import Fitted, TrainingContext, fit_strategy, split_model
 from audit.vocabulary import strategies as catalogue
 from audit.vocabulary.groups import SEPARATOR
 
@@ -53,14 +60,28 @@ DRAWS = 20
 
 
 @dataclass
+class Predicted:
+    """A strategy's decisions on the evaluated rows: 0/1 decisions and scores, or, for a
+    randomized strategy, each row's probability of a positive decision."""
+
+    y_pred: np.ndarray | None
+    scores: np.ndarray | None
+    probability: np.ndarray | None
+    columns: list[str]  # the model's input columns
+    rule: str | None = None  # how a deterministic model's score became a decision
+
+
+@dataclass
 class MitigationOutcome:
-    """The plain result (under ``result["mitigation"]``), the model to save, if any, and every
-    fitted strategy's model by name (for the explanation stage)."""
+    """The plain result (under ``result["mitigation"]``), the model to save, if any, every
+    fitted strategy's model by name (for the explanation stage; refitted on every row when
+    cross-fitted) and the decisions each strategy was measured on."""
 
     result: dict[str, Any]
     saved_model: Any | None = None
     saved_file: str | None = None
     fitted: dict[str, Any] = field(default_factory=dict)
+    predicted: dict[str, Predicted] = field(default_factory=dict)
 
 
 def not_run(config: AuditConfig, reason: str | None = None) -> dict[str, Any]:
@@ -97,10 +118,12 @@ def run_mitigation(
         The audit configuration (``config.mitigation`` says what to run).
     data : AuditData
         The loaded data.
-    evaluation : audit.pipeline.Evaluation
-        The baseline's evaluation: training rows, held-out rows, model, decisions.
+    evaluation : audit.evaluation.Evaluation
+        The baseline's evaluation: training rows, evaluated rows, model, decisions. With no
+        training rows (a loaded model audited on every row) the strategies are cross-fitted
+        on the evaluated rows (:mod:`audit.mitigation.crossfit`).
     baseline : dict
-        ``measure()`` of the baseline on the held-out rows.
+        ``measure()`` of the baseline on the evaluated rows.
     baseline_seconds : float, optional
         How long getting the baseline's predictions took (shown for scale).
     sample_weight : array, optional
@@ -127,15 +150,6 @@ def run_mitigation(
     strategies = cfg.to_run(config.mode)
     if not strategies:
         return MitigationOutcome(not_run(config))
-    if len(evaluation.train_rows) == 0 and evaluation.model is not None:
-        return MitigationOutcome(
-            not_run(
-                config,
-                "Not run: the loaded model was audited on every row, so no rows are left to "
-                "fit the strategies on. Set split.test_size (--test-size), or a split column, "
-                "to hold out evaluation rows and fit the strategies on the others.",
-            )
-        )
     if config.mode == "predictions" or evaluation.model is None:
         # check_complete refuses this earlier; kept so the stage never runs without a model.
         raise AuditError("Mitigation needs a model; a predictions-only audit has none.")
@@ -151,55 +165,85 @@ def run_mitigation(
         )
     sensitive_columns = list(cfg.sensitive or data.sensitive)
     keys = group_key(data.frame, sensitive_columns)
-    train_keys, test_keys = keys[evaluation.train_rows], keys[evaluation.rows]
-    group_sizes = pd.Series(train_keys).value_counts().sort_index()
+    test_keys = keys[evaluation.rows]
+    test_frame = data.frame.iloc[evaluation.rows]
+    # No training rows (a loaded model audited on every row): cross-fit on the evaluated rows.
+    cross_fitted = len(evaluation.train_rows) == 0
     try:
-        _check_groups(group_sizes, sensitive_columns)
+        if cross_fitted:
+            _check_groups(pd.Series(test_keys).value_counts(), sensitive_columns, "evaluated")
+            folds = crossfit.make_folds(evaluation.y_true, test_keys, cfg.folds, config.seed)
+            group_sizes = crossfit.fold_group_sizes(folds, test_keys).sort_index()
+        else:
+            train_keys = keys[evaluation.train_rows]
+            group_sizes = pd.Series(train_keys).value_counts().sort_index()
+            _check_groups(group_sizes, sensitive_columns, "training")
     except AuditError as problem:
         if set(strategies) - optional:
             raise
         return MitigationOutcome(not_run(config, f"The default set was not compared: {problem}"))
-    unseen = sorted(set(test_keys.tolist()) - set(group_sizes.index))
 
-    context = TrainingContext(
-        train_frame=data.frame.iloc[evaluation.train_rows],
-        y_train=data.y[evaluation.train_rows],
-        groups_train=train_keys,
-        feature_columns=list(evaluation.input_columns),
-        sensitive_columns=sensitive_columns,
-        baseline=evaluation.model,
-        options=cfg.options,
-        seed=config.seed,
-    )
-    test_frame = data.frame.iloc[evaluation.rows]
+    def context(rows: np.ndarray) -> TrainingContext:
+        return TrainingContext(
+            train_frame=data.frame.iloc[rows],
+            y_train=data.y[rows],
+            groups_train=keys[rows],
+            feature_columns=list(evaluation.input_columns),
+            sensitive_columns=sensitive_columns,
+            baseline=evaluation.model,
+            options=cfg.options,
+            seed=config.seed,
+        )
+
+    def predict(model: Any, positions: np.ndarray | slice) -> Predicted:
+        return predict_rows(model, test_frame.iloc[positions], data.features, config)
+
+    if cross_fitted:
+        # One context per fold, shared by the strategies (each caches its encoded inputs).
+        folds_contexts = [context(evaluation.rows[folds.training(i)]) for i in range(folds.k)]
+        everything = context(evaluation.rows)
+
+        def fit_and_predict(name: str) -> tuple[Fitted, Predicted]:
+            problem = crossfit.fold_problem(
+                name, folds, test_keys, evaluation.y_true, sensitive_columns
+            )
+            if problem:
+                raise AuditError(problem)
+            return _cross_fit(name, folds, folds_contexts, everything, predict)
+
+    else:
+        unseen = sorted(set(test_keys.tolist()) - set(group_sizes.index))
+        training = context(evaluation.train_rows)
+
+        def fit_and_predict(name: str) -> tuple[Fitted, Predicted]:
+            _check_unseen(name, unseen, sensitive_columns)
+            fitted = fit_strategy(name, training)
+            return fitted, predict(fitted.model, slice(None))
+
     sensitive_test = test_frame[data.sensitive].reset_index(drop=True)
     columns_compared = compare.table_columns(baseline, cfg.disparity, cfg.feature)
+    rows_phrase = "evaluated rows (out of fold)" if cross_fitted else "held-out rows"
 
     rows = [_baseline_row(evaluation, baseline, baseline_seconds, data.sensitive)]
     fitted_models: dict[str, Any] = {}
+    decisions: dict[str, Predicted] = {}
     skipped: list[dict[str, str]] = []
     for name in strategies:
         try:
-            _check_unseen(name, unseen, sensitive_columns)
-            fitted = fit_strategy(name, context)
+            _check_retrainable(name, evaluation.model)
+            fitted, predicted = fit_and_predict(name)
         except AuditError as problem:
             if name not in optional:
                 raise
             skipped.append({"name": name, "label": catalogue.label(name), "reason": str(problem)})
             continue
         fitted_models[name] = fitted.model
-        columns = models.model_input_columns(fitted.model, data.features)
-        X_test = models.as_model_input(test_frame, columns)
-        probability = randomized_probability(fitted.model, X_test)
-        y_pred, scores = (
-            (None, None)
-            if probability is not None
-            else decide(fitted.model, X_test, config.model.threshold)
-        )
+        decisions[name] = predicted
+        probability = predicted.probability
         measured = measure(
             evaluation.y_true,
-            y_pred,
-            scores,
+            predicted.y_pred,
+            predicted.scores,
             sensitive_test,
             config.fairness,
             config.policy,
@@ -208,7 +252,11 @@ def run_mitigation(
             sample_weight=sample_weight,
             decision_probability=probability,
         )
-        row = _strategy_row(name, fitted, measured, probability, columns, scores, config)
+        row = _strategy_row(name, fitted, measured, predicted, config, rows_phrase)
+        if cross_fitted:
+            row["fit_note"] = (
+                f"{folds.k} fits, each on {folds.k - 1} folds, and one refit on every row"
+            )
         if probability is not None:
             row["draws"] = draw_spread(
                 probability,
@@ -225,17 +273,36 @@ def run_mitigation(
             not_run(config, f"No strategy of the default set applies. {reasons}")
         )
 
+    n_evaluated = len(evaluation.rows)
+    group_key_text = SEPARATOR.join(sensitive_columns)
+    if cross_fitted:
+        fitting = crossfit.describe(folds, group_key_text)
+        evaluated_on = (
+            f"all {n_evaluated:,} rows the baseline was evaluated on, each decided by a fit "
+            f"that did not see it ({folds.k}-fold cross-fitting)"
+        )
+    else:
+        n_train = len(evaluation.train_rows)
+        fitting = {
+            "how": "training rows",
+            "text": f"fitted on the {n_train:,} training rows, measured on the "
+            f"{n_evaluated:,} held-out rows",
+        }
+        evaluated_on = f"the {n_evaluated:,} held-out rows the baseline was evaluated on"
     result = compare.comparison(rows, cfg.disparity, cfg.feature)
     result.update(
         status="ran",
         reason=None,
         requested="configured" if cfg.strategies is not None else "default set",
         skipped=skipped,
-        evaluated_on=(f"the {len(evaluation.rows):,} held-out rows the baseline was evaluated on"),
-        n_train=int(len(evaluation.train_rows)),
-        n_evaluated=int(len(evaluation.rows)),
+        evaluated_on=evaluated_on,
+        fitting=fitting,
+        # Cross-fitted strategies have no single training set (see fitting).
+        n_train=None if cross_fitted else int(len(evaluation.train_rows)),
+        n_evaluated=int(n_evaluated),
         sensitive=sensitive_columns,
-        group_key=SEPARATOR.join(sensitive_columns),
+        group_key=group_key_text,
+        # Cross-fitted: each group's fewest rows in any fold's training part.
         training_group_sizes={str(k): int(v) for k, v in group_sizes.items()},
         small_groups=[str(k) for k, v in group_sizes.items() if v < SMALL_GROUP],
         small_group_size=SMALL_GROUP,
@@ -253,10 +320,103 @@ def run_mitigation(
             "file": saved_file,
             "input_columns": columns,
             "needs_sensitive_columns": [c for c in sensitive_columns if c in columns],
+            "fitted_on": (
+                f"every row ({n_evaluated:,}), refitted after the cross-fitting"
+                if cross_fitted
+                else f"the {len(evaluation.train_rows):,} training rows"
+            ),
         }
     else:
         result["saved"] = None
-    return MitigationOutcome(result, saved_model, saved_file, fitted_models)
+    return MitigationOutcome(result, saved_model, saved_file, fitted_models, decisions)
+
+
+def predict_rows(
+    model: Any, rows: pd.DataFrame, features: list[str], config: AuditConfig
+) -> Predicted:
+    """A fitted strategy's decisions on ``rows``, made as a re-audit of its saved model makes them.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted strategy's model (class 1 is the positive outcome).
+    rows : pandas.DataFrame
+        The rows to decide, every column of the data.
+    features : list of str
+        The data's feature columns (used when the model does not name its inputs).
+    config : AuditConfig
+        For ``model.threshold``.
+
+    Returns
+    -------
+    Predicted
+        Each row's probability of a positive decision for a randomized model, else its
+        decision and score by :func:`decide`, with the rule that made it.
+    """
+    columns = models.model_input_columns(model, features)
+    X = models.as_model_input(rows, columns)
+    probability = randomized_probability(model, X)
+    if probability is not None:
+        return Predicted(None, None, probability, columns)
+    output, rule = _decision_rule(model, config.model.threshold)
+    y_pred, scores = model_decisions(model, X, output, rule)
+    return Predicted(y_pred, scores, None, columns, rule.text())
+
+
+def _cross_fit(
+    name: str,
+    folds: crossfit.Folds,
+    contexts: list[TrainingContext],
+    everything: TrainingContext,
+    predict: Callable[[Any, np.ndarray], Predicted],
+) -> tuple[Fitted, Predicted]:
+    """Out-of-fold decisions of ``name`` on every evaluated row, and its refit on all of them.
+
+    Fold ``i``'s fit (on ``contexts[i]``, the other folds) decides fold ``i``'s rows; the
+    returned model is the refit on ``everything``, with the details of that refit and the
+    fit time of all ``k + 1`` fits.
+    """
+    parts: list[tuple[np.ndarray, Predicted]] = []
+    seconds, messages = 0.0, []
+    for i, context in enumerate(contexts):
+        try:
+            fitted = fit_strategy(name, context)
+        except AuditError as problem:
+            raise AuditError(
+                f"In fold {i + 1} of {folds.k} of the cross-fitting: {problem}"
+            ) from None
+        seconds += fitted.fit_seconds
+        messages += fitted.messages
+        held = folds.held_out(i)
+        parts.append((held, predict(fitted.model, held)))
+    refit = fit_strategy(name, everything)
+    n = len(folds.fold)
+    first = parts[0][1]
+
+    def assemble(attribute: str, dtype: Any) -> np.ndarray | None:
+        if getattr(first, attribute) is None:
+            return None
+        values = np.empty(n, dtype=dtype)
+        for held, predicted in parts:
+            values[held] = getattr(predicted, attribute)
+        return values
+
+    predicted = Predicted(
+        y_pred=assemble("y_pred", np.int8),
+        scores=assemble("scores", np.float64),
+        probability=assemble("probability", np.float64),
+        columns=first.columns,
+        rule=first.rule,
+    )
+    return (
+        Fitted(
+            model=refit.model,
+            fit_seconds=round(seconds + refit.fit_seconds, 3),
+            details=refit.details,
+            messages=list(dict.fromkeys(messages + refit.messages)),
+        ),
+        predicted,
+    )
 
 
 def decide(
@@ -266,8 +426,13 @@ def decide(
 
     Strategies are fitted on the 0/1-encoded target, so class 1 is the positive outcome.
     """
+    return model_decisions(model, X, *_decision_rule(model, threshold))
+
+
+def _decision_rule(model: Any, threshold: float | None) -> tuple[ModelOutput, DecisionRule]:
+    # Strategies are fitted on the 0/1-encoded target: class 1 is the positive outcome.
     output = model_output(model, 1, "A mitigated model")
-    return model_decisions(model, X, output, default_rule(output, threshold))
+    return output, default_rule(output, threshold)
 
 
 def draw_spread(
@@ -330,18 +495,32 @@ def _range(values: list[float | None]) -> list[float] | None:
     return [min(defined), max(defined)] if defined else None
 
 
-def _check_groups(sizes: pd.Series, columns: list[str]) -> None:
+def _check_groups(sizes: pd.Series, columns: list[str], rows: str) -> None:
+    """``rows`` names the rows the strategies are fitted on ("training" or "evaluated")."""
     if len(sizes) > MAX_GROUPS:
         raise AuditError(
             f"The sensitive feature(s) {', '.join(columns)} form {len(sizes)} groups in the "
-            f"training rows; mitigation constrains every group, which needs at most "
+            f"{rows} rows; mitigation constrains every group, which needs at most "
             f"{MAX_GROUPS}. Bin the column(s) first, or set mitigation.sensitive to fewer."
         )
     if len(sizes) < 2:
         raise AuditError(
-            f"The training rows hold a single group of {', '.join(columns)}; there is nothing "
+            f"The {rows} rows hold a single group of {', '.join(columns)}; there is nothing "
             "to mitigate between groups."
         )
+
+
+def _check_retrainable(name: str, model: Any) -> None:
+    """Pre- and in-processing retrain a clone of the audited model: some models refuse that."""
+    if catalogue.METHODS[catalogue.method_of(name)].stage == "post-processing":
+        return
+    try:
+        split_model(model)
+    except TypeError as exc:  # e.g. an ONNX model: it cannot be cloned or refitted
+        raise AuditError(
+            f"{name} retrains the audited model, but {exc}. Compare "
+            "threshold_optimizer strategies instead (--mitigate threshold_optimizer:dp)."
+        ) from None
 
 
 def _check_unseen(name: str, unseen: list[str], columns: list[str]) -> None:
@@ -382,14 +561,14 @@ def _baseline_row(
 
 def _strategy_row(
     name: str,
-    fitted: Any,
+    fitted: Fitted,
     measured: dict[str, Any],
-    probability: np.ndarray | None,
-    columns: list[str],
-    scores: np.ndarray | None,
+    predicted: Predicted,
     config: AuditConfig,
+    rows_phrase: str,
 ) -> dict[str, Any]:
     method = catalogue.METHODS[catalogue.method_of(name)]
+    probability, columns = predicted.probability, predicted.columns
     share = None
     if probability is not None:
         # A tolerance, because mixture weights sum to 1 only up to rounding.
@@ -407,15 +586,13 @@ def _strategy_row(
     if share is not None:
         caveats.insert(
             0,
-            f"On the held-out rows, {share:.1%} of the decisions were random draws "
+            f"On the {rows_phrase}, {share:.1%} of the decisions were random draws "
             "(a probability of a positive decision strictly between 0 and 1). Its numbers "
             "here are expected values over those draws, computed exactly from each row's "
             "probability; single draws differ, and their spread is shown beside them.",
         )
-    if scores is not None:
-        rule = f"P(positive) >= {config.model.threshold}"
-    elif probability is None:
-        rule = "the model's predict"
+    if probability is None:
+        rule = predicted.rule or "the model's predict"
     elif catalogue.method_of(name) == "threshold_optimizer":
         rule = "per-group thresholds on the baseline's score, with random draws between them"
     else:

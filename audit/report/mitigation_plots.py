@@ -92,7 +92,8 @@ def _tradeoff_chart(mitigation: dict[str, Any], rows: list[dict[str, Any]]) -> s
     disparity = mitigation["disparity"]
     fairer = "right" if ratio else "left"
     axes.set_xlabel(f"{disparity['label']} ({disparity['scope']}); fairer to the {fairer}")
-    axes.set_ylabel("accuracy on the held-out rows")
+    cross_fitted = (mitigation.get("fitting") or {}).get("how") == "cross-fitted"
+    axes.set_ylabel(f"accuracy on the {'rows, out of fold' if cross_fitted else 'held-out rows'}")
     axes.set_title("Fairness / accuracy trade-off of the mitigation strategies")
     axes.legend(fontsize=8, frameon=False, loc="best")
     axes.spines[["top", "right"]].set_visible(False)

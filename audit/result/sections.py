@@ -410,6 +410,20 @@ class StrategyResult(Section):
     draws: Json | None = None  # the spread of single draws of a randomized strategy
 
 
+class MitigationFitting(Section):
+    """How the strategies were fitted: on the training rows, or cross-fitted on the evaluated
+    rows when the audit has none (audit/mitigation/crossfit.py)."""
+
+    how: Literal["training rows", "cross-fitted"]
+    text: str
+    folds: int | None = None
+    seed: int | None = None
+    stratified_by: str | None = None
+    rows_per_fold: list[int] = Field(default_factory=list)
+    training_rows_per_fold: list[int] = Field(default_factory=list)
+    refitted_on: int | None = None
+
+
 class MitigationSection(Section):
     status: Literal["ran", "not run"]
     reason: str | None = None
@@ -421,7 +435,8 @@ class MitigationSection(Section):
     columns: list[Json] = Field(default_factory=list)
     recommendation: Json | None = None
     evaluated_on: str | None = None
-    n_train: int | None = None
+    fitting: MitigationFitting | None = None
+    n_train: int | None = None  # None when cross-fitted (no single training set)
     n_evaluated: int | None = None
     sensitive: list[str] = Field(default_factory=list)
     group_key: str | None = None
