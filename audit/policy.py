@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.errors import AuditError
 from audit.metrics.groups import JOIN
+from audit.text import printable
 
 if TYPE_CHECKING:
     from audit.config import AuditConfig, PolicyRule
@@ -40,7 +41,7 @@ def parse_rule_text(text: str) -> dict[str, Any]:
     match = RULE_PATTERN.match(text)
     if not match:
         raise ValueError(
-            f"cannot read rule {text!r}: write it as 'metric >= bound' or "
+            f"cannot read rule '{printable(text, 60)}': write it as 'metric >= bound' or "
             "'feature: metric <= bound', e.g. 'demographic_parity_ratio >= 0.8'"
         )
     op = {"=>": ">=", "=<": "<="}.get(match["op"], match["op"])
@@ -64,8 +65,8 @@ def check_metric_name(metric: str) -> None:
     close = difflib.get_close_matches(metric, known, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise ValueError(
-        f"unknown metric {metric!r} in a policy rule.{hint} Known disparities and group "
-        f"metrics: {', '.join(known)}"
+        f"unknown metric '{printable(metric, 60)}' in a policy rule.{hint} Known disparities "
+        f"and group metrics: {', '.join(known)}"
     )
 
 
@@ -114,11 +115,13 @@ def add_command_line_rules(
             added.append(PolicyRule.model_validate(text))
         except ValidationError as exc:
             message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-            raise AuditError(f"--fail-on {text!r}: {message}") from None
+            raise AuditError(f"--fail-on '{printable(text, 60)}': {message}") from None
     if added:
         config.policy.rules = [*config.policy.rules, *added]
     if strict and gate not in (None, "strict"):
-        raise AuditError(f"--strict means --gate strict; it contradicts --gate {gate}.")
+        raise AuditError(
+            f"--strict means --gate strict; it contradicts --gate {gate}. Give only one of them."
+        )
     if strict or gate:
         config.policy.gate = "strict" if strict else gate  # type: ignore[assignment]
     if junit is not None:
