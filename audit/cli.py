@@ -10,6 +10,7 @@ import re
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -130,11 +131,16 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _guarded(debug: bool, action: Callable[[], int]) -> None:
-    """Run a command: user errors become a message and exit 2, bugs exit 3."""
+    """Run a command: user errors become a message and exit 2, bugs exit 3.
+
+    ``--debug`` adds the traceback (made printable like any message) and keeps the exit code.
+    """
     try:
         with _terminate_as_interrupt():
             code = action()
     except AuditError as exc:
+        if debug:
+            _echo(traceback.format_exc().rstrip("\n"), err=True)
         _echo(f"Error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     except KeyboardInterrupt:
@@ -142,10 +148,15 @@ def _guarded(debug: bool, action: Callable[[], int]) -> None:
         raise typer.Exit(130) from None
     except Exception as exc:
         if debug:
-            raise
+            _echo(traceback.format_exc().rstrip("\n"), err=True)
+        how = (
+            "please report it with the traceback above"
+            if debug
+            else "re-run with --debug for the traceback and report it"
+        )
         _echo(
             f"Internal error: {type(exc).__name__}: {printable(exc, 500)}\n"
-            "This is a bug in rai-audit. Re-run with --debug for the traceback and report it.",
+            f"This is a bug in rai-audit: {how}.",
             err=True,
         )
         raise typer.Exit(EXIT_INTERNAL) from None
@@ -259,7 +270,10 @@ def _parse_params(pairs: list[str] | None) -> dict[str, Any] | None:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise AuditError(f"--model-param takes KEY=VALUE, got '{printable(pair)}'.")
+            raise AuditError(
+                f"--model-param takes KEY=VALUE, got '{printable(pair)}'. Write it as, e.g., "
+                "--model-param max_iter=200."
+            )
         params[key] = parse_value(value)
     return params
 

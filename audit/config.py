@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic.functional_validators import field_validator
 
 from audit.errors import AuditError
-from audit.text import key_list, parse_problem, printable, read_text, shown_key
+from audit.text import is_key_name, key_list, parse_problem, printable, read_text, shown_key
 from audit.vocabulary import strategies as catalogue
 from audit.vocabulary.checks import CHECKS
 from audit.vocabulary.rules import check_metric_name, parse_rule_text
@@ -631,14 +631,22 @@ def _describe(errors: list[dict[str, Any]], model: type[BaseModel]) -> list[str]
             continue
         # Keys inside free-form mappings come from the file too; messages may quote a value.
         where = shown_key(".".join(loc)) if loc else "(top level)"
-        lines.append(f"{where}: {printable(error['msg'], 160)}")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {printable(message, 300)}")
     for parent, keys in unknown.items():
         allowed = ", ".join(_section_at(model, parent).model_fields)
-        if len(keys) == 1:
-            key = shown_key(".".join([*parent, keys[0]]))
-            lines.insert(0, f"unknown key {key}; allowed keys here: {allowed}")
+        where = f" in {printable('.'.join(parent))}" if parent else ""
+        if len(keys) == 1 and is_key_name(".".join([*parent, keys[0]])):
+            lines.insert(
+                0, f"unknown key '{'.'.join([*parent, keys[0]])}'; allowed keys here: {allowed}"
+            )
+        elif len(keys) == 1:
+            lines.insert(
+                0,
+                f"an unknown key{where} that is not a plain name (not shown); allowed keys "
+                f"here: {allowed}",
+            )
         else:
-            where = f" in {'.'.join(parent)}" if parent else ""
             lines.insert(0, f"{key_list(keys)}{where}; allowed keys here: {allowed}")
     return lines
 
@@ -676,8 +684,11 @@ def _validate(raw: dict[str, Any], source: str) -> AuditConfig:
         if len(described) > MAX_PROBLEMS:
             more = len(described) - MAX_PROBLEMS
             described = [*described[:MAX_PROBLEMS], f"and {more} more problems"]
-        lines = "\n  - ".join(described)
-        raise AuditError(f"Invalid configuration in {source}:\n  - {lines}") from None
+        # One line, problems separated by "; ": an error message is one line (see cli.py).
+        fix = "Correct this setting" if len(described) == 1 else "Correct these settings"
+        raise AuditError(
+            f"Invalid configuration in {source}: {'; '.join(described)}. {fix} and re-run."
+        ) from None
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -689,11 +700,17 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         raw = tomllib.loads(text) if kind == "TOML" else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise AuditError(f"Config file {path} is not valid {kind}: {parse_problem(exc)}.") from None
+        raise AuditError(
+            f"Config file {path} is not valid {kind}: {parse_problem(exc)}. Correct it there "
+            "and re-run."
+        ) from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise AuditError(f"Config file {path} must hold a mapping of keys (data:, model:, ...).")
+        raise AuditError(
+            f"Config file {path} must hold a mapping of keys, not a {type(raw).__name__}: write "
+            "it as sections such as `data:` and `model:` (see the README's audit.yaml)."
+        )
     _resolve_paths(raw, path.parent)
     return raw
 

@@ -18,9 +18,21 @@ import pandas as pd
 from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.regression import regression_target
-from audit.text import printable
+from audit.text import printable, quoted_list
 
 READERS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+KIND_NAMES = {"csv": "CSV", "parquet": "Parquet"}
+GIVE_DATA = "Give a CSV or Parquet file with a header row and at least one row of data."
+# Where each column role is set, for a message naming a column that is not in the file.
+ROLE_SETTINGS = {
+    "Target": "--target (data.target)",
+    "Sensitive": "--sensitive (data.sensitive)",
+    "Dropped": "--drop (data.drop)",
+    "Feature": "data.features",
+    "Prediction": "--prediction-column (predictions.prediction_column)",
+    "Score": "--score-column (predictions.score_column)",
+    "Split": "--split-column (split.column)",
+}
 
 
 def sha256_of(path: Path) -> str:
@@ -76,19 +88,27 @@ def load_table(path: Path) -> pd.DataFrame:
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise AuditError(
-            f"Cannot read {path}: unknown file type '{path.suffix}'. "
-            f"Supported: {', '.join(sorted(READERS))}."
+            f"Cannot read {path}: unknown file type '{printable(path.suffix)}' (supported: "
+            f"{', '.join(sorted(READERS))}). Save it as CSV or Parquet."
         )
     if path.stat().st_size == 0:
-        raise AuditError(f"Data file {path} is empty (0 bytes).")
+        raise AuditError(f"Data file {path} is empty (0 bytes). {GIVE_DATA}")
     try:
         frame = pd.read_csv(path, low_memory=False) if kind == "csv" else pd.read_parquet(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise AuditError(f"Could not parse {path} as {kind.upper()}: {exc}") from None
-    except Exception as exc:  # pyarrow raises its own error types for corrupt Parquet
-        raise AuditError(f"Could not read {path} as {kind.upper()}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise AuditError(
+            f"Could not read {path}: it is not UTF-8 text (byte {exc.start} is not valid "
+            "UTF-8). Save it as UTF-8."
+        ) from None
+    except Exception as exc:  # pandas' and pyarrow's own error types for a damaged file
+        # Their first line names the problem; later lines may list the file's schema.
+        problem = printable(str(exc).strip().split("\n")[0], 200)
+        raise AuditError(
+            f"Could not read {path} as {KIND_NAMES[kind]} ({type(exc).__name__}: {problem}). "
+            f"Check that it is a complete {KIND_NAMES[kind]} file, or export it again."
+        ) from None
     if frame.empty:
-        raise AuditError(f"Data file {path} has a header but no rows.")
+        raise AuditError(f"Data file {path} has a header but no rows. {GIVE_DATA}")
     frame.columns = [str(c) for c in frame.columns]
     return _without_pd_na(frame)
 
@@ -156,12 +176,7 @@ def drop_repeated_columns(
     """
     if not repeated:
         return frame
-    if READERS.get(path.suffix.lower()) == "parquet":  # pyarrow cannot read such a file
-        shown = ", ".join(f"'{name}' ×{n}" for name, n in repeated.items())
-        raise AuditError(
-            f"{path} has repeated column names ({shown}); rename the copies so every "
-            "column has its own name."
-        )
+    refuse_repeated_parquet_columns(repeated, path)
     copies = []
     for name, count in repeated.items():
         mangled = [f"{name}.{k}" for k in range(1, count)]
@@ -180,6 +195,17 @@ def drop_repeated_columns(
     return frame.drop(columns=copies)
 
 
+def refuse_repeated_parquet_columns(repeated: dict[str, int], path: Path) -> None:
+    """A Parquet file with a repeated column name is refused before it is read: pyarrow
+    cannot read it, and says so by listing the file's whole schema."""
+    if repeated and READERS.get(path.suffix.lower()) == "parquet":
+        shown = ", ".join(f"'{printable(name, 40)}' ×{n}" for name, n in list(repeated.items())[:5])
+        raise AuditError(
+            f"{path} has repeated column names ({shown}); rename the copies so every "
+            "column has its own name."
+        )
+
+
 def _is_nested(values: pd.Series) -> bool:
     """Whether a column holds lists, arrays or mappings (Parquet list/struct/map columns).
 
@@ -192,16 +218,20 @@ def _is_nested(values: pd.Series) -> bool:
     return isinstance(first, (list, tuple, dict, set, np.ndarray, pd.Series))
 
 
-def _require_columns(
-    frame: pd.DataFrame, columns: list[str], role: str, source: Path | str | None
+def require_columns(
+    frame: pd.DataFrame, columns: list[str], role: str, path: Path | str | None
 ) -> None:
+    """Refuse ``columns`` (of ``role``, a key of :data:`ROLE_SETTINGS`) not in the file.
+
+    The message shows the first few of the file's columns, escaped and cut short: enough to
+    spot a typo, never a dump of a header line (which could be any file's first line).
+    """
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        shown = ", ".join(printable(c, 40) for c in list(frame.columns)[:30])
         raise AuditError(
-            f"{role} column(s) {', '.join(repr(printable(c, 40)) for c in missing)} not found "
-            f"in {source or IN_MEMORY}. Columns there: {shown}"
-            f"{' ...' if frame.shape[1] > 30 else ''}."
+            f"{role} column(s) {quoted_list(missing)} not found in {path or IN_MEMORY}, whose "
+            f"columns are {quoted_list(frame.columns, shown=10)}. Set {ROLE_SETTINGS[role]} to "
+            "one of them."
         )
 
 
@@ -225,29 +255,36 @@ def resolve_positive_label(values: pd.Series, positive_label: Any, column: str) 
     observed = values.dropna().unique()
     if positive_label is not None:
         if not _matches(pd.Series(observed), positive_label).any():
-            shown = ", ".join(map(str, sorted(observed, key=str)[:10]))
+            shown = _values(observed)
             raise AuditError(
-                f"Positive label {positive_label!r} does not occur in column '{column}'. "
+                f"Positive label {printable(repr(positive_label))} does not occur in column "
+                f"'{printable(column)}'. "
                 f"Values found: {shown}. Set --positive-label / data.positive_label to one of them."
             )
         return positive_label
     if set(pd.Series(observed).astype(str)) <= {"0", "1", "0.0", "1.0", "True", "False"}:
         return True if values.dtype == bool else 1
-    shown = ", ".join(map(str, sorted(observed, key=str)[:10]))
+    shown = _values(observed)
     raise AuditError(
-        f"Column '{column}' is not 0/1 or boolean, so say which value is the positive "
-        f"(favourable or predicted) outcome with --positive-label. Values found: {shown}."
+        f"Column '{printable(column)}' is not 0/1 or boolean: set --positive-label "
+        "(data.positive_label) to the value that is the positive (favourable or predicted) "
+        f"outcome. Values found: {shown}."
     )
+
+
+def _values(observed: Any, shown: int = 10) -> str:
+    """The first few distinct values of a column, for a message (escaped, cut short)."""
+    return ", ".join(printable(v, 40) for v in sorted(observed, key=str)[:shown])
 
 
 def binary_target(values: pd.Series, positive_label: Any, column: str) -> np.ndarray:
     """Encode a target or prediction column as 0/1 against the positive label."""
     observed = values.dropna().unique()
     if len(observed) > 2:
-        shown = ", ".join(map(str, sorted(observed, key=str)[:10]))
+        shown = _values(observed)
         raise AuditError(
-            f"Column '{column}' has {len(observed)} distinct values ({shown}...); a binary "
-            "classification audit needs exactly two. Recode it, or pick another column."
+            f"Column '{printable(column)}' has {len(observed)} distinct values ({shown}...); a "
+            "binary classification audit needs exactly two. Recode it, or pick another column."
         )
     return _matches(values, positive_label).to_numpy(dtype=np.int8)
 
@@ -327,23 +364,29 @@ def load_audit_data(config: AuditConfig) -> AuditData:
         sha256 = frame_sha256(frame)
     else:
         assert cfg.path is not None  # guaranteed by check_complete
-        frame = load_table(cfg.path)
         repeated = repeated_column_names(cfg.path)
-        frame = drop_repeated_columns(frame, repeated, cfg.path)
+        refuse_repeated_parquet_columns(repeated, cfg.path)
+        frame = drop_repeated_columns(load_table(cfg.path), repeated, cfg.path)
         sha256 = sha256_of(cfg.path)
     source = cfg.path if config.frame is None else IN_MEMORY
-    _require_columns(frame, [cfg.target], "Target", source)
-    _require_columns(frame, cfg.sensitive, "Sensitive", source)
-    _require_columns(frame, cfg.drop, "Dropped", source)
+    require_columns(frame, [cfg.target], "Target", source)
+    require_columns(frame, cfg.sensitive, "Sensitive", source)
+    require_columns(frame, cfg.drop, "Dropped", source)
     if cfg.target in cfg.sensitive:
-        raise AuditError(f"Column '{cfg.target}' is both the target and a sensitive feature.")
+        raise AuditError(
+            f"Column '{printable(cfg.target)}' is both the target and a sensitive feature; "
+            "remove it from --sensitive (data.sensitive) or choose another --target."
+        )
     features = _feature_columns(frame, config)
     # Before any value is read: a list per cell cannot be counted, compared or hashed.
     frame = _without_nested_columns(frame, config, features)
 
     missing_target = frame[cfg.target].isna()
     if missing_target.all():
-        raise AuditError(f"Target column '{cfg.target}' in {source} has no values.")
+        raise AuditError(
+            f"Target column '{printable(cfg.target)}' in {source} has no values; fill it, or "
+            "choose another --target (data.target)."
+        )
     # A row without a label cannot be scored; it is dropped and the count reported, not hidden.
     frame = frame.loc[~missing_target].reset_index(drop=True)
 
@@ -354,14 +397,16 @@ def load_audit_data(config: AuditConfig) -> AuditData:
         y = binary_target(frame[cfg.target], positive, cfg.target)
         if y.min() == y.max():
             raise AuditError(
-                f"Target column '{cfg.target}' has only one class after encoding (positive "
-                f"label {positive!r}); an audit needs both outcomes."
+                f"Target column '{printable(cfg.target)}' has only one class after encoding "
+                f"(positive label {printable(repr(positive))}); an audit needs rows of both "
+                "outcomes. Check --positive-label (data.positive_label), or give data with "
+                "both outcomes."
             )
     for column in cfg.sensitive:
         if frame[column].nunique(dropna=True) < 2:
             raise AuditError(
-                f"Sensitive column '{column}' has fewer than two groups "
-                f"({frame[column].dropna().unique()[:3].tolist()}); fairness compares groups, so "
+                f"Sensitive column '{printable(column)}' has fewer than two groups "
+                f"({quoted_list(frame[column].dropna().unique())}); fairness compares groups, so "
                 "pick a column with at least two values or remove it from --sensitive."
             )
 
@@ -424,7 +469,7 @@ def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
     prediction_columns.add(config.fairness.weight_column)  # measurement weights: not an input
     prediction_columns.add(config.split.column)  # says which rows train: never an input
     if cfg.features is not None:
-        _require_columns(frame, cfg.features, "Feature", cfg.path)
+        require_columns(frame, cfg.features, "Feature", cfg.path)
         chosen = [c for c in cfg.features if c not in cfg.drop]
     elif config.mode == "predictions":
         # Decisions made elsewhere: which columns that model read is known only when declared.

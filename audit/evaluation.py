@@ -26,8 +26,9 @@ from sklearn.pipeline import Pipeline
 from audit import model_files, models
 from audit.callable_model import ScoreFunction
 from audit.config import AuditConfig
-from audit.data import AuditData, binary_target, label_matches, sha256_of
+from audit.data import AuditData, binary_target, label_matches, require_columns, sha256_of
 from audit.errors import AuditError
+from audit.text import printable, quoted_list
 
 DEFAULT_TEST_SIZE = 0.3
 # Values of a split column (compared lower-cased): which rows trained the model, which are tested.
@@ -208,8 +209,7 @@ def _random_split(
 
 
 def _split_from_column(data: AuditData, column: str, mode: str) -> RowPlan:
-    if column not in data.frame.columns:
-        raise AuditError(f"Split column '{column}' (split.column) not found in {data.source}.")
+    require_columns(data.frame, [column], "Split", data.source)
     values = data.frame[column].astype("string").str.strip().str.lower()
     is_train = values.isin(TRAIN_VALUES).to_numpy(dtype=bool)
     is_test = values.isin(TEST_VALUES).to_numpy(dtype=bool)
@@ -223,9 +223,15 @@ def _split_from_column(data: AuditData, column: str, mode: str) -> RowPlan:
         )
     train, test = np.flatnonzero(is_train), np.flatnonzero(is_test)
     if len(test) == 0:
-        raise AuditError(f"Split column '{column}' marks no row as test: nothing to evaluate.")
+        raise AuditError(
+            f"Split column '{printable(column)}' marks no row as test: nothing to evaluate. "
+            "Mark some rows 'test', or remove split.column (--split-column)."
+        )
     if mode == "train" and len(train) == 0:
-        raise AuditError(f"Split column '{column}' marks no row as train: nothing to train on.")
+        raise AuditError(
+            f"Split column '{printable(column)}' marks no row as train: nothing to train on. "
+            "Mark some rows 'train', or audit a saved model with --model-file."
+        )
     use = "trained the model" if mode == "train" else "serve mitigation and explanations only"
     return RowPlan(
         train,
@@ -278,7 +284,8 @@ def model_output(model: Any, positive_label: Any, source: str = "The model") -> 
     if len(classes) != 2:
         raise AuditError(
             f"{source} ({name}) has {len(classes)} classes ({_shown(classes)}); this audit "
-            "needs a binary classifier."
+            "needs a binary classifier. Give a binary classifier, or the decisions made for "
+            "the positive outcome as a column (--prediction-column)."
         )
     found = [i for i, c in enumerate(classes) if label_matches(c, positive_label)]
     if len(found) != 1:
@@ -316,7 +323,7 @@ def randomized_probability(model: Any, X: pd.DataFrame) -> np.ndarray | None:
 
 
 def _shown(values: Any) -> str:
-    return ", ".join(repr(v) for v in list(values)[:5])
+    return ", ".join(printable(repr(v), 40) for v in list(values)[:5])
 
 
 def default_rule(output: ModelOutput, threshold: float | None) -> DecisionRule:
@@ -326,7 +333,7 @@ def default_rule(output: ModelOutput, threshold: float | None) -> DecisionRule:
         if not 0.0 <= value <= 1.0:
             raise AuditError(
                 f"model.threshold {value:g} is not a probability; the model gives "
-                "P(positive) in [0, 1]."
+                "P(positive) in [0, 1]. Set a threshold between 0 and 1."
             )
         return DecisionRule(value, score="P(positive)")
     if output.kind == "decision function":
@@ -404,13 +411,24 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
     absent = [c for c in columns if c not in data.frame.columns]
     if absent:
         raise AuditError(
-            f"{source} expects column(s) {', '.join(absent)}, which the data does not have."
+            f"{source} expects column(s) {quoted_list(absent)}, which the data does not have. "
+            "Add them to the data, or give the model trained on the data's columns."
         )
     output = model_output(model, data.positive_label, source)
     rule = default_rule(output, config.model.threshold)
     X_test = models.as_model_input(data.frame.iloc[plan.test], columns)
-    y_pred, scores = model_decisions(model, X_test, output, rule)
-    probability = randomized_probability(model, X_test)
+    try:
+        y_pred, scores = model_decisions(model, X_test, output, rule)
+        probability = randomized_probability(model, X_test)
+    except (ValueError, TypeError, KeyError) as exc:
+        if config.mode == "train":
+            raise  # a model trained here on these very rows: a bug, not the user's input
+        # A model made elsewhere, given columns of another type than it was fitted on.
+        problem = printable(str(exc).strip().split("\n")[0], 160)
+        raise AuditError(
+            f"{source} could not be applied to the data ({type(exc).__name__}: {problem}). "
+            "Check that the data's columns have the types the model was trained on."
+        ) from None
     decision_rule = rule.as_dict()
     if probability is not None:
         decision_rule = {
@@ -468,8 +486,9 @@ def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
     cfg = config.predictions
     column = cfg.prediction_column or cfg.score_column
     assert column is not None
-    if column not in data.frame.columns:
-        raise AuditError(f"Prediction/score column '{column}' not found in {data.source}.")
+    require_columns(
+        data.frame, [column], "Prediction" if cfg.prediction_column else "Score", data.source
+    )
     values = data.frame[column].iloc[plan.test]
     if values.isna().any():
         raise AuditError(
@@ -516,12 +535,14 @@ def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
 def _numeric(values: pd.Series, column: str, what: str, purpose: str) -> np.ndarray:
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         raise AuditError(
-            f"{what} '{column}' must be numeric{' ' + purpose if purpose else ''} "
-            f"(found {values.dtype})."
+            f"{what} '{printable(column)}' must be numeric{' ' + purpose if purpose else ''} "
+            f"(found {values.dtype}). Give a column of numbers."
         )
     array = values.to_numpy(dtype=np.float64)
     if not np.isfinite(array).all():
-        raise AuditError(f"{what} '{column}' holds infinite values.")
+        raise AuditError(
+            f"{what} '{printable(column)}' holds infinite values. Give finite numbers only."
+        )
     return array
 
 

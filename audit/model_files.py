@@ -150,10 +150,13 @@ def load_model(path: Path, trust: bool = False) -> Any:
         raise AuditError(
             f"Model file {path} has the unknown suffix '{_shown(path.suffix)}'. rai-audit loads "
             ".skops (saved with skops.io.dump) and .onnx files, and .pkl/.pickle/.joblib only "
-            "with --trust-model."
+            "with --trust-model: save the model in one of those forms."
         )
     if not hasattr(model, "predict"):
-        raise AuditError(f"The object in {path} ({type(model).__name__}) has no predict method.")
+        raise AuditError(
+            f"The object in {path} ({type(model).__name__}) has no predict method. Give a "
+            "fitted classifier (a pipeline ending in one)."
+        )
     return model
 
 
@@ -196,7 +199,8 @@ def _check_limits(path: Path, members: int, inflated: int) -> None:
         problem = f"a compression ratio of {inflated / stored:,.0f}:1 (a zip bomb, not a model)"
     if problem:
         raise AuditError(
-            f"Model file {path} is refused before decompression: its zip declares {problem}."
+            f"Model file {path} is refused before decompression: its zip declares {problem}. "
+            "If it is a genuine model, re-save the model with skops.io.dump."
         )
 
 

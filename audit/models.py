@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from audit.errors import AuditError
+from audit.text import printable
 
 # name -> (factory(seed, **params), description). Defaults are bounded so the demo stays fast
 # and SHAP explanations of the forest stay affordable (an unlimited-depth forest is far slower).
@@ -44,12 +45,18 @@ REGISTRY: dict[str, tuple[Callable[..., BaseEstimator], str]] = {
 
 def make_estimator(name: str, params: dict[str, Any], seed: int) -> BaseEstimator:
     if name not in REGISTRY:
-        raise AuditError(f"Unknown model '{name}'. Available models: {', '.join(REGISTRY)}.")
+        raise AuditError(
+            f"Unknown model '{printable(name)}'. Available models: {', '.join(REGISTRY)}; use "
+            "one of them, or give a saved model with --model-file."
+        )
     factory, _ = REGISTRY[name]
     try:
         return factory(seed, **params)
     except TypeError as exc:
-        raise AuditError(f"Invalid parameter for model '{name}' (model.params): {exc}") from None
+        raise AuditError(
+            f"Invalid parameter for model '{name}': {printable(exc, 200)}. Check model.params "
+            "(--model-param)."
+        ) from None
 
 
 def make_preprocessor() -> ColumnTransformer:
@@ -89,7 +96,10 @@ def train_model(
     try:
         pipeline.fit(X, y)
     except ValueError as exc:
-        raise AuditError(f"Training '{name}' failed: {exc}") from None
+        raise AuditError(
+            f"Training '{name}' failed: {printable(exc, 300)} Check model.params "
+            "(--model-param) and the data."
+        ) from None
     return pipeline
 
 

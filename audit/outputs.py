@@ -106,7 +106,10 @@ def _write_bytes(path: Path, content: bytes) -> None:
 
 
 def _cannot(what: Path, exc: OSError) -> AuditError:
-    return AuditError(f"Cannot write {what}: {exc.strerror or exc}. Nothing was changed there.")
+    return AuditError(
+        f"Cannot write {what}: {exc.strerror or exc}. Nothing was changed there; choose another "
+        "path, or make its folder writable, and re-run."
+    )
 
 
 def write_file_atomically(path: Path, content: bytes) -> None:
@@ -136,7 +139,7 @@ def _relative(path: Path, directory: Path) -> str | None:
     """``path`` as a POSIX path relative to ``directory``, or None when it is outside."""
     try:
         return path.resolve().relative_to(directory.resolve()).as_posix()
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside; or a symlink loop (RuntimeError < 3.13)
         return None
 
 
@@ -232,14 +235,15 @@ class OutputFolder:
             if path.exists() or path.is_symlink():
                 break
             missing.append(path)
+        choose = "Choose another --out (output.dir)."
+        if directory.exists() and not directory.is_dir():
+            raise AuditError(f"Output folder {directory} is a file, not a folder. {choose}")
         try:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise AuditError(
-                f"Cannot create the output folder {directory}: {exc.strerror or exc}."
+                f"Cannot create the output folder {directory}: {exc.strerror or exc}. {choose}"
             ) from None
-        if not directory.is_dir():
-            raise AuditError(f"Output folder {directory} is a file, not a folder.")
         return missing
 
     def _remove_created(self) -> None:

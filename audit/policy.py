@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import AuditError
-from audit.text import interval_text
+from audit.text import interval_text, printable
 
 if TYPE_CHECKING:
     from audit.config import AuditConfig
@@ -39,11 +39,13 @@ def add_command_line_rules(
             added.append(PolicyRule.model_validate(text))
         except ValidationError as exc:
             message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-            raise AuditError(f"--fail-on {text!r}: {message}") from None
+            raise AuditError(f"--fail-on '{printable(text, 60)}': {message}") from None
     if added:
         config.policy.rules = [*config.policy.rules, *added]
     if strict and gate not in (None, "strict"):
-        raise AuditError(f"--strict means --gate strict; it contradicts --gate {gate}.")
+        raise AuditError(
+            f"--strict means --gate strict; it contradicts --gate {gate}. Give only one of them."
+        )
     if strict or gate:
         config.policy.gate = "strict" if strict else gate  # type: ignore[assignment]
     if junit is not None:

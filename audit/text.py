@@ -170,6 +170,10 @@ def parse_problem(exc: Exception) -> str:
     mark = getattr(exc, "problem_mark", None)
     if mark is not None:  # yaml.MarkedYAMLError: 0-based
         line, column, problem = mark.line + 1, mark.column + 1, exc.problem  # type: ignore[attr-defined]
+        tag = re.fullmatch(r"could not determine a constructor for the tag '(.*)'", str(problem))
+        if tag:  # e.g. !!python/object/apply:os.system, which a full YAML loader would run
+            name = printable(tag.group(1).replace("tag:yaml.org,2002:", "!!"), 50)
+            return f"line {line}, column {column}: the tag {name} is not read (plain values only)"
     elif hasattr(exc, "lineno") and hasattr(exc, "colno"):  # json.JSONDecodeError
         line, column, problem = exc.lineno, exc.colno, getattr(exc, "msg", None)
     else:  # tomllib.TOMLDecodeError (Python 3.11: "msg (at line L, column C)")

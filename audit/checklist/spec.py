@@ -154,7 +154,9 @@ def _read_yaml(path: Path, what: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise AuditError(f"{what} {path} is not valid YAML: {parse_problem(exc)}.") from None
+        raise AuditError(
+            f"{what} {path} is not valid YAML: {parse_problem(exc)}. Correct it there and re-run."
+        ) from None
 
 
 def _validation_message(exc: ValidationError, shown: int = 8) -> str:
@@ -167,7 +169,7 @@ def _validation_message(exc: ValidationError, shown: int = 8) -> str:
         lines.append(f"{where}: {printable(error['msg'], 160)}")
     if len(errors) > shown:
         lines.append(f"and {len(errors) - shown} more problems")
-    return "\n  - ".join(lines)
+    return "; ".join(lines)
 
 
 def parse_checklist(raw: Any, source: str) -> ChecklistDef:
@@ -177,7 +179,9 @@ def parse_checklist(raw: Any, source: str) -> ChecklistDef:
     try:
         definition = ChecklistDef.model_validate(raw)
     except ValidationError as exc:
-        raise AuditError(f"Invalid checklist {source}:\n  - {_validation_message(exc)}") from None
+        raise AuditError(
+            f"Invalid checklist {source}: {_validation_message(exc)}. Correct it and re-run."
+        ) from None
     seen: set[str] = set()
     repeated = sorted({i.id for i in definition.items() if i.id in seen or seen.add(i.id)})
     if repeated:
@@ -238,7 +242,8 @@ def read_answers(path: Path, definition: ChecklistDef) -> tuple[dict[str, Answer
         extra = set(entry) - {"status", "rationale", "owner", "evidence"}
         if extra:
             raise AuditError(
-                f"{where}: {key_list(extra)}; allowed: status, rationale, owner, evidence."
+                f"{where}: {key_list(extra)}; allowed: status, rationale, owner, evidence. "
+                "Remove the others."
             )
         status = normalise_status(entry.get("status"), where)
         answers[item_id] = Answer(
@@ -254,7 +259,8 @@ def read_answers(path: Path, definition: ChecklistDef) -> tuple[dict[str, Answer
     extra = set(sign_raw) - {"reviewer", "role", "date", "notes"}
     if extra:
         raise AuditError(
-            f"{path}: sign_off has {key_list(extra)}; allowed: reviewer, role, date, notes."
+            f"{path}: sign_off has {key_list(extra)}; allowed: reviewer, role, date, notes. "
+            "Remove the others."
         )
     sign_off = {
         "reviewer": _text(sign_raw.get("reviewer")),

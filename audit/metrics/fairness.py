@@ -55,6 +55,7 @@ from audit.metrics.intervals import disparity_interval
 from audit.metrics.rowwise import GroupAUC, RowSums
 from audit.metrics.rowwise import undefined_reasons as row_reasons_of
 from audit.metrics.verdicts import INSUFFICIENT, decide
+from audit.text import printable, quoted_list
 from audit.vocabulary import metrics as catalog
 
 if TYPE_CHECKING:
@@ -261,10 +262,10 @@ def _reference(
         wanted = configured.get(partition.columns[0])
     if wanted is not None:
         if wanted not in partition.labels:
-            shown = ", ".join(repr(label) for label in partition.labels)
+            shown = quoted_list(partition.labels, shown=10)
             raise AuditError(
-                f"fairness.reference_groups: {partition.name!r} has no group {wanted!r}. "
-                f"Its groups are: {shown}."
+                f"fairness.reference_groups: '{printable(partition.name)}' has no group "
+                f"'{printable(wanted)}'. Its groups are: {shown}; set it to one of them."
             )
         return partition.labels.index(wanted), "configured (fairness.reference_groups)"
     return int(np.argmax(n)), "the largest group (default)"

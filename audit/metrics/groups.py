@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import AuditError
+from audit.text import quoted_list
 from audit.vocabulary.groups import MISSING_GROUP, SEPARATOR
 
 # A numeric sensitive column with more distinct values than this must be binned by config.
@@ -221,8 +222,9 @@ def intersection_sets(
         unknown = [c for c in combo if c not in columns]
         if unknown:
             raise AuditError(
-                f"fairness.intersections names {', '.join(map(repr, unknown))}, which is not a "
-                f"sensitive feature (sensitive: {', '.join(columns)})."
+                f"fairness.intersections names {quoted_list(unknown)}, which is not a "
+                f"sensitive feature (sensitive: {', '.join(columns)}). Add it to data.sensitive, "
+                "or remove it from fairness.intersections."
             )
         if len(set(combo)) < 2:
             raise AuditError(
@@ -242,8 +244,9 @@ def encode_sensitive(
     unknown = [c for c in bins if c not in columns]
     if unknown:
         raise AuditError(
-            f"fairness.bins names {', '.join(map(repr, unknown))}, which is not a sensitive "
-            f"feature (sensitive: {', '.join(columns)})."
+            f"fairness.bins names {quoted_list(unknown)}, which is not a sensitive "
+            f"feature (sensitive: {', '.join(columns)}). Add it to data.sensitive, or remove it "
+            "from fairness.bins."
         )
     return SensitiveCodes([encode_column(sensitive[c], c, bins.get(c), missing) for c in columns])
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import AuditError
+from audit.text import printable
 
 if TYPE_CHECKING:
     from audit.config import AuditConfig
@@ -26,16 +27,25 @@ def sample_weights(
     if column is None:
         return None
     if column not in frame.columns:
-        raise AuditError(f"fairness.weight_column '{column}' not found in {path}.")
+        raise AuditError(
+            f"fairness.weight_column '{printable(column)}' not found in {path}. Set it to a "
+            "column of the file, or remove it."
+        )
     values = frame[column].iloc[rows]
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        raise AuditError(f"Weight column '{column}' must be numeric (found {values.dtype}).")
+        raise AuditError(
+            f"Weight column '{printable(column)}' must be numeric (found {values.dtype}). Give "
+            "a column of numbers."
+        )
     weights = values.to_numpy(dtype=np.float64)
     if not np.isfinite(weights).all() or (weights < 0).any():
         raise AuditError(
-            f"Weight column '{column}' has missing, infinite or negative values; every "
-            "evaluated row needs a weight >= 0."
+            f"Weight column '{printable(column)}' has missing, infinite or negative values; give "
+            "every evaluated row a weight >= 0."
         )
     if weights.sum() <= 0:
-        raise AuditError(f"Weight column '{column}' sums to 0 over the evaluated rows.")
+        raise AuditError(
+            f"Weight column '{printable(column)}' sums to 0 over the evaluated rows. Give "
+            "positive weights to some of them."
+        )
     return weights

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import AuditError
+from audit.text import printable, quoted_list
 from audit.vocabulary.metrics import ALL_DISPARITIES, GROUP_METRICS
 from audit.vocabulary.rules import feature_key, rule_text
 
@@ -120,10 +121,11 @@ def _targets(rule: PolicyRule, fairness: list[dict[str, Any]]) -> list[dict[str,
         return fairness
     chosen = [f for f in fairness if f["feature"] == key]
     if not chosen:
-        names = ", ".join(repr(f["feature"]) for f in fairness)
+        names = quoted_list([f["feature"] for f in fairness], shown=10)
         raise AuditError(
-            f"Policy rule '{rule_text(rule, True)}' names feature {key!r}, which was not "
-            f"audited. Audited features and intersections: {names}."
+            f"Policy rule '{printable(rule_text(rule, True), 120)}' names feature "
+            f"'{printable(key)}', which was not audited. Audited features and intersections: "
+            f"{names}; name one of them, or remove the rule."
         )
     return chosen
 

@@ -22,6 +22,7 @@ from audit.errors import AuditError
 from audit.metrics.association import DEFAULT_THRESHOLDS, MAX_P_VALUE
 from audit.quality import columns, groups, label, rows, split
 from audit.quality.findings import SEVERITY_ORDER, CheckSkipped, Finding, QualityInput
+from audit.text import printable
 from audit.vocabulary.checks import CHECKS, SPLIT_CHECKS
 
 CHECK_FUNCTIONS: dict[str, Callable[[QualityInput], list[Finding]]] = {
@@ -316,10 +317,15 @@ def stop_on_errors(report: dict[str, Any], config: AuditConfig) -> None:
     if config.quality.allow_errors:
         report["errors_overridden"] = True
         return
-    listed = "\n".join(f"  - [{f['id']}] {f['message']}" for f in errors)
+    # One line (an error message is one line): the findings by id, the first few in full.
+    listed = "; ".join(
+        f"[{f['id']}] {printable(f['message'].rstrip('.'), 300)}" for f in errors[:3]
+    )
+    if len(errors) > 3:
+        listed += f"; and {len(errors) - 3} more ({', '.join(f['id'] for f in errors[3:])})"
     raise AuditError(
         f"The data-quality checks found {len(errors)} error(s), so the audit stopped before "
-        f"training:\n{listed}\nFix the data, adjust the thresholds in the `quality:` section "
+        f"training: {listed}. Fix the data, adjust the thresholds in the `quality:` section "
         "of the config, or re-run with --allow-quality-errors (quality.allow_errors: true) to "
         "audit anyway with the errors shown in the report."
     )

@@ -40,6 +40,7 @@ from audit.text import parse_problem, printable, read_text
 
 # Major version: a reader of 2.x reads every 2.y; anything else is refused (re-run the audit).
 SCHEMA_VERSION = "2.0"
+GIVE_RESULTS = "Give the results.json that `rai-audit run` wrote, or re-run the audit."
 
 
 class AuditResult(Section):
@@ -269,13 +270,15 @@ class AuditResult(Section):
         """
         path = Path(path)
         if not path.is_file():
-            raise AuditError(f"Results file not found: {path}.")
+            raise AuditError(f"Results file not found: {path}. {GIVE_RESULTS}")
         text = read_text(path, "Results file")
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             # The position, never the text: the file may be anything (see audit.text).
-            raise AuditError(f"{path} is not valid JSON: {parse_problem(exc)}.") from None
+            raise AuditError(
+                f"{path} is not valid JSON: {parse_problem(exc)}. {GIVE_RESULTS}"
+            ) from None
         return cls.from_dict(raw, str(path))
 
     @classmethod

@@ -14,6 +14,7 @@ import difflib
 import re
 from typing import Any, Protocol
 
+from audit.text import printable
 from audit.vocabulary.groups import SEPARATOR
 from audit.vocabulary.metrics import known_rule_metrics
 
@@ -46,7 +47,7 @@ def parse_rule_text(text: str) -> dict[str, Any]:
     match = RULE_PATTERN.match(text)
     if not match:
         raise ValueError(
-            f"cannot read rule {text!r}: write it as 'metric >= bound' or "
+            f"cannot read rule '{printable(text, 60)}': write it as 'metric >= bound' or "
             "'feature: metric <= bound', e.g. 'demographic_parity_ratio >= 0.8'"
         )
     op = {"=>": ">=", "=<": "<="}.get(match["op"], match["op"])
@@ -68,8 +69,8 @@ def check_metric_name(metric: str) -> None:
     close = difflib.get_close_matches(metric, known, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise ValueError(
-        f"unknown metric {metric!r} in a policy rule.{hint} Known disparities and group "
-        f"metrics: {', '.join(known)}"
+        f"unknown metric '{printable(metric, 60)}' in a policy rule.{hint} Known disparities "
+        f"and group metrics: {', '.join(known)}"
     )
 
 
