@@ -118,8 +118,10 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     # The model card and the checklist read every other stage's result: keep them last.
     result["model_card"] = build_model_card(result, config)
     result["datasheet"] = build_datasheet(result, config)
+    # The checklist reads every other stage through the typed contract.
+    so_far = AuditResult.model_validate(plain(result))
     result["checklist"] = timed(
-        "Evaluating the checklist", lambda: evaluate_checklist(checklist, result)
+        "Evaluating the checklist", lambda: evaluate_checklist(checklist, so_far)
     )
     # Validated against the typed contract: a stage that wrote an undeclared or mistyped
     # field is a bug, and fails here rather than in a reader.

@@ -11,9 +11,12 @@ import pytest
 import yaml
 from conftest import run_cli
 
+import audit as audit_api
 from audit.checklist.evaluate import evaluate_checklist
 from audit.checklist.evidence import SOURCES, resolve
 from audit.checklist.spec import Answer, PreparedChecklist, load_definition
+from audit.result import AuditResult
+from audit.result.sections import MitigationSection, Verdict
 
 SECTIONS = {
     "data_collection": "Data collection",
@@ -67,11 +70,12 @@ def test_demo_items_link_to_evidence_by_result_key(demo_result, demo_dir):
     fairness = {e["source"]: e for e in items["modelling.fairness_across_groups"]["audit_evidence"]}
     assert fairness["fairness"]["available"] is True
     assert "demographic parity difference" in fairness["fairness"]["summary"]
-    # Stages built in other issues: linked when their key is in the result, else "not available".
+    # Every source reads the typed result: the demo's verdicts, policy, mitigation and
+    # explanations are all there.
+    typed = AuditResult.from_dict(demo_result)
     for source in ("verdicts", "policy", "mitigation", "explanations"):
-        entry = resolve(source, demo_result)
-        if source not in demo_result:
-            assert entry["available"] is False and "did not run" in entry["reason"]
+        assert resolve(source, typed)["available"] is True, source
+    assert "fail the policy's gate" in " ".join(resolve("verdicts", typed)["concerns"])
     population = items["collection.population"]["audit_evidence"][0]
     assert population["source"] == "quality.representation" and population["available"]
     assert [f["id"] for f in population["findings"]] == [
@@ -102,40 +106,64 @@ def _prepared(answers: dict[str, Answer], evidence: list[str]) -> PreparedCheckl
     )
 
 
-def test_yes_is_flagged_when_linked_verdicts_fail():
-    result = {
-        "verdicts": {
-            "rules": [
-                {"metric": "dp", "verdict": "pass"},
-                {"metric": "eo", "verdict": "fail"},
-                {"metric": "x", "verdict": "inconclusive"},
+@pytest.fixture(scope="module")
+def base_result() -> AuditResult:
+    """A small real audit with a policy, whose sections the tests below replace."""
+    from audit.datasets import make_credit
+
+    return audit_api.run(
+        data=make_credit(1200, seed=4).drop(columns=["applicant_id"]),
+        target="approved",
+        sensitive="sex",
+        model="logistic_regression",
+        policy="demographic_parity_ratio >= 0.8",
+        mitigation={"strategies": []},
+        explain={"enabled": False},
+        fairness={"bootstrap": {"resamples": 0}},
+        quality={"allow_errors": True},
+    )
+
+
+def _verdict(metric: str, verdict: str, fails_gate: bool) -> Verdict:
+    return Verdict(
+        rule=f"{metric} >= 0.8", feature="sex", metric=metric, op=">=", bound=0.8,
+        value=0.7, verdict=verdict, reason="by hand", fails_gate=fails_gate,
+    )  # fmt: skip
+
+
+def test_yes_is_flagged_when_linked_verdicts_fail(base_result):
+    result = base_result.model_copy(
+        update={
+            "rule_verdicts": [
+                _verdict("demographic_parity_ratio", "pass", False),
+                _verdict("equal_opportunity_ratio", "fail", True),
+                _verdict("equalized_odds_ratio", "inconclusive", False),
             ]
         }
-    }
+    )
     item_id = load_definition()[0].items()[0].id
     evaluated = evaluate_checklist(
         _prepared({item_id: Answer(status="yes", answered=True)}, ["verdicts"]), result
     )
     item = evaluated["sections"][0]["items"][0]
     entry = item["audit_evidence"][0]
-    assert entry["available"] and entry["summary"] == "3 verdicts: 1 pass, 1 fail, 1 inconclusive"
+    assert entry["available"]
+    assert entry["summary"].startswith("3 verdicts: 1 pass, 1 fail, 1 inconclusive")
     assert item["concerns"] == [
-        "1 fairness verdict(s) fail",
+        "1 fairness verdict(s) fail the policy's gate",
         "1 fairness verdict(s) are inconclusive",
     ]
     assert item["flags"] and item["flags"][0].startswith("Answered yes, but")
     assert evaluated["flagged_items"] == [item_id]
 
 
-def test_skipped_or_absent_stage_gives_evidence_not_available():
+def test_skipped_or_absent_stage_gives_evidence_not_available(base_result):
     item_id = load_definition()[0].items()[0].id
-    for result, reason in (
-        ({}, "did not run"),
-        (
-            {"mitigation": {"status": "skipped", "reason": "predictions-only audit"}},
-            "predictions-only audit",
-        ),
+    for mitigation, reason in (
+        (None, "did not run"),
+        (MitigationSection(status="not run", reason="predictions-only audit"), "predictions-only"),
     ):
+        result = base_result.model_copy(update={"mitigation": mitigation})
         evaluated = evaluate_checklist(
             _prepared({item_id: Answer(status="yes", answered=True)}, ["mitigation"]), result
         )
@@ -146,9 +174,11 @@ def test_skipped_or_absent_stage_gives_evidence_not_available():
         assert evaluated["summary"]["evidence_not_available"] == 1
 
 
-def test_no_without_rationale_is_flagged():
+def test_no_without_rationale_is_flagged(base_result):
     item_id = load_definition()[0].items()[0].id
-    evaluated = evaluate_checklist(_prepared({item_id: Answer(status="no", answered=True)}, []), {})
+    evaluated = evaluate_checklist(
+        _prepared({item_id: Answer(status="no", answered=True)}, []), base_result
+    )
     item = evaluated["sections"][0]["items"][0]
     assert item["flags"] == ["Answered 'no' without a rationale."]
     assert evaluated["no_items"] == [item_id]

@@ -18,6 +18,7 @@ from typing import Any
 
 from audit.checklist.evidence import resolve
 from audit.checklist.spec import STATUSES, Answer, PreparedChecklist
+from audit.result import AuditResult
 
 AUTOMATIC_STATUS = (
     "The audit links items to its evidence and shows what that evidence says, but never "
@@ -59,8 +60,11 @@ def _flags(answer: Answer, linked: list[dict[str, Any]]) -> list[str]:
     return flags
 
 
-def evaluate_checklist(prepared: PreparedChecklist, result: dict[str, Any]) -> dict[str, Any]:
-    """The checklist with answers, linked evidence and flags, as plain data for the result."""
+def evaluate_checklist(prepared: PreparedChecklist, result: AuditResult) -> dict[str, Any]:
+    """The checklist with answers, linked evidence and flags, as plain data for the result.
+
+    ``result`` is the audit's typed result so far (every stage but this one).
+    """
     definition = prepared.definition
     cache: dict[str, dict[str, Any]] = {}
     sections = []

@@ -1,27 +1,21 @@
 """Evidence the audit can link to a checklist item: where it lives and what it says.
 
-Each source names a top-level key of the result (``quality``, ``fairness``,
-``verdicts``, ``explanations``...) and the report sections to link to. It is
-resolved from whatever the result holds when the checklist is evaluated (the
-last stage): a stage that did not run, or was skipped, gives "evidence not
-available" with the reason, never a silent answer.
-
-Stages built elsewhere (``verdicts``/``policy``, ``mitigation``,
-``explanations``) are read defensively: a known field is summarised when found
-(verdict values anywhere in the subtree, a recommendation, proxy lists), and
-otherwise the source is reported as present with a link to its section.
+Each source names a section of the :class:`~audit.result.AuditResult` (``quality``,
+``fairness``, ``verdicts``, ``explanations``...) and the report sections to link to, and
+reads that section's typed fields. It is resolved from the result as it stands when the
+checklist is evaluated (the last stage): a stage that did not run, or was skipped, gives
+"evidence not available" with the reason, never a silent answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-# The four-fifths rule is the usual reference for a selection-rate ratio when no policy is set.
-from audit.vocabulary.metrics import FOUR_FIFTHS
-
-SKIPPED_STATES = ("skipped", "not run", "disabled", "failed")
+from audit.result import AuditResult
+from audit.result.sections import QualityFinding, QualitySection
+from audit.vocabulary.metrics import FOUR_FIFTHS  # the usual reference without a policy
 
 # (summary, concerns) or (summary, concerns, findings): concerns are short texts; findings are
 # the data-quality findings ({id, severity, anchor}) behind them, which the report links to.
@@ -36,96 +30,70 @@ class NotAvailable(Exception):
 class Source:
     id: str
     title: str
-    key: str
+    key: str  # the section of the result it reads ("verdicts" is AuditResult.rule_verdicts)
     anchors: tuple[str, ...]
-    resolve: Callable[[dict[str, Any], Any], Resolved]
-
-
-def _walk(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """Every (path, value) pair in a nested structure of dicts and lists."""
-    yield path, value
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _walk(v, (*path, str(k)))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _walk(v, (*path, str(i)))
-
-
-def _stage_state(part: Any) -> None:
-    """Raise NotAvailable when a stage left a marker saying it did not run."""
-    if part is None:
-        raise NotAvailable("the stage produced no result")
-    if isinstance(part, dict):
-        status = str(part.get("status", "")).lower()
-        if part.get("skipped") or status in SKIPPED_STATES:
-            reason = part.get("reason") or part.get("skipped") or status
-            raise NotAvailable(f"the stage did not run ({reason})")
-        if not part:
-            raise NotAvailable("the stage produced no result")
+    resolve: Callable[[AuditResult], Resolved]
 
 
 # ---- data quality ---------------------------------------------------------------------------
 
 
-def _quality_checks(part: dict[str, Any], checks: tuple[str, ...]) -> list[dict[str, Any]]:
+def _quality_checks(part: QualitySection, checks: tuple[str, ...]) -> list[QualityFinding]:
     """The findings of ``checks``; NotAvailable when none of them ran."""
-    states = {c["id"]: c for c in part.get("checks", [])}
-    ran = [c for c in checks if states.get(c, {}).get("status") == "ran"]
+    states = {c.id: c for c in part.checks}
+    ran = [c for c in checks if c in states and states[c].status == "ran"]
     if not ran:
-        reasons = {states[c].get("reason") for c in checks if c in states} - {None}
+        reasons = sorted({states[c].reason for c in checks if c in states} - {None})
         raise NotAvailable(
             "the check(s) "
             + ", ".join(checks)
             + " did not run"
-            + (f" ({'; '.join(sorted(reasons))})" if reasons else "")
+            + (f" ({'; '.join(reasons)})" if reasons else "")
         )
-    return [f for f in part.get("findings", []) if f["check"] in checks]
+    return [f for f in part.findings if f.check in checks]
 
 
-def _concerns(findings: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, str]]]:
+def _concerns(findings: list[QualityFinding]) -> tuple[list[str], list[dict[str, str]]]:
     """Warnings and errors as short concerns, plus links to the findings behind them."""
-    serious = [f for f in findings if f["severity"] != "info"]
+    serious = [f for f in findings if f.severity != "info"]
     return (
-        [f"data-quality {f['severity']} {f['id']}" for f in serious],
-        [
-            {"id": f["id"], "severity": f["severity"], "anchor": f.get("anchor", "quality")}
-            for f in serious
-        ],
+        [f"data-quality {f.severity} {f.id}" for f in serious],
+        [{"id": f.id, "severity": f.severity, "anchor": f.anchor} for f in serious],
     )
 
 
-def _counted(findings: list[dict[str, Any]], noun: str) -> str:
+def _counted(findings: list[QualityFinding], noun: str) -> str:
     if not findings:
         return f"no {noun} findings"
-    by = {s: sum(f["severity"] == s for f in findings) for s in ("error", "warning", "info")}
+    by = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
     parts = [f"{n} {s}{'s' if n != 1 else ''}" for s, n in by.items() if n]
     return f"{noun}: " + ", ".join(parts)
 
 
-def _quality(checks: tuple[str, ...], describe: Callable[[dict[str, Any]], str]):
-    def resolve(result: dict[str, Any], part: Any) -> Resolved:
-        findings = _quality_checks(part, checks)
-        return describe(part) + "; " + _counted(findings, "related"), *_concerns(findings)
+def _quality(checks: tuple[str, ...], describe: Callable[[QualitySection], str]):
+    def resolve(result: AuditResult) -> Resolved:
+        findings = _quality_checks(result.quality, checks)
+        return describe(result.quality) + "; " + _counted(findings, "related"), *_concerns(findings)
 
     return resolve
 
 
-def _quality_overall(result: dict[str, Any], part: Any) -> Resolved:
-    counts = part.get("counts", {})
-    ran = sum(c["status"] == "ran" for c in part.get("checks", []))
+def _quality_overall(result: AuditResult) -> Resolved:
+    part = result.quality
+    ran = sum(c.status == "ran" for c in part.checks)
+    counts = part.counts
     summary = (
         f"{ran} checks ran before training: {counts.get('error', 0)} errors, "
         f"{counts.get('warning', 0)} warnings, {counts.get('info', 0)} info"
     )
-    if part.get("errors_overridden"):
+    if part.errors_overridden:
         summary += " (errors overridden by the user)"
-    return summary, *_concerns(part.get("findings", []))
+    return summary, *_concerns(part.findings)
 
 
-def _smallest_groups(part: dict[str, Any]) -> str:
+def _smallest_groups(part: QualitySection) -> str:
     texts = []
-    for table in part.get("tables", {}).get("representation", []):
+    for table in part.tables.get("representation", []):
         if len(table["attributes"]) != 1:
             continue
         present = [g for g in table["groups"] if g["n"]]
@@ -138,18 +106,22 @@ def _smallest_groups(part: dict[str, Any]) -> str:
     return "; ".join(texts) or "no sensitive groups"
 
 
-def _base_rate_gaps(part: dict[str, Any]) -> str:
-    minimum = part.get("settings", {}).get("min_group_rows", 0)
+def _base_rate_gaps(part: QualitySection) -> str:
+    minimum = part.settings.get("min_group_rows", 0)
     texts = []
-    for table in part.get("tables", {}).get("representation", []):
-        rates = [g["base_rate"] for g in table["groups"] if g["n"] >= max(minimum, 1)]
+    for table in part.tables.get("representation", []):
+        rates = [
+            g["base_rate"]
+            for g in table["groups"]
+            if g["n"] >= max(minimum, 1) and g.get("base_rate") is not None
+        ]
         if len(rates) >= 2:
             texts.append(f"{table['name']} {max(rates) - min(rates):.3f}")
     return "base-rate gap (max − min): " + (", ".join(texts) or "not measurable")
 
 
-def _missing(part: dict[str, Any]) -> str:
-    rows = part.get("tables", {}).get("missing", [])
+def _missing(part: QualitySection) -> str:
+    rows = part.tables.get("missing", [])
     if not rows:
         return "no missing values"
     top = max(rows, key=lambda r: r["share"])
@@ -159,15 +131,15 @@ def _missing(part: dict[str, Any]) -> str:
     )
 
 
-def _duplicates(part: dict[str, Any]) -> str:
-    found = {f["id"]: f for f in part.get("findings", [])}
-    dup = found.get("duplicates:rows", {}).get("evidence", {}).get("duplicate_rows", 0)
-    conflict = found.get("conflicting_labels:rows", {}).get("evidence", {}).get("rows", 0)
+def _duplicates(part: QualitySection) -> str:
+    found = {f.id: f.evidence for f in part.findings}
+    dup = found.get("duplicates:rows", {}).get("duplicate_rows", 0)
+    conflict = found.get("conflicting_labels:rows", {}).get("rows", 0)
     return f"{dup:,} exact duplicate rows, {conflict:,} rows with conflicting labels"
 
 
-def _identifiers(part: dict[str, Any]) -> str:
-    ids = [f["evidence"] for f in part.get("findings", []) if f["check"] == "id_like"]
+def _identifiers(part: QualitySection) -> str:
+    ids = [f.evidence for f in part.findings if f.check == "id_like"]
     if not ids:
         return "no identifier-like columns"
     return "identifier-like: " + ", ".join(
@@ -175,76 +147,83 @@ def _identifiers(part: dict[str, Any]) -> str:
     )
 
 
-def _strongest(table: str, label: Callable[[dict[str, Any]], str]):
-    def describe(part: dict[str, Any]) -> str:
-        rows = part.get("tables", {}).get(table, [])
-        if isinstance(rows, dict):  # the proxy table: its associations, strongest first
-            rows = [r for r in rows.get("associations", []) if r.get("value") is not None]
-        return ("strongest: " + label(rows[0])) if rows else "nothing to measure"
+def _strongest_leak(part: QualitySection) -> str:
+    rows = part.tables.get("single_feature_auc") or []
+    if rows:
+        return f"strongest: {rows[0]['column']} alone, ROC AUC {rows[0]['auc']:.3f}"
+    rows = part.tables.get("single_feature_correlation") or []
+    if rows and rows[0].get("correlation") is not None:
+        return f"strongest: {rows[0]['column']} alone, correlation {rows[0]['correlation']:.3f}"
+    return "nothing to measure"
 
-    return describe
+
+def _strongest_proxy(part: QualitySection) -> str:
+    proxies = part.tables.get("proxies") or {}
+    scored = [a for a in proxies.get("associations", []) if a.get("value") is not None]
+    if not scored:
+        return "nothing to measure"
+    top = scored[0]
+    return f"strongest: {top['feature']} ~ {top['sensitive']} ({top['measure']} {top['value']:.2f})"
 
 
-def _split(part: dict[str, Any]) -> str:
-    split = part.get("split") or {}
+def _split(part: QualitySection) -> str:
+    split = part.split or {}
     return f"{split.get('train_rows', 0):,} training vs {split.get('test_rows', 0):,} test rows"
 
 
 # ---- the audit's own core results -----------------------------------------------------------
 
 
-def _data(result: dict[str, Any], part: Any) -> Resolved:
-    sizes = part.get("group_sizes", {})
-    groups = ", ".join(f"{k} ({len(v)} groups)" for k, v in sizes.items())
-    return (
-        f"{part.get('n_rows', 0):,} rows × {part.get('n_columns', 0)} columns; sensitive: "
-        f"{groups or 'none'}",
-        [],
-    )
+def _data(result: AuditResult) -> Resolved:
+    data = result.data
+    groups = ", ".join(f"{k} ({len(v)} groups)" for k, v in data.group_sizes.items())
+    return f"{data.n_rows:,} rows × {data.n_columns} columns; sensitive: {groups or 'none'}", []
 
 
-def _model_inputs(result: dict[str, Any], part: Any) -> Resolved:
-    if part.get("source") == "predictions":
+def _model_inputs(result: AuditResult) -> Resolved:
+    model = result.model
+    if model.source == "predictions":
         return "predictions-only audit: the decisions were made elsewhere; inputs unknown", []
-    inputs = part.get("input_columns", [])
-    sensitive = result.get("data", {}).get("sensitive", [])
-    used = [c for c in inputs if c in sensitive]
+    used = [c for c in model.input_columns if c in result.data.sensitive]
     if used:
         return (
-            f"{len(inputs)} model inputs, including sensitive attribute(s) {', '.join(used)}",
+            f"{len(model.input_columns)} model inputs, including sensitive attribute(s) "
+            f"{', '.join(used)}",
             [f"sensitive attribute(s) {', '.join(used)} are model inputs"],
         )
-    return f"{len(inputs)} model inputs; no sensitive attribute among them", []
+    return f"{len(model.input_columns)} model inputs; no sensitive attribute among them", []
 
 
-def _performance(result: dict[str, Any], part: Any) -> Resolved:
-    def show(name: str) -> str:
-        value = part.get(name)
-        return "—" if value is None else f"{value:.3f}"
-
-    return (
-        f"accuracy {show('accuracy')}, balanced accuracy {show('balanced_accuracy')}, ROC AUC "
-        f"{show('roc_auc')} on {part.get('n', 0):,} rows "
-        f"({result.get('fairness', {}).get('evaluated_on', 'evaluated rows')})",
-        [],
-    )
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
-def _fairness(result: dict[str, Any], part: Any) -> Resolved:
+def _performance(result: AuditResult) -> Resolved:
+    p = result.performance
+    if p.task == "regression":
+        shown = f"MAE {_number(p.mae)}, RMSE {_number(p.rmse)}, R² {_number(p.r2)}"
+    else:
+        shown = (
+            f"accuracy {_number(p.accuracy)}, balanced accuracy "
+            f"{_number(p.balanced_accuracy)}, ROC AUC {_number(p.roc_auc)}"
+        )
+    return f"{shown} on {p.n:,} rows ({result.fairness.evaluated_on})", []
+
+
+def _fairness(result: AuditResult) -> Resolved:
     texts, concerns = [], []
-    for feature in part.get("features", []):
-        values = {d["metric"]: d["value"] for d in feature.get("disparities", [])}
+    for feature in result.fairness.features:
+        values = {d.metric: d.value for d in feature.disparities}
         dp = values.get("demographic_parity_difference")
         eo = values.get("equalized_odds_difference")
         ratio = values.get("demographic_parity_ratio")
         texts.append(
-            f"{feature['feature']}: demographic parity difference "
-            f"{'—' if dp is None else f'{dp:.3f}'}, equalized odds difference "
-            f"{'—' if eo is None else f'{eo:.3f}'}"
+            f"{feature.feature}: demographic parity difference {_number(dp)}, equalized odds "
+            f"difference {_number(eo)}"
         )
         if ratio is not None and ratio < FOUR_FIFTHS:
             concerns.append(
-                f"{feature['feature']}: demographic parity ratio {ratio:.2f} is below the "
+                f"{feature.feature}: demographic parity ratio {ratio:.2f} is below the "
                 f"four-fifths rule ({FOUR_FIFTHS})"
             )
     if not texts:
@@ -252,107 +231,91 @@ def _fairness(result: dict[str, Any], part: Any) -> Resolved:
     return "; ".join(texts), concerns
 
 
-def _verdicts(result: dict[str, Any], part: Any) -> Resolved:
-    _stage_state(part)
-    verdicts = [
-        str(v).lower()
-        for path, v in _walk(part)
-        if path and path[-1] == "verdict" and isinstance(v, str)
-    ]
+def _verdicts(result: AuditResult) -> Resolved:
+    verdicts = result.rule_verdicts
     if not verdicts:
-        return "present (no individual verdicts found to count)", []
-    counts = {v: verdicts.count(v) for v in dict.fromkeys(verdicts)}
+        raise NotAvailable("no policy rules were set, so there are no verdicts")
+    counts = {
+        v: sum(x.verdict == v for x in verdicts) for v in dict.fromkeys(x.verdict for x in verdicts)
+    }
     summary = ", ".join(f"{n} {v}" for v, n in counts.items())
     concerns = []
-    if counts.get("fail"):
-        concerns.append(f"{counts['fail']} fairness verdict(s) fail")
-    if counts.get("inconclusive"):
-        concerns.append(f"{counts['inconclusive']} fairness verdict(s) are inconclusive")
-    return f"{len(verdicts)} verdicts: {summary}", concerns
+    failing = sum(v.fails_gate for v in verdicts)
+    if failing:
+        concerns.append(f"{failing} fairness verdict(s) fail the policy's gate")
+    unproven = sum(v.verdict == "inconclusive" and not v.fails_gate for v in verdicts)
+    if unproven:
+        concerns.append(f"{unproven} fairness verdict(s) are inconclusive")
+    return f"{len(verdicts)} verdicts: {summary} (policy: {result.policy.status})", concerns
 
 
-def _policy(result: dict[str, Any], part: Any) -> Resolved:
-    _stage_state(part)
-    rules = part.get("rules") if isinstance(part, dict) else part
-    if isinstance(rules, list):
-        if not rules:
-            raise NotAvailable("no policy rules were set")
-        return f"{len(rules)} policy rule(s) set", []
-    return "a policy is set", []
-
-
-def _first_text(part: Any, keys: tuple[str, ...]) -> str | None:
-    for path, value in _walk(part):
-        if path and path[-1] in keys:
-            if isinstance(value, str) and value.strip():
-                return value.strip()
-            if isinstance(value, dict):
-                for name in ("text", "message", "summary", "strategy", "name"):
-                    if isinstance(value.get(name), str):
-                        return value[name]
-    return None
+def _policy(result: AuditResult) -> Resolved:
+    rules = result.policy.rules
+    if not rules:
+        raise NotAvailable("no policy rules were set")
+    return f"{len(rules)} policy rule(s) set, gate '{result.policy.gate}'", []
 
 
 def _shorten(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _mitigation(result: dict[str, Any], part: Any) -> Resolved:
-    _stage_state(part)
-    recommendation = _first_text(part, ("recommendation", "recommended"))
-    strategies = part.get("strategies") if isinstance(part, dict) else None
-    count = f"{len(strategies)} strategies compared" if isinstance(strategies, list) else None
-    texts = [t for t in (count, recommendation and f"recommendation: {recommendation}") if t]
-    return _shorten("; ".join(texts) or "mitigation options compared"), []
+def _mitigation(result: AuditResult) -> Resolved:
+    part = result.mitigation
+    assert part is not None  # resolve() checked the section is present
+    if part.status != "ran":
+        raise NotAvailable(f"the stage did not run ({part.reason})")
+    texts = [f"{len(part.strategies) - 1} strategies compared with the baseline"]
+    if part.recommendation and part.recommendation.get("text"):
+        texts.append(f"recommendation: {part.recommendation['text']}")
+    return _shorten("; ".join(texts)), []
 
 
-def _explanations(result: dict[str, Any], part: Any) -> Resolved:
-    _stage_state(part)
-    explainer = _first_text(part, ("explainer",))
-    return (f"explained with {explainer}" if explainer else "SHAP explanations present"), []
+def _explained(result: AuditResult):
+    part = result.explanations
+    assert part is not None  # resolve() checked the section is present
+    if part.status in ("disabled", "failed"):
+        raise NotAvailable(f"the stage did not run ({part.reason})")
+    return part
 
 
-def _proxy_entries(part: Any) -> list[Any] | None:
-    for path, value in _walk(part):
-        if path and "prox" in path[-1].lower() and isinstance(value, list):
-            return value
-    return None
+def _explanations(result: AuditResult) -> Resolved:
+    part = _explained(result)
+    if part.status != "explained":
+        raise NotAvailable(part.reason or "no model to explain")
+    return f"explained with {part.method or part.explainer}", []
 
 
-def _explanation_proxies(result: dict[str, Any], part: Any) -> Resolved:
-    _stage_state(part)
-    entries = _proxy_entries(part)
-    if entries is None:
+def _explanation_proxies(result: AuditResult) -> Resolved:
+    part = _explained(result)
+    important = (part.proxies or {}).get("important")
+    if important is None:
         raise NotAvailable("the explanations hold no proxy findings")
-    flagged = [e for e in entries if not isinstance(e, dict) or e.get("flagged", True)]
-    names = []
-    for entry in flagged:
-        if isinstance(entry, dict):
-            names.append(str(entry.get("feature") or entry.get("column") or entry.get("name")))
-        else:
-            names.append(str(entry))
-    if not names:
-        return "no proxy features flagged", []
-    shown = ", ".join(dict.fromkeys(names))
-    return _shorten(f"proxy features flagged: {shown}"), [f"proxy feature(s) flagged: {shown}"]
-
-
-def _provenance(result: dict[str, Any], part: Any) -> Resolved:
-    digest = part.get("data_sha256") or ""
-    version = (part.get("versions") or {}).get("rai-audit")
+    if not important:
+        return "no flagged proxy is also important to the model", []
+    shown = ", ".join(dict.fromkeys(f"{p['feature']} ~ {p['sensitive']}" for p in important))
     return (
-        f"data SHA-256 {digest[:16]}…, seed {part.get('seed')}, rai-audit {version}, "
-        "configuration saved in the result",
+        _shorten(f"proxies the model relies on: {shown}"),
+        [f"proxy feature(s) important to the model: {shown}"],
+    )
+
+
+def _provenance(result: AuditResult) -> Resolved:
+    part = result.provenance
+    return (
+        f"data SHA-256 {part.data_sha256[:16]}…, seed {part.seed}, rai-audit "
+        f"{part.versions.get('rai-audit')}, configuration saved in the result",
         [],
     )
 
 
 def _documented(section: str, field: str):
-    def resolve(result: dict[str, Any], part: Any) -> Resolved:
-        entry = next((s for s in part.get("sections", []) if s["id"] == field), None)
-        if entry is None or not entry.get("provided"):
+    def resolve(result: AuditResult) -> Resolved:
+        card = getattr(result, section)
+        entry = next((s for s in card.sections if s.id == field), None) if card else None
+        if entry is None or not entry.provided:
             raise NotAvailable(f"not provided: set {section}.{field} in the config")
-        text = entry["provided"]
+        text = entry.provided
         text = "; ".join(t.rstrip(".") for t in text) if isinstance(text, list) else text
         return _shorten(f"documented: {text}", 200), []
 
@@ -406,25 +369,14 @@ _SOURCES = [
         "Leakage suspects",
         "quality",
         QUALITY,
-        _quality(
-            ("leakage",),
-            _strongest(
-                "single_feature_auc", lambda r: f"{r['column']} alone, ROC AUC {r['auc']:.3f}"
-            ),
-        ),
-    ),
+        _quality(("leakage",), _strongest_leak),
+    ),  # fmt: skip
     _source(
         "quality.proxies",
         "Proxies of sensitive attributes (data)",
         "quality",
         QUALITY,
-        _quality(
-            ("proxy_association",),
-            _strongest(
-                "proxies",
-                lambda r: f"{r['feature']} ~ {r['sensitive']} ({r['measure']} {r['value']:.2f})",
-            ),
-        ),
+        _quality(("proxy_association",), _strongest_proxy),
     ),
     _source(
         "quality.train_test",
@@ -483,7 +435,7 @@ _SOURCES = [
 SOURCES: dict[str, Source] = {s.id: s for s in _SOURCES}
 
 
-def resolve(source_id: str, result: dict[str, Any]) -> dict[str, Any]:
+def resolve(source_id: str, result: AuditResult) -> dict[str, Any]:
     """What the result says for one evidence source (or why it says nothing)."""
     source = SOURCES[source_id]
     entry: dict[str, Any] = {
@@ -497,18 +449,14 @@ def resolve(source_id: str, result: dict[str, Any]) -> dict[str, Any]:
         "findings": [],
         "reason": None,
     }
-    part = result.get(source.key)
-    if part is None:
+    field = "rule_verdicts" if source.key == "verdicts" else source.key
+    if getattr(result, field) is None:
         entry["reason"] = f"the '{source.key}' stage did not run in this audit"
         return entry
     try:
-        resolved = source.resolve(result, part)
+        resolved = source.resolve(result)
     except NotAvailable as missing:
         entry["reason"] = str(missing)
-        return entry
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        # A stage built elsewhere may change shape; say so rather than guess.
-        entry["reason"] = f"the '{source.key}' result has an unexpected shape ({exc})"
         return entry
     entry.update(available=True, summary=resolved[0], concerns=list(resolved[1]))
     entry["findings"] = list(resolved[2]) if len(resolved) > 2 else []
