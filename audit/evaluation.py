@@ -347,6 +347,15 @@ def default_rule(output: ModelOutput, threshold: float | None) -> DecisionRule:
     return DecisionRule(None, score="predicted label")
 
 
+def strategy_rule(
+    model: Any, threshold: float | None, source: str = "A mitigated model"
+) -> tuple[ModelOutput, DecisionRule]:
+    """How a mitigation strategy's model decides: like any model, where class 1 is the
+    positive outcome (strategies are fitted on the 0/1-encoded target)."""
+    output = model_output(model, 1, source)
+    return output, default_rule(output, threshold)
+
+
 def model_scores(model: Any, X: pd.DataFrame, output: ModelOutput) -> np.ndarray | None:
     """Oriented scores of the positive class: a probability or a signed margin; None for labels."""
     if output.kind == "probability":

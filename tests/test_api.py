@@ -240,3 +240,26 @@ def test_a_plain_score_function_is_audited_and_explained():
     explained = result.explanations
     assert explained.status == "explained" and explained.explainer == "permutation"
     assert explained.additivity_max_error < 1e-9
+
+
+def test_a_lightgbm_model_audits_and_is_explained_by_tree_shap():
+    lightgbm = pytest.importorskip("lightgbm")
+    rows = make_credit(2000, seed=15).drop(columns=["applicant_id"])
+    inputs = ["age", "income", "debt_ratio", "late_payments", "loan_amount"]
+    model = lightgbm.LGBMClassifier(n_estimators=40, verbose=-1, random_state=0)
+    model.fit(rows[inputs], rows["approved"])
+    result = audit.run(
+        data=rows,
+        target="approved",
+        sensitive="race",
+        model=model,
+        mitigation={"strategies": []},
+        explain={"sample_size": 200},
+        fairness={"bootstrap": {"resamples": 200}},
+        quality={"allow_errors": True},
+    )
+    assert result.model.estimator == "LGBMClassifier"
+    expected = model.predict_proba(rows[inputs])[:, 1] >= 0.5
+    assert result.performance.selection_rate == pytest.approx(expected.mean(), abs=1e-12)
+    assert result.explanations.explainer == "tree"
+    assert result.explanations.additivity_max_error < 1e-6

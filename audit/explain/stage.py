@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit import models
 from audit.config import AuditConfig
-from audit.evaluation import Evaluation, default_rule, model_decisions, model_output
+from audit.evaluation import Evaluation, model_decisions, strategy_rule
 from audit.explain.explanation import explain
 from audit.explain.postprocessing import group_threshold_rules
 
@@ -100,9 +100,7 @@ def explain_mitigated(
         elif method in ("reweighing", "correlation_remover"):
             columns = models.model_input_columns(model, data.features)
             X = models.as_model_input(rows, columns)
-            # Retrained on the 0/1-encoded target: class 1 is the positive outcome.
-            output = model_output(model, 1, f"The {label} model")
-            rule = default_rule(output, config.model.threshold)
+            output, rule = strategy_rule(model, config.model.threshold, f"The {label} model")
             y_pred, scores = model_decisions(model, X, output, rule)
             # A loaded model audited on every row has no training rows (its strategies were
             # refitted on every row): the evaluated rows stand in, as for the audited model.

@@ -34,14 +34,7 @@ from audit import models
 from audit.config import AuditConfig
 from audit.data import AuditData
 from audit.errors import AuditError
-from audit.evaluation import (
-    DecisionRule,
-    ModelOutput,
-    default_rule,
-    model_decisions,
-    model_output,
-    randomized_probability,
-)
+from audit.evaluation import model_decisions, randomized_probability, strategy_rule
 from audit.metrics import measure
 from audit.metrics.fairness import fairness_by_feature
 from audit.metrics.verdicts import evaluate
@@ -351,14 +344,15 @@ def predict_rows(
     -------
     Predicted
         Each row's probability of a positive decision for a randomized model, else its
-        decision and score by :func:`decide`, with the rule that made it.
+        decision and score by the prediction stage's rule for a strategy
+        (:func:`audit.evaluation.strategy_rule`), with the rule that made it.
     """
     columns = models.model_input_columns(model, features)
     X = models.as_model_input(rows, columns)
     probability = randomized_probability(model, X)
     if probability is not None:
         return Predicted(None, None, probability, columns)
-    output, rule = _decision_rule(model, config.model.threshold)
+    output, rule = strategy_rule(model, config.model.threshold)
     y_pred, scores = model_decisions(model, X, output, rule)
     return Predicted(y_pred, scores, None, columns, rule.text())
 
@@ -417,22 +411,6 @@ def _cross_fit(
         ),
         predicted,
     )
-
-
-def decide(
-    model: Any, X: pd.DataFrame, threshold: float | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Decisions (and scores) exactly as the audit makes them for a loaded model.
-
-    Strategies are fitted on the 0/1-encoded target, so class 1 is the positive outcome.
-    """
-    return model_decisions(model, X, *_decision_rule(model, threshold))
-
-
-def _decision_rule(model: Any, threshold: float | None) -> tuple[ModelOutput, DecisionRule]:
-    # Strategies are fitted on the 0/1-encoded target: class 1 is the positive outcome.
-    output = model_output(model, 1, "A mitigated model")
-    return output, default_rule(output, threshold)
 
 
 def draw_spread(
