@@ -36,7 +36,8 @@ MAX_PROBLEMS = 8  # config problems listed in one message; the rest are counted
 
 class _Section(BaseModel):
     # extra="forbid" is what turns a typo in audit.yaml into an error instead of a silent default.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # protected_namespaces=(): model_card and model_details are config keys, not pydantic's.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
 
 
 class DataConfig(_Section):

@@ -284,7 +284,9 @@ class AuditResult(Section):
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
         """The JSON Schema of ``results.json`` (what ``rai-audit schema`` prints)."""
-        schema = cls.model_json_schema(by_alias=True, mode="serialization")
+        schema = _without_default_keywords(
+            cls.model_json_schema(by_alias=True, mode="serialization")
+        )
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"rai-audit results.json, schema version {SCHEMA_VERSION}"
         return schema
@@ -357,3 +359,18 @@ def _problems(exc: ValidationError, limit: int = 5) -> str:
             parts.append(f"'{printable(where)}': {error['msg']}")
     more = len(exc.errors()) - limit
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _without_default_keywords(node: Any) -> Any:
+    """Drop ``additionalProperties: true`` (JSON Schema's default): pydantic >= 2.9 writes it
+    for free-form mappings and 2.5 does not, and the published schema must not depend on
+    which pydantic is installed."""
+    if isinstance(node, dict):
+        return {
+            key: _without_default_keywords(value)
+            for key, value in node.items()
+            if not (key == "additionalProperties" and value is True)
+        }
+    if isinstance(node, list):
+        return [_without_default_keywords(value) for value in node]
+    return node

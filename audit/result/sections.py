@@ -23,7 +23,9 @@ Json = dict[str, Any]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # protected_namespaces=(): fields such as model_card are ours, not pydantic's "model_"
+    # methods (pydantic < 2.10 warns about them on import).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
 
 
 # --- provenance -------------------------------------------------------------------------
