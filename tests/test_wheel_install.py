@@ -16,6 +16,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def test_every_subpackage_is_listed_for_the_wheel():
+    """pyproject.toml lists the packages a wheel ships; a new subpackage missing from that
+    list imports from the source tree and fails only once installed (the slow test below)."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    folders = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "audit").rglob("__init__.py")
+    }
+    assert folders - listed == set(), "add to [tool.setuptools] packages in pyproject.toml"
+
+
 @pytest.mark.slow
 def test_wheel_in_fresh_venv_runs_the_demo(tmp_path):
     wheel_dir = tmp_path / "wheel"
@@ -60,11 +75,11 @@ def test_wheel_in_fresh_venv_runs_the_demo(tmp_path):
         capture_output=True,
         text=True,
     )
-    out = work / "out"
-    saved = json.loads((out / "results.json").read_text())
     # The demo's policy is an example to read: reported, but the demo exits 0 whatever its
     # status (only --fail-on/--strict/--gate make it a gate; see test_policy_verdicts.py).
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = work / "out"
+    saved = json.loads((out / "results.json").read_text())
     assert saved["policy"]["status"] in ("pass", "fail", "inconclusive")
     html = (out / "report.html").read_text()
     assert "Fairness by group" in html and "Policy verdicts" in html
