@@ -13,6 +13,7 @@ from pathlib import PurePath
 from typing import Any
 
 from audit.config import AuditConfig
+from audit.result import AuditResult
 from audit.text import printable
 
 MODEL_CARD_SECTIONS = (
@@ -55,77 +56,80 @@ def _listed(names: list[str]) -> str:
     return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
 
 
-def _quality_findings(result: dict[str, Any], *checks: str) -> list[dict[str, Any]]:
-    quality = result.get("quality") or {}
-    return [f for f in quality.get("findings", []) if not checks or f["check"] in checks]
-
-
-def _model_details(result: dict[str, Any]) -> list[str]:
-    model, prov = result["model"], result["provenance"]
-    facts = []
-    if model["source"] == "predictions":
-        facts.append(
-            f"Decisions made outside this audit, read from column '{model['column']}' "
-            f"(rule: {model['decision_rule']['text']})."
-        )
-    else:
-        origins = {
-            "trained": f"trained by the audit (registry entry '{model.get('registry_name')}', "
-            f"seed {prov['seed']})",
-            "file": f"loaded from {model.get('file')}",
-            "object": "given to the audit in memory (Python API)",
-        }
-        facts.append(f"{model.get('estimator')}, {origins[model['source']]}.")
-        facts.append(
-            f"Decision rule: {model['decision_rule']['text']}; positive label "
-            f"{result['data']['positive_label']!r}."
-        )
-        inputs = model.get("input_columns", [])
-        facts.append(f"{len(inputs)} inputs: {_listed(inputs)}.")
-    facts.append(
-        f"Audited {prov['created_at']} with rai-audit {prov['versions'].get('rai-audit')}."
-    )
-    return facts
-
-
-def _training_data(result: dict[str, Any], config: AuditConfig) -> list[str]:
-    data, model = result["data"], result["model"]
-    if model["source"] == "predictions":
-        return ["Not known to the audit: the decisions were made by another system."]
-    if model["source"] in ("file", "object"):
-        how = "loaded from a file" if model["source"] == "file" else "given to it in memory"
-        return [
-            f"Not known to the audit: the model was {how}. The audit evaluated "
-            f"{data['n_evaluated']:,} rows of {PurePath(data['file']).name}."
-        ]
+def _findings(result: AuditResult, *checks: str, warnings_only: bool = False) -> list[str]:
+    """The messages of the data-quality findings of these checks (errors and warnings only
+    when ``warnings_only``)."""
     return [
-        f"{data['n_train']:,} rows of {PurePath(data['file']).name} (SHA-256 "
-        f"{result['provenance']['data_sha256'][:12]}…): {data['evaluated_rows']}"
-        f"{'; stratified by the label' if config.split.stratify else ''}.",
-        f"Positive label share in the whole file: {_pct(data['base_rate'])}.",
+        f.message
+        for f in result.quality.findings
+        if f.check in checks and not (warnings_only and f.severity == "info")
     ]
 
 
-def _evaluation_data(result: dict[str, Any]) -> list[str]:
-    data = result["data"]
-    facts = [f"{data['n_evaluated']:,} rows: {result['fairness']['evaluated_on']}."]
-    quality = result.get("quality") or {}
-    for table in quality.get("tables", {}).get("representation", []):
+def _representation_tables(result: AuditResult) -> list[dict[str, Any]]:
+    # The quality stage's tables are free-form (one shape per table), read here by key.
+    return result.quality.tables.get("representation", [])
+
+
+def _model_details(result: AuditResult) -> list[str]:
+    model, prov = result.model, result.provenance
+    facts = []
+    if model.source == "predictions":
+        facts.append(
+            f"Decisions made outside this audit, read from column '{model.column}' "
+            f"(rule: {model.decision_rule.text})."
+        )
+    else:
+        origins = {
+            "trained": f"trained by the audit (registry entry '{model.registry_name}', "
+            f"seed {prov.seed})",
+            "file": f"loaded from {model.file}",
+            "object": "given to the audit in memory (Python API)",
+        }
+        facts.append(f"{model.estimator}, {origins[model.source]}.")
+        facts.append(
+            f"Decision rule: {model.decision_rule.text}; positive label "
+            f"{result.data.positive_label!r}."
+        )
+        facts.append(f"{len(model.input_columns)} inputs: {_listed(model.input_columns)}.")
+    facts.append(f"Audited {prov.created_at} with rai-audit {prov.versions.get('rai-audit')}.")
+    return facts
+
+
+def _training_data(result: AuditResult, config: AuditConfig) -> list[str]:
+    data, model = result.data, result.model
+    if model.source == "predictions":
+        return ["Not known to the audit: the decisions were made by another system."]
+    if model.source in ("file", "object"):
+        how = "loaded from a file" if model.source == "file" else "given to it in memory"
+        return [
+            f"Not known to the audit: the model was {how}. The audit evaluated "
+            f"{data.n_evaluated:,} rows of {PurePath(data.file).name}."
+        ]
+    return [
+        f"{data.n_train:,} rows of {PurePath(data.file).name} (SHA-256 "
+        f"{result.provenance.data_sha256[:12]}…): {data.evaluated_rows}"
+        f"{'; stratified by the label' if config.split.stratify else ''}.",
+        f"Positive label share in the whole file: {_pct(data.base_rate)}.",
+    ]
+
+
+def _evaluation_data(result: AuditResult) -> list[str]:
+    facts = [f"{result.data.n_evaluated:,} rows: {result.fairness.evaluated_on}."]
+    for table in _representation_tables(result):
         if len(table["attributes"]) == 1 and table["groups"][0].get("n_test") is not None:
             sizes = ", ".join(f"{_name(g['group'])} {g['n_test']:,}" for g in table["groups"])
             facts.append(f"Test rows by {_name(table['name'])}: {sizes}.")
     return facts
 
 
-def _factors(result: dict[str, Any]) -> list[str]:
-    data = result["data"]
+def _factors(result: AuditResult) -> list[str]:
     facts = []
-    for column, sizes in data["group_sizes"].items():
+    for column, sizes in result.data.group_sizes.items():
         total = sum(sizes.values()) or 1
         shown = ", ".join(f"{_name(g)} {n:,} ({_pct(n / total)})" for g, n in sizes.items())
         facts.append(f"{_name(column)}: {shown}.")
-    quality = result.get("quality") or {}
-    for table in quality.get("tables", {}).get("representation", []):
+    for table in _representation_tables(result):
         if len(table["attributes"]) > 1:
             small = [g["group"] for g in table["groups"] if g["small"]]
             facts.append(
@@ -135,17 +139,16 @@ def _factors(result: dict[str, Any]) -> list[str]:
     return facts
 
 
-def _metrics(result: dict[str, Any]) -> list[str]:
-    perf = result["performance"]
+def _metrics(result: AuditResult) -> list[str]:
+    perf = result.performance
     facts = [
-        f"Accuracy {_f(perf.get('accuracy'))}, balanced accuracy "
-        f"{_f(perf.get('balanced_accuracy'))}, ROC AUC {_f(perf.get('roc_auc'))}, Brier score "
-        f"{_f(perf.get('brier'))} on {perf.get('n', 0):,} rows."
+        f"Accuracy {_f(perf.accuracy)}, balanced accuracy {_f(perf.balanced_accuracy)}, ROC AUC "
+        f"{_f(perf.roc_auc)}, Brier score {_f(perf.brier)} on {perf.n:,} rows."
     ]
-    for feature in result["fairness"]["features"]:
-        values = {d["metric"]: d["value"] for d in feature["disparities"]}
+    for feature in result.fairness.features:
+        values = {d.metric: d.value for d in feature.disparities}
         facts.append(
-            f"{_name(feature['feature'])}: demographic parity difference "
+            f"{_name(feature.feature)}: demographic parity difference "
             f"{_f(values.get('demographic_parity_difference'))} (ratio "
             f"{_f(values.get('demographic_parity_ratio'))}), equal opportunity difference "
             f"{_f(values.get('equal_opportunity_difference'))}, equalized odds difference "
@@ -154,88 +157,81 @@ def _metrics(result: dict[str, Any]) -> list[str]:
     return facts
 
 
-def _ethical_considerations(result: dict[str, Any]) -> list[str]:
-    data, model = result["data"], result["model"]
-    facts = [f"Sensitive attributes audited: {_listed(data['sensitive'])}."]
-    inputs = model.get("input_columns", [])
-    used = [c for c in inputs if c in data["sensitive"]]
-    if model["source"] != "predictions":
+def _ethical_considerations(result: AuditResult) -> list[str]:
+    data, model = result.data, result.model
+    facts = [f"Sensitive attributes audited: {_listed(data.sensitive)}."]
+    used = [c for c in model.input_columns if c in data.sensitive]
+    if model.source != "predictions":
         facts.append(
             f"Sensitive attributes used as model inputs: {_listed(used)}."
             if used
             else "No sensitive attribute is a model input (proxies may still carry them)."
         )
-    for finding in _quality_findings(result, "proxy_association", "base_rate"):
-        facts.append(finding["message"])
+    facts += _findings(result, "proxy_association", "base_rate")
     return facts
 
 
-def _caveats(result: dict[str, Any]) -> list[str]:
-    quality = result.get("quality") or {}
-    facts = []
-    if quality:
-        counts = quality.get("counts", {})
-        facts.append(
-            f"Data-quality checks: {counts.get('error', 0)} errors, {counts.get('warning', 0)} "
-            "warnings (see the data-quality section)."
-        )
-        if quality.get("errors_overridden"):
-            facts.append("The audit ran despite data-quality errors (override given).")
-    for finding in _quality_findings(
-        result, "representation", "leakage", "train_test_overlap", "label_imbalance"
-    ):
-        if finding["severity"] != "info":
-            facts.append(finding["message"])
-    if result["model"]["source"] == "predictions":
+def _caveats(result: AuditResult) -> list[str]:
+    quality = result.quality
+    facts = [
+        f"Data-quality checks: {quality.counts.get('error', 0)} errors, "
+        f"{quality.counts.get('warning', 0)} warnings (see the data-quality section)."
+    ]
+    if quality.errors_overridden:
+        facts.append("The audit ran despite data-quality errors (override given).")
+    facts += _findings(
+        result,
+        *("representation", "leakage", "train_test_overlap", "label_imbalance"),
+        warnings_only=True,
+    )
+    if result.model.source == "predictions":
         facts.append("Predictions-only audit: every row is evaluated, nothing is held out.")
     return facts
 
 
-def _composition(result: dict[str, Any]) -> list[str]:
-    data = result["data"]
+def _composition(result: AuditResult) -> list[str]:
+    data = result.data
     roles: dict[str, list[str]] = {}
-    for column in data["columns"]:
-        roles.setdefault(column["role"], []).append(column["name"])
+    for column in data.columns:
+        roles.setdefault(column.role, []).append(column.name)
     facts = [
-        f"{data['n_rows']:,} rows × {data['n_columns']} columns; target '{_name(data['target'])}' "
-        f"(positive label {data['positive_label']!r}, {_pct(data['base_rate'])} positive).",
+        f"{data.n_rows:,} rows × {data.n_columns} columns; target '{_name(data.target)}' "
+        f"(positive label {data.positive_label!r}, {_pct(data.base_rate)} positive).",
         *[f"{role.capitalize()}: {_listed(names)}." for role, names in roles.items()],
     ]
-    missing = [c for c in data["columns"] if c["missing"]]
+    missing = [c for c in data.columns if c.missing]
     if missing:
         facts.append(
             "Missing values: "
-            + _listed([f"{c['name']} {_pct(c['missing'] / data['n_rows'])}" for c in missing])
+            + _listed([f"{c.name} {_pct(c.missing / data.n_rows)}" for c in missing])
             + "."
         )
-    for finding in _quality_findings(result, "duplicates"):
-        facts.append(finding["message"])
+    facts += _findings(result, "duplicates")
     return facts
 
 
-def _collection(result: dict[str, Any]) -> list[str]:
-    prov = result["provenance"]
-    return [f"Read from {prov['data_file']} (SHA-256 {prov['data_sha256']})."]
+def _collection(result: AuditResult) -> list[str]:
+    prov = result.provenance
+    return [f"Read from {prov.data_file} (SHA-256 {prov.data_sha256})."]
 
 
-def _preprocessing(result: dict[str, Any]) -> list[str]:
-    data, model = result["data"], result["model"]
+def _preprocessing(result: AuditResult) -> list[str]:
+    data, model = result.data, result.model
     facts = []
-    if data.get("rows_without_target_dropped"):
+    if data.rows_without_target_dropped:
         facts.append(
-            f"{data['rows_without_target_dropped']:,} rows without a target value were dropped."
+            f"{data.rows_without_target_dropped:,} rows without a target value were dropped."
         )
-    unused = [c["name"] for c in data["columns"] if c["role"] == "not used"]
+    unused = [c.name for c in data.columns if c.role == "not used"]
     if unused:
         facts.append(f"Columns not used by the model: {_listed(unused)}.")
-    if model["source"] == "trained":
+    if model.source == "trained":
         facts.append(
             "The trained pipeline imputes missing numbers with the median and scales them, and "
             "one-hot encodes text columns (missing as its own category; categories seen fewer "
             "than 5 times grouped; unseen categories ignored)."
         )
-    for finding in _quality_findings(result, "null_markers"):
-        facts.append(finding["message"])
+    facts += _findings(result, "null_markers")
     return facts
 
 
@@ -262,7 +258,7 @@ def _sections(
     return sections
 
 
-def build_model_card(result: dict[str, Any], config: AuditConfig) -> dict[str, Any]:
+def build_model_card(result: AuditResult, config: AuditConfig) -> dict[str, Any]:
     """The model card: the user's text from ``model_card:`` beside what the audit knows."""
     card = config.model_card
     auto = {
@@ -284,7 +280,7 @@ def build_model_card(result: dict[str, Any], config: AuditConfig) -> dict[str, A
     }
 
 
-def build_datasheet(result: dict[str, Any], config: AuditConfig) -> dict[str, Any]:
+def build_datasheet(result: AuditResult, config: AuditConfig) -> dict[str, Any]:
     """The datasheet: the user's text from ``datasheet:`` beside what the audit knows."""
     auto = {
         "composition": _composition(result),

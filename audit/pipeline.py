@@ -115,10 +115,11 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
             lambda: explain_mitigated(config, data, evaluation, mitigation.fitted, proxies),
         )
     result["quality"] = quality
-    # The model card and the checklist read every other stage's result: keep them last.
-    result["model_card"] = build_model_card(result, config)
-    result["datasheet"] = build_datasheet(result, config)
-    # The checklist reads every other stage through the typed contract.
+    # The model card and the checklist read every other stage's result, through the typed
+    # contract: keep them last (the checklist also reads the card).
+    so_far = AuditResult.model_validate(plain(result))
+    result["model_card"] = build_model_card(so_far, config)
+    result["datasheet"] = build_datasheet(so_far, config)
     so_far = AuditResult.model_validate(plain(result))
     result["checklist"] = timed(
         "Evaluating the checklist", lambda: evaluate_checklist(checklist, so_far)
