@@ -8,6 +8,7 @@ predictions-only audit are small runs of their own.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -180,3 +181,13 @@ def test_compas_predictions_only_body_is_at_most_12_pages(tmp_path):
     pages = _pages(out / "report.pdf")
     divider = _divider(pages)
     assert divider is not None and divider - 1 <= 12
+
+
+def test_every_internal_link_of_the_demo_html_resolves(demo_dir):
+    html = (demo_dir / "report.html").read_text()
+    ids = set(re.findall(r' id="([^"]+)"', html))
+    targets = set(re.findall(r'href="#([^"]+)"', html))
+    assert {"annex", "annex-checklist", "provenance", "mitigation-caveat-1"} <= targets
+    assert sorted(targets - ids) == []
+    duplicated = [i for i in ids if html.count(f' id="{i}"') > 1]
+    assert duplicated == []
