@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.text import interval_text
+from audit.text import interval_text, number_text
 
 MAX_FINDINGS = 6
 
@@ -78,7 +78,7 @@ def _failed_rules(result: dict[str, Any]) -> list[dict[str, str]]:
         {
             "severity": "fail",
             "text": f"{v['feature']}: {v['metric'].replace('_', ' ')} is "
-            f"{v['value']:.3f}{_interval(v.get('ci'))}{_behind(v)}, which "
+            f"{number_text(v['value'])}{_interval(v.get('ci'))}{_behind(v)}, which "
             + (
                 f"fails {v['op']} {v['bound']}."
                 if v["verdict"] == "fail"
@@ -136,7 +136,7 @@ def _proxies(result: dict[str, Any]) -> list[dict[str, str]]:
         gap = proxy.get("gap") or {}
         text = (
             f"'{proxy['feature']}' acts as a proxy for {proxy['sensitive']} "
-            f"({proxy['measure']} {proxy['association']:.2f})"
+            f"({proxy['measure']} {number_text(proxy['association'])})"
         )
         if gap.get("gap"):
             share = gap["contribution"] / gap["gap"]

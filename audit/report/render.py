@@ -7,7 +7,6 @@ user data and must show as text, never as markup.
 from __future__ import annotations
 
 import base64
-import math
 import multiprocessing
 import re
 import sys
@@ -27,7 +26,7 @@ from audit.report.explain_plots import case_figures, explanation_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.mitigation_plots import tradeoff_chart
-from audit.text import interval_text, printable
+from audit.text import interval_text, number_text, printable
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
 LABEL_LIMIT = 60
@@ -79,14 +78,7 @@ def font_faces(embedded: bool = True) -> str:
     return "\n".join(rules)
 
 
-def _number(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"  # undefined (e.g. a rate with an empty denominator), not zero
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+_number = number_text  # the template filter `num`: one formatter with the terminal
 
 
 def _percent(value: Any, digits: int = 1) -> str:
