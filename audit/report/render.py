@@ -25,6 +25,7 @@ from audit.report import fairness_plots
 from audit.report.explain_plots import case_figures, explanation_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
+from audit.report.key_numbers import disparate_impact_shown, key_numbers
 from audit.report.mitigation_plots import tradeoff_chart
 from audit.text import interval_text, number_text, printable
 
@@ -139,6 +140,8 @@ def environment(result: dict[str, Any] | None = None) -> Environment:
     env.filters["basename"] = lambda path: PurePath(str(path)).name
     env.filters["interval"] = interval_text
     env.filters["index_by"] = lambda items, key: {item[key]: item for item in items}
+    env.globals["key_numbers"] = key_numbers
+    env.globals["disparate_impact_shown"] = disparate_impact_shown
     return env
 
 
