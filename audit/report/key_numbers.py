@@ -32,8 +32,15 @@ DEFAULT_DISPARITIES = {
 }
 
 
+ACRONYMS = {"mae": "MAE", "rmse": "RMSE", "r2": "R²", "tpr": "TPR", "fpr": "FPR", "fnr": "FNR"}
+
+
 def _label(metric: str) -> str:
-    return metric.replace("_", " ").capitalize()
+    """``demographic_parity_ratio`` -> "Demographic parity ratio", ``mae_difference`` ->
+    "MAE difference"."""
+    words = [ACRONYMS.get(word, word) for word in metric.split("_")]
+    text = " ".join(words)
+    return text[0].upper() + text[1:]
 
 
 def _number(
