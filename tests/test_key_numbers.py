@@ -125,9 +125,41 @@ def test_the_same_value_reads_the_same_in_the_report_and_the_terminal(with_polic
     from audit.result import AuditResult
 
     result = AuditResult.from_dict(with_policy)
-
-    rule_line = next(x for x in policy_lines(result.policy, result.rule_verdicts) if x.lstrip().startswith("FAIL"))
+    printed = policy_lines(result.policy, result.rule_verdicts)
+    rule_line = next(x for x in printed if x.lstrip().startswith("FAIL"))
     assert value_text(key_numbers(with_policy)[1]) in rule_line
+
+
+def test_a_group_metric_rule_shows_its_worst_group_and_the_terminal_keeps_the_worst():
+    rules = [
+        "selection_rate >= 0.4",
+        "demographic_parity_ratio >= 0.8",
+        "demographic_parity_difference <= 0.5",
+        "equalized_odds_difference <= 0.9",
+        "equal_opportunity_difference <= 0.9",
+        "fpr_parity_difference <= 0.9",
+        "predictive_parity_difference <= 0.9",
+        "accuracy >= 0.1",
+    ]
+    saved = audit_of(decisions(), rules)
+    numbers = key_numbers(saved)
+    assert len(numbers) == 1 + len(rules)
+    rate = numbers[1]
+    assert rate["measure"] == "Selection rate (lowest group)"
+    rates = [v for v in saved["verdicts"] if v["metric"] == "selection_rate"]
+    lowest = min(rates, key=lambda v: v["value"])
+    assert lowest["group"] == "B" and rate["groups"] == "B"
+    assert rate["value"] == pytest.approx(lowest["value"]) and rate["ci"] == lowest["ci"]
+    assert rate["verdict"] == lowest["verdict"] == "fail"
+    # The terminal keeps six per-feature numbers, the failing ones among them, in order.
+    lines = summary_lines(saved)
+    shown = [x for x in lines if x.startswith("  ") and " — grp" in x]
+    assert len(shown) == 6 and "  … and 2 more in the report" in lines
+    failing = [n for n in numbers if n["verdict"] == "fail"]
+    assert failing and all(any(value_text(n) in x for x in shown) for n in failing)
+    assert len(lines) <= 20
+    # The finding names the group too.
+    assert any("grp = B: selection rate is " + value_text(rate) in x for x in lines)
 
 
 def test_without_a_policy_the_key_numbers_are_parity_and_equalized_odds(without_policy):

@@ -68,6 +68,12 @@ def _behind(verdict: dict[str, Any]) -> str:
     return f" ({behind})" if behind and "group" not in verdict else ""
 
 
+def _where(verdict: dict[str, Any]) -> str:
+    """``race``, or ``race = Black`` for a rule on a group metric."""
+    group = verdict.get("group")
+    return verdict["feature"] + (f" = {group}" if group is not None else "")
+
+
 def _failed_rules(result: dict[str, Any]) -> list[dict[str, str]]:
     verdicts = result.get("verdicts") or []
     failed = [v for v in verdicts if v.get("fails_gate", v.get("verdict") == "fail")]
@@ -77,7 +83,7 @@ def _failed_rules(result: dict[str, Any]) -> list[dict[str, str]]:
     found = [
         {
             "severity": "fail",
-            "text": f"{v['feature']}: {v['metric'].replace('_', ' ')} is "
+            "text": f"{_where(v)}: {v['metric'].replace('_', ' ')} is "
             f"{number_text(v['value'])}{_interval(v.get('ci'))}{_behind(v)}, which "
             + (
                 f"fails {v['op']} {v['bound']}."

@@ -16,6 +16,8 @@ from audit.report.key_numbers import key_numbers, value_text
 from audit.text import printable
 
 LABEL_WIDTH = 44
+# The terminal shows at most this many per-feature numbers (the report shows them all).
+MAX_FAIRNESS_NUMBERS = 6
 # Finding severity -> the mark the terminal shows (no colour: logs and CI read it too).
 MARKS = {"fail": "✗", "error": "✗", "inconclusive": "?", "warning": "!", "info": "·"}
 
@@ -28,7 +30,7 @@ def _measure(number: dict[str, Any]) -> str:
 
 
 def _verdict_line(result: dict[str, Any]) -> str:
-    """``Overall verdict: ✗ Fail — 4 of 6 rule checks fail the gate 'default'.``"""
+    """``Overall verdict: ✗ Fail: 4 of 6 rule checks fail the gate 'default'.``"""
     verdict = overall_verdict(result)
     head = f"Overall verdict: {verdict['symbol']} {verdict['word']}"
     policy = result.get("policy") or {}
@@ -46,6 +48,19 @@ def _verdict_line(result: dict[str, Any]) -> str:
     return head + f": none fails the gate, {unsettled} of {total} are not settled."
 
 
+def _shortlist(numbers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The overall numbers and at most MAX_FAIRNESS_NUMBERS per-feature ones, those whose
+    verdict is worst first (fail, inconclusive, insufficient data, pass), in their order."""
+    overall = [n for n in numbers if n.get("feature") is None]
+    per_feature = [n for n in numbers if n.get("feature") is not None]
+    if len(per_feature) <= MAX_FAIRNESS_NUMBERS:
+        return numbers
+    rank = {"fail": 0, "inconclusive": 1, "insufficient data": 2}
+    order = sorted(range(len(per_feature)), key=lambda i: rank.get(per_feature[i]["verdict"], 3))
+    kept = sorted(order[:MAX_FAIRNESS_NUMBERS])
+    return overall + [per_feature[i] for i in kept]
+
+
 def summary_lines(result: Any, files: list[Path] | None = None) -> list[str]:
     """The end-of-run summary of ``result`` as lines of text.
 
@@ -54,7 +69,7 @@ def summary_lines(result: Any, files: list[Path] | None = None) -> list[str]:
     result : AuditResult or dict
         The result, or its JSON data (``AuditResult.to_dict()``, a loaded results.json).
     files : list of Path, optional
-        The files written; the summary names the report and the folder that holds them.
+        The files written; the summary ends with them (:func:`wrote_line`).
     """
     if not isinstance(result, dict):
         result = result.to_dict()
@@ -64,13 +79,16 @@ def summary_lines(result: Any, files: list[Path] | None = None) -> list[str]:
         confidence = ((result.get("fairness") or {}).get("settings") or {}).get("confidence")
         level = f" ({confidence:.0%} intervals)" if confidence else ""
         lines.append(f"Key numbers{level}:")
-        for number in numbers:
+        shown = _shortlist(numbers)
+        for number in shown:
             line = f"  {_measure(number):<{LABEL_WIDTH}} {value_text(number)}"
             if number.get("groups"):
                 line += f"  {printable(number['groups'], 60)}"
             if number.get("verdict"):
                 line += f"  {number['verdict'].upper()}"
             lines.append(line.rstrip())
+        if len(shown) < len(numbers):
+            lines.append(f"  … and {len(numbers) - len(shown)} more in the report")
     findings = top_findings(result)
     if findings:
         lines.append("Top findings:")
