@@ -288,3 +288,17 @@ def test_hostile_labels_are_escaped_in_the_summary(tmp_path):
     done, _ = _run(tmp_path, _csv(tmp_path, frame))
     assert done.exit_code == 0, done.output
     assert "\x1b" not in done.output and "\\x1b]0;PWNED" in done.stdout
+
+
+def test_a_groups_ratio_to_the_reference_has_three_decimals_like_the_verdict(demo_dir, demo_result):
+    html = (demo_dir / "report.html").read_text(encoding="utf-8")
+    race = next(f for f in demo_result["fairness"]["features"] if f["feature"] == "race")
+    black = next(g for g in race["groups"] if g["group"] == "Black")
+    ratio = black["vs_reference"]["selection_rate"]["ratio"]
+    (verdict,) = [
+        v
+        for v in demo_result["verdicts"]
+        if v["feature"] == "race" and v["metric"] == "demographic_parity_ratio"
+    ]
+    assert ratio == pytest.approx(verdict["value"], abs=1e-12)  # Black vs White, both
+    assert f"×{number_text(ratio)}<" in html and f"×{ratio:.2f}<" not in html
