@@ -7,7 +7,6 @@ user data and must show as text, never as markup.
 from __future__ import annotations
 
 import base64
-import math
 import multiprocessing
 import re
 import sys
@@ -26,8 +25,9 @@ from audit.report import fairness_plots
 from audit.report.explain_plots import case_figures, explanation_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
+from audit.report.key_numbers import disparate_impact_shown, key_numbers
 from audit.report.mitigation_plots import tradeoff_chart
-from audit.text import interval_text, printable
+from audit.text import interval_text, number_text, printable
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
 LABEL_LIMIT = 60
@@ -79,14 +79,7 @@ def font_faces(embedded: bool = True) -> str:
     return "\n".join(rules)
 
 
-def _number(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"  # undefined (e.g. a rate with an empty denominator), not zero
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+_number = number_text  # the template filter `num`: one formatter with the terminal
 
 
 def _percent(value: Any, digits: int = 1) -> str:
@@ -147,6 +140,8 @@ def environment(result: dict[str, Any] | None = None) -> Environment:
     env.filters["basename"] = lambda path: PurePath(str(path)).name
     env.filters["interval"] = interval_text
     env.filters["index_by"] = lambda items, key: {item[key]: item for item in items}
+    env.globals["key_numbers"] = key_numbers
+    env.globals["disparate_impact_shown"] = disparate_impact_shown
     return env
 
 
