@@ -79,9 +79,6 @@ def font_faces(embedded: bool = True) -> str:
     return "\n".join(rules)
 
 
-_number = number_text  # the template filter `num`: one formatter with the terminal
-
-
 def _percent(value: Any, digits: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{digits}f}%"
 
@@ -135,7 +132,7 @@ def environment(result: dict[str, Any] | None = None) -> Environment:
         lstrip_blocks=True,
         finalize=_finalizer(result or {}),
     )
-    env.filters["num"] = _number
+    env.filters["num"] = number_text  # one number formatter with the terminal
     env.filters["pct"] = _percent
     env.filters["basename"] = lambda path: PurePath(str(path)).name
     env.filters["interval"] = interval_text
