@@ -9,7 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from audit.report.plots import PALETTE, STYLE, plt, shorten, to_data_uri
+from audit.report.plots import (
+    PALETTE,
+    STYLE,
+    legend_below,
+    plt,
+    readable_axes,
+    shorten,
+    to_data_uri,
+)
 
 CLASSIFICATION_RATES = (("selection_rate", "Selection rate"), ("tpr", "TPR"), ("fpr", "FPR"))
 REGRESSION_VALUES = (("mean_prediction", "Mean prediction"), ("mean_target", "Mean target"))
@@ -45,7 +53,11 @@ def group_chart(feature: dict[str, Any]) -> str:
         groups = [r["group"] for r in rows]
         x = np.arange(len(groups))
         width = 0.8 / len(series)
-        figure, axes = plt.subplots(figsize=(max(5.0, 0.9 * len(groups) + 2.5), 3.4))
+        # No wider than the PDF's page shows it without shrinking its type; many groups'
+        # labels are turned instead (see plots.untangle_ticks).
+        figure, axes = plt.subplots(
+            figsize=(min(7.5, max(5.0, 0.9 * len(groups) + 2.5)), 3.6), layout="constrained"
+        )
         for i, (key, label) in enumerate(series):
             values, errors = _values(rows, key)
             offset = (i - (len(series) - 1) / 2) * width
@@ -63,12 +75,8 @@ def group_chart(feature: dict[str, Any]) -> str:
                 if row.get("insufficient"):
                     bar.set_hatch("///")
                     bar.set_alpha(0.5)
-        axes.set_xticks(
-            x,
-            [shorten(g) for g in groups],
-            rotation=25 if len(groups) > 4 else 0,
-            ha="right" if len(groups) > 4 else "center",
-        )
+        # Turned only when they would touch (see plots.untangle_ticks).
+        axes.set_xticks(x, [shorten(g) for g in groups])
         if not regression:
             axes.set_ylim(0, 1)
             axes.set_ylabel("rate")
@@ -76,9 +84,10 @@ def group_chart(feature: dict[str, Any]) -> str:
             f"By group: {shorten(feature['feature'], 50)} (bars: value, whiskers: interval)",
             fontsize=9,
         )
-        axes.legend(ncols=len(series), fontsize=8, loc="upper right", frameon=False)
+        legend_below(figure, ncols=len(series))
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="y", alpha=0.3)
+        readable_axes(axes)
         return to_data_uri(figure)
 
 
@@ -89,7 +98,7 @@ def verdict_chart(verdicts: list[dict[str, Any]]) -> str | None:
     with plt.rc_context(STYLE):
         shown = verdicts[:40]
         height = max(2.0, 0.32 * len(shown) + 1.0)
-        figure, axes = plt.subplots(figsize=(7.0, height))
+        figure, axes = plt.subplots(figsize=(7.0, height), layout="constrained")
         for i, verdict in enumerate(shown):
             y = len(shown) - 1 - i
             colour = VERDICT_COLOURS.get(verdict["verdict"], "#000000")
@@ -112,14 +121,8 @@ def verdict_chart(verdicts: list[dict[str, Any]]) -> str | None:
             plt.Line2D([], [], color=c, linewidth=2.2, label=name)
             for name, c in VERDICT_COLOURS.items()
         ]
-        axes.legend(
-            handles=handles,
-            fontsize=7,
-            ncols=4,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.12),
-            frameon=False,
-        )
+        legend_below(figure, handles, fontsize=7, ncols=4)
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="x", alpha=0.3)
+        readable_axes(axes)
         return to_data_uri(figure)
