@@ -10,7 +10,7 @@ from typing import Any
 
 from matplotlib.patches import Rectangle
 
-from audit.report.plots import PALETTE, STYLE, plt, shorten, to_data_uri
+from audit.report.plots import PALETTE, STYLE, plt, readable_axes, shorten, to_data_uri
 
 STAGE_COLOURS = {
     "none": "#000000",
@@ -38,7 +38,7 @@ def tradeoff_chart(mitigation: dict[str, Any]) -> str | None:
 
 def _tradeoff_chart(mitigation: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     every = mitigation["strategies"]
-    figure, axes = plt.subplots(figsize=(7.0, 4.2))
+    figure, axes = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
     for row in rows:
         number = every.index(row) + 1
         x, y = row["disparity"]["value"], row["accuracy"]
@@ -95,9 +95,11 @@ def _tradeoff_chart(mitigation: dict[str, Any], rows: list[dict[str, Any]]) -> s
     cross_fitted = (mitigation.get("fitting") or {}).get("how") == "cross-fitted"
     axes.set_ylabel(f"accuracy on the {'rows, out of fold' if cross_fitted else 'held-out rows'}")
     axes.set_title("Fairness / accuracy trade-off of the mitigation strategies")
-    axes.legend(fontsize=8, frameon=False, loc="best")
+    # Beside the axes, never over a point; the layout engine makes room for it.
+    figure.legend(fontsize=8, frameon=False, loc="outside right upper")
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(alpha=0.3)
+    readable_axes(axes)
     entries = [f"{every.index(r) + 1}  {shorten(r['label'], 48)}" for r in rows]
     key = "\n".join("      ".join(entries[i : i + 2]) for i in range(0, len(entries), 2))
     figure.text(0.01, -0.01, key, fontsize=7.5, color="#444444", va="top", family="DejaVu Sans")
