@@ -22,6 +22,7 @@ from audit.report.plots import (
     legend_below,
     readable_axes,
     shorten,
+    shorten_all,
     to_data_uri,
     value_text,
 )
@@ -152,7 +153,7 @@ def beeswarm(explanations: dict[str, Any]) -> str:
                 shap_values[missing], y[missing], s=7, color="#000000", alpha=0.5, linewidths=0
             )
     axes.axvline(0, color="#555555", linewidth=0.8)
-    axes.set_yticks(range(len(names)), [shorten(n, 28) for n in reversed(names)])
+    axes.set_yticks(range(len(names)), shorten_all(reversed(names), 28))
     axes.set_xlabel(f"SHAP value (contribution to the model output, {_space(explanations)})")
     axes.spines[["top", "right", "left"]].set_visible(False)
     axes.tick_params(axis="y", length=0)
@@ -203,7 +204,7 @@ def dependence(explanations: dict[str, Any]) -> str | None:
         if sensitive is not None:
             codes = np.asarray(rows["groups"][sensitive]["codes"])
             labels = rows["groups"][sensitive]["labels"]
-            for code, label in enumerate(labels):
+            for code, label in enumerate(shorten_all(labels, 18)):
                 mask = codes == code
                 axes.scatter(
                     raw[mask],
@@ -212,7 +213,7 @@ def dependence(explanations: dict[str, Any]) -> str | None:
                     alpha=0.6,
                     linewidths=0,
                     color=PALETTE[code % len(PALETTE)],
-                    label=shorten(label, 18),
+                    label=label,
                 )
             # Beside the plot, never over its points (the layout engine makes room).
             axes.legend(
@@ -230,7 +231,7 @@ def dependence(explanations: dict[str, Any]) -> str | None:
         if entry["kind"] != "numeric":
             categories = entry["categories"]
             # Turned only when they would touch (see plots.untangle_ticks).
-            axes.set_xticks(range(len(categories)), [shorten(c, 12) for c in categories])
+            axes.set_xticks(range(len(categories)), shorten_all(categories, 12))
         axes.axhline(0, color="#555555", linewidth=0.6)
         axes.set_xlabel(shorten(name, 30), fontsize=8)
         axes.set_ylabel("SHAP value", fontsize=8)
@@ -251,6 +252,7 @@ def group_importance(entry: dict[str, Any], explanations: dict[str, Any]) -> str
     )
     height = 0.8 / max(len(groups), 1)
     y = np.arange(len(names))[::-1]
+    shown = shorten_all((group["group"] for group in groups), 18)
     for k, group in enumerate(groups):
         values = [group["mean_abs_shap"][n] for n in names]
         axes.barh(
@@ -258,9 +260,9 @@ def group_importance(entry: dict[str, Any], explanations: dict[str, Any]) -> str
             values,
             height,
             color=PALETTE[k % len(PALETTE)],
-            label=f"{shorten(group['group'], 18)} (n={group['n_explained']})",
+            label=f"{shown[k]} (n={group['n_explained']:,})",
         )
-    axes.set_yticks(y, [shorten(n, 28) for n in names])
+    axes.set_yticks(y, shorten_all(names, 28))
     axes.set_xlabel(f"mean |SHAP value| ({_space(explanations)})")
     axes.set_title(f"Feature importance by group of {shorten(entry['sensitive'], 40)}", fontsize=10)
     legend_below(figure, fontsize=7, ncols=min(len(groups), 5))
@@ -282,7 +284,7 @@ def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any], z: float
         names.append(f"{len(rest)} other features")
         values.append(sum(contributions[n] for n in rest))
         spread.append(0.0)
-    labels = [shorten(n, 28) for n in names] + ["total gap"]
+    labels = shorten_all(names, 28) + ["total gap"]
     values.append(comparison["gap"])
     spread.append(z * comparison["gap_se"])
     figure, axes = plt.subplots(figsize=(7.2, 0.34 * len(labels) + 1.3))
@@ -330,10 +332,11 @@ def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
     steps = []  # bottom to top
     if rest:
         steps.append((f"{len(rest)} other features", sum(shap_values[n] for n in rest)))
+    names_shown = dict(zip(shown, shorten_all(shown, 22), strict=True))
     for name in reversed(shown):
         value = case["values"].get(name)
         shown_value = "missing" if value is None else shorten(value_text(value), 16)
-        steps.append((f"{shorten(name, 22)} = {shown_value}", shap_values[name]))
+        steps.append((f"{names_shown[name]} = {shown_value}", shap_values[name]))
     # Narrow: the PDF shows it beside the case's table, in 58% of the page's width.
     figure, axes = plt.subplots(figsize=(4.6, 0.3 * len(steps) + 1.2))
     position = case["base_value"]

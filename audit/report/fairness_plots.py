@@ -16,6 +16,7 @@ from audit.report.plots import (
     plt,
     readable_axes,
     shorten,
+    shorten_all,
     to_data_uri,
 )
 
@@ -54,10 +55,10 @@ def group_chart(feature: dict[str, Any]) -> str:
         x = np.arange(len(groups))
         width = 0.8 / len(series)
         # No wider than the PDF's page shows it without shrinking its type; many groups'
-        # labels are turned instead (see plots.untangle_ticks).
-        figure, axes = plt.subplots(
-            figsize=(min(7.5, max(5.0, 0.9 * len(groups) + 2.5)), 3.6), layout="constrained"
-        )
+        # labels are turned instead (see plots.untangle_ticks), and only beyond some 25
+        # groups, when even upright labels would touch, is it wider.
+        inches = max(min(7.5, max(5.0, 0.9 * len(groups) + 2.5)), 0.26 * len(groups) + 1.2)
+        figure, axes = plt.subplots(figsize=(inches, 3.6), layout="constrained")
         for i, (key, label) in enumerate(series):
             values, errors = _values(rows, key)
             offset = (i - (len(series) - 1) / 2) * width
@@ -76,7 +77,7 @@ def group_chart(feature: dict[str, Any]) -> str:
                     bar.set_hatch("///")
                     bar.set_alpha(0.5)
         # Turned only when they would touch (see plots.untangle_ticks).
-        axes.set_xticks(x, [shorten(g) for g in groups])
+        axes.set_xticks(x, shorten_all(groups))
         if not regression:
             axes.set_ylim(0, 1)
             axes.set_ylabel("rate")
@@ -108,12 +109,13 @@ def verdict_chart(verdicts: list[dict[str, Any]]) -> str | None:
             if value is not None:
                 axes.plot([value], [y], "o", color=colour, markersize=4)
             axes.plot([verdict["bound"]] * 2, [y - 0.4, y + 0.4], color="#000000", linewidth=1)
-        labels = [
-            shorten(
-                f"{v['feature']}{' = ' + v['group'] if 'group' in v else ''}: {v['metric']}", 60
-            )
-            for v in shown
-        ]
+        labels = shorten_all(
+            (
+                f"{v['feature']}{' = ' + v['group'] if 'group' in v else ''}: {v['metric']}"
+                for v in shown
+            ),
+            60,
+        )
         axes.set_yticks(range(len(shown)), labels[::-1], fontsize=7)
         axes.set_ylim(-0.7, len(shown) - 0.3)
         axes.set_title("Verdicts: value (dot), interval (bar), bound (black tick)", fontsize=9)

@@ -125,12 +125,22 @@ class _FewTicks(MaxNLocator):
 def legend_below(figure: plt.Figure, handles: Iterable[Any] | None = None, **options: Any):
     """The figure's key under its axes, outside them: it never hides data nor is cut off.
 
-    Needs the figure to be laid out by the constrained layout engine (which makes room).
+    Its entries go side by side in ``ncols`` columns, fewer when that would be wider than
+    the figure. Needs the figure laid out by the constrained layout engine (it makes room).
     """
     options = {"loc": "outside lower center", "frameon": False, "fontsize": 8} | options
     if handles is not None:
         options["handles"] = list(handles)
-    return figure.legend(**options)
+    columns = options.pop("ncols", 1)
+    while True:
+        legend = figure.legend(ncols=columns, **options)
+        if columns == 1:
+            return legend
+        figure.draw_without_rendering()
+        if legend.get_window_extent().width <= figure.bbox.width:
+            return legend
+        legend.remove()
+        columns -= 1
 
 
 def keep_inside(axes: plt.Axes, texts: Sequence[Text], rounds: int = 3) -> None:
@@ -254,3 +264,20 @@ def to_data_uri(figure: plt.Figure) -> str:
 def shorten(text: str, limit: int = 22) -> str:
     """A label from data, printable (control characters escaped) and at most ``limit`` long."""
     return printable(text, limit)
+
+
+def shorten_all(texts: Iterable[Any], limit: int = 22) -> list[str]:
+    """Labels shortened as by :func:`shorten`, still told apart: those that would read
+    alike (``applicant's self-…`` twice) lose their middle instead of their end."""
+    texts = [str(text) for text in texts]
+    short = [shorten(text, limit) for text in texts]
+    if len(set(short)) == len(short):
+        return short
+    head = (limit - 1) // 2
+    tail = limit - 1 - head
+    alike = {text for text in short if short.count(text) > 1}
+    for index, text in enumerate(texts):
+        full = printable(text, None)
+        if short[index] in alike and len(full) > limit:
+            short[index] = full[:head] + "…" + full[-tail:]
+    return short
