@@ -363,7 +363,7 @@ def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
     space = _space(explanations)
     axes.set_xlabel(
         f"{space}: base {case['base_value']:.3f} (dotted) → this row {case['output']:.3f} "
-        "(solid); dashed: decision threshold",
+        "(solid)\ndashed: decision threshold",  # two lines: no wider than the plot
         fontsize=7,
     )
     axes.spines[["top", "right"]].set_visible(False)
