@@ -69,17 +69,27 @@ class NumberFormatter(Formatter):
             if largest >= scale:
                 self.scale, self.suffix = (1e3 if suffix == "k" else scale), suffix
                 break
-        self.decimals = next(
-            (
-                d
-                for d in range(7)
-                if all(abs(round(v / self.scale, d) - v / self.scale) < 1e-9 for v in values)
-            ),
-            6,
-        )
+        self.decimals = _decimals(values, self.scale)
+        if self.scale > 1 and (self.decimals is None or self.decimals > 2):
+            # A narrow range of large numbers (1,000,000.5 to 1,000,002.5): written in full.
+            self.scale, self.suffix = 1.0, ""
+            self.decimals = _decimals(values, 1.0)
+        if self.decimals is None:
+            self.decimals = 6
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         return number_text(x, self.scale, self.suffix, self.decimals)
+
+
+def _decimals(values: Sequence[float], scale: float) -> int | None:
+    """The fewest decimals (at most 6) that write every one of ``values / scale`` exactly."""
+    for decimals in range(7):
+        if all(
+            abs(round(v / scale, decimals) - v / scale) < 1e-9 * max(1.0, abs(v / scale))
+            for v in values
+        ):
+            return decimals
+    return None
 
 
 def number_text(value: float, scale: float = 1.0, suffix: str = "", decimals: int = 0) -> str:
