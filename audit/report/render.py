@@ -27,6 +27,7 @@ from audit.report.explain_plots import case_figures, explanation_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.mitigation_plots import tradeoff_chart
+from audit.report.wrapping import break_identifiers
 from audit.text import interval_text, printable
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
@@ -196,7 +197,7 @@ def render_html(
     embedding them (the HTML file itself always embeds them)."""
     env = environment(result)
     css = font_faces(embedded=not for_pdf) + "\n" + (_load_template("report.css") or "")
-    return env.get_template("report.html.j2").render(
+    html = env.get_template("report.html.j2").render(
         result=result,
         figures=figs if figs is not None else figures(result),
         css=css,
@@ -204,6 +205,7 @@ def render_html(
         findings=top_findings(result),
         glossary=glossary(result),
     )
+    return break_identifiers(html, for_pdf)  # lines break between identifiers' parts only
 
 
 def render_summary(result: dict[str, Any]) -> str:
