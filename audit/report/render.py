@@ -22,12 +22,11 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from audit.report import fairness_plots
+from audit.report import fairness_plots, wrapping
 from audit.report.explain_plots import case_figures, explanation_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.mitigation_plots import tradeoff_chart
-from audit.report.wrapping import break_identifiers
 from audit.text import interval_text, printable
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
@@ -205,7 +204,7 @@ def render_html(
         findings=top_findings(result),
         glossary=glossary(result),
     )
-    return break_identifiers(html, for_pdf)  # lines break between identifiers' parts only
+    return wrapping.break_identifiers(html, for_pdf)  # breaks between identifiers' parts
 
 
 def render_summary(result: dict[str, Any]) -> str:
