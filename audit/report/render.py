@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from audit.report import fairness_plots
+from audit.report import fairness_plots, wrapping
 from audit.report.explain_plots import case_figures, explanation_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
@@ -188,7 +188,7 @@ def render_html(
     embedding them (the HTML file itself always embeds them)."""
     env = environment(result)
     css = font_faces(embedded=not for_pdf) + "\n" + (_load_template("report.css") or "")
-    return env.get_template("report.html.j2").render(
+    html = env.get_template("report.html.j2").render(
         result=result,
         figures=figs if figs is not None else figures(result),
         css=css,
@@ -196,6 +196,7 @@ def render_html(
         findings=top_findings(result),
         glossary=glossary(result),
     )
+    return wrapping.break_identifiers(html, for_pdf)  # breaks between identifiers' parts
 
 
 def render_summary(result: dict[str, Any]) -> str:
