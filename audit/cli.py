@@ -6,6 +6,7 @@ input (message, no traceback); 3 an internal error (a bug: please report it).
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import sys
@@ -25,6 +26,7 @@ from audit.config import AuditConfig, build_config
 from audit.errors import AuditError
 from audit.outputs import OutputFolder, is_report_file, write_file_atomically
 from audit.progress import Reporter
+from audit.report import terminal
 from audit.text import printable, printable_lines
 
 if TYPE_CHECKING:
@@ -206,9 +208,10 @@ def _audit_and_write(
         if config.policy.junit is not None:
             xml = junit_xml(result.policy, result.rule_verdicts, result.provenance.data_sha256)
             junit = (config.policy.junit, xml)
+        saved = result.to_json()
         written = write_result(
             folder,
-            result.to_json(),
+            saved,
             config.output.formats,
             result.models_to_save,
             junit,
@@ -216,11 +219,13 @@ def _audit_and_write(
         )
     finally:
         reporter.close()
-    reporter.done(_wrote(written))
     if not reporter.quiet:
         for warning in result.model.warnings:
             _echo(f"Warning: {warning}", err=True)
-    return _policy_exit(result, reporter.quiet, enforce)
+    code = _policy_exit(result, reporter.quiet, enforce)
+    # The story of the run, last: verdict, key numbers, top findings, where the files are.
+    reporter.done("\n".join(["", *terminal.summary_lines(json.loads(saved), written)]))
+    return code
 
 
 def _render_saved(
@@ -247,15 +252,6 @@ def _render_saved(
             f"{path} lacks '{printable(key)}', which the report needs; it is incomplete or was "
             "edited. Re-run the audit to write a complete results.json."
         ) from None
-
-
-def _wrote(paths: list[Path]) -> str:
-    """'Wrote a, b, c' with the CSV tables beside the report counted, not listed."""
-    tables = [p for p in paths if p.parent.name == "tables"]
-    shown = [str(p) for p in paths if p not in tables]
-    if tables:
-        shown.append(f"{len(tables)} CSV tables in {tables[0].parent}")
-    return "Wrote " + ", ".join(shown)
 
 
 def _policy_exit(result: AuditResult, quiet: bool, enforce: bool = True) -> int:
@@ -572,7 +568,7 @@ def report(
             for name, content in rendered.items():
                 folder.add(name, content)
             written = folder.commit()
-        reporter.done(_wrote(written))
+        reporter.done(terminal.wrote_line(written))
         return EXIT_OK
 
     _guarded(debug, action)

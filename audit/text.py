@@ -15,6 +15,7 @@ file it could not parse turns every readable file into something the audit print
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -188,6 +189,18 @@ def parse_problem(exc: Exception) -> str:
     # the file: cut short and escaped, it names the problem without replaying the file.
     what = printable(problem, 60) if problem else "syntax error"
     return f"line {line}, column {column}: {what}" if line is not None else what
+
+
+def number_text(value: Any, digits: int = 3) -> str:
+    """A value as the report and the terminal show it: a float with ``digits`` decimals, an
+    int with thousands separators, None or NaN as "—" (undefined, not zero)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
 
 
 def interval_text(ci: Any, digits: int = 3) -> str:

@@ -12,7 +12,8 @@ from audit.report.findings import overall_verdict, top_findings
 
 @pytest.fixture(scope="module")
 def html(demo_dir) -> str:
-    return (demo_dir / "report.html").read_text()
+    # Without the <wbr> break opportunities inside identifiers (audit/report/wrapping.py).
+    return (demo_dir / "report.html").read_text().replace("<wbr>", "")
 
 
 def test_first_page_states_the_verdict_in_words_and_lists_failing_rules(html, demo_result):

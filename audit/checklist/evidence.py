@@ -15,6 +15,7 @@ from typing import Any
 
 from audit.result import AuditResult
 from audit.result.sections import QualityFinding, QualitySection
+from audit.text import number_text
 from audit.vocabulary.metrics import FOUR_FIFTHS  # the usual reference without a policy
 
 # (summary, concerns) or (summary, concerns, findings): concerns are short texts; findings are
@@ -163,7 +164,8 @@ def _strongest_proxy(part: QualitySection) -> str:
     if not scored:
         return "nothing to measure"
     top = scored[0]
-    return f"strongest: {top['feature']} ~ {top['sensitive']} ({top['measure']} {top['value']:.2f})"
+    value = number_text(top["value"])
+    return f"strongest: {top['feature']} ~ {top['sensitive']} ({top['measure']} {value})"
 
 
 def _split(part: QualitySection) -> str:
@@ -223,7 +225,7 @@ def _fairness(result: AuditResult) -> Resolved:
         )
         if ratio is not None and ratio < FOUR_FIFTHS:
             concerns.append(
-                f"{feature.feature}: demographic parity ratio {ratio:.2f} is below the "
+                f"{feature.feature}: demographic parity ratio {number_text(ratio)} is below the "
                 f"four-fifths rule ({FOUR_FIFTHS})"
             )
     if not texts:

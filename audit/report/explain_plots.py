@@ -15,7 +15,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 
-from audit.report.plots import PALETTE, STYLE, shorten, to_data_uri
+from audit.report.plots import (
+    PALETTE,
+    STYLE,
+    keep_inside,
+    legend_below,
+    readable_axes,
+    shorten,
+    shorten_all,
+    to_data_uri,
+    value_text,
+)
 
 POSITIVE, NEGATIVE = "#D55E00", "#0072B2"
 LOW_HIGH = LinearSegmentedColormap.from_list("low_high", [NEGATIVE, "#d9d9d9", POSITIVE])
@@ -143,7 +153,7 @@ def beeswarm(explanations: dict[str, Any]) -> str:
                 shap_values[missing], y[missing], s=7, color="#000000", alpha=0.5, linewidths=0
             )
     axes.axvline(0, color="#555555", linewidth=0.8)
-    axes.set_yticks(range(len(names)), [shorten(n, 28) for n in reversed(names)])
+    axes.set_yticks(range(len(names)), shorten_all(reversed(names), 28))
     axes.set_xlabel(f"SHAP value (contribution to the model output, {_space(explanations)})")
     axes.spines[["top", "right", "left"]].set_visible(False)
     axes.tick_params(axis="y", length=0)
@@ -179,7 +189,9 @@ def dependence(explanations: dict[str, Any]) -> str | None:
         return None
     columns = 2 if len(names) > 1 else 1
     lines = (len(names) + columns - 1) // columns
-    figure, grid = plt.subplots(lines, columns, figsize=(3.9 * columns, 3.0 * lines), squeeze=False)
+    figure, grid = plt.subplots(
+        lines, columns, figsize=(3.9 * columns, 3.0 * lines), squeeze=False, layout="constrained"
+    )
     rng = np.random.default_rng(0)  # fixed jitter: the same result gives the same picture
     for k, name in enumerate(names):
         axes = grid[k // columns][k % columns]
@@ -192,7 +204,7 @@ def dependence(explanations: dict[str, Any]) -> str | None:
         if sensitive is not None:
             codes = np.asarray(rows["groups"][sensitive]["codes"])
             labels = rows["groups"][sensitive]["labels"]
-            for code, label in enumerate(labels):
+            for code, label in enumerate(shorten_all(labels, 18)):
                 mask = codes == code
                 axes.scatter(
                     raw[mask],
@@ -201,34 +213,33 @@ def dependence(explanations: dict[str, Any]) -> str | None:
                     alpha=0.6,
                     linewidths=0,
                     color=PALETTE[code % len(PALETTE)],
-                    label=shorten(label, 14),
+                    label=label,
                 )
+            # Beside the plot, never over its points (the layout engine makes room).
             axes.legend(
                 title=shorten(sensitive, 18),
-                fontsize=6,
+                fontsize=7,
                 title_fontsize=7,
                 markerscale=2,
                 frameon=False,
-                loc="best",
+                loc="upper left",
+                bbox_to_anchor=(1.0, 1.0),
+                alignment="left",
             )
         else:
             axes.scatter(raw, shap_values, s=6, alpha=0.6, linewidths=0, color=PALETTE[0])
         if entry["kind"] != "numeric":
             categories = entry["categories"]
-            axes.set_xticks(
-                range(len(categories)),
-                [shorten(c, 12) for c in categories],
-                rotation=30 if len(categories) > 3 else 0,
-                fontsize=7,
-            )
+            # Turned only when they would touch (see plots.untangle_ticks).
+            axes.set_xticks(range(len(categories)), shorten_all(categories, 12))
         axes.axhline(0, color="#555555", linewidth=0.6)
         axes.set_xlabel(shorten(name, 30), fontsize=8)
         axes.set_ylabel("SHAP value", fontsize=8)
         axes.tick_params(labelsize=7)
         axes.spines[["top", "right"]].set_visible(False)
+        readable_axes(axes)
     for k in range(len(names), lines * columns):
         grid[k // columns][k % columns].set_visible(False)
-    figure.tight_layout()
     return to_data_uri(figure)
 
 
@@ -236,9 +247,12 @@ def group_importance(entry: dict[str, Any], explanations: dict[str, Any]) -> str
     """Mean |SHAP| of the top features, one bar per group of one sensitive feature."""
     names = [f["feature"] for f in explanations["features"]][:MAX_BAR_FEATURES]
     groups = [g for g in entry["groups"] if g["mean_abs_shap"] is not None]
-    figure, axes = plt.subplots(figsize=(7.2, 0.35 * len(names) * max(1, len(groups) / 3) + 1.2))
+    figure, axes = plt.subplots(
+        figsize=(7.2, 0.35 * len(names) * max(1, len(groups) / 3) + 1.5), layout="constrained"
+    )
     height = 0.8 / max(len(groups), 1)
     y = np.arange(len(names))[::-1]
+    shown = shorten_all((group["group"] for group in groups), 18)
     for k, group in enumerate(groups):
         values = [group["mean_abs_shap"][n] for n in names]
         axes.barh(
@@ -246,12 +260,12 @@ def group_importance(entry: dict[str, Any], explanations: dict[str, Any]) -> str
             values,
             height,
             color=PALETTE[k % len(PALETTE)],
-            label=f"{shorten(group['group'], 18)} (n={group['n_explained']})",
+            label=f"{shown[k]} (n={group['n_explained']:,})",
         )
-    axes.set_yticks(y, [shorten(n, 28) for n in names])
+    axes.set_yticks(y, shorten_all(names, 28))
     axes.set_xlabel(f"mean |SHAP value| ({_space(explanations)})")
     axes.set_title(f"Feature importance by group of {shorten(entry['sensitive'], 40)}", fontsize=10)
-    axes.legend(fontsize=7, frameon=False, loc="lower right")
+    legend_below(figure, fontsize=7, ncols=min(len(groups), 5))
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="x", alpha=0.3)
     return to_data_uri(figure)
@@ -270,23 +284,26 @@ def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any], z: float
         names.append(f"{len(rest)} other features")
         values.append(sum(contributions[n] for n in rest))
         spread.append(0.0)
-    labels = [shorten(n, 28) for n in names] + ["total gap"]
+    labels = shorten_all(names, 28) + ["total gap"]
     values.append(comparison["gap"])
     spread.append(z * comparison["gap_se"])
     figure, axes = plt.subplots(figsize=(7.2, 0.34 * len(labels) + 1.3))
     y = np.arange(len(labels))[::-1]
     colours = [POSITIVE if v > 0 else NEGATIVE for v in values[:-1]] + ["#555555"]
     axes.barh(y, values, 0.7, color=colours, xerr=spread, ecolor="#333333", capsize=2)
+    texts = []
     for yy, value, err in zip(y, values, spread, strict=True):
         # The label goes past the error bar's whisker so the two never overlap.
         end = value + (err if value >= 0 else -err)
-        axes.text(
-            end,
-            yy,
-            f" {value:+.3f} ",
-            va="center",
-            fontsize=7,
-            ha="left" if value >= 0 else "right",
+        texts.append(
+            axes.text(
+                end,
+                yy,
+                f" {value:+.3f} ",
+                va="center",
+                fontsize=7,
+                ha="left" if value >= 0 else "right",
+            )
         )
     axes.axvline(0, color="#555555", linewidth=0.8)
     axes.set_yticks(y, labels)
@@ -300,9 +317,8 @@ def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any], z: float
         fontsize=10,
     )
     axes.spines[["top", "right"]].set_visible(False)
-    low, high = axes.get_xlim()
-    pad = 0.12 * (high - low)
-    axes.set_xlim(low - pad, high + pad)
+    readable_axes(axes)
+    keep_inside(axes, texts)
     return to_data_uri(figure)
 
 
@@ -316,22 +332,27 @@ def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
     steps = []  # bottom to top
     if rest:
         steps.append((f"{len(rest)} other features", sum(shap_values[n] for n in rest)))
+    names_shown = dict(zip(shown, shorten_all(shown, 22), strict=True))
     for name in reversed(shown):
         value = case["values"].get(name)
-        shown_value = "missing" if value is None else shorten(str(value), 16)
-        steps.append((f"{shorten(name, 22)} = {shown_value}", shap_values[name]))
-    figure, axes = plt.subplots(figsize=(5.6, 0.3 * len(steps) + 1.2))
+        shown_value = "missing" if value is None else shorten(value_text(value), 16)
+        steps.append((f"{names_shown[name]} = {shown_value}", shap_values[name]))
+    # Narrow: the PDF shows it beside the case's table, in 58% of the page's width.
+    figure, axes = plt.subplots(figsize=(4.6, 0.3 * len(steps) + 1.2))
     position = case["base_value"]
+    texts = []
     for y, (_, value) in enumerate(steps):
         colour = POSITIVE if value > 0 else NEGATIVE
         axes.barh(y, value, 0.65, left=position, color=colour)
-        axes.text(
-            position + value,
-            y,
-            f" {value:+.3f} ",
-            va="center",
-            fontsize=7,
-            ha="left" if value >= 0 else "right",
+        texts.append(
+            axes.text(
+                position + value,
+                y,
+                f" {value:+.3f} ",
+                va="center",
+                fontsize=7,
+                ha="left" if value >= 0 else "right",
+            )
         )
         position += value
     axes.axvline(case["base_value"], color="#888888", linestyle=":", linewidth=0.8)
@@ -342,11 +363,11 @@ def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
     space = _space(explanations)
     axes.set_xlabel(
         f"{space}: base {case['base_value']:.3f} (dotted) → this row {case['output']:.3f} "
-        "(solid); dashed: decision threshold",
+        "(solid)\ndashed: decision threshold",  # two lines: no wider than the plot
         fontsize=7,
     )
     axes.spines[["top", "right"]].set_visible(False)
-    low, high = axes.get_xlim()
-    pad = 0.1 * (high - low)
-    axes.set_xlim(low - pad, high + pad)
+    axes.tick_params(axis="x", labelsize=8)
+    readable_axes(axes)
+    keep_inside(axes, texts)
     return to_data_uri(figure)

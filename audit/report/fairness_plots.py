@@ -9,7 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from audit.report.plots import PALETTE, STYLE, plt, shorten, to_data_uri
+from audit.report.plots import (
+    PALETTE,
+    STYLE,
+    legend_below,
+    plt,
+    readable_axes,
+    shorten,
+    shorten_all,
+    to_data_uri,
+)
 
 CLASSIFICATION_RATES = (("selection_rate", "Selection rate"), ("tpr", "TPR"), ("fpr", "FPR"))
 REGRESSION_VALUES = (("mean_prediction", "Mean prediction"), ("mean_target", "Mean target"))
@@ -45,7 +54,11 @@ def group_chart(feature: dict[str, Any]) -> str:
         groups = [r["group"] for r in rows]
         x = np.arange(len(groups))
         width = 0.8 / len(series)
-        figure, axes = plt.subplots(figsize=(max(5.0, 0.9 * len(groups) + 2.5), 3.4))
+        # No wider than the PDF's page shows it without shrinking its type; many groups'
+        # labels are turned instead (see plots.untangle_ticks), and only beyond some 25
+        # groups, when even upright labels would touch, is it wider.
+        inches = max(min(7.5, max(5.0, 0.9 * len(groups) + 2.5)), 0.26 * len(groups) + 1.2)
+        figure, axes = plt.subplots(figsize=(inches, 3.6), layout="constrained")
         for i, (key, label) in enumerate(series):
             values, errors = _values(rows, key)
             offset = (i - (len(series) - 1) / 2) * width
@@ -63,12 +76,8 @@ def group_chart(feature: dict[str, Any]) -> str:
                 if row.get("insufficient"):
                     bar.set_hatch("///")
                     bar.set_alpha(0.5)
-        axes.set_xticks(
-            x,
-            [shorten(g) for g in groups],
-            rotation=25 if len(groups) > 4 else 0,
-            ha="right" if len(groups) > 4 else "center",
-        )
+        # Turned only when they would touch (see plots.untangle_ticks).
+        axes.set_xticks(x, shorten_all(groups))
         if not regression:
             axes.set_ylim(0, 1)
             axes.set_ylabel("rate")
@@ -76,9 +85,10 @@ def group_chart(feature: dict[str, Any]) -> str:
             f"By group: {shorten(feature['feature'], 50)} (bars: value, whiskers: interval)",
             fontsize=9,
         )
-        axes.legend(ncols=len(series), fontsize=8, loc="upper right", frameon=False)
+        legend_below(figure, ncols=len(series))
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="y", alpha=0.3)
+        readable_axes(axes)
         return to_data_uri(figure)
 
 
@@ -89,7 +99,7 @@ def verdict_chart(verdicts: list[dict[str, Any]]) -> str | None:
     with plt.rc_context(STYLE):
         shown = verdicts[:40]
         height = max(2.0, 0.32 * len(shown) + 1.0)
-        figure, axes = plt.subplots(figsize=(7.0, height))
+        figure, axes = plt.subplots(figsize=(7.0, height), layout="constrained")
         for i, verdict in enumerate(shown):
             y = len(shown) - 1 - i
             colour = VERDICT_COLOURS.get(verdict["verdict"], "#000000")
@@ -99,12 +109,13 @@ def verdict_chart(verdicts: list[dict[str, Any]]) -> str | None:
             if value is not None:
                 axes.plot([value], [y], "o", color=colour, markersize=4)
             axes.plot([verdict["bound"]] * 2, [y - 0.4, y + 0.4], color="#000000", linewidth=1)
-        labels = [
-            shorten(
-                f"{v['feature']}{' = ' + v['group'] if 'group' in v else ''}: {v['metric']}", 60
-            )
-            for v in shown
-        ]
+        labels = shorten_all(
+            (
+                f"{v['feature']}{' = ' + v['group'] if 'group' in v else ''}: {v['metric']}"
+                for v in shown
+            ),
+            60,
+        )
         axes.set_yticks(range(len(shown)), labels[::-1], fontsize=7)
         axes.set_ylim(-0.7, len(shown) - 0.3)
         axes.set_title("Verdicts: value (dot), interval (bar), bound (black tick)", fontsize=9)
@@ -112,14 +123,8 @@ def verdict_chart(verdicts: list[dict[str, Any]]) -> str | None:
             plt.Line2D([], [], color=c, linewidth=2.2, label=name)
             for name, c in VERDICT_COLOURS.items()
         ]
-        axes.legend(
-            handles=handles,
-            fontsize=7,
-            ncols=4,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.12),
-            frameon=False,
-        )
+        legend_below(figure, handles, fontsize=7, ncols=4)
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="x", alpha=0.3)
+        readable_axes(axes)
         return to_data_uri(figure)

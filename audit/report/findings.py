@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.text import interval_text
+from audit.text import interval_text, number_text
 
 MAX_FINDINGS = 6
 
@@ -68,6 +68,12 @@ def _behind(verdict: dict[str, Any]) -> str:
     return f" ({behind})" if behind and "group" not in verdict else ""
 
 
+def _where(verdict: dict[str, Any]) -> str:
+    """``race``, or ``race = Black`` for a rule on a group metric."""
+    group = verdict.get("group")
+    return verdict["feature"] + (f" = {group}" if group is not None else "")
+
+
 def _failed_rules(result: dict[str, Any]) -> list[dict[str, str]]:
     verdicts = result.get("verdicts") or []
     failed = [v for v in verdicts if v.get("fails_gate", v.get("verdict") == "fail")]
@@ -77,8 +83,8 @@ def _failed_rules(result: dict[str, Any]) -> list[dict[str, str]]:
     found = [
         {
             "severity": "fail",
-            "text": f"{v['feature']}: {v['metric'].replace('_', ' ')} is "
-            f"{v['value']:.3f}{_interval(v.get('ci'))}{_behind(v)}, which "
+            "text": f"{_where(v)}: {v['metric'].replace('_', ' ')} is "
+            f"{number_text(v['value'])}{_interval(v.get('ci'))}{_behind(v)}, which "
             + (
                 f"fails {v['op']} {v['bound']}."
                 if v["verdict"] == "fail"
@@ -136,7 +142,7 @@ def _proxies(result: dict[str, Any]) -> list[dict[str, str]]:
         gap = proxy.get("gap") or {}
         text = (
             f"'{proxy['feature']}' acts as a proxy for {proxy['sensitive']} "
-            f"({proxy['measure']} {proxy['association']:.2f})"
+            f"({proxy['measure']} {number_text(proxy['association'])})"
         )
         if gap.get("gap"):
             share = gap["contribution"] / gap["gap"]

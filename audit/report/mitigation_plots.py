@@ -6,11 +6,12 @@ so ``rai-audit report results.json`` redraws it without data or models.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from matplotlib.patches import Rectangle
 
-from audit.report.plots import PALETTE, STYLE, plt, shorten, to_data_uri
+from audit.report.plots import PALETTE, STYLE, plt, readable_axes, shorten_all, to_data_uri
 
 STAGE_COLOURS = {
     "none": "#000000",
@@ -38,7 +39,7 @@ def tradeoff_chart(mitigation: dict[str, Any]) -> str | None:
 
 def _tradeoff_chart(mitigation: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     every = mitigation["strategies"]
-    figure, axes = plt.subplots(figsize=(7.0, 4.2))
+    figure, axes = plt.subplots(figsize=(7.0, 4.2), layout="constrained")
     for row in rows:
         number = every.index(row) + 1
         x, y = row["disparity"]["value"], row["accuracy"]
@@ -91,14 +92,19 @@ def _tradeoff_chart(mitigation: dict[str, Any], rows: list[dict[str, Any]]) -> s
         axes.plot([], [], color="#555555", ls=":", lw=1, label="range of single draws")
     disparity = mitigation["disparity"]
     fairer = "right" if ratio else "left"
-    axes.set_xlabel(f"{disparity['label']} ({disparity['scope']}); fairer to the {fairer}")
+    # Two lines rather than one wider than the figure (a scope names every sensitive feature).
+    xlabel = f"{disparity['label']} ({disparity['scope']}); fairer to the {fairer}"
+    axes.set_xlabel(textwrap.fill(xlabel, 90, max_lines=2, placeholder=" …"))
     cross_fitted = (mitigation.get("fitting") or {}).get("how") == "cross-fitted"
     axes.set_ylabel(f"accuracy on the {'rows, out of fold' if cross_fitted else 'held-out rows'}")
     axes.set_title("Fairness / accuracy trade-off of the mitigation strategies")
-    axes.legend(fontsize=8, frameon=False, loc="best")
+    # Beside the axes, never over a point; the layout engine makes room for it.
+    figure.legend(fontsize=8, frameon=False, loc="outside right upper")
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(alpha=0.3)
-    entries = [f"{every.index(r) + 1}  {shorten(r['label'], 48)}" for r in rows]
+    readable_axes(axes)
+    labels = shorten_all((r["label"] for r in rows), 48)
+    entries = [f"{every.index(r) + 1}  {label}" for r, label in zip(rows, labels, strict=True)]
     key = "\n".join("      ".join(entries[i : i + 2]) for i in range(0, len(entries), 2))
     figure.text(0.01, -0.01, key, fontsize=7.5, color="#444444", va="top", family="DejaVu Sans")
     return to_data_uri(figure)

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axis import Axis  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
-from matplotlib.ticker import FixedFormatter  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    FixedFormatter,
+    FixedLocator,
+    Formatter,
+    MaxNLocator,
+    ScalarFormatter,
+)
 
 from audit.text import printable, printable_lines  # noqa: E402
 
@@ -30,6 +40,208 @@ STYLE = {"text.parse_math": False, "font.family": "DejaVu Sans", "svg.hashsalt":
 # No line of text in a figure is longer than this, whatever a label forgot to shorten: a
 # 100 kB group name would otherwise make a figure of a hundred million pixels.
 LINE_LIMIT = 120
+
+
+# At most this many numbered ticks on an axis (fewer when their labels would touch).
+MAX_TICKS = 8
+# Category labels that would touch are turned this far, then upright if they still would.
+SLANT = 30
+MINUS = "\u2212"  # as matplotlib writes negative tick labels
+
+
+class NumberFormatter(Formatter):
+    """Tick labels a reader takes in at a glance: ``0.25``, ``2,500``, ``50k``, ``1.5M``.
+
+    Matplotlib's default writes ``50000`` and ``100000`` side by side (and runs them together
+    on a narrow axis); here every label of an axis shares one unit (k from 10,000, M from a
+    million, B from a billion) and the fewest decimals that tell its ticks apart.
+    """
+
+    def __init__(self) -> None:
+        self.scale, self.suffix, self.decimals = 1.0, "", 0
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        super().set_locs(locs)
+        values = [float(v) for v in locs if math.isfinite(v)]
+        largest = max((abs(v) for v in values), default=0.0)
+        self.scale, self.suffix = 1.0, ""
+        for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "k")):
+            if largest >= scale:
+                self.scale, self.suffix = (1e3 if suffix == "k" else scale), suffix
+                break
+        self.decimals = _decimals(values, self.scale)
+        if self.scale > 1 and (self.decimals is None or self.decimals > 2):
+            # A narrow range of large numbers (1,000,000.5 to 1,000,002.5): written in full.
+            self.scale, self.suffix = 1.0, ""
+            self.decimals = _decimals(values, 1.0)
+        if self.decimals is None:
+            self.decimals = 6
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return number_text(x, self.scale, self.suffix, self.decimals)
+
+
+def _decimals(values: Sequence[float], scale: float) -> int | None:
+    """The fewest decimals (at most 6) that write every one of ``values / scale`` exactly."""
+    for decimals in range(7):
+        if all(
+            abs(round(v / scale, decimals) - v / scale) < 1e-9 * max(1.0, abs(v / scale))
+            for v in values
+        ):
+            return decimals
+    return None
+
+
+def number_text(value: float, scale: float = 1.0, suffix: str = "", decimals: int = 0) -> str:
+    """``value / scale`` with thousands separators, ``decimals`` places and a unit suffix."""
+    text = f"{value / scale:,.{decimals}f}"
+    if text.lstrip("-").strip("0.,") == "":
+        text = text.lstrip("-")  # no "-0"
+    return text.replace("-", MINUS) + (suffix if text.strip("0.,") else "")
+
+
+def value_text(value: Any) -> str:
+    """A value from the data as a label: whole numbers with thousands separators (45,197)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return f"{value:,.6g}" if abs(value) >= 1000 else str(value)
+    return f"{int(value):,}"
+
+
+def readable_axes(axes: plt.Axes, max_ticks: int = MAX_TICKS) -> None:
+    """Numbered axes of ``axes``: at most ``max_ticks`` ticks, labelled by NumberFormatter.
+
+    Axes labelled by hand (categories, a colour bar's "low"/"high") are left alone.
+    """
+    for axis in (axes.xaxis, axes.yaxis):
+        if axis.get_scale() != "linear":
+            continue
+        if isinstance(axis.get_major_formatter(), ScalarFormatter):
+            axis.set_major_formatter(NumberFormatter())
+        locator = axis.get_major_locator()
+        if isinstance(locator, MaxNLocator) and not isinstance(locator, _FewTicks):
+            axis.set_major_locator(_FewTicks(max_ticks - 1))
+
+
+class _FewTicks(MaxNLocator):
+    """MaxNLocator with round steps (1, 2, 2.5, 5) and a cap of ``nbins + 1`` ticks."""
+
+    def __init__(self, nbins: int) -> None:
+        super().__init__(nbins=nbins, steps=[1, 2, 2.5, 5, 10])
+        self.most = nbins
+
+
+def legend_below(figure: plt.Figure, handles: Iterable[Any] | None = None, **options: Any):
+    """The figure's key under its axes, outside them: it never hides data nor is cut off.
+
+    Its entries go side by side in ``ncols`` columns, fewer when that would be wider than
+    the figure. Needs the figure laid out by the constrained layout engine (it makes room).
+    """
+    options = {"loc": "outside lower center", "frameon": False, "fontsize": 8} | options
+    if handles is not None:
+        options["handles"] = list(handles)
+    columns = options.pop("ncols", 1)
+    while True:
+        legend = figure.legend(ncols=columns, **options)
+        if columns == 1:
+            return legend
+        figure.draw_without_rendering()
+        if legend.get_window_extent().width <= figure.bbox.width:
+            return legend
+        legend.remove()
+        columns -= 1
+
+
+def keep_inside(axes: plt.Axes, texts: Sequence[Text], rounds: int = 3) -> None:
+    """Widen the x range of ``axes`` until every one of ``texts`` (value labels written at
+    the end of bars) lies inside it, clear of the spines and of the tick labels."""
+    if not texts:
+        return
+    figure = axes.figure
+    for _ in range(rounds):
+        figure.draw_without_rendering()
+        renderer = figure.canvas.get_renderer()
+        margin = figure.dpi / 12  # a twelfth of an inch clear of the spines
+        box = axes.bbox.padded(-margin)
+        left = min(text.get_window_extent(renderer).x0 for text in texts)
+        right = max(text.get_window_extent(renderer).x1 for text in texts)
+        if left >= box.x0 and right <= box.x1:
+            return
+        low, high = axes.get_xlim()
+        per_pixel = (high - low) / box.width
+        axes.set_xlim(
+            low - 1.5 * max(0.0, box.x0 - left) * per_pixel,
+            high + 1.5 * max(0.0, right - box.x1) * per_pixel,
+        )
+
+
+def shown_tick_labels(axis: Axis) -> list[Text]:
+    """The tick labels of ``axis`` that are drawn (inside the view, non-empty, visible)."""
+    low, high = sorted(axis.get_view_interval())
+    span = (high - low) or 1.0
+    shown = []
+    for tick in axis.get_major_ticks():
+        label = tick.label1
+        if not (tick.get_visible() and label.get_visible() and label.get_text()):
+            continue
+        if low - 1e-9 * span <= tick.get_loc() <= high + 1e-9 * span:
+            shown.append(label)
+    return shown
+
+
+def labels_touch(labels: list[Text], renderer: Any) -> bool:
+    """Whether any two neighbouring labels of one axis overlap, or nearly, as drawn.
+
+    Upright labels are compared by their boxes, which must be apart by half a letter;
+    slanted ones (all turned alike, as tick labels are) by the distance between their
+    parallel baselines against the line height.
+    """
+    for first, second in zip(labels, labels[1:], strict=False):
+        angle = math.radians(first.get_rotation() % 180)
+        if abs(math.sin(angle)) < 1e-6 or abs(math.cos(angle)) < 1e-6:
+            space = first.get_fontsize() * first.figure.dpi / 72 * 0.5
+            box = first.get_window_extent(renderer).padded(space / 2)
+            if box.overlaps(second.get_window_extent(renderer).padded(space / 2)):
+                return True
+            continue
+        (x1, y1), (x2, y2) = (
+            label.get_transform().transform(label.get_unitless_position())
+            for label in (first, second)
+        )
+        gap = abs((x2 - x1) * math.sin(angle) - (y2 - y1) * math.cos(angle))
+        height = first.get_fontsize() * first.figure.dpi / 72 * 1.2  # one line
+        if gap < height:
+            return True
+    return False
+
+
+def untangle_ticks(figure: plt.Figure) -> None:
+    """No two tick labels of an axis touch: fewer numbered ticks, category labels turned."""
+    figure.draw_without_rendering()
+    renderer = figure.canvas.get_renderer()
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            if not labels_touch(shown_tick_labels(axis), renderer):
+                continue
+            locator = axis.get_major_locator()
+            if isinstance(locator, _FewTicks):
+                while locator.most > 1:
+                    locator.most -= 1
+                    locator.set_params(nbins=locator.most)
+                    figure.draw_without_rendering()
+                    if not labels_touch(shown_tick_labels(axis), renderer):
+                        break
+            elif isinstance(locator, FixedLocator) and axis is axes.xaxis:
+                slanted = {"rotation": SLANT, "ha": "right", "rotation_mode": "anchor"}
+                upright = {"rotation": 90, "ha": "center", "rotation_mode": "default"}
+                for style in (slanted, upright):
+                    axis.set_tick_params(labelrotation=style["rotation"])
+                    for label in axis.get_ticklabels():
+                        label.set(**style)
+                    figure.draw_without_rendering()
+                    if not labels_touch(shown_tick_labels(axis), renderer):
+                        break
 
 
 def to_data_uri(figure: plt.Figure) -> str:
@@ -50,6 +262,8 @@ def to_data_uri(figure: plt.Figure) -> str:
             for formatter in (axis.get_major_formatter(), axis.get_minor_formatter()):
                 if isinstance(formatter, FixedFormatter):
                     formatter.seq = [printable_lines(s, LINE_LIMIT) for s in formatter.seq]
+        readable_axes(axes)
+    untangle_ticks(figure)
     buffer = io.BytesIO()
     # Fixed metadata keeps the PNG bytes identical for identical results.
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
@@ -60,3 +274,20 @@ def to_data_uri(figure: plt.Figure) -> str:
 def shorten(text: str, limit: int = 22) -> str:
     """A label from data, printable (control characters escaped) and at most ``limit`` long."""
     return printable(text, limit)
+
+
+def shorten_all(texts: Iterable[Any], limit: int = 22) -> list[str]:
+    """Labels shortened as by :func:`shorten`, still told apart: those that would read
+    alike (``applicant's self-…`` twice) lose their middle instead of their end."""
+    texts = [str(text) for text in texts]
+    short = [shorten(text, limit) for text in texts]
+    if len(set(short)) == len(short):
+        return short
+    head = (limit - 1) // 2
+    tail = limit - 1 - head
+    alike = {text for text in short if short.count(text) > 1}
+    for index, text in enumerate(texts):
+        full = printable(text, None)
+        if short[index] in alike and len(full) > limit:
+            short[index] = full[:head] + "…" + full[-tail:]
+    return short

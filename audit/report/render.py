@@ -7,7 +7,6 @@ user data and must show as text, never as markup.
 from __future__ import annotations
 
 import base64
-import math
 import multiprocessing
 import re
 import sys
@@ -23,12 +22,13 @@ import yaml
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from audit.report import fairness_plots
+from audit.report import fairness_plots, wrapping
 from audit.report.explain_plots import case_figures, explanation_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
+from audit.report.key_numbers import disparate_impact_shown, key_numbers
 from audit.report.mitigation_plots import tradeoff_chart
-from audit.text import interval_text, printable
+from audit.text import interval_text, number_text, printable
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
 LABEL_LIMIT = 60
@@ -78,16 +78,6 @@ def font_faces(embedded: bool = True) -> str:
             f'font-style: {style}; src: url({url}) format("woff"); }}'
         )
     return "\n".join(rules)
-
-
-def _number(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"  # undefined (e.g. a rate with an empty denominator), not zero
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 def _percent(value: Any, digits: int = 1) -> str:
@@ -143,11 +133,13 @@ def environment(result: dict[str, Any] | None = None) -> Environment:
         lstrip_blocks=True,
         finalize=_finalizer(result or {}),
     )
-    env.filters["num"] = _number
+    env.filters["num"] = number_text  # one number formatter with the terminal
     env.filters["pct"] = _percent
     env.filters["basename"] = lambda path: PurePath(str(path)).name
     env.filters["interval"] = interval_text
     env.filters["index_by"] = lambda items, key: {item[key]: item for item in items}
+    env.globals["key_numbers"] = key_numbers
+    env.globals["disparate_impact_shown"] = disparate_impact_shown
     return env
 
 
@@ -243,7 +235,7 @@ def render_html(
     full) overrides the level recorded in the result (see :func:`report_layout`)."""
     env = environment(result)
     css = font_faces(embedded=not for_pdf) + "\n" + (_load_template("report.css") or "")
-    return env.get_template("report.html.j2").render(
+    html = env.get_template("report.html.j2").render(
         result=result,
         figures=figs if figs is not None else figures(result),
         css=css,
@@ -252,6 +244,7 @@ def render_html(
         glossary=glossary(result),
         **report_layout(result, detail, for_pdf),
     )
+    return wrapping.break_identifiers(html, for_pdf)  # breaks between identifiers' parts
 
 
 def render_summary(result: dict[str, Any]) -> str:
