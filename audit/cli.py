@@ -51,6 +51,23 @@ Formats = Annotated[
         "--format", "-f", help="Output format: json, html or pdf (repeatable; default all)."
     ),
 ]
+
+
+class DetailLevel(StrEnum):
+    summary = "summary"
+    standard = "standard"
+    full = "full"
+
+
+Detail = Annotated[
+    DetailLevel | None,
+    typer.Option(
+        "--detail",
+        help="Report detail: summary (main body only), standard (body + annex; default) "
+        "or full (everything in the body).",
+        case_sensitive=False,
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 Mitigate = Annotated[
     list[str] | None,
@@ -212,7 +229,11 @@ def _audit_and_write(
 
 
 def _render_saved(
-    result: AuditResult, path: Path, formats: list[str], reporter: Reporter
+    result: AuditResult,
+    path: Path,
+    formats: list[str],
+    reporter: Reporter,
+    detail: str | None = None,
 ) -> dict[str, bytes]:
     """The report of a saved results.json; a key it lacks is the file's fault, not a bug."""
     from jinja2 import UndefinedError
@@ -220,7 +241,7 @@ def _render_saved(
     from audit.outputs import render_outputs
 
     try:
-        return render_outputs(result.to_json(), formats, reporter)
+        return render_outputs(result.to_json(), formats, reporter, detail=detail)
     except (KeyError, UndefinedError) as exc:
         if isinstance(exc, KeyError):
             key = exc.args[0] if exc.args else "?"
@@ -400,6 +421,7 @@ def run(
     resamples: Annotated[
         int | None, typer.Option(help="Bootstrap resamples for intervals (default 1000; 0 off).")
     ] = None,
+    detail: Detail = None,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -434,6 +456,7 @@ def run(
             },
             "split": {"test_size": test_size, "column": split_column},
             "output": {"dir": out, "formats": format},
+            "report": {"detail": detail and detail.value},
             "mitigation": {"strategies": mitigate, "save": save_mitigated},
             "fairness": {"min_group_size": min_group_size, "bootstrap": {"resamples": resamples}},
             "seed": seed,
@@ -466,6 +489,7 @@ def demo(
     strict: Strict = False,
     gate: Gate = None,
     junit: Junit = None,
+    detail: Detail = None,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -485,7 +509,11 @@ def demo(
                 folder.put_now(name, content)
             cfg = build_config(
                 out / CONFIG_FILE,
-                {"output": {"formats": format}, "mitigation": {"strategies": mitigate}},
+                {
+                    "output": {"formats": format},
+                    "mitigation": {"strategies": mitigate},
+                    "report": {"detail": detail and detail.value},
+                },
             )
             add_command_line_rules(cfg, fail_on, strict, junit, gate and gate.value)
             # The demo's own policy is an example to read, not a gate: only rules or a gate the
@@ -502,6 +530,15 @@ def report(
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Output directory (default: beside results.json)."),
+    ] = None,
+    detail: Annotated[
+        DetailLevel | None,
+        typer.Option(
+            "--detail",
+            help="Report detail: summary, standard or full (default: the level recorded in "
+            "results.json).",
+            case_sensitive=False,
+        ),
     ] = None,
     force: Force = False,
     quiet: Quiet = False,
@@ -527,7 +564,8 @@ def report(
         with OutputFolder(
             target, force=force, inputs=[results], replaces=is_report_file if beside else None
         ) as folder:
-            for name, content in _render_saved(result, results, formats, reporter).items():
+            rendered = _render_saved(result, results, formats, reporter, detail and detail.value)
+            for name, content in rendered.items():
                 folder.add(name, content)
             written = folder.commit()
         reporter.done(terminal.wrote_line(written))

@@ -115,6 +115,17 @@ class OutputConfig(_Section):
     formats: list[Literal["json", "html", "pdf"]] = Field(default_factory=lambda: list(FORMATS))
 
 
+REPORT_DETAILS = ("summary", "standard", "full")
+
+
+class ReportConfig(_Section):
+    """How much the report shows. ``summary``: the main body only (the PDF has no annex);
+    ``standard``: the main body, then everything else in an annex after a divider page;
+    ``full``: everything in the body, no annex. The HTML report always keeps all content."""
+
+    detail: Literal["summary", "standard", "full"] = "standard"
+
+
 class ExplainConfig(_Section):
     """SHAP explanations: which rows are explained, how many, and the proxy-detection rule."""
 
@@ -512,6 +523,7 @@ class AuditConfig(_Section):
     predictions: PredictionsConfig = Field(default_factory=PredictionsConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     checklist: ChecklistConfig = Field(default_factory=ChecklistConfig)

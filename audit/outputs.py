@@ -37,10 +37,16 @@ STAGING_PREFIX = ".rai-audit-staging-"
 
 
 def render_outputs(
-    results_json: str, formats: Iterable[str], say: Callable[[str], None] = lambda m: None
+    results_json: str,
+    formats: Iterable[str],
+    say: Callable[[str], None] = lambda m: None,
+    detail: str | None = None,
 ) -> dict[str, bytes]:
     """Bytes of each requested output, keyed by file name, from a result's JSON text (what
-    ``AuditResult.to_json`` gives, or a saved results.json): the report reads plain data."""
+    ``AuditResult.to_json`` gives, or a saved results.json): the report reads plain data.
+
+    ``detail`` (summary, standard, full) overrides the level recorded in the result's
+    ``config.report.detail``."""
     # Imported here: the report stack (matplotlib, WeasyPrint) is slow to import and not
     # needed by the commands that only write a file (checklist init, datasets export).
     from audit.report.pdf import render_pdf
@@ -58,13 +64,14 @@ def render_outputs(
         # so a report rendered now equals one re-rendered later from the file.
         plain = json.loads(results_json)
         figs = figures(plain)
-        html = render_html(plain, figs)
+        html = render_html(plain, figs, detail=detail)
         if "html" in formats:
             rendered[FILE_NAMES["html"]] = html.encode("utf-8")
             rendered.update(table_files(plain))  # the long tables, complete, beside the report
         if "pdf" in formats:
             say("Rendering PDF")
-            pdf_html = render_html(plain, figs, for_pdf=True)  # same figures, fonts by name
+            # The same figures; fonts by name.
+            pdf_html = render_html(plain, figs, for_pdf=True, detail=detail)
             rendered[FILE_NAMES["pdf"]] = render_pdf(pdf_html, {FILE_NAMES["json"]: encoded})
     return rendered
 

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import PurePath
 from typing import Any
 
+import yaml
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
@@ -181,11 +182,57 @@ def _in_background(function: Callable[[Any], Any], argument: Any) -> Iterator[Fu
         yield pool.submit(function, argument)
 
 
+DETAILS = ("summary", "standard", "full")
+# Individual explained cases shown in the main body (at most 2 fit the page budget of the
+# demo: one does); the others go to the annex.
+BODY_CASES = 1
+
+
+def report_detail(result: dict[str, Any], detail: str | None = None) -> str:
+    """The detail level to render: ``detail`` if given, else the one recorded in the result's
+    configuration (``report.detail``), else ``standard`` (results written before it existed)."""
+    if detail is None:
+        detail = ((result.get("config") or {}).get("report") or {}).get("detail")
+    detail = detail or "standard"
+    if detail not in DETAILS:
+        raise ValueError(f"report detail must be one of {', '.join(DETAILS)}, not {detail!r}")
+    return detail
+
+
+def config_yaml(config: Any) -> str:
+    """The resolved configuration as a reviewer reads it: YAML, in the config's own order,
+    text as text (no JSON escapes)."""
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=88)
+
+
+def report_layout(
+    result: dict[str, Any], detail: str | None = None, for_pdf: bool = False
+) -> dict[str, Any]:
+    """What the templates need to lay the report out at a detail level.
+
+    ``inline``: everything in the main body (``full``). ``annex``: the rest goes to an annex
+    after a divider page (``standard``; the HTML always has it, collapsed, since it keeps
+    all content). With neither (a ``summary`` PDF), the body only."""
+    level = report_detail(result, detail)
+    return {
+        "detail": level,
+        "inline": level == "full",
+        "annex": level == "standard" or (level == "summary" and not for_pdf),
+        "for_pdf": for_pdf,
+        "body_cases": BODY_CASES,
+        "config_yaml": config_yaml(result.get("config") or {}),
+    }
+
+
 def render_html(
-    result: dict[str, Any], figs: dict[str, Any] | None = None, for_pdf: bool = False
+    result: dict[str, Any],
+    figs: dict[str, Any] | None = None,
+    for_pdf: bool = False,
+    detail: str | None = None,
 ) -> str:
     """The report as HTML; ``for_pdf`` names the fonts for the PDF renderer to load instead of
-    embedding them (the HTML file itself always embeds them)."""
+    embedding them (the HTML file itself always embeds them). ``detail`` (summary, standard,
+    full) overrides the level recorded in the result (see :func:`report_layout`)."""
     env = environment(result)
     css = font_faces(embedded=not for_pdf) + "\n" + (_load_template("report.css") or "")
     html = env.get_template("report.html.j2").render(
@@ -195,6 +242,7 @@ def render_html(
         verdict=overall_verdict(result),
         findings=top_findings(result),
         glossary=glossary(result),
+        **report_layout(result, detail, for_pdf),
     )
     return wrapping.break_identifiers(html, for_pdf)  # breaks between identifiers' parts
 
