@@ -353,7 +353,7 @@ def test_report_shows_the_groups_and_the_gate_of_each_verdict(demo_dir, demo_res
     assert failing == len(demo_result["policy"]["failing"]) > 0
     assert section.count("<strong>fails</strong>") == failing
     assert "(gate: default)" in section
-    appendix = html[html.index('<section id="appendix">') :]
+    appendix = html[html.index('<section id="appendix"') :]
     assert escape(GATES["default"]) in appendix and "denominator" in appendix
     race = next(f for f in demo_result["fairness"]["features"] if f["feature"] == "race")
     ratio = next(d for d in race["disparities"] if d["metric"] == "demographic_parity_ratio")
