@@ -28,6 +28,7 @@ from audit.outputs import OutputFolder, is_report_file, write_file_atomically
 from audit.progress import Reporter
 from audit.report import terminal
 from audit.text import printable, printable_lines
+from audit.vocabulary.report import REPORT_DETAILS
 
 if TYPE_CHECKING:
     from audit.result import AuditResult
@@ -53,10 +54,8 @@ Formats = Annotated[
 ]
 
 
-class DetailLevel(StrEnum):
-    summary = "summary"
-    standard = "standard"
-    full = "full"
+# The values of --detail: the report.detail vocabulary, as the enum typer needs.
+DetailLevel = StrEnum("DetailLevel", {detail: detail for detail in REPORT_DETAILS})
 
 
 Detail = Annotated[

@@ -28,6 +28,7 @@ from audit.errors import AuditError
 from audit.text import is_key_name, key_list, parse_problem, printable, read_text, shown_key
 from audit.vocabulary import strategies as catalogue
 from audit.vocabulary.checks import CHECKS
+from audit.vocabulary.report import DEFAULT_DETAIL, REPORT_DETAILS
 from audit.vocabulary.rules import check_metric_name, parse_rule_text
 
 FORMATS = ("json", "html", "pdf")
@@ -115,15 +116,12 @@ class OutputConfig(_Section):
     formats: list[Literal["json", "html", "pdf"]] = Field(default_factory=lambda: list(FORMATS))
 
 
-REPORT_DETAILS = ("summary", "standard", "full")
-
-
 class ReportConfig(_Section):
     """How much the report shows. ``summary``: the main body only (the PDF has no annex);
     ``standard``: the main body, then everything else in an annex after a divider page;
     ``full``: everything in the body, no annex. The HTML report always keeps all content."""
 
-    detail: Literal["summary", "standard", "full"] = "standard"
+    detail: Literal[REPORT_DETAILS] = DEFAULT_DETAIL  # type: ignore[valid-type]
 
 
 class ExplainConfig(_Section):

@@ -54,7 +54,7 @@ from audit.metrics.groups import (
 from audit.metrics.intervals import disparity_interval
 from audit.metrics.rowwise import GroupAUC, RowSums
 from audit.metrics.rowwise import undefined_reasons as row_reasons_of
-from audit.metrics.verdicts import INSUFFICIENT, decide
+from audit.metrics.verdicts import INSUFFICIENT, four_fifths_verdict
 from audit.text import printable, quoted_list
 from audit.vocabulary import metrics as catalog
 
@@ -594,7 +594,7 @@ def _disparity(
                     "of resamples"
                 )
     if spec.special == "disparate_impact":
-        rule = decide(">=", catalog.FOUR_FIFTHS, value, entry["ci"], bool(state.samples))[0]
+        rule = four_fifths_verdict(value, entry["ci"], bool(state.samples))
         entry["four_fifths_rule"] = INSUFFICIENT if insufficient else rule
         entry["four_fifths_violated_by_point"] = value is not None and value < catalog.FOUR_FIFTHS
     return entry

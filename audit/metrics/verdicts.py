@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from audit.errors import AuditError
 from audit.text import printable, quoted_list
-from audit.vocabulary.metrics import ALL_DISPARITIES, GROUP_METRICS
+from audit.vocabulary.metrics import ALL_DISPARITIES, FOUR_FIFTHS, GROUP_METRICS
 from audit.vocabulary.rules import feature_key, rule_text
 
 if TYPE_CHECKING:
@@ -91,6 +91,13 @@ def decide(
         f"the interval straddles {bound:g}: more data is needed to decide; the point "
         f"estimate {_meets(op, bound, value)}"
     )
+
+
+def four_fifths_verdict(
+    value: float | None, ci: Sequence[float] | None, intervals: bool = True
+) -> str:
+    """The four-fifths rule (selection-rate ratio >= 0.8) judged on ``ci`` like a policy rule."""
+    return decide(">=", FOUR_FIFTHS, value, ci, intervals)[0]
 
 
 def _meets(op: str, bound: float, value: float) -> str:

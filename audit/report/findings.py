@@ -21,23 +21,25 @@ VERDICT_WORDS = {
 }
 
 
-def overall_verdict(result: dict[str, Any]) -> dict[str, str]:
-    """``status`` (pass / fail / inconclusive / no rules), a headline and a sentence."""
+def overall_verdict(result: dict[str, Any]) -> dict[str, Any]:
+    """``status`` (pass / fail / inconclusive / no rules), a headline and a sentence, and the
+    counts the sentence is made of (``n_rules``, ``n_failing``, ``n_unsettled``), which the
+    terminal summary words more briefly."""
     policy = result.get("policy") or {}
     status = policy.get("status", "no rules")
     counts = policy.get("counts", {})
     word, symbol = VERDICT_WORDS.get(status, (status.title(), "?"))
     n_rules = sum(counts.values())
+    failing = len(policy.get("failing") or []) or counts.get("fail", 0)
+    unsettled = counts.get("inconclusive", 0) + counts.get("insufficient data", 0)
     if status == "no rules":
         text = "No fairness policy was set, so the audit gives no verdict: read the numbers."
     elif status == "fail":
-        failing = len(policy.get("failing") or []) or counts.get("fail", 0)
         text = f"{failing} of {n_rules} rule checks fail the policy's gate"
         if policy.get("gate_rule"):
             text += f" ({policy['gate']}: {policy['gate_rule']})"
         text += "."
     elif status == "inconclusive":
-        unsettled = counts.get("inconclusive", 0) + counts.get("insufficient data", 0)
         text = (
             f"No rule check fails the policy's gate, but {unsettled} of {n_rules} are "
             "inconclusive (the interval straddles the bound) or have insufficient data: "
@@ -45,7 +47,16 @@ def overall_verdict(result: dict[str, Any]) -> dict[str, str]:
         )
     else:
         text = f"All {n_rules} rule checks pass: every confidence interval satisfies its bound."
-    return {"status": status, "word": word, "symbol": symbol, "text": text}
+    return {
+        "status": status,
+        "word": word,
+        "symbol": symbol,
+        "text": text,
+        "gate": policy.get("gate"),
+        "n_rules": n_rules,
+        "n_failing": failing,
+        "n_unsettled": unsettled,
+    }
 
 
 def top_findings(result: dict[str, Any]) -> list[dict[str, str]]:

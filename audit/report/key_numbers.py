@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.metrics.verdicts import four_fifths_verdict
 from audit.text import interval_text, number_text
 
 # The disparities shown per feature when there is no policy to say which matter.
@@ -184,15 +185,7 @@ def disparate_impact_shown(
                 **impact,
                 "value": verdict["value"],
                 "ci": verdict.get("ci"),
-                "four_fifths_rule": four_fifths(verdict.get("ci"), verdict["value"]),
+                "four_fifths_rule": four_fifths_verdict(verdict["value"], verdict.get("ci")),
                 "same_as": verdict["rule"],
             }
     return impact
-
-
-def four_fifths(ci: Any, value: float | None) -> str:
-    """The four-fifths rule (ratio >= 0.8) judged on ``ci``, as a policy verdict would be."""
-    from audit.metrics.verdicts import decide
-    from audit.vocabulary.metrics import FOUR_FIFTHS
-
-    return decide(">=", FOUR_FIFTHS, value, ci)[0]

@@ -29,6 +29,7 @@ from audit.report.glossary import glossary
 from audit.report.key_numbers import disparate_impact_shown, key_numbers
 from audit.report.mitigation_plots import tradeoff_chart
 from audit.text import interval_text, number_text, printable
+from audit.vocabulary.report import DEFAULT_DETAIL, REPORT_DETAILS
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
 LABEL_LIMIT = 60
@@ -182,7 +183,6 @@ def _in_background(function: Callable[[Any], Any], argument: Any) -> Iterator[Fu
         yield pool.submit(function, argument)
 
 
-DETAILS = ("summary", "standard", "full")
 # Individual explained cases shown in the main body (at most 2 fit the page budget of the
 # demo: one does); the others go to the annex.
 BODY_CASES = 1
@@ -193,9 +193,11 @@ def report_detail(result: dict[str, Any], detail: str | None = None) -> str:
     configuration (``report.detail``), else ``standard`` (results written before it existed)."""
     if detail is None:
         detail = ((result.get("config") or {}).get("report") or {}).get("detail")
-    detail = detail or "standard"
-    if detail not in DETAILS:
-        raise ValueError(f"report detail must be one of {', '.join(DETAILS)}, not {detail!r}")
+    detail = detail or DEFAULT_DETAIL
+    if detail not in REPORT_DETAILS:
+        raise ValueError(
+            f"report detail must be one of {', '.join(REPORT_DETAILS)}, not {detail!r}"
+        )
     return detail
 
 

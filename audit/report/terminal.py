@@ -33,19 +33,18 @@ def _verdict_line(result: dict[str, Any]) -> str:
     """``Overall verdict: ✗ Fail: 4 of 6 rule checks fail the gate 'default'.``"""
     verdict = overall_verdict(result)
     head = f"Overall verdict: {verdict['symbol']} {verdict['word']}"
-    policy = result.get("policy") or {}
-    counts = policy.get("counts") or {}
-    total = sum(counts.values())
+    total = verdict["n_rules"]
     status = verdict["status"]
     if status == "no rules":
         return head + ": no fairness policy was set, so no verdict; read the numbers."
     if status == "pass":
         return head + f": all {total} rule checks pass."
     if status == "fail":
-        failing = len(policy.get("failing") or []) or counts.get("fail", 0)
-        return head + f": {failing} of {total} rule checks fail the gate '{policy.get('gate')}'."
-    unsettled = counts.get("inconclusive", 0) + counts.get("insufficient data", 0)
-    return head + f": none fails the gate, {unsettled} of {total} are not settled."
+        return (
+            head
+            + f": {verdict['n_failing']} of {total} rule checks fail the gate '{verdict['gate']}'."
+        )
+    return head + f": none fails the gate, {verdict['n_unsettled']} of {total} are not settled."
 
 
 def _shortlist(numbers: list[dict[str, Any]]) -> list[dict[str, Any]]:
