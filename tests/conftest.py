@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,58 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data not present: public dataset files absent")
     return SHARED_DATA
+
+
+def needs_tools(*tools: str) -> None:
+    """Skip unless these programs are installed (Debian packages chromium, chromium-driver,
+    poppler-utils; ./quickstart test installs them)."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(
+            f"needs {', '.join(missing)} (Debian packages chromium, chromium-driver, "
+            "poppler-utils; .ci/run installs them)"
+        )
+
+
+def headless_chromium(*flags: str, logs: bool = False):
+    """A Selenium driver of headless Chromium with networking off (every host resolves to
+    nothing, so any fetch would fail); ``logs`` keeps the console and network logs."""
+    needs_tools("chromium", "chromedriver")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        *flags,
+    ):
+        options.add_argument(flag)
+    if logs:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    return webdriver.Chrome(options=options, service=service)
+
+
+@pytest.fixture(scope="session")
+def compas_report(tmp_path_factory) -> Path:
+    """A predictions-only audit of ProPublica's COMPAS scores, all formats, run once per test
+    process (skips without the public data)."""
+    data = SHARED_DATA / "compas-scores-two-years.csv"
+    if not data.is_file():
+        pytest.skip(f"{data} absent: public dataset files not present")
+    out = tmp_path_factory.mktemp("compas") / "out"
+    result = run_cli(
+        "run", "--data", data, "--target", "two_year_recid", "--score-column", "decile_score",
+        "--threshold", "5", "--sensitive", "race", "--out", out, "--quiet",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (out / "report.pdf").is_file(), result.output
+    return out

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import SHARED_DATA, run_cli
+from conftest import run_cli
 from pypdf import PdfReader
 
 DIVIDER = "Everything the main body leaves out"
@@ -167,18 +167,8 @@ def test_detail_levels_of_a_predictions_only_audit(tmp_path):
     assert QUESTION in text and text.count(QUESTION) == 1
 
 
-def test_compas_predictions_only_body_is_at_most_12_pages(tmp_path):
-    data = SHARED_DATA / "compas-scores-two-years.csv"
-    if not data.is_file():
-        pytest.skip(f"{data} absent (public dataset files not present)")
-    out = tmp_path / "compas"
-    done = run_cli(
-        "run", "--data", data, "--target", "two_year_recid", "--score-column", "decile_score",
-        "--threshold", "5", "--sensitive", "race", "--out", out, "--quiet",
-        "--format", "json", "--format", "pdf",
-    )  # fmt: skip
-    assert done.exit_code == 0, done.output
-    pages = _pages(out / "report.pdf")
+def test_compas_predictions_only_body_is_at_most_12_pages(compas_report):
+    pages = _pages(compas_report / "report.pdf")
     divider = _divider(pages)
     assert divider is not None and divider - 1 <= 12
 

@@ -7,20 +7,11 @@ These tests need Debian's chromium + chromium-driver and poppler-utils (installe
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import pytest
+from conftest import headless_chromium, needs_tools
 from pypdf import PdfReader
-
-
-def _needs(*tools: str) -> None:
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(
-            f"needs {', '.join(missing)} (Debian packages chromium, chromium-driver, "
-            "poppler-utils; .ci/run installs them)"
-        )
 
 
 def test_pdf_carries_results_json_as_attachment(demo_dir):
@@ -30,7 +21,7 @@ def test_pdf_carries_results_json_as_attachment(demo_dir):
 
 
 def test_pdf_text_contains_the_key_figures(demo_dir, demo_result, tmp_path):
-    _needs("pdftotext", "pdftoppm")
+    needs_tools("pdftotext", "pdftoppm")
     text = subprocess.run(
         ["pdftotext", "-layout", demo_dir / "report.pdf", "-"],
         check=True,
@@ -73,28 +64,7 @@ def test_pdf_text_contains_the_key_figures(demo_dir, demo_result, tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    _needs("chromium", "chromedriver")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1600",
-        # Networking off: every host resolves to nothing, so any fetch would fail.
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--proxy-server=127.0.0.1:9",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
+    driver = headless_chromium("--window-size=1280,1600", logs=True)
     yield driver
     driver.quit()
 
@@ -127,7 +97,7 @@ def test_html_in_headless_chromium(browser, demo_dir, tmp_path):
 
 
 def test_report_uses_only_the_embedded_fonts(demo_dir):
-    _needs("pdffonts")
+    needs_tools("pdffonts")
     listing = subprocess.run(
         ["pdffonts", demo_dir / "report.pdf"], check=True, capture_output=True, text=True
     ).stdout.splitlines()[2:]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA, run_cli
+from conftest import headless_chromium, needs_tools, run_cli
 
 # Where a line may break inside an identifier: after one of these, or at a space.
 BREAK_AFTER = set("_:.×-/")
@@ -30,15 +29,6 @@ BREAK_AFTER = set("_:.×-/")
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u00ad\u2060"))
 _TOKEN = re.compile(r"[^\W_](?:[\w:.×/-]*[^\W_])?")
 _HEX = re.compile(r"[0-9a-f]{16,}")
-
-
-def _needs(*tools: str) -> None:
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(
-            f"needs {', '.join(missing)} (Debian packages chromium, chromium-driver, "
-            "poppler-utils; .ci/run installs them)"
-        )
 
 
 # --- identifiers ---------------------------------------------------------------------------
@@ -229,34 +219,7 @@ def synthetic_dir(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def compas_dir(tmp_path_factory) -> Path:
-    """A predictions-only audit of ProPublica's COMPAS scores (skips without the data)."""
-    data = SHARED_DATA / "compas-scores-two-years.csv"
-    if not data.is_file():
-        pytest.skip(f"{data} absent: public dataset files not present")
-    out = tmp_path_factory.mktemp("compas") / "out"
-    result = run_cli(
-        "run",
-        "--data",
-        data,
-        "--target",
-        "two_year_recid",
-        "--score-column",
-        "decile_score",
-        "--threshold",
-        "5",
-        "--sensitive",
-        "race",
-        "--out",
-        out,
-        "--quiet",
-    )
-    assert (out / "report.pdf").is_file(), result.output
-    return out
-
-
-REPORTS = ["demo_dir", "synthetic_dir", "compas_dir"]
+REPORTS = ["demo_dir", "synthetic_dir", "compas_report"]
 
 
 # --- A: nothing breaks mid-word ------------------------------------------------------------
@@ -264,7 +227,7 @@ REPORTS = ["demo_dir", "synthetic_dir", "compas_dir"]
 
 def test_the_split_finder_finds_a_split(tmp_path):
     """The check itself: a narrow PDF that must break a long identifier mid-word."""
-    _needs("pdftotext")
+    needs_tools("pdftotext")
     from audit.report.pdf import render_pdf
 
     pdf = tmp_path / "narrow.pdf"
@@ -282,7 +245,7 @@ def test_the_split_finder_finds_a_split(tmp_path):
 
 @pytest.mark.parametrize("report", REPORTS)
 def test_no_identifier_is_split_mid_word_in_the_pdf(report, request):
-    _needs("pdftotext")
+    needs_tools("pdftotext")
     folder = request.getfixturevalue(report)
     names = identifiers(json.loads((folder / "results.json").read_text()))
     if report == "synthetic_dir":
@@ -296,26 +259,7 @@ def test_no_identifier_is_split_mid_word_in_the_pdf(report, request):
 
 @pytest.fixture(scope="module")
 def browser():
-    _needs("chromium", "chromedriver")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--proxy-server=127.0.0.1:9",
-    ):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
-    driver = webdriver.Chrome(options=options, service=service)
+    driver = headless_chromium("--hide-scrollbars")
     yield driver
     driver.quit()
 
