@@ -29,8 +29,9 @@ from typing import Any
 from audit import __version__
 from audit.errors import AuditError
 from audit.text import quoted_list
+from audit.vocabulary.report import REPORT_FILES
 
-FILE_NAMES = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
+FILE_NAMES = {"json": "results.json", **REPORT_FILES}
 MODEL_FILE = "model.skops"
 MANIFEST = ".rai-audit-manifest.json"
 STAGING_PREFIX = ".rai-audit-staging-"
@@ -49,8 +50,7 @@ def render_outputs(
     ``config.report.detail``."""
     # Imported here: the report stack (matplotlib, WeasyPrint) is slow to import and not
     # needed by the commands that only write a file (checklist init, datasets export).
-    from audit.report.pdf import render_pdf
-    from audit.report.render import figures, render_html
+    from audit.report.build import render_report
     from audit.report.tables import table_files
 
     formats = list(dict.fromkeys(formats))
@@ -59,20 +59,13 @@ def render_outputs(
     if "json" in formats:
         rendered[FILE_NAMES["json"]] = encoded
     if "html" in formats or "pdf" in formats:
-        say("Rendering report")
         # A JSON round trip gives the templates exactly what a saved results.json would,
         # so a report rendered now equals one re-rendered later from the file.
         plain = json.loads(results_json)
-        figs = figures(plain)
-        html = render_html(plain, figs, detail=detail)
+        attachments = {FILE_NAMES["json"]: encoded}  # the PDF carries its own data
+        rendered.update(render_report(plain, formats, detail, attachments, say))
         if "html" in formats:
-            rendered[FILE_NAMES["html"]] = html.encode("utf-8")
             rendered.update(table_files(plain))  # the long tables, complete, beside the report
-        if "pdf" in formats:
-            say("Rendering PDF")
-            # The same figures; fonts by name.
-            pdf_html = render_html(plain, figs, for_pdf=True, detail=detail)
-            rendered[FILE_NAMES["pdf"]] = render_pdf(pdf_html, {FILE_NAMES["json"]: encoded})
     return rendered
 
 
@@ -102,7 +95,7 @@ def write_result(
 
 def is_report_file(name: str) -> bool:
     """Whether ``name`` (relative to the output folder) is one `rai-audit report` re-renders."""
-    return name in (FILE_NAMES["html"], FILE_NAMES["pdf"]) or name.startswith("tables/")
+    return name in REPORT_FILES.values() or name.startswith("tables/")
 
 
 def _write_bytes(path: Path, content: bytes) -> None:

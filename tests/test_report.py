@@ -136,6 +136,10 @@ def test_only_requested_formats_are_written(tmp_path, formats):
     done = run_cli(*args)
     assert done.exit_code == 0, done.output
     written = {p.name for p in out.iterdir()}
-    expected = {"json": {"results.json"}, "html": {"report.html", "tables"}, "pdf": {"report.pdf"}}
+    expected = {
+        "json": {"results.json"},
+        "html": {"report.html", "tables"},
+        "pdf": {"report.pdf", "report-annex.pdf"},
+    }
     # The manifest lists the files rai-audit wrote; nothing else is there.
     assert written == set().union(*(expected[f] for f in formats)) | {MANIFEST}

@@ -1,8 +1,9 @@
-"""The report a reviewer reads: a short main body, then an annex after a divider page.
+"""The report a reviewer reads: a short main body (report.pdf), then an annex.
 
-report.detail: summary (body only), standard (body + annex, the default), full (all in the
-body). The demo is rendered once by the session fixture; the other levels and a
-predictions-only audit are small runs of their own.
+report.detail: summary (body only), standard (the default: the body in report.pdf, the annex
+in report-annex.pdf, the HTML with both), full (all in the body of one PDF). The demo is
+rendered once by the session fixture; the other levels and a predictions-only audit are
+small runs of their own.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import yaml
 from conftest import run_cli
 from pypdf import PdfReader
 
-DIVIDER = "Everything the main body leaves out"
+DIVIDER = "everything the main body (report.pdf) leaves out"
 QUESTION = "Can the analysis be reproduced"  # one of the checklist's 30 questions
 
 
@@ -34,7 +35,7 @@ def _pages(pdf: Path) -> list[str]:
 
 
 def _divider(pages: list[str]) -> int | None:
-    """1-based number of the annex divider page, or None without an annex."""
+    """1-based number of the annex's title page, or None without one."""
     found = [n for n, text in enumerate(pages, 1) if DIVIDER in " ".join(text.split())]
     assert len(found) <= 1
     return found[0] if found else None
@@ -45,15 +46,28 @@ def _flat(pages: list[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_pages(demo_dir) -> list[str]:
+def body_pages(demo_dir) -> list[str]:
     return _pages(demo_dir / "report.pdf")
 
 
-def test_demo_body_is_at_most_20_pages_then_the_annex(demo_pages, demo_result):
+@pytest.fixture(scope="module")
+def annex_pages(demo_dir) -> list[str]:
+    return _pages(demo_dir / "report-annex.pdf")
+
+
+@pytest.fixture(scope="module")
+def demo_pages(body_pages, annex_pages) -> list[str]:
+    """The body's pages, then the annex's: everything the PDFs print."""
+    return body_pages + annex_pages
+
+
+def test_demo_body_is_at_most_20_pages_then_the_annex(body_pages, annex_pages, demo_result):
     assert demo_result["config"]["report"]["detail"] == "standard"
-    divider = _divider(demo_pages)
-    assert divider is not None and divider - 1 <= 20
-    body, annex = _flat(demo_pages[: divider - 1]), _flat(demo_pages[divider:])
+    assert len(body_pages) <= 20 and _divider(body_pages) is None
+    assert _divider(annex_pages) == 1  # the annex opens with its title and contents
+    body, annex = _flat(body_pages), _flat(annex_pages)
+    # Everything the body leaves out is said to be in the annex file, by name.
+    assert "see the annex (report-annex.pdf)" in body
     # Cases beyond the first are in the annex only; the complete checklist too.
     cases = demo_result["explanations"]["cases"]
     assert len(cases) > 2
@@ -86,9 +100,8 @@ def test_pdf_has_no_json_escapes(demo_pages):
     assert '\\"' not in text
 
 
-def test_provenance_shows_hashes_timings_and_yaml_config(demo_pages, demo_dir, demo_result):
-    divider = _divider(demo_pages)
-    annex = "".join(demo_pages[divider:])
+def test_provenance_shows_hashes_timings_and_yaml_config(annex_pages, demo_dir, demo_result):
+    annex = "".join(annex_pages)
     prov = demo_result["provenance"]
     assert prov["timings_seconds"]
     for stage, seconds in prov["timings_seconds"].items():
@@ -147,19 +160,22 @@ def test_detail_levels_of_a_predictions_only_audit(tmp_path):
     summary = _pages(out / "report.pdf")
     assert _divider(summary) is None and len(summary) <= 12
     assert "A6. Provenance" not in _flat(summary)
+    assert not (out / "report-annex.pdf").exists()
 
     out = _run_scores(tmp_path / "standard")
     standard = _pages(out / "report.pdf")
-    divider = _divider(standard)
-    assert divider is not None and divider - 1 <= 12
-    assert len(standard) > len(summary)
+    annex = _pages(out / "report-annex.pdf")
+    assert len(standard) <= 12 and _divider(standard) is None
+    assert _divider(annex) == 1 and "A6. Provenance" in _flat(annex)
 
-    # `rai-audit report` re-renders at the recorded level, or at the one asked for.
+    # `rai-audit report` re-renders at the recorded level, or at the one asked for; a level
+    # without an annex file removes the one an earlier rendering wrote.
     again = run_cli("report", out / "results.json", "--format", "pdf", "--quiet")
     assert again.exit_code == 0, again.output
-    assert _divider(_pages(out / "report.pdf")) == divider
+    assert _pages(out / "report-annex.pdf") == annex
     full = run_cli("report", out / "results.json", "--format", "pdf", "--detail", "full", "-q")
     assert full.exit_code == 0, full.output
+    assert not (out / "report-annex.pdf").exists()
     pages = _pages(out / "report.pdf")
     assert _divider(pages) is None
     text = _flat(pages)
@@ -168,9 +184,8 @@ def test_detail_levels_of_a_predictions_only_audit(tmp_path):
 
 
 def test_compas_predictions_only_body_is_at_most_12_pages(compas_report):
-    pages = _pages(compas_report / "report.pdf")
-    divider = _divider(pages)
-    assert divider is not None and divider - 1 <= 12
+    assert len(_pages(compas_report / "report.pdf")) <= 12
+    assert _divider(_pages(compas_report / "report-annex.pdf")) == 1
 
 
 def test_every_internal_link_of_the_demo_html_resolves(demo_dir):

@@ -250,7 +250,9 @@ def test_no_identifier_is_split_mid_word_in_the_pdf(report, request):
     names = identifiers(json.loads((folder / "results.json").read_text()))
     if report == "synthetic_dir":
         assert LONG_METRIC_COLUMN in names
-    split = split_identifiers(folder / "report.pdf", names)
+    pdfs = [folder / name for name in ("report.pdf", "report-annex.pdf")]
+    assert pdfs[1].is_file()  # the annex (detail standard) is checked too
+    split = [piece for pdf in pdfs for piece in split_identifiers(pdf, names)]
     assert split == [], f"{len(split)} identifier(s) split mid-word: {split}"
 
 

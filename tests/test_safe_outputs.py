@@ -322,7 +322,8 @@ def test_report_rerenders_beside_its_results_and_keeps_them(earlier_audit):
     html = run_cli("report", out / "results.json", "--format", "html", "-q")
     assert html.exit_code == 0, html.output
     files = _files(out)
-    assert not (out / "report.pdf").exists()  # the earlier render's PDF is gone
+    assert not (out / "report.pdf").exists()  # the earlier render's PDFs are gone
+    assert not (out / "report-annex.pdf").exists()
     assert "report.html" in files and "tables/group_metrics.csv" in files
     assert {name: files[name] for name in kept} == kept  # results.json, model.skops untouched
 

@@ -35,12 +35,13 @@ MAX_BAR_FEATURES = 10
 MAX_WATERFALL_FEATURES = 9
 
 
-def case_figures(explanations: dict[str, Any] | None) -> dict[str, str]:
-    """The waterfall plot of each individual case, keyed by case id."""
+def case_figures(explanations: dict[str, Any] | None, cases: slice = slice(None)) -> dict[str, str]:
+    """The waterfall plot of each individual case (those in ``cases``), keyed by case id."""
     if not explanations or explanations.get("status") != "explained":
         return {}
     with plt.rc_context(STYLE):
-        return {case["id"]: waterfall(case, explanations) for case in explanations.get("cases", [])}
+        chosen = explanations.get("cases", [])[cases]
+        return {case["id"]: waterfall(case, explanations) for case in chosen}
 
 
 def explanation_figures(
@@ -49,15 +50,37 @@ def explanation_figures(
     """Every figure of the section, as data: URIs, keyed as the template expects
     (without the individual cases' waterfalls when ``with_cases`` is false); error bars
     are ``z`` standard errors (the audit's confidence level)."""
+    figures = body_figures(explanations, z, body_cases=0)
+    annex = annex_figures(explanations, z, body_cases=0 if with_cases else None)
+    return merge_figures(figures, annex)
+
+
+def body_figures(
+    explanations: dict[str, Any] | None, z: float = 1.959964, body_cases: int = 1
+) -> dict[str, Any]:
+    """The figures the report's main body shows: importance by group, the disparity
+    drivers and the first ``body_cases`` individual cases."""
     if not explanations or explanations.get("status") != "explained":
         return {}
     with plt.rc_context(STYLE):
         figures: dict[str, Any] = _variant_figures(explanations, z)
+    figures["cases"] = case_figures(explanations, slice(body_cases))
+    return figures
+
+
+def annex_figures(
+    explanations: dict[str, Any] | None, z: float = 1.959964, body_cases: int | None = 1
+) -> dict[str, Any]:
+    """The figures only the annex shows: the beeswarm and dependence plots, the cases after
+    the first ``body_cases`` (none when None) and the mitigated models' disparity drivers."""
+    if not explanations or explanations.get("status") != "explained":
+        return {}
+    figures: dict[str, Any] = {}
+    with plt.rc_context(STYLE):
         rows = explanations.get("rows")
         if rows and rows["n"] > 0:
             figures["summary"] = beeswarm(explanations)
             figures["dependence"] = dependence(explanations)
-        figures["cases"] = case_figures(explanations) if with_cases else {}
         # A mitigated model's section shows its disparity drivers only (no per-group plots).
         figures["variants"] = [
             _variant_figures(variant, z, per_group=False)
@@ -65,7 +88,16 @@ def explanation_figures(
             else {}
             for variant in explanations.get("variants", [])
         ]
+    if body_cases is not None:
+        figures["cases"] = case_figures(explanations, slice(body_cases, None))
     return figures
+
+
+def merge_figures(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """The body's and the annex's explanation figures as one set (cases from both)."""
+    merged = {**first, **second}
+    merged["cases"] = {**first.get("cases", {}), **second.get("cases", {})}
+    return merged if first or second else {}
 
 
 def _variant_figures(

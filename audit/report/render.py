@@ -7,13 +7,9 @@ user data and must show as text, never as markup.
 from __future__ import annotations
 
 import base64
-import multiprocessing
 import re
-import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 from importlib import resources
 from pathlib import PurePath
 from typing import Any
@@ -23,13 +19,14 @@ from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoesca
 from markupsafe import Markup
 
 from audit.report import fairness_plots, wrapping
-from audit.report.explain_plots import case_figures, explanation_figures
+from audit.report.background import in_background
+from audit.report.explain_plots import annex_figures, body_figures, merge_figures
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.key_numbers import disparate_impact_shown, key_numbers
 from audit.report.mitigation_plots import tradeoff_chart
 from audit.text import interval_text, number_text, printable
-from audit.vocabulary.report import DEFAULT_DETAIL, REPORT_DETAILS
+from audit.vocabulary.report import DEFAULT_DETAIL, REPORT_DETAILS, REPORT_FILES
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
 LABEL_LIMIT = 60
@@ -144,43 +141,47 @@ def environment(result: dict[str, Any] | None = None) -> Environment:
     return env
 
 
-def figures(result: dict[str, Any]) -> dict[str, Any]:
-    """Every figure of the report, made once and shared by the HTML and the PDF.
+def figures(result: dict[str, Any], part: str = "all") -> dict[str, Any]:
+    """The report's figures, drawn once and shared by the HTML and the PDF: ``all`` of them
+    (the HTML keeps everything), or those of the main ``body`` or of the ``annex`` alone
+    (the two PDFs of detail standard, made side by side: see audit/report/build.py).
 
-    Drawing is CPU-bound matplotlib work: the individual cases' waterfalls (a third of
-    it) are drawn in a second process while this one draws the rest.
+    For ``all``, the annex's figures (about half of the drawing) are drawn in a second
+    process while this one draws the body's.
     """
-    explanations = result.get("explanations")
+    if part == "annex":
+        return {"explanations": annex_figures(result.get("explanations"), _z(result), BODY_CASES)}
+    if part == "body":
+        return _body_figures(result)
+    if part != "all":
+        raise ValueError(f"figures: part must be all, body or annex, not {part!r}")
+    with in_background(partial(figures, part="annex"), result) as annex:
+        return merged_figures(_body_figures(result), annex.result())
+
+
+def merged_figures(body: dict[str, Any], annex: dict[str, Any]) -> dict[str, Any]:
+    """The body's and the annex's figures as the whole report's set."""
+    return {
+        **body,
+        "explanations": merge_figures(body["explanations"], annex["explanations"]),
+    }
+
+
+def _z(result: dict[str, Any]) -> float:
     settings = result["fairness"].get("settings") or {}
-    with _in_background(case_figures, explanations) as cases:
-        figs = {
-            "by_group": {
-                feature["feature"]: fairness_plots.group_chart(feature)
-                for feature in result["fairness"]["features"]
-            },
-            "explanations": explanation_figures(
-                explanations,
-                with_cases=False,
-                z=settings.get("z_value") or 1.959964,  # a result without it: 95%
-            ),
-            "mitigation": tradeoff_chart(result.get("mitigation") or {}),
-            "verdicts": fairness_plots.verdict_chart(result.get("verdicts", [])),
-        }
-        if figs["explanations"]:
-            figs["explanations"]["cases"] = cases.result()
-    return figs
+    return settings.get("z_value") or 1.959964  # a result without it: 95%
 
 
-@contextmanager
-def _in_background(function: Callable[[Any], Any], argument: Any) -> Iterator[Future]:
-    """Run ``function(argument)`` in a forked process where fork is safe (Linux), else here."""
-    if sys.platform != "linux" or not argument:
-        done: Future = Future()
-        done.set_result(function(argument) if argument else {})
-        yield done
-        return
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield pool.submit(function, argument)
+def _body_figures(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "by_group": {
+            feature["feature"]: fairness_plots.group_chart(feature)
+            for feature in result["fairness"]["features"]
+        },
+        "explanations": body_figures(result.get("explanations"), _z(result), BODY_CASES),
+        "mitigation": tradeoff_chart(result.get("mitigation") or {}),
+        "verdicts": fairness_plots.verdict_chart(result.get("verdicts", [])),
+    }
 
 
 # Individual explained cases shown in the main body (at most 2 fit the page budget of the
@@ -208,18 +209,30 @@ def config_yaml(config: Any) -> str:
 
 
 def report_layout(
-    result: dict[str, Any], detail: str | None = None, for_pdf: bool = False
+    result: dict[str, Any],
+    detail: str | None = None,
+    for_pdf: bool = False,
+    document: str = "report",
 ) -> dict[str, Any]:
     """What the templates need to lay the report out at a detail level.
 
     ``inline``: everything in the main body (``full``). ``annex``: the rest goes to an annex
-    after a divider page (``standard``; the HTML always has it, collapsed, since it keeps
-    all content). With neither (a ``summary`` PDF), the body only."""
+    (``standard``; the HTML always has it, collapsed after a divider, since it keeps all
+    content). With neither (a ``summary`` PDF), the body only.
+
+    ``document``: ``report`` is the whole report in one document (the HTML; a summary or
+    full PDF, or a standard one with the annex after a divider page); ``body`` the main body
+    whose annex is a file of its own, named in ``annex_file``; ``annex`` that annex alone.
+    """
+    if document not in ("report", "body", "annex"):
+        raise ValueError(f"document must be report, body or annex, not {document!r}")
     level = report_detail(result, detail)
     return {
         "detail": level,
         "inline": level == "full",
         "annex": level == "standard" or (level == "summary" and not for_pdf),
+        "document": document,
+        "annex_file": REPORT_FILES["annex"] if document == "body" else None,
         "for_pdf": for_pdf,
         "body_cases": BODY_CASES,
         "config_yaml": config_yaml(result.get("config") or {}),
@@ -231,10 +244,12 @@ def render_html(
     figs: dict[str, Any] | None = None,
     for_pdf: bool = False,
     detail: str | None = None,
+    document: str = "report",
 ) -> str:
     """The report as HTML; ``for_pdf`` names the fonts for the PDF renderer to load instead of
     embedding them (the HTML file itself always embeds them). ``detail`` (summary, standard,
-    full) overrides the level recorded in the result (see :func:`report_layout`)."""
+    full) overrides the level recorded in the result; ``document`` picks the whole report,
+    the main body or the annex (see :func:`report_layout`)."""
     env = environment(result)
     css = font_faces(embedded=not for_pdf) + "\n" + (_load_template("report.css") or "")
     html = env.get_template("report.html.j2").render(
@@ -244,7 +259,7 @@ def render_html(
         verdict=overall_verdict(result),
         findings=top_findings(result),
         glossary=glossary(result),
-        **report_layout(result, detail, for_pdf),
+        **report_layout(result, detail, for_pdf, document),
     )
     return wrapping.break_identifiers(html, for_pdf)  # breaks between identifiers' parts
 
