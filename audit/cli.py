@@ -614,7 +614,8 @@ def compare(
             write_file_atomically(html, page.encode("utf-8"))
             written.append(html)
         if format == CompareFormat.json:
-            typer.echo(json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False))
+            # ASCII only: labels from the data reach the terminal as \u escapes, never raw.
+            typer.echo(json.dumps(comparison.to_dict(), indent=2))
         else:
             lines = terminal_lines(comparison, str(old), str(new))
             if written:

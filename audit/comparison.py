@@ -111,6 +111,16 @@ class VerdictChange(Section):
     new_fails_gate: bool | None = None
     change: Literal["better", "same", "worse", "new", "removed"]
 
+    @property
+    def moved(self) -> bool:
+        """Whether the verdict, its value or its interval, or its gate decision differs."""
+        return (self.old_verdict, self.old_value, self.old_ci, self.old_fails_gate) != (
+            self.new_verdict,
+            self.new_value,
+            self.new_ci,
+            self.new_fails_gate,
+        )
+
 
 class DisparityChange(Section):
     feature: str
@@ -172,7 +182,7 @@ class Comparison(Section):
         return bool(
             any(f.changed for f in self.files)
             or self.settings
-            or any(v.change != "same" or v.old_verdict != v.new_verdict for v in self.verdicts)
+            or any(v.change != "same" or v.moved for v in self.verdicts)
             or any(d.change != "unchanged" for d in self.disparities)
             or any(m.change != "unchanged" for m in self.performance)
             or any(f.change != "persisting" for f in self.findings)

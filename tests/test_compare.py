@@ -215,6 +215,7 @@ def test_verdict_order_new_removed_performance_and_findings(audits, tmp_path):
     after = copy.deepcopy(before)
     after["verdicts"][0]["verdict"] = "pass"  # fail -> pass: better
     after["verdicts"][1]["verdict"] = "insufficient data"  # neither settled: same
+    before["verdicts"][1]["fails_gate"], after["verdicts"][1]["fails_gate"] = False, True
     removed = after["verdicts"].pop(2)  # only in OLD: removed, not worse
     added = dict(removed, rule="tpr >= 0.9", bound=0.9, verdict="fail")  # only in NEW: new
     after["verdicts"].append(added)
@@ -242,6 +243,8 @@ def test_verdict_order_new_removed_performance_and_findings(audits, tmp_path):
     findings = {f["id"]: f["change"] for f in comparison["findings"]}
     assert findings[gone["id"]] == "resolved" and findings["missing_values:made_up"] == "new"
     assert list(findings.values()).count("persisting") == len(before["quality"]["findings"]) - 1
+    text = run_cli("compare", old_file, new_file).stdout
+    assert "inconclusive → insufficient data" in text and "now fails the gate" in text
 
     after["verdicts"][1]["verdict"] = "fail"  # inconclusive -> fail: worse
     code, comparison = _compare_json(old_file, _write(new_file, after))
@@ -320,3 +323,17 @@ def test_an_html_path_that_is_a_folder_or_an_input_is_refused(audits, tmp_path):
         result = run_cli("compare", old, new, "--html", target)
         assert result.exit_code == 2 and phrase in result.stderr, result.output
     assert results.read_bytes() == before
+
+
+def test_control_characters_from_the_data_never_reach_the_terminal_raw(audits, tmp_path):
+    """A finding message (edited by hand) carrying an ESC sequence, as a column name could."""
+    old, _ = audits
+    after = _raw(old)
+    finding = dict(after["quality"]["findings"][0], id="x:\x1b[2J", message="bad \x1b[2J name")
+    after["quality"]["findings"].append(finding)
+    new = _write(tmp_path / "results.json", after)
+    for args in ((), ("--format", "json")):
+        result = run_cli("compare", old, new, *args)
+        assert result.exit_code == 0 and "\x1b" not in result.stdout
+    assert "bad \\x1b[2J name" in run_cli("compare", old, new).stdout
+    assert _compare_json(old, new)[1]["findings"][-1]["message"] == "bad \x1b[2J name"

@@ -58,15 +58,23 @@ def _verdict_lines(comparison: Comparison) -> list[str]:
     )
     lines = []
     for v in comparison.verdicts:
-        if v.change == "same" and v.old_verdict == v.new_verdict:
+        gate = _gate_change(v.old_fails_gate, v.new_fails_gate)
+        if v.change == "same" and v.old_verdict == v.new_verdict and not gate:
             continue
         verdicts = f"{v.old_verdict or '—'} → {v.new_verdict or '—'}"
         values = f"{_value(v.old_value, v.old_ci)} → {_value(v.new_value, v.new_ci)}"
         lines.append(
             f"  {CHANGE_MARKS[v.change]} {v.change.upper():<8} {_where(v.feature, v.group)}: "
-            f"{printable(v.rule, 60)}  {verdicts}  {values}"
+            f"{printable(v.rule, 60)}  {verdicts}  {values}{gate and '  ' + gate}"
         )
     return [head, *_capped(lines)]
+
+
+def _gate_change(old: bool | None, new: bool | None) -> str:
+    """``now fails the gate`` / ``no longer fails the gate``, or "" when it did not change."""
+    if old is None or new is None or old == new:
+        return ""
+    return "now fails the gate" if new else "no longer fails the gate"
 
 
 def _file_lines(comparison: Comparison) -> list[str]:
