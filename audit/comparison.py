@@ -29,13 +29,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import computed_field
 
 from audit.errors import AuditError
+from audit.metrics.verdicts import FAIL, INCONCLUSIVE, INSUFFICIENT, PASS
 from audit.result.sections import Interval, Section
 
 if TYPE_CHECKING:
     from audit.result import AuditResult
 
 # Higher is better; inconclusive and insufficient data are both "not settled".
-VERDICT_RANK = {"pass": 2, "inconclusive": 1, "insufficient data": 1, "fail": 0}
+VERDICT_RANK = {PASS: 2, INCONCLUSIVE: 1, INSUFFICIENT: 1, FAIL: 0}
 # Performance metrics in the order shown; True: higher is better, False: lower is better,
 # None: neither (a rate of the data or of the decisions, not a quality).
 PERFORMANCE_METRICS: dict[str, bool | None] = {
