@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import computed_field
 
 from audit.errors import AuditError
 from audit.metrics.verdicts import FAIL, INCONCLUSIVE, INSUFFICIENT, PASS
+from audit.result import AuditResult
 from audit.result.sections import Interval, Section
-
-if TYPE_CHECKING:
-    from audit.result import AuditResult
 
 # Higher is better; inconclusive and insufficient data are both "not settled".
 VERDICT_RANK = {PASS: 2, INCONCLUSIVE: 1, INSUFFICIENT: 1, FAIL: 0}
@@ -227,8 +225,6 @@ def read_audit(path: str | Path) -> AuditResult:
         When the path is missing, the folder holds no results.json, or the file is not a
         result this version reads (see :meth:`AuditResult.load`).
     """
-    from audit.result import AuditResult
-
     path = Path(path)
     if path.is_dir():
         if not (path / RESULTS_FILE).is_file():
