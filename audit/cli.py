@@ -573,6 +573,74 @@ def report(
     _guarded(debug, action)
 
 
+class CompareFormat(StrEnum):
+    """The values of ``rai-audit compare --format``."""
+
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def compare(
+    old: Annotated[
+        Path, typer.Argument(help="The earlier audit: its results.json or its output folder.")
+    ],
+    new: Annotated[
+        Path, typer.Argument(help="The later audit: its results.json or its output folder.")
+    ],
+    format: Annotated[
+        CompareFormat,
+        typer.Option("--format", "-f", help="text (default) or json (the whole comparison)."),
+    ] = CompareFormat.text,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write the comparison as an HTML page to this file."),
+    ] = None,
+    debug: Debug = False,
+) -> None:
+    """What changed between two audits; exit 1 when a policy verdict got worse."""
+
+    def action() -> int:
+        from audit.comparison import read_audit
+        from audit.report.comparison import render_comparison, terminal_lines
+
+        before, after = read_audit(old), read_audit(new)
+        if html is not None:
+            _check_html_target(html, [old, new])
+        comparison = before.compare(after)
+        written = []
+        if html is not None:
+            page = render_comparison(comparison, str(old), str(new))
+            write_file_atomically(html, page.encode("utf-8"))
+            written.append(html)
+        if format == CompareFormat.json:
+            # ASCII only: labels from the data reach the terminal as \u escapes, never raw.
+            typer.echo(json.dumps(comparison.to_dict(), indent=2))
+        else:
+            lines = terminal_lines(comparison, str(old), str(new))
+            if written:
+                lines.append(terminal.wrote_line(written))
+            _echo("\n".join(lines))
+        if comparison.worse:
+            _echo("Exit code 1: a policy verdict got worse from OLD to NEW.", err=True)
+            return EXIT_POLICY_FAILED
+        return EXIT_OK
+
+    _guarded(debug, action)
+
+
+def _check_html_target(path: Path, inputs: list[Path]) -> None:
+    """Refuse an --html path that is a folder or one of the audits being compared."""
+    if path.is_dir():
+        raise AuditError(f"--html {path} is a folder; give a file name, e.g. {path}/compare.html.")
+    for given in inputs:
+        results = given / "results.json" if given.is_dir() else given
+        if path.resolve() == results.resolve():
+            raise AuditError(
+                f"--html {path} is one of the audits being compared; give another file name."
+            )
+
+
 @checklist_app.command("init")
 def checklist_init(
     out: Annotated[Path, typer.Option("--out", "-o", help="Answers file to write.")] = Path(

@@ -78,6 +78,12 @@ def font_faces(embedded: bool = True) -> str:
     return "\n".join(rules)
 
 
+def stylesheet(embedded_fonts: bool = True) -> str:
+    """The report's CSS with its @font-face rules (see :func:`font_faces`): one look for the
+    report and every other page rai-audit writes."""
+    return font_faces(embedded=embedded_fonts) + "\n" + (_load_template("report.css") or "")
+
+
 def _percent(value: Any, digits: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{digits}f}%"
 
@@ -251,7 +257,7 @@ def render_html(
     full) overrides the level recorded in the result; ``document`` picks the whole report,
     the main body or the annex (see :func:`report_layout`)."""
     env = environment(result)
-    css = font_faces(embedded=not for_pdf) + "\n" + (_load_template("report.css") or "")
+    css = stylesheet(embedded_fonts=not for_pdf)
     html = env.get_template("report.html.j2").render(
         result=result,
         figures=figs if figs is not None else figures(result),

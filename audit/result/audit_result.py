@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,9 @@ from audit.result.sections import (
     Verdict,
 )
 from audit.text import parse_problem, printable, read_text
+
+if TYPE_CHECKING:
+    from audit.comparison import Comparison
 
 # Major version: a reader of 2.x reads every 2.y; anything else is refused (re-run the audit).
 SCHEMA_VERSION = "2.0"
@@ -311,6 +314,17 @@ class AuditResult(Section):
 
         with OutputFolder(Path(directory), force=force) as folder:
             return write_result(folder, self.to_json(), list(formats), self.models_to_save)
+
+    def compare(self, other: AuditResult) -> Comparison:
+        """What changed from this audit (the old one) to ``other`` (the new one), as
+        ``rai-audit compare OLD NEW`` shows it: file hashes, settings, every verdict (better,
+        same, worse), every disparity (beyond or within noise), performance and data-quality
+        findings. ``.worse`` is True when a verdict of a rule both checked got worse.
+        """
+        # The comparison reads results; it lives above this module (see save()).
+        from audit.comparison import compare
+
+        return compare(self, other)
 
     def _repr_html_(self) -> str:
         """The report's first page (verdict, key numbers, top findings), for notebooks."""
