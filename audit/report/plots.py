@@ -159,11 +159,13 @@ def keep_inside(axes: plt.Axes, texts: Sequence[Text], rounds: int = 3) -> None:
     if not texts:
         return
     figure = axes.figure
+    # One drawing lays the figure out; after it, a text's extent follows the x range
+    # without drawing again (the axes keep their place), so the rounds are arithmetic.
+    figure.draw_without_rendering()
+    renderer = figure.canvas.get_renderer()
+    margin = figure.dpi / 12  # a twelfth of an inch clear of the spines
+    box = axes.bbox.padded(-margin)
     for _ in range(rounds):
-        figure.draw_without_rendering()
-        renderer = figure.canvas.get_renderer()
-        margin = figure.dpi / 12  # a twelfth of an inch clear of the spines
-        box = axes.bbox.padded(-margin)
         left = min(text.get_window_extent(renderer).x0 for text in texts)
         right = max(text.get_window_extent(renderer).x1 for text in texts)
         if left >= box.x0 and right <= box.x1:
@@ -264,11 +266,24 @@ def to_data_uri(figure: plt.Figure) -> str:
                     formatter.seq = [printable_lines(s, LINE_LIMIT) for s in formatter.seq]
         readable_axes(axes)
     untangle_ticks(figure)
+    # The drawing untangle_ticks made is final: its tight box is measured here rather than by
+    # a second drawing inside savefig, and a layout engine's positions are kept as they are.
+    renderer = figure.canvas.get_renderer()
+    bbox = figure.get_tightbbox(renderer).padded(plt.rcParams["savefig.pad_inches"])
+    _freeze_layout(figure)
     buffer = io.BytesIO()
     # Fixed metadata keeps the PNG bytes identical for identical results.
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches=bbox, metadata={"Software": None})
     plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _freeze_layout(figure: plt.Figure) -> None:
+    """Keep the axes where the last drawing's layout engine put them: without an engine,
+    savefig draws once, not twice (a layout pass first). None removes the engine, as our
+    style sets neither figure.autolayout nor constrained_layout.use."""
+    if figure.get_layout_engine() is not None:
+        figure.set_layout_engine(None)
 
 
 def shorten(text: str, limit: int = 22) -> str:
