@@ -1,0 +1,130 @@
+"""The compliance stage: a section of the result per named rule asked for (``compliance``).
+
+Local Law 144 and the EEOC adverse-impact analysis count the evaluated rows, so they run
+once the decisions are made; the EU AI Act evidence map reads the assembled result, so it
+runs last, after the checklist (:func:`add_evidence_map`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.compliance.eu_ai_act import evidence_map
+from audit.compliance.ll144 import eeo1_categories, ll144_section
+from audit.config import AuditConfig
+from audit.data import AuditData
+from audit.errors import AuditError
+from audit.evaluation import Evaluation
+from audit.result import AuditResult
+from audit.vocabulary.compliance import (
+    EEO1_RACE_ETHNICITY,
+    EEO1_SEX,
+    EEOC,
+    EU_AI_ACT,
+    NYC_LL144,
+)
+
+
+def check_compliance_data(config: AuditConfig, data: AuditData) -> None:
+    """Fail before any work when a rule's columns or categories do not fit the data."""
+    settings = config.compliance.nyc_ll144
+    if NYC_LL144 not in config.compliance.rules or settings is None:
+        return
+    frame = data.frame
+    for key, column, names in (
+        ("sex", settings.sex, EEO1_SEX),
+        ("race_ethnicity", settings.race_ethnicity, EEO1_RACE_ETHNICITY),
+    ):
+        if column not in frame.columns:
+            raise AuditError(
+                f"compliance.nyc_ll144.{key} names the column {column!r}, which is not in "
+                f"the data ({data.source}). Name the column that holds each applicant's "
+                f"{key.replace('_', '/')}."
+            )
+        eeo1_categories(frame[column], settings.categories.get(column), names, key)
+    if _ll144_mode(config) == "scoring" and config.mode == "predictions":
+        if not config.predictions.score_column:
+            raise AuditError(
+                "compliance.nyc_ll144.mode: scoring needs scores, but this audit reads "
+                "decisions (predictions.prediction_column). Set mode: selection, or audit "
+                "the score column (predictions.score_column)."
+            )
+
+
+def compliance_rows(
+    config: AuditConfig, data: AuditData, evaluation: Evaluation
+) -> dict[str, Any] | None:
+    """The rules that count the evaluated rows (LL144, EEOC); None when no rule is asked."""
+    rules = config.compliance.rules
+    if not rules:
+        return None
+    section: dict[str, Any] = {"rules": list(rules)}
+    if NYC_LL144 in rules:
+        section[NYC_LL144] = _ll144(config, data, evaluation)
+    if EEOC in rules:
+        section[EEOC] = _eeoc(config, data, evaluation)
+    return section
+
+
+def add_evidence_map(section: dict[str, Any] | None, result: AuditResult) -> None:
+    """Add the EU AI Act evidence map to ``section``, read from the assembled ``result``."""
+    if section is not None and EU_AI_ACT in section["rules"]:
+        section[EU_AI_ACT] = evidence_map(result)
+
+
+def _ll144_mode(config: AuditConfig) -> str:
+    settings = config.compliance.nyc_ll144
+    assert settings is not None  # the config requires the settings with the rule
+    if settings.mode != "auto":
+        return settings.mode
+    # A tool that outputs a score is audited on scoring rates; one that decides, on selections.
+    return "scoring" if config.predictions.score_column else "selection"
+
+
+def _ll144(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict[str, Any]:
+    settings = config.compliance.nyc_ll144
+    assert settings is not None
+    mode = _ll144_mode(config)
+    rule = evaluation.model_info.get("decision_rule") or {}
+    if mode == "scoring":
+        if evaluation.scores is None:
+            raise AuditError(
+                "compliance.nyc_ll144.mode: scoring needs scores, but the audited model gives "
+                "decisions only. Set mode: selection."
+            )
+        outcome = evaluation.scores
+        direction = (
+            " (a lower score is more favourable)"
+            if rule.get("direction") == ("lower_is_positive")
+            else ""
+        )
+        text = f"the score {rule.get('score') or 'P(positive)'}{direction}"
+    else:
+        outcome = evaluation.y_pred
+        text = f"selected when the decision is positive ({rule.get('text', 'as made')})"
+    frame = data.frame.loc[evaluation.rows].reset_index(drop=True)
+    return ll144_section(
+        outcome,
+        frame[settings.sex],
+        frame[settings.race_ethnicity],
+        settings,
+        mode,
+        text,
+    )
+
+
+def _eeoc(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict[str, Any]:
+    # Imported here: the EEOC analysis is built on its own branch (audit/compliance/eeoc.py).
+    from audit.compliance.eeoc import eeoc_section
+
+    frame = data.frame.loc[evaluation.rows].reset_index(drop=True)
+    groups = {
+        column: frame[column].astype(str).where(frame[column].notna(), np.nan)
+        for column in data.sensitive
+    }
+    selected = np.asarray(evaluation.y_pred).astype(bool)
+    confidence = config.fairness.bootstrap.confidence
+    return eeoc_section(selected, {k: pd.Series(v) for k, v in groups.items()}, confidence)
