@@ -29,6 +29,7 @@ from typing import Any
 from audit import __version__
 from audit.errors import AuditError
 from audit.text import quoted_list
+from audit.vocabulary.compliance import LL144_SUMMARY_FILES
 
 FILE_NAMES = {"json": "results.json", "html": "report.html", "pdf": "report.pdf"}
 MODEL_FILE = "model.skops"
@@ -49,6 +50,7 @@ def render_outputs(
     ``config.report.detail``."""
     # Imported here: the report stack (matplotlib, WeasyPrint) is slow to import and not
     # needed by the commands that only write a file (checklist init, datasets export).
+    from audit.report.ll144_summary import ll144_summary_files
     from audit.report.pdf import render_pdf
     from audit.report.render import figures, render_html
     from audit.report.tables import table_files
@@ -73,6 +75,8 @@ def render_outputs(
             # The same figures; fonts by name.
             pdf_html = render_html(plain, figs, for_pdf=True, detail=detail)
             rendered[FILE_NAMES["pdf"]] = render_pdf(pdf_html, {FILE_NAMES["json"]: encoded})
+        # A Local Law 144 audit also gets its standalone summary of results.
+        rendered.update(ll144_summary_files(plain, formats))
     return rendered
 
 
@@ -102,7 +106,11 @@ def write_result(
 
 def is_report_file(name: str) -> bool:
     """Whether ``name`` (relative to the output folder) is one `rai-audit report` re-renders."""
-    return name in (FILE_NAMES["html"], FILE_NAMES["pdf"]) or name.startswith("tables/")
+    return name in (
+        FILE_NAMES["html"],
+        FILE_NAMES["pdf"],
+        *LL144_SUMMARY_FILES.values(),
+    ) or name.startswith("tables/")
 
 
 def _write_bytes(path: Path, content: bytes) -> None:

@@ -208,8 +208,8 @@ def _checklist_pointer(item_id: str, result: AuditResult) -> dict[str, Any]:
             title,
             [f"item-{item_id}", "checklist"],
             None,
-            f"{title}: answer “{found.question}” in the checklist answers file "
-            "(checklist.answers), with its rationale and evidence.",
+            f"{title}: open; answer it in the checklist answers file (checklist.answers), "
+            "with its rationale and evidence.",
         )
     summary = f"answered {found.status}" + (f": {found.rationale}" if found.rationale else "")
     return _pointer("checklist", title, [f"item-{item_id}", "checklist"], summary, None)

@@ -221,8 +221,8 @@ def _table(
 def _notes(tables: list[dict[str, Any]], mode: str, rate_name: str) -> list[str]:
     notes = [
         "Local Law 144 requires these rates and impact ratios to be calculated and "
-        "published; it sets no threshold an impact ratio must meet, and this section "
-        "reaches no verdict."
+        "published; it sets no threshold an impact ratio must meet, and no verdict is "
+        "drawn from them here."
     ]
     if mode == "scoring":
         notes.append(

@@ -45,3 +45,7 @@ def category_key(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+# The standalone summary of results of a Local Law 144 audit, by report format.
+LL144_SUMMARY_FILES = {"html": "ll144-summary.html", "pdf": "ll144-summary.pdf"}
