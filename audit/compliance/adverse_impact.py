@@ -21,8 +21,11 @@ the highest-rate group (the *reference*):
   (each non-reference group vs the reference): several groups tested at once would otherwise
   find "significant" gaps by chance;
 * the **one- and two-person flip checks**: the impact ratio had one or two more people of
-  the group been selected (at most all of them), whether it would still be below 0.8, and
-  the Holm-adjusted p-value it would then have — how much the finding hangs on one person;
+  the group been selected (at most all of it) — and, as the same question from the other
+  side, had one or two fewer people of the reference group been selected (a small reference
+  group makes a ratio as fragile as a small compared group) — whether it would still be
+  below 0.8, and the Holm-adjusted p-value it would then have: how much the finding hangs on
+  one or two people;
 * the **minimum detectable impact ratio**: the ratio a two-sided pooled Z test at level
   ``1 − confidence`` detects with power 0.8, given the two group sizes and the reference
   rate (normal approximation, see :func:`detection_power`). Above 0.8, the sample can
@@ -41,11 +44,11 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import fisher_exact, norm
 
-from audit.text import p_value_text
+from audit.text import p_value_text, printable
 from audit.vocabulary.metrics import FOUR_FIFTHS
 
 POWER = 0.8  # the power at which the minimum detectable ratio is stated
-FLIPS = (1, 2)  # how many more selected people the flip checks add
+FLIPS = (1, 2)  # how many people the flip checks move
 _FOUR_FIFTHS_EXACT = Fraction(FOUR_FIFTHS).limit_denominator()  # 4/5, for exact comparisons
 
 REFERENCE = "reference"
@@ -59,13 +62,14 @@ DECISION_RULE = (
     "Each group is compared with the group with the highest selection rate, and 'significant' "
     "means a Holm-adjusted Fisher p-value below 1 − confidence. An impact ratio below 0.8 "
     "indicates adverse impact (the four-fifths rule's evidence), unless the difference is not "
-    "significant and one or two more people of the group selected would bring the ratio to "
-    "0.8 or above: then it rests on small numbers and the sample is too small to tell. A "
-    "ratio of 0.8 or above indicates adverse impact only when the difference is significant "
-    "and stays significant with two more people of the group selected (statistical and "
-    "practical significance). Otherwise it is not indicated, unless the sample could not "
-    f"detect a ratio of 0.8 with power {POWER:g} (minimum detectable ratio below 0.8): then "
-    "the sample is too small to tell."
+    "significant and one or two more people of the group selected, or one or two fewer of the "
+    "reference group, would bring the ratio to 0.8 or above: then it rests on small numbers "
+    "and the sample is too small to tell. A ratio of 0.8 or above indicates adverse impact "
+    "only when the difference is significant and stays significant with two more people of "
+    "the group selected and with two fewer of the reference (statistical and practical "
+    "significance). Otherwise it is not indicated, unless the sample could not detect a ratio "
+    f"of 0.8 with power {POWER:g} (minimum detectable ratio below 0.8): then the sample is "
+    "too small to tell."
 )
 
 
@@ -190,10 +194,12 @@ def adverse_impact(
     -------
     dict with ``reference_group`` (None when no group has anyone) and ``groups``: one row per
     group, the reference first, each with ``group``, ``n``, ``selected``, ``selection_rate``,
-    ``reference``, ``impact_ratio``, ``impact_ratio_ci``, ``fisher_p``, ``fisher_p_holm``,
-    ``z``, ``z_p``, ``flips`` (``added``, ``selected``, ``impact_ratio``,
-    ``below_four_fifths``, ``fisher_p_holm``), ``minimum_detectable_ratio``, ``finding`` and
-    ``sentence``. Values are plain floats, ints, str, bool or None (undefined), never NaN.
+    ``reference``, ``impact_ratio``, ``below_four_fifths``, ``impact_ratio_ci``,
+    ``fisher_p``, ``fisher_p_holm``, ``z``, ``z_p``, ``flips`` (one per number of people in
+    FLIPS: ``added``, ``selected``, ``impact_ratio``, ``below_four_fifths``,
+    ``fisher_p_holm`` and ``reference_side`` with ``removed``, ``reference_selected`` and the
+    same three), ``minimum_detectable_ratio``, ``finding`` and ``sentence``. Values are
+    plain floats, ints, str, bool or None (undefined), never NaN.
     """
     for label, (selected, total) in counts.items():
         if not 0 <= selected <= total:
@@ -231,10 +237,10 @@ def adverse_impact(
             "fisher_p_holm": adjusted[label],
             "z": z,
             "z_p": z_p,
-            "flips": [_flip(label, added, counts, reference, raw, compared) for added in FLIPS],
+            "flips": [_flip(label, people, counts, reference, raw, compared) for people in FLIPS],
             "minimum_detectable_ratio": minimum_detectable_ratio(ref_rate, total, ref_total, alpha),
         }
-        row["finding"], row["sentence"] = judge(row, alpha)
+        row["finding"], row["sentence"] = judge(row, alpha, reference)
         rows.append(row)
     return {"reference_group": reference, "groups": rows}
 
@@ -264,27 +270,48 @@ def _below_four_fifths(selected: int, total: int, ref_selected: int, ref_total: 
 
 def _flip(
     label: str,
-    added: int,
+    people: int,
     counts: Mapping[str, tuple[int, int]],
     reference: str,
     raw: dict[str, float],
     compared: list[str],
 ) -> dict[str, Any]:
-    """The group with ``added`` more people selected (at most all of it), the others as they
-    are: its impact ratio, and its Holm-adjusted Fisher p among the feature's comparisons."""
+    """The comparison had ``people`` more of the group been selected (at most all of it), and,
+    under ``reference_side``, had ``people`` fewer of the reference been selected (at least
+    none): each time the impact ratio, whether it is below 0.8, and the group's Holm-adjusted
+    Fisher p among the feature's comparisons (the other comparisons as they are)."""
     selected, total = counts[label]
     ref_selected, ref_total = counts[reference]
-    flipped = min(selected + added, total)
-    ratio = _ratio(flipped, total, ref_selected, ref_total)
+    more = min(selected + people, total)
+    fewer = max(ref_selected - people, 0)
+    return {
+        "added": more - selected,
+        "selected": int(more),
+        **_what_if(label, more, total, ref_selected, ref_total, raw, compared),
+        "reference_side": {
+            "removed": ref_selected - fewer,
+            "reference_selected": int(fewer),
+            **_what_if(label, selected, total, fewer, ref_total, raw, compared),
+        },
+    }
+
+
+def _what_if(
+    label: str,
+    selected: int,
+    total: int,
+    ref_selected: int,
+    ref_total: int,
+    raw: dict[str, float],
+    compared: list[str],
+) -> dict[str, Any]:
     p_values = [
-        fisher_p(flipped, total, ref_selected, ref_total) if other == label else raw[other]
+        fisher_p(selected, total, ref_selected, ref_total) if other == label else raw[other]
         for other in compared
     ]
     return {
-        "added": flipped - selected,
-        "selected": int(flipped),
-        "impact_ratio": ratio,
-        "below_four_fifths": _below_four_fifths(flipped, total, ref_selected, ref_total),
+        "impact_ratio": _ratio(selected, total, ref_selected, ref_total),
+        "below_four_fifths": _below_four_fifths(selected, total, ref_selected, ref_total),
         "fisher_p_holm": holm(p_values)[compared.index(label)],
     }
 
@@ -323,7 +350,7 @@ def _empty_row(label: str, selected: int, total: int) -> dict[str, Any]:
     }
 
 
-def judge(row: dict[str, Any], alpha: float) -> tuple[str, str]:
+def judge(row: dict[str, Any], alpha: float, reference_group: str) -> tuple[str, str]:
     """The finding for one compared group and a sentence saying why (see DECISION_RULE).
 
     ``row`` needs ``impact_ratio``, ``fisher_p_holm``, ``flips`` and
@@ -331,6 +358,7 @@ def judge(row: dict[str, Any], alpha: float) -> tuple[str, str]:
     """
     ratio, p = row["impact_ratio"], row["fisher_p_holm"]
     detectable = row["minimum_detectable_ratio"]
+    reference = printable(reference_group, 40)
     if ratio is None:  # the reference rate is 0: no one selected in any group
         return NOT_INDICATED, (
             f"{NOT_INDICATED.capitalize()}: no one in any group was selected, so the rates "
@@ -345,35 +373,40 @@ def judge(row: dict[str, Any], alpha: float) -> tuple[str, str]:
                 f"{INDICATED.capitalize()}: {stated} is below four-fifths and the difference "
                 f"is statistically significant ({p_stated})."
             )
-        crossing = next((f for f in row["flips"] if not f["below_four_fifths"]), None)
+        crossing = _crossing(row["flips"], reference)
         if crossing is not None:
+            ratio_then, change = crossing
             return TOO_SMALL, (
                 f"{TOO_SMALL.capitalize()}: {stated} is below four-fifths, but the difference "
-                f"is not statistically significant ({p_stated}) and {_people(crossing)} "
-                f"selected would bring the ratio to {crossing['impact_ratio']:.3f}: it rests "
-                "on small numbers."
+                f"is not statistically significant ({p_stated}) and with {change} the ratio "
+                f"would be {_ratio_text(ratio_then)}: it rests on small numbers."
             )
         last = row["flips"][-1]
         return INDICATED, (
             f"{INDICATED.capitalize()} by the four-fifths rule: {stated} stays below "
-            f"four-fifths even with {_people(last)} selected "
-            f"({last['impact_ratio']:.3f}), though the difference is not statistically "
-            f"significant ({p_stated})."
+            f"four-fifths with {_people(last['added'], 'more')} of the group selected "
+            f"({last['impact_ratio']:.3f}) or {_people(last['reference_side']['removed'], 'fewer')}"
+            f" of {reference} selected ({last['reference_side']['impact_ratio']:.3f}), though "
+            f"the difference is not statistically significant ({p_stated})."
         )
     if significant:
         last = row["flips"][-1]
-        if last["fisher_p_holm"] < alpha:
+        then = max(last["fisher_p_holm"], last["reference_side"]["fisher_p_holm"])
+        change = (
+            f"{_people(last['added'], 'more')} of the group selected, or "
+            f"{_people(last['reference_side']['removed'], 'fewer')} of {reference}"
+        )
+        if then < alpha:
             return INDICATED, (
                 f"{INDICATED.capitalize()}: {stated} is at or above four-fifths, but the "
                 f"difference is statistically significant ({p_stated}) and stays so with "
-                f"{_people(last)} selected (p {_p(last['fisher_p_holm'])}): significant "
-                "in statistical and practical terms."
+                f"{change} (p {_p(then)} at most): significant in statistical and practical "
+                "terms."
             )
         return NOT_INDICATED, (
             f"{NOT_INDICATED.capitalize()}: {stated} is at or above four-fifths; the "
             f"difference is statistically significant ({p_stated}) but not in practical "
-            f"terms: with {_people(last)} selected it would not be "
-            f"(p {_p(last['fisher_p_holm'])})."
+            f"terms: with {change} it might not be (p {_p(then)})."
         )
     if detectable is None or detectable < FOUR_FIFTHS:
         reach = (
@@ -398,7 +431,24 @@ def _p(value: float) -> str:
     return text if text.startswith("<") else f"= {text}"
 
 
-def _people(flip: dict[str, Any]) -> str:
-    return {1: "one more person", 2: "two more people"}.get(
-        flip["added"], f"{flip['added']} more people"
-    )
+def _people(count: int, direction: str) -> str:
+    word = {1: "one", 2: "two"}.get(count, str(count))
+    return f"{word} {direction} {'person' if count == 1 else 'people'}"
+
+
+def _ratio_text(ratio: float | None) -> str:
+    return "undefined (no one of the reference selected)" if ratio is None else f"{ratio:.3f}"
+
+
+def _crossing(flips: list[dict[str, Any]], reference: str) -> tuple[float | None, str] | None:
+    """The smallest change (one person first, on either side) that brings the impact ratio
+    to 0.8 or above: (the ratio then, the change in words), or None if none does."""
+    for flip in flips:
+        if not flip["below_four_fifths"]:
+            return flip["impact_ratio"], f"{_people(flip['added'], 'more')} of the group selected"
+        side = flip["reference_side"]
+        if not side["below_four_fifths"]:
+            return side[
+                "impact_ratio"
+            ], f"{_people(side['removed'], 'fewer')} of {reference} selected"
+    return None

@@ -49,14 +49,15 @@ def notes(confidence: float) -> list[str]:
         "large-sample check; the findings use Fisher's test.",
         "Flip checks: the impact ratio, and the Holm-adjusted p-value, had "
         + " or ".join(str(k) for k in FLIPS)
-        + " more people of the group been selected (the other groups as they are).",
+        + " more people of the group been selected, or as many fewer of the reference group "
+        "(the other comparisons as they are): how much a finding hangs on one or two people.",
         "Minimum detectable ratio: the impact ratio a two-sided pooled two-proportion Z test "
         f"at level {alpha} would detect with power {POWER:g}, at this group's and the "
-        "reference's sizes and the reference's rate (normal approximation). At 0.8 or above "
-        "the sample can detect a shortfall at the four-fifths line; below it, only larger "
-        "ones. It is stated at the unadjusted level, so with several groups the sample "
-        "needed is somewhat larger; Fisher's test is a little more conservative than the Z "
-        "test.",
+        "reference's sizes, taking the reference's observed rate as its true rate (normal "
+        "approximation). At 0.8 or above the sample can detect a shortfall at the "
+        "four-fifths line; below it, only larger ones. It is stated at the unadjusted "
+        "level, so with several groups the sample needed is somewhat larger; Fisher's test "
+        "is a little more conservative than the Z test.",
         "Finding: " + DECISION_RULE,
         "Rows whose group is unknown (missing) are left out of that feature and counted. "
         "These figures are evidence for a person to weigh, not a legal conclusion: the "
