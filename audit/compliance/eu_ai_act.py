@@ -88,10 +88,11 @@ ITEMS = (
         ("oversight.human_review", "oversight.limitations"),
     ),
 )
-# Compliance sections of other rules, listed under Article 10(2)(f) when they were run.
+# Compliance sections of other rules (title, report anchor), listed under Article 10(2)(f)
+# when they were run.
 RULE_SECTIONS = {
-    NYC_LL144: "NYC Local Law 144 rates and impact ratios",
-    EEOC: "EEOC adverse impact analysis",
+    NYC_LL144: ("NYC Local Law 144 rates and impact ratios", "compliance_ll144"),
+    EEOC: ("EEOC adverse impact analysis", "compliance_eeoc"),
 }
 
 
@@ -220,7 +221,7 @@ def _rule_pointers(result: AuditResult) -> list[dict[str, Any]]:
     if compliance is None:
         return []
     return [
-        _pointer("compliance", title, [f"compliance-{rule}"], "in this report", None)
-        for rule, title in RULE_SECTIONS.items()
+        _pointer("compliance", title, [anchor], "in this report", None)
+        for rule, (title, anchor) in RULE_SECTIONS.items()
         if getattr(compliance, rule) is not None
     ]

@@ -12,12 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.compliance.eeoc import eeoc_section
 from audit.compliance.eu_ai_act import evidence_map
 from audit.compliance.ll144 import eeo1_categories, ll144_section
 from audit.config import AuditConfig
 from audit.data import AuditData
 from audit.errors import AuditError
 from audit.evaluation import Evaluation
+from audit.metrics.groups import bin_column, intersection_sets
 from audit.result import AuditResult
 from audit.vocabulary.compliance import (
     EEO1_RACE_ETHNICITY,
@@ -26,6 +28,7 @@ from audit.vocabulary.compliance import (
     EU_AI_ACT,
     NYC_LL144,
 )
+from audit.vocabulary.groups import SEPARATOR
 
 
 def check_compliance_data(config: AuditConfig, data: AuditData) -> None:
@@ -117,14 +120,29 @@ def _ll144(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict
 
 
 def _eeoc(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict[str, Any]:
-    # Imported here: the EEOC analysis is built on its own branch (audit/compliance/eeoc.py).
-    from audit.compliance.eeoc import eeoc_section
-
     frame = data.frame.loc[evaluation.rows].reset_index(drop=True)
-    groups = {
-        column: frame[column].astype(str).where(frame[column].notna(), np.nan)
-        for column in data.sensitive
-    }
     selected = np.asarray(evaluation.y_pred).astype(bool)
-    confidence = config.fairness.bootstrap.confidence
-    return eeoc_section(selected, {k: pd.Series(v) for k, v in groups.items()}, confidence)
+    groups = eeoc_groups(frame, data.sensitive, config)
+    return eeoc_section(selected, groups, config.fairness.bootstrap.confidence)
+
+
+def eeoc_groups(
+    frame: pd.DataFrame, sensitive: list[str], config: AuditConfig
+) -> dict[str, pd.Series]:
+    """Each sensitive feature's group label per row, and each intersection's, as the fairness
+    section names them (binned where fairness.bins says, joined with " × "); NaN where a
+    value is missing (the EEOC analysis leaves those rows out of that feature)."""
+    singles: dict[str, pd.Series] = {}
+    for column in sensitive:
+        values = frame[column]
+        spec = config.fairness.bins.get(column)
+        if spec is None:
+            singles[column] = values.astype(str).where(values.notna(), np.nan)
+        else:
+            codes, info = bin_column(values, spec.model_dump(exclude_none=True), column)
+            singles[column] = codes.map(dict(enumerate(info["labels"])))  # NaN stays NaN
+    groups = dict(singles)
+    for combo in intersection_sets(sensitive, config.fairness.intersections):
+        first, *rest = (singles[column].astype(object) for column in combo)
+        groups[SEPARATOR.join(combo)] = first.str.cat(rest, sep=SEPARATOR)  # NaN if any is
+    return groups
