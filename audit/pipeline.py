@@ -55,7 +55,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     checklist = prepare_checklist(config)  # read and validate the answers before any work
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     plan = plan_rows(config, data)
-    check_compliance_data(config, data)  # a rule's columns and categories, before any work
+    check_compliance_data(config, data, plan.test)  # a rule's columns, before any work
     # Train/test checks compare the rows a model learned from with the rows it is judged
     # on: they mean something only when this audit trained the model.
     split = (plan.train, plan.test) if config.mode == "train" else None

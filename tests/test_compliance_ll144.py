@@ -157,6 +157,18 @@ def test_no_verdict_and_no_four_fifths_line_in_the_section():
     assert any("no threshold" in note for note in section["notes"])
 
 
+def test_no_one_selected_leaves_every_impact_ratio_undefined_not_zero():
+    frame = hiring_frame()
+    section = ll144_section(
+        np.zeros(len(frame)), frame["sex"], frame["race"], settings(exclude=EXCLUDE_ASIAN),
+        "selection", "",
+    )  # fmt: skip
+    for part in section["tables"]:
+        assert all(row.get("impact_ratio") is None for row in part["categories"])
+        assert all(row["rate"] == 0.0 for row in part["categories"])
+    assert sum("no impact ratio is defined" in note for note in section["notes"]) == 3
+
+
 def test_scoring_rate_is_the_share_above_the_median_of_the_full_sample():
     # Ten applicants scoring 1..10; the two without a sex score highest. The median of the
     # full sample is 5.5 (that of the eight with a known sex would be 4.5).
@@ -324,6 +336,10 @@ def test_run_writes_the_section_and_the_summary_beside_the_report(hiring_dir):
         assert "3 applicants (1.5%)." in page  # the exclusion's justification
     assert 'id="compliance"' in report and 'id="compliance_ll144"' in report
     assert not (out / "ll144-summary.pdf").exists()  # no pdf format asked for
+    # `rai-audit report` re-renders the summary with the report, from results.json alone.
+    (out / "ll144-summary.html").unlink()
+    assert run_cli("report", out / "results.json", "-f", "html").exit_code == 0
+    assert (out / "ll144-summary.html").read_text(encoding="utf-8") == summary
     # No rule asked: no section, no summary.
     plain_out = hiring_dir / "plain"
     assert (

@@ -230,7 +230,7 @@ def _notes(tables: list[dict[str, Any]], mode: str, rate_name: str) -> list[str]
             "median score of all applicants in the audit (unknown category included)."
         )
     for table in tables:
-        if all(row["impact_ratio"] is None for row in table["categories"]):
+        if all(row.get("impact_ratio") is None for row in table["categories"]):
             notes.append(
                 f"{table['title']}: no impact ratio is defined (no category has a {rate_name} "
                 "above 0, or every category is excluded)."

@@ -14,40 +14,30 @@ import pandas as pd
 
 from audit.compliance.eeoc import eeoc_section
 from audit.compliance.eu_ai_act import evidence_map
-from audit.compliance.ll144 import eeo1_categories, ll144_section
+from audit.compliance.ll144 import ll144_section
 from audit.config import AuditConfig
 from audit.data import AuditData
 from audit.errors import AuditError
 from audit.evaluation import Evaluation
 from audit.metrics.groups import bin_column, intersection_sets
 from audit.result import AuditResult
-from audit.vocabulary.compliance import (
-    EEO1_RACE_ETHNICITY,
-    EEO1_SEX,
-    EEOC,
-    EU_AI_ACT,
-    NYC_LL144,
-)
+from audit.vocabulary.compliance import EEOC, EU_AI_ACT, NYC_LL144
 from audit.vocabulary.groups import SEPARATOR
 
 
-def check_compliance_data(config: AuditConfig, data: AuditData) -> None:
-    """Fail before any work when a rule's columns or categories do not fit the data."""
+def check_compliance_data(config: AuditConfig, data: AuditData, rows: np.ndarray) -> None:
+    """Fail before any work when a rule's columns, categories or exclusions do not fit the
+    data; ``rows`` are the rows to be evaluated (the applicants of a Local Law 144 audit)."""
     settings = config.compliance.nyc_ll144
     if NYC_LL144 not in config.compliance.rules or settings is None:
         return
-    frame = data.frame
-    for key, column, names in (
-        ("sex", settings.sex, EEO1_SEX),
-        ("race_ethnicity", settings.race_ethnicity, EEO1_RACE_ETHNICITY),
-    ):
-        if column not in frame.columns:
+    for key, column in (("sex", settings.sex), ("race_ethnicity", settings.race_ethnicity)):
+        if column not in data.frame.columns:
             raise AuditError(
                 f"compliance.nyc_ll144.{key} names the column {column!r}, which is not in "
                 f"the data ({data.source}). Name the column that holds each applicant's "
                 f"{key.replace('_', '/')}."
             )
-        eeo1_categories(frame[column], settings.categories.get(column), names, key)
     if _ll144_mode(config) == "scoring" and config.mode == "predictions":
         if not config.predictions.score_column:
             raise AuditError(
@@ -55,6 +45,17 @@ def check_compliance_data(config: AuditConfig, data: AuditData) -> None:
                 "decisions (predictions.prediction_column). Set mode: selection, or audit "
                 "the score column (predictions.score_column)."
             )
+    # The tables on these rows with no one selected: the category mappings and the 2% limit
+    # of the exclusions are checked now, not after the model is trained.
+    frame = data.frame.loc[rows]
+    ll144_section(
+        np.zeros(len(frame)),
+        frame[settings.sex],
+        frame[settings.race_ethnicity],
+        settings,
+        "selection",
+        "",
+    )
 
 
 def compliance_rows(
@@ -99,11 +100,8 @@ def _ll144(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict
                 "decisions only. Set mode: selection."
             )
         outcome = evaluation.scores
-        direction = (
-            " (a lower score is more favourable)"
-            if rule.get("direction") == ("lower_is_positive")
-            else ""
-        )
+        lower = rule.get("direction") == "lower_is_positive"
+        direction = " (a lower score is more favourable)" if lower else ""
         text = f"the score {rule.get('score') or 'P(positive)'}{direction}"
     else:
         outcome = evaluation.y_pred
