@@ -374,3 +374,14 @@ def test_summary_pdf_has_one_to_three_pages(hiring_dir):
         ).stdout.decode()
         assert "Summary of results of a bias audit" in text and "Impact ratio" in text
     assert "Summary of results" in render_ll144_summary(plain)
+
+
+def test_rules_that_count_selections_are_refused_for_a_regression_audit():
+    frame = pd.DataFrame({"sex": ["M", "F"] * 20, "y": np.arange(40.0), "p": np.arange(40.0)})
+    config = {
+        "data": {"target": "y", "sensitive": ["sex"], "task": "regression"},
+        "predictions": {"prediction_column": "p"},
+        "compliance": ["eeoc_uniform_guidelines", "eu_ai_act"],
+    }
+    with pytest.raises(AuditError, match="eeoc_uniform_guidelines count who was selected"):
+        audit.run(config, data=frame)

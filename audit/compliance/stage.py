@@ -28,6 +28,13 @@ from audit.vocabulary.groups import SEPARATOR
 def check_compliance_data(config: AuditConfig, data: AuditData, rows: np.ndarray) -> None:
     """Fail before any work when a rule's columns, categories or exclusions do not fit the
     data; ``rows`` are the rows to be evaluated (the applicants of a Local Law 144 audit)."""
+    counted = [rule for rule in (NYC_LL144, EEOC) if rule in config.compliance.rules]
+    if counted and config.data.task == "regression":
+        raise AuditError(
+            f"The compliance rule(s) {', '.join(counted)} count who was selected, which a "
+            "regression audit does not decide. Audit the decisions (a classification) or "
+            "remove the rule(s) from compliance.rules."
+        )
     settings = config.compliance.nyc_ll144
     if NYC_LL144 not in config.compliance.rules or settings is None:
         return
