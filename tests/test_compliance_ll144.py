@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import run_cli
 
 import audit
 from audit.compliance.ll144 import ll144_section
 from audit.config import LL144Config, config_from_dict
 from audit.errors import AuditError
 from audit.report.ll144_summary import ll144_summary_files, render_ll144_summary
-from tests.conftest import run_cli
 
 SETTINGS = {
     "audit_date": "2026-12-01",

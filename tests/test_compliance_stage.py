@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from test_compliance_ll144 import CELLS, hiring_frame
 
 import audit
 from audit.compliance.stage import eeoc_groups
 from audit.config import config_from_dict
-from tests.test_compliance_ll144 import CELLS, hiring_frame
 
 
 def test_eeoc_runs_on_every_feature_and_intersection_of_the_audit():
