@@ -114,14 +114,15 @@ def _ll144(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict
         outcome = evaluation.y_pred
         text = f"selected when the decision is positive ({rule.get('text', 'as made')})"
     frame = data.frame.loc[evaluation.rows].reset_index(drop=True)
-    return ll144_section(
-        outcome,
-        frame[settings.sex],
-        frame[settings.race_ethnicity],
-        settings,
-        mode,
-        text,
+    section = ll144_section(
+        outcome, frame[settings.sex], frame[settings.race_ethnicity], settings, mode, text
     )
+    if evaluation.plan_how != "all rows":  # e.g. the held-out rows of a model trained here
+        section["notes"].append(
+            f"The applicants counted are the {len(frame):,} evaluated rows, not every row of "
+            f"the data: {evaluation.plan_why}."
+        )
+    return section
 
 
 def _eeoc(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict[str, Any]:
