@@ -412,3 +412,11 @@ def test_p_values_are_shown_as_text():
     assert p_value_text(None) == "—"
     html = environment().from_string("{{ p | p_value }}").render(p=1e-30)
     assert html == "&lt; 0.001"
+
+
+def test_counts_as_numpy_integers_give_the_exact_ratio():
+    # int32 counts (numpy's default integer on Windows): 60,000 × 80,000 overflows int32.
+    counts = {"A": (np.int32(64_000), np.int32(80_000)), "B": (np.int32(45_000), np.int32(60_000))}
+    row = _row(counts, "B")
+    assert row["impact_ratio"] == pytest.approx(0.75 / 0.8, rel=1e-12)
+    assert isinstance(row["n"], int) and isinstance(row["selected"], int)
