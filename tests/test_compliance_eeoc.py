@@ -27,6 +27,7 @@ from audit.compliance.adverse_impact import (
 from audit.compliance.eeoc import eeoc_section
 from audit.errors import AuditError
 from audit.report.render import environment
+from audit.text import p_value_text
 
 
 def _row(counts: dict[str, tuple[int, int]], group: str, confidence: float = 0.95) -> dict:
@@ -394,3 +395,28 @@ def test_template_renders_the_section(hiring):
     assert "Holm" in html and "2 rows with no known group are left out" in html
     for note in section["notes"]:
         assert str(escape(note)) in html
+
+
+def test_template_renders_a_feature_with_no_known_group(hiring):
+    selected, sex, _ = hiring
+    section = eeoc_section(selected, {"sex": sex, "unknown": pd.Series([np.nan] * 12)})
+    html = environment().get_template("sections/compliance_eeoc.html.j2").render(section=section)
+    assert "No rows with a known group: nothing to compare." in html
+    assert "12 rows with no known group are left out" in html
+    assert html.count("<table") == 1  # the empty feature has no table
+
+
+def test_p_values_are_shown_as_text():
+    assert p_value_text(0.0004) == "< 0.001"
+    assert p_value_text(0.0123) == "0.012"
+    assert p_value_text(None) == "—"
+    html = environment().from_string("{{ p | p_value }}").render(p=1e-30)
+    assert html == "&lt; 0.001"
+
+
+def test_counts_as_numpy_integers_give_the_exact_ratio():
+    # int32 counts (numpy's default integer on Windows): 60,000 × 80,000 overflows int32.
+    counts = {"A": (np.int32(64_000), np.int32(80_000)), "B": (np.int32(45_000), np.int32(60_000))}
+    row = _row(counts, "B")
+    assert row["impact_ratio"] == pytest.approx(0.75 / 0.8, rel=1e-12)
+    assert isinstance(row["n"], int) and isinstance(row["selected"], int)

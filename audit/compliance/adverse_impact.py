@@ -201,6 +201,8 @@ def adverse_impact(
     same three), ``minimum_detectable_ratio``, ``finding`` and ``sentence``. Values are
     plain floats, ints, str, bool or None (undefined), never NaN.
     """
+    # Python ints: products of counts (the exact ratios) must not overflow a numpy int64.
+    counts = {label: (int(selected), int(total)) for label, (selected, total) in counts.items()}
     for label, (selected, total) in counts.items():
         if not 0 <= selected <= total:
             raise ValueError(f"group {label!r}: {selected} selected out of {total}")
