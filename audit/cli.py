@@ -22,7 +22,7 @@ import typer
 import yaml
 
 from audit import __version__
-from audit.config import AuditConfig, build_config
+from audit.config import AuditConfig, add_compliance_rules, build_config
 from audit.errors import AuditError
 from audit.outputs import OutputFolder, is_report_file, write_file_atomically
 from audit.progress import Reporter
@@ -81,6 +81,14 @@ FailOn = Annotated[
         "--fail-on",
         help="Policy rule to add, e.g. 'demographic_parity_ratio>=0.8' or "
         "'race: equalized_odds_difference<=0.1' (repeatable). Exit 1 if a rule fails.",
+    ),
+]
+Compliance = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--compliance",
+        help="Add a report section shaped by a named rule: nyc_ll144, eeoc_uniform_guidelines "
+        "or eu_ai_act (repeatable; nyc_ll144 needs its settings in compliance.nyc_ll144).",
     ),
 ]
 Strict = Annotated[
@@ -421,6 +429,7 @@ def run(
         int | None, typer.Option(help="Bootstrap resamples for intervals (default 1000; 0 off).")
     ] = None,
     detail: Detail = None,
+    compliance: Compliance = None,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -467,6 +476,7 @@ def run(
         from audit.policy import add_command_line_rules
 
         add_command_line_rules(cfg, fail_on, strict, junit, gate and gate.value)
+        add_compliance_rules(cfg, compliance)
         with OutputFolder(cfg.output.dir, force=force, inputs=_inputs(cfg, path)) as folder:
             return _audit_and_write(cfg, Reporter(quiet), folder)
 
@@ -489,6 +499,7 @@ def demo(
     gate: Gate = None,
     junit: Junit = None,
     detail: Detail = None,
+    compliance: Compliance = None,
     force: Force = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -504,7 +515,8 @@ def demo(
             reporter("Generating synthetic credit data")
             # The audit reads its data and config from where the user will find them; they
             # are this run's files, put back as they were if the audit fails.
-            for name, content in demo_files(rows=rows, bias=bias, model=model, seed=seed).items():
+            files = demo_files(rows=rows, bias=bias, model=model, seed=seed, compliance=compliance)
+            for name, content in files.items():
                 folder.put_now(name, content)
             cfg = build_config(
                 out / CONFIG_FILE,

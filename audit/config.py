@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -28,6 +29,14 @@ from audit.errors import AuditError
 from audit.text import is_key_name, key_list, parse_problem, printable, read_text, shown_key
 from audit.vocabulary import strategies as catalogue
 from audit.vocabulary.checks import CHECKS
+from audit.vocabulary.compliance import (
+    EEO1_RACE_ETHNICITY,
+    EEO1_SEX,
+    NYC_LL144,
+    UNKNOWN,
+    category_key,
+    check_compliance_rule,
+)
 from audit.vocabulary.report import DEFAULT_DETAIL, REPORT_DETAILS
 from audit.vocabulary.rules import check_metric_name, parse_rule_text
 
@@ -513,6 +522,130 @@ class PolicyConfig(_Section):
         return value
 
 
+class LL144DataSource(_Section):
+    """The data a Local Law 144 bias audit used: historical data of the employer's use of the
+    tool, or test data, and why (test data only when historical data is not enough)."""
+
+    kind: Literal["historical", "test"]
+    description: str = Field(min_length=1)
+
+
+class LL144Exclusion(_Section):
+    """A category under 2% of the data left out of the impact ratios, with the reason.
+
+    ``category``: an EEO-1 name; for ``feature: intersection`` a pair [sex, race/ethnicity].
+    """
+
+    feature: Literal["sex", "race_ethnicity", "intersection"]
+    category: str | list[str]
+    justification: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_category(self) -> LL144Exclusion:
+        names = {"sex": EEO1_SEX, "race_ethnicity": EEO1_RACE_ETHNICITY}
+        if self.feature == "intersection":
+            pair = self.category
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise ValueError(
+                    "an excluded intersection is a pair [sex, race/ethnicity], e.g. [Female, Asian]"
+                )
+            checks = zip(("sex", "race_ethnicity"), pair, strict=True)
+        else:
+            if not isinstance(self.category, str):
+                raise ValueError(f"an excluded {self.feature} category is one EEO-1 name")
+            checks = [(self.feature, self.category)]
+        for feature, name in checks:
+            if name not in names[feature]:
+                raise ValueError(
+                    f"{name!r} is not an EEO-1 {feature} category; valid: "
+                    f"{', '.join(names[feature])}"
+                )
+        return self
+
+
+class LL144Config(_Section):
+    """Settings of an NYC Local Law 144 bias audit (6 RCNY §5-300–5-304).
+
+    ``sex`` and ``race_ethnicity`` name the data's columns; ``categories`` maps a column's
+    values to EEO-1 names (a value mapped to null or Unknown, or not listed, is counted as
+    unknown; a column without a mapping must hold EEO-1 names). ``mode``: ``selection``
+    (selection rates of the decisions), ``scoring`` (the share scoring above the median of
+    the full sample) or ``auto`` (scoring when the audit reads a score column).
+    """
+
+    audit_date: date
+    distribution_date: date
+    data_source: LL144DataSource
+    sex: str = Field(min_length=1)
+    race_ethnicity: str = Field(min_length=1)
+    categories: dict[str, dict[str, str | None]] = Field(default_factory=dict)
+    exclude: list[LL144Exclusion] = Field(default_factory=list)
+    mode: Literal["auto", "selection", "scoring"] = "auto"
+    tool_name: str | None = None
+    auditor: str | None = None
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        # YAML reads `1: Male` with an integer key; the data's values are compared as text.
+        if not isinstance(value, dict):
+            return value
+        return {
+            str(column): {category_key(k): v for k, v in mapping.items()}
+            if isinstance(mapping, dict)
+            else mapping
+            for column, mapping in value.items()
+        }
+
+    @model_validator(mode="after")
+    def _eeo1_names(self) -> LL144Config:
+        names = {self.sex: EEO1_SEX, self.race_ethnicity: EEO1_RACE_ETHNICITY}
+        if self.sex == self.race_ethnicity:
+            raise ValueError("sex and race_ethnicity must be two different columns")
+        for column, mapping in self.categories.items():
+            if column not in names:
+                raise ValueError(
+                    f"categories maps column {column!r}, which is neither the sex column "
+                    f"({self.sex!r}) nor the race_ethnicity column ({self.race_ethnicity!r})"
+                )
+            wrong = [v for v in mapping.values() if v not in (*names[column], UNKNOWN, None)]
+            if wrong:
+                raise ValueError(
+                    f"categories.{column} maps to {', '.join(map(repr, wrong))}, not EEO-1 "
+                    f"names; valid: {', '.join(names[column])} (or {UNKNOWN} / null)"
+                )
+        return self
+
+
+class ComplianceConfig(_Section):
+    """Reports shaped by named rules (see audit/compliance/): ``rules`` lists them; a bare
+    list is read as the rules. ``nyc_ll144`` holds that rule's settings."""
+
+    rules: list[str] = Field(default_factory=list)
+    nyc_ll144: LL144Config | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, value: Any) -> Any:
+        return {"rules": value} if isinstance(value, list) else value
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, names: list[str]) -> list[str]:
+        return list(dict.fromkeys(check_compliance_rule(name) for name in names))
+
+    @model_validator(mode="after")
+    def _settings_given(self) -> ComplianceConfig:
+        if NYC_LL144 in self.rules and self.nyc_ll144 is None:
+            raise ValueError(
+                "the nyc_ll144 rule needs its settings: write compliance as a mapping, "
+                "`compliance: {rules: [nyc_ll144], nyc_ll144: {audit_date, distribution_date, "
+                "data_source: {kind, description}, sex: COLUMN, race_ethnicity: COLUMN}}` "
+                "(see the README)"
+            )
+        return self
+
+
 class AuditConfig(_Section):
     """Everything an audit needs; see README.md for an annotated example."""
 
@@ -530,6 +663,7 @@ class AuditConfig(_Section):
     mitigation: MitigationConfig = Field(default_factory=MitigationConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
     seed: int = 0
     # Where relative paths are shown from in results.json: the config file's folder, or the
     # working directory (a result never records an absolute local path).
@@ -788,3 +922,22 @@ def _drop_none(tree: dict[str, Any]) -> dict[str, Any]:
         elif value is not None and value != [] and value != ():
             out[key] = value
     return out
+
+
+def add_compliance_rules(config: AuditConfig, names: list[str] | None) -> None:
+    """Add ``--compliance`` rules to those of the config (a rule asked twice counts once).
+
+    Raises
+    ------
+    AuditError
+        If a name is not a known rule, or a rule's settings are missing from the config.
+    """
+    if not names:
+        return
+    raw = config.compliance.model_dump()
+    raw["rules"] = [*raw["rules"], *names]
+    try:
+        config.compliance = ComplianceConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
+        raise AuditError(f"--compliance: {'; '.join(problems)}.") from None

@@ -7,12 +7,14 @@ config it used.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import yaml
 
 from audit.datasets import SCENARIOS, make_scenario
 from audit.outputs import write_file_atomically
+from audit.vocabulary.compliance import NYC_LL144
 
 # The demo's policy: the four-fifths rule on selection rates, and equalized odds within 0.1.
 # With the planted bias (1.0 log-odds against Black and Hispanic applicants) the first rule
@@ -23,9 +25,9 @@ CONFIG_FILE = "audit.yaml"
 DATA_FILE = "data/credit.csv"  # relative to the config, as a user would write it
 
 
-def demo_config(model: str, seed: int) -> dict:
+def demo_config(model: str, seed: int, compliance: list[str] | None = None) -> dict:
     scenario = SCENARIOS["credit"]
-    return {
+    config = {
         "data": {
             "path": DATA_FILE,
             "target": scenario.target,
@@ -60,9 +62,43 @@ def demo_config(model: str, seed: int) -> dict:
             ),
         },
     }
+    if compliance:
+        config["compliance"] = {"rules": list(compliance)}
+        if NYC_LL144 in compliance:
+            config["compliance"][NYC_LL144] = demo_ll144_settings()
+    return config
 
 
-def demo_files(rows: int, bias: float, model: str, seed: int) -> dict[str, bytes]:
+def demo_ll144_settings() -> dict:
+    """Local Law 144 settings for the demo's data (`rai-audit demo --compliance nyc_ll144`):
+    the credit scenario's sex and race columns mapped to EEO-1 categories ("Other" is none
+    of them, so it is counted as unknown)."""
+    today = date.today().isoformat()
+    return {
+        "audit_date": today,
+        "distribution_date": today,
+        "data_source": {
+            "kind": "test",
+            "description": "synthetic data made by rai-audit demo (no real applicants), to "
+            "show the Local Law 144 tables",
+        },
+        "sex": "sex",
+        "race_ethnicity": "race",
+        "categories": {
+            "sex": {"male": "Male", "female": "Female"},
+            "race": {
+                "White": "White",
+                "Black": "Black or African American",
+                "Hispanic": "Hispanic or Latino",
+                "Asian": "Asian",
+            },
+        },
+    }
+
+
+def demo_files(
+    rows: int, bias: float, model: str, seed: int, compliance: list[str] | None = None
+) -> dict[str, bytes]:
     """The demo's data and config, keyed by their paths in the output folder."""
     frame = make_scenario("credit", n_rows=rows, bias=bias, seed=seed)
     header = (
@@ -71,7 +107,7 @@ def demo_files(rows: int, bias: float, model: str, seed: int) -> dict[str, bytes
         "# Policy: each rule is checked against its 95% interval on every sensitive feature and\n"
         "# intersection; a failed rule makes the run exit with code 1; outputs are still written.\n"
     )
-    config = header + yaml.safe_dump(demo_config(model, seed), sort_keys=False)
+    config = header + yaml.safe_dump(demo_config(model, seed, compliance), sort_keys=False)
     return {
         DATA_FILE: frame.to_csv(index=False).encode("utf-8"),
         CONFIG_FILE: config.encode("utf-8"),

@@ -29,6 +29,7 @@ from typing import Any
 from audit import __version__
 from audit.errors import AuditError
 from audit.text import quoted_list
+from audit.vocabulary.compliance import LL144_SUMMARY_FILES
 from audit.vocabulary.report import REPORT_FILES
 
 FILE_NAMES = {"json": "results.json", **REPORT_FILES}
@@ -51,6 +52,7 @@ def render_outputs(
     # Imported here: the report stack (matplotlib, WeasyPrint) is slow to import and not
     # needed by the commands that only write a file (checklist init, datasets export).
     from audit.report.build import render_report
+    from audit.report.ll144_summary import ll144_summary_files
     from audit.report.tables import table_files
 
     formats = list(dict.fromkeys(formats))
@@ -66,6 +68,8 @@ def render_outputs(
         rendered.update(render_report(plain, formats, detail, attachments, say))
         if "html" in formats:
             rendered.update(table_files(plain))  # the long tables, complete, beside the report
+        # A Local Law 144 audit also gets its standalone summary of results.
+        rendered.update(ll144_summary_files(plain, formats))
     return rendered
 
 
@@ -95,7 +99,9 @@ def write_result(
 
 def is_report_file(name: str) -> bool:
     """Whether ``name`` (relative to the output folder) is one `rai-audit report` re-renders."""
-    return name in REPORT_FILES.values() or name.startswith("tables/")
+    return name in (*REPORT_FILES.values(), *LL144_SUMMARY_FILES.values()) or name.startswith(
+        "tables/"
+    )
 
 
 def _write_bytes(path: Path, content: bytes) -> None:

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from audit.checklist.evaluate import evaluate_checklist
 from audit.checklist.spec import prepare_checklist
+from audit.compliance.stage import add_evidence_map, check_compliance_data, compliance_rows
 from audit.config import AuditConfig
 from audit.data import AuditData, load_audit_data
 from audit.evaluation import Evaluation, evaluate, plan_rows
@@ -54,6 +55,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     checklist = prepare_checklist(config)  # read and validate the answers before any work
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     plan = plan_rows(config, data)
+    check_compliance_data(config, data, plan.test)  # a rule's columns, before any work
     # Train/test checks compare the rows a model learned from with the rows it is judged
     # on: they mean something only when this audit trained the model.
     split = (plan.train, plan.test) if config.mode == "train" else None
@@ -115,6 +117,11 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
             lambda: explain_mitigated(config, data, evaluation, mitigation.fitted, proxies),
         )
     result["quality"] = quality
+    compliance = (
+        timed("Computing compliance tables", lambda: compliance_rows(config, data, evaluation))
+        if config.compliance.rules
+        else None
+    )
     # The model card and the checklist read every other stage's result, through the typed
     # contract: keep them last (the checklist also reads the card).
     so_far = AuditResult.model_validate(plain(result))
@@ -124,6 +131,10 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     result["checklist"] = timed(
         "Evaluating the checklist", lambda: evaluate_checklist(checklist, so_far)
     )
+    if compliance is not None:
+        # The EU AI Act map reads every other section, the checklist's answers included.
+        result["compliance"] = compliance
+        add_evidence_map(compliance, AuditResult.model_validate(plain(result)))
     # Validated against the typed contract: a stage that wrote an undeclared or mistyped
     # field is a bug, and fails here rather than in a reader.
     typed = AuditResult.model_validate(plain(result))

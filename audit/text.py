@@ -211,3 +211,10 @@ def interval_text(ci: Any, digits: int = 3) -> str:
     low = "−∞" if ci[0] is None else f"{float(ci[0]):.{digits}f}"
     high = "∞" if ci[1] is None else f"{float(ci[1]):.{digits}f}"
     return f"[{low}, {high}]"
+
+
+def p_value_text(value: Any) -> str:
+    """A p-value as text: three decimals, "< 0.001" below that (never "0.000"), None as "—"."""
+    if value is None:
+        return "—"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"

@@ -25,7 +25,7 @@ from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.key_numbers import disparate_impact_shown, key_numbers
 from audit.report.mitigation_plots import tradeoff_chart
-from audit.text import interval_text, number_text, printable
+from audit.text import interval_text, number_text, p_value_text, printable
 from audit.vocabulary.report import DEFAULT_DETAIL, REPORT_DETAILS, REPORT_FILES
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
@@ -141,6 +141,7 @@ def environment(result: dict[str, Any] | None = None) -> Environment:
     env.filters["pct"] = _percent
     env.filters["basename"] = lambda path: PurePath(str(path)).name
     env.filters["interval"] = interval_text
+    env.filters["p_value"] = p_value_text
     env.filters["index_by"] = lambda items, key: {item[key]: item for item in items}
     env.globals["key_numbers"] = key_numbers
     env.globals["disparate_impact_shown"] = disparate_impact_shown

@@ -20,6 +20,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from audit.errors import AuditError
 from audit.result.sections import (
     ChecklistSection,
+    ComplianceSection,
     DataSection,
     Datasheet,
     ExplanationSection,
@@ -57,6 +58,8 @@ class AuditResult(Section):
         One verdict per policy rule and feature (``"verdicts"`` in ``results.json``).
     explanations, mitigation, model_card, datasheet, checklist
         The later stages' sections (``None`` while the audit is still running).
+    compliance
+        Reports for the named rules asked for (``None`` when none was).
 
     Examples
     --------
@@ -93,6 +96,7 @@ class AuditResult(Section):
     model_card: ModelCard | None = None
     datasheet: Datasheet | None = None
     checklist: ChecklistSection | None = None
+    compliance: ComplianceSection | None = None
     # Live objects of the run that made this result (never in results.json): the model
     # trained here and the mitigated model chosen for saving, which save() writes.
     _trained_model: Any = PrivateAttr(default=None)

@@ -510,3 +510,92 @@ class ChecklistSection(Section):
     sign_off: SignOff
     notes: list[str]
     sections: list[ChecklistPart]
+
+
+# --- compliance -------------------------------------------------------------------------
+
+
+class LL144Category(Section):
+    """One row of a Local Law 144 table: a category (or a sex × race/ethnicity pair)."""
+
+    category: str
+    parts: list[str]  # [sex], [race/ethnicity] or [sex, race/ethnicity]
+    applicants: int
+    selected: int  # selected, or scoring above the median in scoring mode
+    rate: float | None
+    share: float  # of all applicants in the audit, unknown category included
+    impact_ratio: float | None = None  # None: excluded, or the highest rate is 0
+    highest: bool = False
+    excluded: bool = False
+    justification: str | None = None
+
+
+class LL144Table(Section):
+    dimension: Literal["sex", "race_ethnicity", "intersection"]
+    title: str
+    categories: list[LL144Category]
+    unknown: int  # applicants whose category is missing or unmapped: left out of the ratios
+    unknown_selected: int
+
+
+class LL144DataSourceInfo(Section):
+    kind: Literal["historical", "test"]
+    description: str
+
+
+class LL144Section(Section):
+    """NYC Local Law 144 bias audit (6 RCNY §5-301): rates and impact ratios, no verdict."""
+
+    rule: Literal["nyc_ll144"] = "nyc_ll144"
+    mode: Literal["selection", "scoring"]
+    rate_name: str  # "selection rate" or "scoring rate"
+    selected_name: str  # what the count column counts
+    outcome: str  # how a selection (or a score) was read from the audit
+    median_score: float | None = None  # scoring mode: the median of the full sample
+    n_applicants: int
+    audit_date: str
+    distribution_date: str
+    data_source: LL144DataSourceInfo
+    tool_name: str | None = None
+    auditor: str | None = None
+    columns: dict[str, str]  # sex / race_ethnicity -> the data's column
+    mappings: dict[str, dict[str, str | None]] = Field(default_factory=dict)
+    tables: list[LL144Table]
+    notes: list[str] = Field(default_factory=list)
+
+
+class EvidencePointer(Section):
+    """Where the report holds (or would hold) one piece of evidence for an article item."""
+
+    kind: Literal["audit", "checklist", "compliance"]
+    title: str
+    anchors: list[str] = Field(default_factory=list)  # report section ids, best first
+    present: bool
+    summary: str | None = None
+    missing: str | None = None  # what is absent, and what to add
+
+
+class EvidenceItem(Section):
+    id: str  # e.g. "Art. 10(2)(f)"
+    text: str  # what the item asks, in short
+    status: Literal["evidenced", "partly", "missing"]
+    evidence: list[EvidencePointer]
+    to_add: list[str] = Field(default_factory=list)
+
+
+class EUAIActSection(Section):
+    """EU AI Act evidence map: where the report holds evidence for each cited item."""
+
+    rule: Literal["eu_ai_act"] = "eu_ai_act"
+    note: str
+    items: list[EvidenceItem]
+    counts: dict[str, int]
+
+
+class ComplianceSection(Section):
+    """One sub-section per rule asked for (``compliance.rules``)."""
+
+    rules: list[str]
+    nyc_ll144: LL144Section | None = None
+    eeoc_uniform_guidelines: Json | None = None  # audit/compliance/eeoc.py documents it
+    eu_ai_act: EUAIActSection | None = None

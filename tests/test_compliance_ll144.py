@@ -1,0 +1,387 @@
+"""NYC Local Law 144 tables (audit/compliance/ll144.py), the compliance config and flag, and the
+standalone summary of results, on small hand-made hiring files whose rates and impact ratios
+are counted by hand here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import run_cli
+
+import audit
+from audit.compliance.ll144 import ll144_section
+from audit.config import LL144Config, config_from_dict
+from audit.errors import AuditError
+from audit.report.ll144_summary import ll144_summary_files, render_ll144_summary
+
+SETTINGS = {
+    "audit_date": "2026-12-01",
+    "distribution_date": "2025-06-30",
+    "data_source": {"kind": "historical", "description": "Applications received in 2025."},
+    "sex": "sex",
+    "race_ethnicity": "race",
+    "categories": {
+        "sex": {"M": "Male", "F": "Female"},
+        # "X" is left out of the mapping: counted as unknown.
+        "race": {"W": "White", "B": "Black or African American", "A": "Asian"},
+    },
+}
+EXCLUDE_ASIAN = [
+    {"feature": "race_ethnicity", "category": "Asian", "justification": "3 applicants (1.5%)."},
+    {
+        "feature": "intersection",
+        "category": ["Female", "Asian"],
+        "justification": "3 applicants (1.5%).",
+    },
+]
+
+# (sex, race, applicants, selected): 200 applicants. The 3 Asian women (1.5% of the data) are
+# all selected, so were they not excluded they would be the highest rate of race and of the
+# intersections; 7 have an unmapped race ("X"), 10 no sex.
+CELLS = [
+    ("M", "W", 60, 30),
+    ("M", "B", 30, 12),
+    ("F", "W", 50, 20),
+    ("F", "B", 40, 10),
+    ("F", "A", 3, 3),
+    ("M", "X", 7, 3),
+    (None, "W", 10, 5),
+]
+
+
+def hiring_frame() -> pd.DataFrame:
+    rows = []
+    for sex, race, n, chosen in CELLS:
+        rows += [{"sex": sex, "race": race, "decision": int(i < chosen)} for i in range(n)]
+    frame = pd.DataFrame(rows)
+    frame["hired"] = np.arange(len(frame)) % 2  # the label does not enter LL144
+    return frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+def settings(**changes) -> LL144Config:
+    return LL144Config.model_validate({**SETTINGS, **changes})
+
+
+def table(section: dict, dimension: str) -> dict:
+    return next(t for t in section["tables"] if t["dimension"] == dimension)
+
+
+def rows_of(section: dict, dimension: str) -> dict[str, dict]:
+    return {row["category"]: row for row in table(section, dimension)["categories"]}
+
+
+def selection_section(**changes) -> dict:
+    frame = hiring_frame()
+    return ll144_section(
+        frame["decision"].to_numpy(),
+        frame["sex"],
+        frame["race"],
+        settings(**changes),
+        "selection",
+        "decision",
+    )
+
+
+def test_selection_rates_and_impact_ratios_counted_by_hand():
+    section = selection_section(exclude=EXCLUDE_ASIAN)
+    assert section["n_applicants"] == 200
+    sex = rows_of(section, "sex")
+    male, female = 45 / 97, 33 / 93  # (30+12+3)/(60+30+7), (20+10+3)/(50+40+3)
+    assert sex["Male"]["applicants"] == 97 and sex["Male"]["selected"] == 45
+    assert sex["Female"]["applicants"] == 93 and sex["Female"]["selected"] == 33
+    assert sex["Male"]["rate"] == pytest.approx(male)
+    assert sex["Male"]["impact_ratio"] == pytest.approx(1.0) and sex["Male"]["highest"]
+    assert sex["Female"]["impact_ratio"] == pytest.approx(female / male)
+    assert table(section, "sex")["unknown"] == 10
+    assert table(section, "sex")["unknown_selected"] == 5
+
+    race = rows_of(section, "race_ethnicity")
+    white, black = 55 / 120, 22 / 70
+    assert (
+        race["White"]["applicants"] == 120 and race["Black or African American"]["applicants"] == 70
+    )
+    assert race["White"]["impact_ratio"] == pytest.approx(1.0)
+    assert race["Black or African American"]["impact_ratio"] == pytest.approx(black / white)
+    assert table(section, "race_ethnicity")["unknown"] == 7  # the unmapped "X"
+    # The excluded category is shown with its count, share and rate, and no ratio.
+    asian = race["Asian"]
+    assert asian["excluded"] and asian["justification"] == "3 applicants (1.5%)."
+    assert (asian["applicants"], asian["selected"]) == (3, 3)
+    assert asian["rate"] == pytest.approx(1.0) and asian["share"] == pytest.approx(0.015)
+    assert asian.get("impact_ratio") is None
+
+    both = rows_of(section, "intersection")
+    assert set(both) == {
+        "Male × White",
+        "Male × Black or African American",
+        "Female × White",
+        "Female × Black or African American",
+        "Female × Asian",
+    }
+    # Highest among those compared: Male × White, 30/60 (the excluded 3/3 is left out).
+    expected = {
+        "Male × White": (60, 30, 1.0),
+        "Male × Black or African American": (30, 12, (12 / 30) / 0.5),
+        "Female × White": (50, 20, (20 / 50) / 0.5),
+        "Female × Black or African American": (40, 10, (10 / 40) / 0.5),
+    }
+    for name, (n, chosen, ratio) in expected.items():
+        assert (both[name]["applicants"], both[name]["selected"]) == (n, chosen)
+        assert both[name]["impact_ratio"] == pytest.approx(ratio)
+    assert both["Female × Asian"]["excluded"]
+    assert both["Female × Asian"]["parts"] == ["Female", "Asian"]
+    # Unknown for the intersection: no sex (10, 5 selected) or no race (7, 3 selected).
+    assert table(section, "intersection")["unknown"] == 17
+    assert table(section, "intersection")["unknown_selected"] == 8
+
+
+def test_without_the_exclusion_the_small_category_sets_the_highest_rate():
+    race = rows_of(selection_section(), "race_ethnicity")
+    assert not race["Asian"]["excluded"]
+    assert race["Asian"]["impact_ratio"] == pytest.approx(1.0)
+    assert race["White"]["impact_ratio"] == pytest.approx(55 / 120)
+
+
+def test_no_verdict_and_no_four_fifths_line_in_the_section():
+    section = selection_section(exclude=EXCLUDE_ASIAN)
+    text = json.dumps(section).lower()
+    assert "four-fifths" not in text and "fail" not in text and "pass" not in text
+    for part in section["tables"]:
+        for row in part["categories"]:
+            assert not {"verdict", "flag", "adverse_impact"} & set(row)
+    assert any("no threshold" in note for note in section["notes"])
+
+
+def test_no_one_selected_leaves_every_impact_ratio_undefined_not_zero():
+    frame = hiring_frame()
+    section = ll144_section(
+        np.zeros(len(frame)), frame["sex"], frame["race"], settings(exclude=EXCLUDE_ASIAN),
+        "selection", "",
+    )  # fmt: skip
+    for part in section["tables"]:
+        assert all(row.get("impact_ratio") is None for row in part["categories"])
+        assert all(row["rate"] == 0.0 for row in part["categories"])
+    assert sum("no impact ratio is defined" in note for note in section["notes"]) == 3
+
+
+def test_scoring_rate_is_the_share_above_the_median_of_the_full_sample():
+    # Ten applicants scoring 1..10; the two without a sex score highest. The median of the
+    # full sample is 5.5 (that of the eight with a known sex would be 4.5).
+    frame = pd.DataFrame(
+        {
+            "sex": ["M", "M", "M", "M", "F", "F", "F", "F", None, None],
+            "race": ["W", "B", "W", "B", "W", "B", "W", "B", "W", "W"],
+            "score": np.arange(1.0, 11.0),
+        }
+    )
+    section = ll144_section(
+        frame["score"].to_numpy(), frame["sex"], frame["race"], settings(), "scoring", "score"
+    )
+    assert section["median_score"] == pytest.approx(5.5)
+    assert section["rate_name"] == "scoring rate"
+    sex = rows_of(section, "sex")
+    assert (sex["Male"]["selected"], sex["Female"]["selected"]) == (0, 3)  # 6, 7, 8 > 5.5
+    assert sex["Female"]["rate"] == pytest.approx(0.75)
+    assert sex["Male"]["impact_ratio"] == pytest.approx(0.0)
+    assert table(section, "sex")["unknown"] == 2 and table(section, "sex")["unknown_selected"] == 2
+    race = rows_of(section, "race_ethnicity")  # W: 1,3,5,7,9,10; B: 2,4,6,8
+    assert race["White"]["rate"] == pytest.approx(3 / 6)
+    assert race["Black or African American"]["rate"] == pytest.approx(2 / 4)
+    both = rows_of(section, "intersection")  # F×W: 5, 7; F×B: 6, 8; M×W: 1, 3; M×B: 2, 4
+    female_black = both["Female × Black or African American"]
+    assert (female_black["selected"], female_black["impact_ratio"]) == (2, pytest.approx(1.0))
+    assert both["Female × White"]["selected"] == 1 and both["Male × White"]["selected"] == 0
+    assert both["Female × White"]["impact_ratio"] == pytest.approx(0.5)
+    assert both["Male × Black or African American"]["impact_ratio"] == pytest.approx(0.0)
+
+
+def test_values_already_eeo1_names_need_no_mapping_others_are_refused():
+    frame = pd.DataFrame({"sex": ["male", "Female", None], "race": ["White", "asian", "White"]})
+    section = ll144_section(
+        np.array([1, 0, 1]), frame["sex"], frame["race"], settings(categories={}), "selection", ""
+    )
+    assert rows_of(section, "sex")["Male"]["selected"] == 1
+    assert rows_of(section, "race_ethnicity")["Asian"]["applicants"] == 1
+    frame.loc[0, "sex"] = "m"
+    with pytest.raises(AuditError, match=r"not EEO-1 sex categories.*'m'.*categories\.sex"):
+        ll144_section(
+            np.array([1, 0, 1]),
+            frame["sex"],
+            frame["race"],
+            settings(categories={}),
+            "selection",
+            "",
+        )
+
+
+def test_an_exclusion_of_a_category_of_two_percent_or_more_is_refused():
+    too_big = [{"feature": "sex", "category": "Female", "justification": "no"}]
+    with pytest.raises(AuditError, match=r"Female.*46\.5% of the data.*under 2%"):
+        selection_section(exclude=too_big)
+    absent = [{"feature": "race_ethnicity", "category": "Two or More Races", "justification": "x"}]
+    with pytest.raises(AuditError, match="no applicants"):
+        selection_section(exclude=absent)
+
+
+@pytest.mark.parametrize(
+    ("compliance", "message"),
+    [
+        (["nyc_ll144x"], "valid rules: nyc_ll144, eeoc_uniform_guidelines, eu_ai_act"),
+        (["nyc_ll144"], "the nyc_ll144 rule needs its settings"),
+        (
+            {
+                "rules": ["nyc_ll144"],
+                "nyc_ll144": {**SETTINGS, "categories": {"sex": {"M": "Man"}}},
+            },
+            "not EEO-1 names; valid: Male, Female",
+        ),
+        (
+            {
+                "rules": ["nyc_ll144"],
+                "nyc_ll144": {k: v for k, v in SETTINGS.items() if k != "audit_date"},
+            },
+            "audit_date",
+        ),
+        (
+            {
+                "rules": ["nyc_ll144"],
+                "nyc_ll144": {
+                    **SETTINGS,
+                    "exclude": [
+                        {"feature": "intersection", "category": "Asian", "justification": "x"}
+                    ],
+                },
+            },
+            r"pair \[sex, race/ethnicity\]",
+        ),
+    ],
+)
+def test_bad_compliance_settings_name_the_problem(compliance, message):
+    with pytest.raises(AuditError, match=message):
+        config_from_dict({"compliance": compliance})
+
+
+def test_plain_list_and_mapping_forms_are_the_same_rules():
+    plain = config_from_dict({"compliance": ["eu_ai_act", "eu_ai_act"]}).compliance
+    mapping = config_from_dict({"compliance": {"rules": ["eu_ai_act"]}}).compliance
+    assert plain.rules == mapping.rules == ["eu_ai_act"]
+
+
+@pytest.fixture
+def hiring_dir(tmp_path):
+    hiring_frame().to_csv(tmp_path / "hiring.csv", index=False)
+    config = {
+        "data": {"path": "hiring.csv", "target": "hired", "sensitive": ["sex", "race"]},
+        "predictions": {"prediction_column": "decision"},
+        "fairness": {"bootstrap": {"resamples": 0}},
+        "explain": {"enabled": False},
+        "quality": {"allow_errors": True},
+        "compliance": {"rules": [], "nyc_ll144": {**SETTINGS, "exclude": EXCLUDE_ASIAN}},
+    }
+    (tmp_path / "audit.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("flags", "config_change", "message"),
+    [
+        (["--compliance", "ll144"], {}, "valid rules: nyc_ll144"),
+        (
+            ["--compliance", "nyc_ll144"],
+            {"sex": "gender", "categories": {}},
+            "'gender', which is not in the data",
+        ),
+        (
+            ["--compliance", "nyc_ll144"],
+            {"exclude": [{"feature": "sex", "category": "Male", "justification": "x"}]},
+            "under 2%",
+        ),
+        (["--compliance", "nyc_ll144"], {"categories": {}}, "not EEO-1 sex categories"),
+    ],
+)
+def test_config_errors_exit_2_and_write_nothing(hiring_dir, flags, config_change, message):
+    path = hiring_dir / "audit.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["compliance"]["nyc_ll144"].update(config_change)
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = hiring_dir / "out"
+    result = run_cli("run", path, "--out", out, "--format", "json", *flags)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_run_writes_the_section_and_the_summary_beside_the_report(hiring_dir):
+    out = hiring_dir / "out"
+    result = run_cli(
+        "run", hiring_dir / "audit.yaml", "--out", out, "-f", "json", "-f", "html",
+        "--compliance", "nyc_ll144",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "results.json").read_text())
+    section = saved["compliance"]["nyc_ll144"]
+    assert saved["compliance"]["rules"] == ["nyc_ll144"]
+    assert rows_of(section, "sex")["Female"]["impact_ratio"] == pytest.approx((33 / 93) / (45 / 97))
+    assert section["audit_date"] == "2026-12-01" and section["data_source"]["kind"] == "historical"
+    summary = (out / "ll144-summary.html").read_text(encoding="utf-8")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    for page in (summary, report):
+        assert "2025-06-30" in page and "Applications received in 2025." in page
+        assert "3 applicants (1.5%)." in page  # the exclusion's justification
+    assert 'id="compliance"' in report and 'id="compliance_ll144"' in report
+    assert not (out / "ll144-summary.pdf").exists()  # no pdf format asked for
+    # `rai-audit report` re-renders the summary with the report, from results.json alone.
+    (out / "ll144-summary.html").unlink()
+    assert run_cli("report", out / "results.json", "-f", "html").exit_code == 0
+    assert (out / "ll144-summary.html").read_text(encoding="utf-8") == summary
+    # No rule asked: no section, no summary.
+    plain_out = hiring_dir / "plain"
+    assert (
+        run_cli(
+            "run", hiring_dir / "audit.yaml", "--out", plain_out, "-f", "json", "-f", "html"
+        ).exit_code
+        == 0
+    )
+    assert "compliance" not in json.loads((plain_out / "results.json").read_text())
+    assert not (plain_out / "ll144-summary.html").exists()
+    assert 'id="compliance"' not in (plain_out / "report.html").read_text(encoding="utf-8")
+
+
+def test_summary_pdf_has_one_to_three_pages(hiring_dir):
+    pypdf = pytest.importorskip("pypdf")
+    result = audit.run(hiring_dir / "audit.yaml", compliance={"rules": ["nyc_ll144"]})
+    plain = result.to_dict()
+    files = ll144_summary_files(plain, ["html", "pdf"])
+    assert set(files) == {"ll144-summary.html", "ll144-summary.pdf"}
+    import io
+
+    pages = len(pypdf.PdfReader(io.BytesIO(files["ll144-summary.pdf"])).pages)
+    assert 1 <= pages <= 3
+    if shutil.which("pdftotext"):
+        import subprocess
+
+        text = subprocess.run(
+            ["pdftotext", "-", "-"],
+            input=files["ll144-summary.pdf"],
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+        assert "Summary of results of a bias audit" in text and "Impact ratio" in text
+    assert "Summary of results" in render_ll144_summary(plain)
+
+
+def test_rules_that_count_selections_are_refused_for_a_regression_audit():
+    frame = pd.DataFrame({"sex": ["M", "F"] * 20, "y": np.arange(40.0), "p": np.arange(40.0)})
+    config = {
+        "data": {"target": "y", "sensitive": ["sex"], "task": "regression"},
+        "predictions": {"prediction_column": "p"},
+        "compliance": ["eeoc_uniform_guidelines", "eu_ai_act"],
+    }
+    with pytest.raises(AuditError, match="eeoc_uniform_guidelines count who was selected"):
+        audit.run(config, data=frame)
