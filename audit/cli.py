@@ -620,8 +620,9 @@ def report(
             replaces=is_report_file if beside else None,
             sign_key=key,
         ) as folder:
-            if not beside:  # beside it, the audit's recorded inputs are carried over
-                folder.record_evidence(_report_evidence(result, results))
+            evidence = _report_evidence(result, results, beside)
+            if evidence is not None:
+                folder.record_evidence(evidence)
             rendered = _render_saved(result, results, formats, reporter, detail and detail.value)
             for name, content in rendered.items():
                 folder.add(name, content)
@@ -632,12 +633,17 @@ def report(
     _guarded(debug, action)
 
 
-def _report_evidence(result: AuditResult, results: Path) -> Any:
-    """A report rendered away from its results.json: what the audit read (where its own
-    manifest says it was read) and the results.json it was rendered from."""
+def _report_evidence(result: AuditResult, results: Path, beside: bool) -> Any:
+    """What the manifest of a re-rendered report says was read: beside its results.json,
+    None (the audit's recorded inputs are carried over) unless the folder's manifest
+    recorded none (an earlier version's); elsewhere, what the audit read, located where
+    its own manifest says, and the results.json the report was rendered from."""
     from audit.manifest import evidence_of, input_file, read_recorded
 
-    where = read_recorded(results.parent).locations()
+    recorded = read_recorded(results.parent)
+    if beside:
+        return None if recorded.inputs else evidence_of(result.to_json())
+    where = recorded.locations()
     return evidence_of(result.to_json(), where, [input_file("results", results)])
 
 

@@ -166,7 +166,7 @@ def _check_inputs(directory: Path, manifest: dict[str, Any], out: Verification) 
                 out.say(f"  in the folder, checked above  {label}")
                 continue
         if place is None:
-            out.say(f"  not checkable  {label}: it was not a file (e.g. a DataFrame in memory)")
+            out.say(f"  not checkable  {label}: no file recorded (e.g. a DataFrame in memory)")
         elif not place.is_file():
             out.say(f"  not found  {label}: nothing at {printable(place)}, so not checked")
         elif sha256_of(place) == entry.get("sha256"):

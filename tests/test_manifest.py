@@ -390,6 +390,26 @@ def test_a_folder_of_an_earlier_version_is_recognised_and_upgraded(copy_of):
     assert again.exit_code == 0, again.output
     assert set(_every_file(out)) == {"results.json", "model.skops", MANIFEST}
     assert run_cli("verify", out).exit_code == 0
+    # The manifest of the new run records the data it read.
+    data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["inputs"][0]
+    assert data["role"] == "data" and data["sha256"] == _sha256(copy_of / "data.csv")
+
+
+def test_a_legacy_folder_rerendered_records_what_its_results_say_was_read(copy_of):
+    out = copy_of / "out"
+    (out / MANIFEST).rename(out / LEGACY)  # its "files" keys are the names it lists
+    (out / SIGNATURE).unlink()
+    done = run_cli("report", out / "results.json", "--format", "html", "-q")
+    assert done.exit_code == 0, done.output
+    assert not (out / LEGACY).exists()
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert set(manifest["files"]) == set(_every_file(out)) - {MANIFEST}
+    data = manifest["inputs"][0]
+    assert (data["role"], data["path"], data["location"]) == ("data", "data.csv", None)
+    assert data["sha256"] == _sha256(copy_of / "data.csv")
+    checked = run_cli("verify", out)
+    assert checked.exit_code == 0, checked.output
+    assert "not checkable  data data.csv" in checked.output
 
 
 def test_a_foreign_manifest_json_is_someone_elses_file(tmp_path):
