@@ -435,6 +435,26 @@ def test_the_stale_file_logic_reads_the_manifest(copy_of):
     assert refused.exit_code == 2 and "'notes.txt'" in refused.output, refused.output
 
 
+def test_a_loaded_model_and_checklist_answers_are_recorded_as_inputs(copy_of):
+    answers = copy_of / "answers.yaml"
+    assert run_cli("checklist", "init", "--out", answers).exit_code == 0
+    model = copy_of / "out" / "model.skops"
+    done = run_cli("run", copy_of / "audit.yaml", "--out", copy_of / "second", "--model-file",
+                   model, "--checklist-answers", answers, "--format", "json", "-q")  # fmt: skip
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((copy_of / "second" / MANIFEST).read_text(encoding="utf-8"))
+    inputs = {entry["role"]: entry for entry in manifest["inputs"]}
+    assert set(inputs) == {"data", "model", "config", "checklist_answers"}
+    assert inputs["model"]["sha256"] == _sha256(model)
+    assert inputs["model"]["location"] == "../out/model.skops"
+    assert inputs["checklist_answers"]["sha256"] == _sha256(answers)
+    assert set(manifest["files"]) == {"results.json"}  # a loaded model is not saved again
+    model.write_bytes(model.read_bytes() + b"\0")
+    changed = run_cli("verify", copy_of / "second")
+    assert changed.exit_code == 1, changed.output
+    assert "CHANGED  model out/model.skops" in changed.output
+
+
 # -- the demo, the API, keys -------------------------------------------------------------------
 
 
