@@ -8,8 +8,8 @@ all-or-nothing commit as the files it lists (audit/outputs.py). It holds:
   These are also the files a later run may replace or remove: a file not listed here is
   not rai-audit's and is never removed;
 * ``inputs``: the files the audit read (data, a loaded model, the config file, checklist
-  files), each with the path shown in ``results.json``, where it was read, whether it lies
-  in the folder, and the SHA-256 of the bytes the audit read;
+  files), each with the path shown in ``results.json``, where it was read (relative to the
+  folder), whether it lies in the folder, and the SHA-256 of the bytes the audit read;
 * ``config_sha256``: the SHA-256 of the resolved config as stored in ``results.json``
   (canonical JSON: sorted keys, no spaces);
 * the tool version, the creation time and, when the manifest is signed, the fingerprint

@@ -312,6 +312,13 @@ def test_verify_without_a_readable_manifest_exits_2(copy_of, manifest, message):
     path.unlink(missing_ok=True)  # conftest reads every manifest.json the suite leaves
 
 
+def test_verify_of_a_file_or_a_missing_folder_exits_2(copy_of):
+    for path in (copy_of / "out" / "results.json", copy_of / "nowhere"):
+        done = run_cli("verify", path)
+        assert done.exit_code == 2, done.output
+        assert "is not a folder" in done.output and "Traceback" not in done.output
+
+
 def test_a_manifest_naming_a_path_outside_the_folder_is_refused(copy_of):
     path = copy_of / "out" / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))
