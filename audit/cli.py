@@ -1,7 +1,8 @@
 """The ``rai-audit`` command line: parse flags, call the pipeline, show progress, exit.
 
-Exit codes: 0 success; 1 the audit ran but the policy failed; 2 bad usage or bad
-input (message, no traceback); 3 an internal error (a bug: please report it).
+Exit codes: 0 success; 1 the audit ran but the policy failed (`verify`: a file does not
+match the manifest); 2 bad usage or bad input (message, no traceback); 3 an internal error
+(a bug: please report it).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ datasets_app = typer.Typer(help="Built-in synthetic scenarios and local public d
 app.add_typer(datasets_app, name="datasets")
 checklist_app = typer.Typer(help="The ethics checklist: write a template for your answers.")
 app.add_typer(checklist_app, name="checklist")
+keys_app = typer.Typer(help="Ed25519 keys to sign an audit's manifest (--sign-key).")
+app.add_typer(keys_app, name="keys")
 
 Formats = Annotated[
     list[str] | None,
@@ -128,6 +131,23 @@ Force = Annotated[
         "(they are kept).",
     ),
 ]
+SignKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--sign-key",
+        help="Sign the folder's manifest.json with this Ed25519 private key (PEM), writing "
+        "manifest.json.sig; passphrase, if any, in RAI_AUDIT_SIGN_PASSPHRASE.",
+    ),
+]
+
+
+def _sign_key(path: Path | None) -> Any:
+    """The signing key of --sign-key, read before any work (a bad key stops the run)."""
+    if path is None:
+        return None
+    from audit.signing import load_private_key
+
+    return load_private_key(path)
 
 
 def _echo(message: str, err: bool = False) -> None:
@@ -200,8 +220,29 @@ def _inputs(config: AuditConfig, config_file: Path | None) -> list[Path | None]:
     ]
 
 
+def _manifest_inputs(config: AuditConfig, config_file: Path | None) -> list[Any]:
+    """The files a run reads that its provenance does not list (the data and the model are
+    there), hashed before the run, for the manifest."""
+    from audit.manifest import input_file
+
+    named = [
+        ("config", config_file),
+        ("checklist", config.checklist.file),
+        ("checklist_answers", config.checklist.answers),
+    ]
+    return [
+        input_file(role, path, config.shown_path(path))
+        for role, path in named
+        if path is not None and path.is_file()
+    ]
+
+
 def _audit_and_write(
-    config: AuditConfig, reporter: Reporter, folder: OutputFolder, enforce: bool = True
+    config: AuditConfig,
+    reporter: Reporter,
+    folder: OutputFolder,
+    enforce: bool = True,
+    config_file: Path | None = None,
 ) -> int:
     """Run the audit as the Python API does, and write all its files into ``folder`` as one
     unit."""
@@ -210,6 +251,7 @@ def _audit_and_write(
     from audit.outputs import write_result
 
     try:
+        read = _manifest_inputs(config, config_file)
         result = run(config, progress=reporter)
         junit = None
         if config.policy.junit is not None:
@@ -223,6 +265,8 @@ def _audit_and_write(
             result.models_to_save,
             junit,
             say=reporter,
+            read_from=result.read_from,
+            inputs=read,
         )
     finally:
         reporter.close()
@@ -431,6 +475,7 @@ def run(
     detail: Detail = None,
     compliance: Compliance = None,
     force: Force = False,
+    sign_key: SignKey = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -477,8 +522,11 @@ def run(
 
         add_command_line_rules(cfg, fail_on, strict, junit, gate and gate.value)
         add_compliance_rules(cfg, compliance)
-        with OutputFolder(cfg.output.dir, force=force, inputs=_inputs(cfg, path)) as folder:
-            return _audit_and_write(cfg, Reporter(quiet), folder)
+        key = _sign_key(sign_key)
+        with OutputFolder(
+            cfg.output.dir, force=force, inputs=_inputs(cfg, path), sign_key=key
+        ) as folder:
+            return _audit_and_write(cfg, Reporter(quiet), folder, config_file=path)
 
     _guarded(debug, action)
 
@@ -501,6 +549,7 @@ def demo(
     detail: Detail = None,
     compliance: Compliance = None,
     force: Force = False,
+    sign_key: SignKey = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -511,7 +560,8 @@ def demo(
         from audit.policy import add_command_line_rules
 
         reporter = Reporter(quiet)
-        with OutputFolder(out, force=force) as folder:
+        key = _sign_key(sign_key)
+        with OutputFolder(out, force=force, sign_key=key) as folder:
             reporter("Generating synthetic credit data")
             # The audit reads its data and config from where the user will find them; they
             # are this run's files, put back as they were if the audit fails.
@@ -529,7 +579,8 @@ def demo(
             add_command_line_rules(cfg, fail_on, strict, junit, gate and gate.value)
             # The demo's own policy is an example to read, not a gate: only rules or a gate the
             # user asks for on the command line make the demo exit 1.
-            return _audit_and_write(cfg, reporter, folder, enforce=bool(fail_on or strict or gate))
+            enforce = bool(fail_on or strict or gate)
+            return _audit_and_write(cfg, reporter, folder, enforce, config_file=out / CONFIG_FILE)
 
     _guarded(debug, action)
 
@@ -552,6 +603,7 @@ def report(
         ),
     ] = None,
     force: Force = False,
+    sign_key: SignKey = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -572,9 +624,17 @@ def report(
         # elsewhere the folder gets this report alone.
         beside = target.resolve() == results.parent.resolve()
         reporter = Reporter(quiet)
+        key = _sign_key(sign_key)
         with OutputFolder(
-            target, force=force, inputs=[results], replaces=is_report_file if beside else None
+            target,
+            force=force,
+            inputs=[results],
+            replaces=is_report_file if beside else None,
+            sign_key=key,
         ) as folder:
+            evidence = _report_evidence(result, results, beside)
+            if evidence is not None:
+                folder.record_evidence(evidence)
             rendered = _render_saved(result, results, formats, reporter, detail and detail.value)
             for name, content in rendered.items():
                 folder.add(name, content)
@@ -636,6 +696,70 @@ def compare(
         if comparison.worse:
             _echo("Exit code 1: a policy verdict got worse from OLD to NEW.", err=True)
             return EXIT_POLICY_FAILED
+
+
+def _report_evidence(result: AuditResult, results: Path, beside: bool) -> Any:
+    """What the manifest of a re-rendered report says was read: beside its results.json,
+    None (the audit's recorded inputs are carried over) unless the folder's manifest
+    recorded none (an earlier version's); elsewhere, what the audit read, located where
+    its own manifest says, and the results.json the report was rendered from."""
+    from audit.manifest import evidence_of, input_file, read_recorded
+
+    recorded = read_recorded(results.parent)
+    if beside:
+        return None if recorded.inputs else evidence_of(result.to_json())
+    where = recorded.locations()
+    return evidence_of(result.to_json(), where, [input_file("results", results)])
+
+
+@app.command()
+def verify(
+    folder: Annotated[Path, typer.Argument(help="An audit's output folder (with manifest.json).")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="Ed25519 public key (PEM): check manifest.json.sig too (exit 1 if it is "
+            "missing or does not match).",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Also exit 1 when the folder holds files the manifest does not list."
+        ),
+    ] = False,
+    debug: Debug = False,
+) -> None:
+    """Check an audit folder against its manifest.json: exit 0 when every file matches."""
+
+    def action() -> int:
+        from audit.signing import load_public_key
+        from audit.verify import verify_folder
+
+        key = load_public_key(public_key) if public_key is not None else None
+        checked = verify_folder(folder, key, strict=strict)
+        _echo("\n".join(checked.lines))
+        return EXIT_POLICY_FAILED if checked.failed else EXIT_OK
+
+    _guarded(debug, action)
+
+
+@keys_app.command("create")
+def keys_create(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the key pair in.")],
+    debug: Debug = False,
+) -> None:
+    """Write a new Ed25519 key pair: the private key (mode 0600) signs, the public verifies."""
+
+    def action() -> int:
+        from audit.signing import create_key_pair
+
+        private, public = create_key_pair(out)
+        _echo(
+            f"Wrote the private key {private} (keep it secret; sign with --sign-key) and the "
+            f"public key {public} (share it; check with `rai-audit verify DIR --public-key`)."
+        )
         return EXIT_OK
 
     _guarded(debug, action)

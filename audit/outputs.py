@@ -6,10 +6,14 @@ filesystem, so the final moves are renames — and swapped in as a unit once eve
 written. The files it replaces are moved aside first and moved back if anything fails, so a
 failed run leaves the earlier audit as it was and no temporary file behind.
 
-A manifest (``.rai-audit-manifest.json``) records the files rai-audit wrote. A new run
-removes the earlier run's files that it does not write again (a report.pdf from a run that
-asked for it, when this one does not) and only those: a file rai-audit did not write is
-never removed, and a folder holding such files is refused unless the user passes --force.
+The manifest (``manifest.json``, audit/manifest.py) records the files rai-audit wrote,
+with their SHA-256, and the files the audit read; it is written, and signed when a key is
+given (``manifest.json.sig``), in the same commit. A new run removes the earlier run's files
+that it does not write again (a report.pdf from a run that asked for it, when this one does
+not) and only those: a file rai-audit did not write is never removed, and a folder holding
+such files is refused unless the user passes --force. A folder written before manifest.json
+existed is recognised by its ``.rai-audit-manifest.json`` (names only), which the next run
+replaces.
 
 :func:`write_file_atomically` is the one writer of single files (a temporary file, then a
 rename) used everywhere else: the JUnit file outside the output folder, exported datasets,
@@ -26,15 +30,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from audit import __version__
+from audit import manifest
 from audit.errors import AuditError
+from audit.manifest import LEGACY_MANIFEST, MANIFEST, SIGNATURE, Evidence
+from audit.manifest import relative_name as _relative
 from audit.text import quoted_list
 from audit.vocabulary.compliance import LL144_SUMMARY_FILES
 from audit.vocabulary.report import REPORT_FILES
 
 FILE_NAMES = {"json": "results.json", **REPORT_FILES}
 MODEL_FILE = "model.skops"
-MANIFEST = ".rai-audit-manifest.json"
 STAGING_PREFIX = ".rai-audit-staging-"
 
 
@@ -80,12 +85,17 @@ def write_result(
     models: dict[str, Any] | None = None,
     junit: tuple[Path, bytes] | None = None,
     say: Callable[[str], None] = lambda m: None,
+    read_from: dict[str, str] | None = None,
+    inputs: Iterable[manifest.InputFile] = (),
 ) -> list[Path]:
     """Render a result in ``formats``, stage it with its models (skops files, by name) and
-    a JUnit file (path, bytes), and swap everything into ``folder`` as one unit.
+    a JUnit file (path, bytes), and swap everything into ``folder`` as one unit, with the
+    manifest: the files the result's provenance lists (found at ``read_from``: shown path
+    -> absolute path) and ``inputs`` (the config file...).
 
     Returns the paths written.
     """
+    folder.record_evidence(manifest.evidence_of(results_json, read_from, inputs))
     files = render_outputs(results_json, formats, say)
     say("Writing outputs")
     for name, content in files.items():
@@ -141,16 +151,9 @@ def write_file_atomically(path: Path, content: bytes) -> None:
         raise
 
 
-def _relative(path: Path, directory: Path) -> str | None:
-    """``path`` as a POSIX path relative to ``directory``, or None when it is outside."""
-    try:
-        return path.resolve().relative_to(directory.resolve()).as_posix()
-    except (ValueError, OSError, RuntimeError):  # outside; or a symlink loop (RuntimeError < 3.13)
-        return None
-
-
-def _files_in(directory: Path) -> set[str]:
-    """Every file (and symbolic link) below ``directory``, but rai-audit's own bookkeeping."""
+def files_in(directory: Path, leave_out: Iterable[str] = ()) -> set[str]:
+    """Every file (and symbolic link) below ``directory`` but staging folders and the
+    names in ``leave_out`` (rai-audit's own bookkeeping)."""
     found: set[str] = set()
     for root, dirs, files in os.walk(directory):
         here = Path(root)
@@ -159,19 +162,7 @@ def _files_in(directory: Path) -> set[str]:
         links = [d for d in dirs if (here / d).is_symlink()]  # os.walk does not enter them
         for name in [*files, *links]:
             found.add((here / name).relative_to(directory).as_posix())
-    found.discard(MANIFEST)
-    return found
-
-
-def _read_manifest(directory: Path) -> set[str]:
-    """The files an earlier run wrote here; none when there is no readable manifest."""
-    try:
-        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return set()
-    # A name that climbs out of the folder is no file of ours, whoever wrote the manifest.
-    return {f for f in files if isinstance(f, str) and _relative(directory / f, directory) == f}
+    return found - set(leave_out)
 
 
 class OutputFolder:
@@ -198,6 +189,8 @@ class OutputFolder:
         Which of the earlier run's files this write replaces (by relative name); the others
         are kept. Default: all of them (a new audit). `rai-audit report` replaces the
         report files only.
+    sign_key : Ed25519PrivateKey, optional
+        Sign the manifest (audit/signing.py): ``manifest.json.sig`` is written with it.
     """
 
     def __init__(
@@ -206,14 +199,28 @@ class OutputFolder:
         force: bool = False,
         inputs: Iterable[Path | None] = (),
         replaces: Callable[[str], bool] | None = None,
+        sign_key: Any = None,
     ) -> None:
         self.directory = directory
         self._replaces = replaces or (lambda name: True)
+        self._sign_key = sign_key
         self._created = self._create(directory)
-        self._previous = _read_manifest(directory)
+        self._recorded = manifest.read_recorded(directory)
+        self._previous = set(self._recorded.files)
+        # Until a run records its own (record_evidence), the earlier inputs are carried over:
+        # `rai-audit report` re-renders without reading the data again.
+        self._evidence: Evidence = self._recorded.evidence
         inside = (_relative(path, directory) for path in inputs if path is not None)
         self._inputs = {name for name in inside if name is not None}
-        foreign = sorted(_files_in(directory) - self._previous - self._inputs)
+        clash = sorted(self._inputs & {MANIFEST, SIGNATURE})
+        if clash:
+            self._remove_created()
+            raise AuditError(
+                f"The input {directory / clash[0]} has the name of the manifest rai-audit writes "
+                "in the output folder. Rename it, or choose another --out."
+            )
+        found = files_in(directory, self._recorded.bookkeeping)
+        foreign = sorted(found - self._previous - self._inputs)
         if foreign and not force:
             self._remove_created()
             noun = "file" if len(foreign) == 1 else "files"
@@ -300,6 +307,10 @@ class OutputFolder:
             raise _cannot(self.directory / name, exc) from None
         self._early.append(name)
 
+    def record_evidence(self, evidence: Evidence) -> None:
+        """What the manifest says this run read (its inputs, the config's hash)."""
+        self._evidence = evidence
+
     def add_outside(self, path: Path, content: bytes) -> None:
         """A file to write at ``path`` with the others: inside the folder it is staged like
         them; elsewhere it is written (atomically) just before the swap and its earlier
@@ -321,19 +332,23 @@ class OutputFolder:
         kept = {name for name in self._previous if name in self._inputs or not self._replaces(name)}
         written = [*self._staged, *self._early]
         stale = sorted(self._previous - set(written) - kept)
-        manifest = {
-            "written_by": f"rai-audit {__version__}",
-            "note": "Files rai-audit wrote here; a later run replaces or removes only these.",
-            "files": sorted(set(written) | {n for n in kept if (self.directory / n).exists()}),
-        }
+        # The manifest and its signature are always rewritten; a signature of an earlier
+        # manifest (a run signed, this one is not) and a names-only manifest go.
+        bookkeeping = [n for n in (SIGNATURE, LEGACY_MANIFEST) if n in self._recorded.bookkeeping]
         try:
             for path, content in self._outside:
                 self._write_outside(path, content)
-            self.add(MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
+            content = self._manifest(written, kept)
+            self.add(MANIFEST, content)
+            if self._sign_key is not None:
+                from audit.signing import signature_file
+
+                self.add(SIGNATURE, signature_file(self._sign_key, content))
             for name in self._staged:
                 self._swap_in(name)
-            for name in stale:
-                self._move_aside(name)
+            for name in [*stale, *bookkeeping]:
+                if name not in self._staged:
+                    self._move_aside(name)
         except OSError as exc:
             stranded = self.rollback()
             raise AuditError(
@@ -345,8 +360,42 @@ class OutputFolder:
             raise
         self._committed = True
         self._clean_up(stale)
-        staged = [self.directory / name for name in self._staged if name != MANIFEST]
+        staged = [self.directory / n for n in self._staged if n not in (MANIFEST, SIGNATURE)]
         return staged + [path for path, _ in self._outside]
+
+    def _manifest(self, written: list[str], kept: set[str]) -> bytes:
+        """The bytes of manifest.json for this commit: every file of ours in the folder with
+        its hash, and the evidence recorded for the run."""
+        inputs = [item.record(self.directory) for item in self._evidence.inputs]
+        in_folder = {i["location"]: i["role"] for i in inputs if i["in_folder"]}
+        entries: dict[str, dict[str, Any]] = {}
+        for name in self._staged:
+            entries[name] = manifest.file_entry(self._staging_file(name))
+        for name in self._early:
+            entries[name] = manifest.file_entry(self.directory / name)
+        for name in sorted(kept - set(written)):
+            path = self.directory / name
+            earlier = self._recorded.files.get(name, {})
+            if not path.is_file():
+                continue
+            if name not in self._inputs and "sha256" in earlier:
+                # Kept as it was: its recorded hash stands (re-rendering the report does not
+                # vouch anew for a results.json changed since).
+                entries[name] = earlier
+            else:  # an input of this run, or recorded without a hash by an earlier version
+                entries[name] = manifest.file_entry(path)
+        for name, entry in entries.items():
+            entry["role"] = manifest.role_of(name, in_folder)
+        signer = None
+        if self._sign_key is not None:
+            from audit.signing import fingerprint
+
+            signer = fingerprint(self._sign_key.public_key())
+        return manifest.build(entries, inputs, self._evidence.config_sha256, signer)
+
+    def _staging_file(self, name: str) -> Path:
+        assert self._staging is not None
+        return self._staging / "new" / name
 
     # -- the swap and its undo -------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from threadpoolctl import threadpool_limits
@@ -139,6 +140,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     # field is a bug, and fails here rather than in a reader.
     typed = AuditResult.model_validate(plain(result))
     trained = evaluation.model if config.mode == "train" and config.model.save else None
+    typed.with_read_from(_read_from(config, data))
     return typed.with_models(trained, mitigation.saved_model, mitigation.saved_file)
 
 
@@ -151,6 +153,12 @@ def _files_read(
         info = evaluation.model_info
         files.append({"role": "model", "path": info["file"], "sha256": info["sha256"]})
     return files
+
+
+def _read_from(config: AuditConfig, data: AuditData) -> dict[str, str]:
+    """Where the files of ``_files_read`` are (shown path -> absolute path), for the manifest."""
+    paths = [p for p in (data.path, config.model.file) if p is not None]
+    return {config.shown_path(p): str(Path(p).absolute()) for p in paths}
 
 
 def _data_overview(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict:

@@ -102,6 +102,7 @@ class AuditResult(Section):
     _trained_model: Any = PrivateAttr(default=None)
     _mitigated_model: Any = PrivateAttr(default=None)
     _mitigated_file: str | None = PrivateAttr(default=None)
+    _read_from: dict[str, str] = PrivateAttr(default_factory=dict)
 
     def with_models(
         self, trained: Any = None, mitigated: Any = None, mitigated_file: str | None = None
@@ -110,6 +111,17 @@ class AuditResult(Section):
         self._trained_model, self._mitigated_model = trained, mitigated
         self._mitigated_file = mitigated_file
         return self
+
+    def with_read_from(self, places: dict[str, str]) -> AuditResult:
+        """Attach where the files of ``provenance.files`` were read (shown path -> absolute
+        path), so the manifest :meth:`save` writes can check them later."""
+        self._read_from = dict(places)
+        return self
+
+    @property
+    def read_from(self) -> dict[str, str]:
+        """Where this run read the files its provenance lists (empty for a loaded result)."""
+        return dict(self._read_from)
 
     @property
     def trained_model(self) -> Any:
@@ -304,20 +316,31 @@ class AuditResult(Section):
         formats: Iterable[str] = ("json", "html", "pdf"),
         *,
         force: bool = False,
+        sign_key: str | Path | None = None,
     ) -> list[Path]:
         """Write ``results.json`` and/or the HTML and PDF report (and the models this run
-        trained) into ``directory``, as ``rai-audit run`` does.
+        trained) into ``directory``, as ``rai-audit run`` does, with ``manifest.json`` (the
+        SHA-256 of every file; check it with ``rai-audit verify``).
 
         The folder is replaced as a unit (see :mod:`audit.outputs`): on any failure nothing
         in it changes; a folder holding files rai-audit did not write is refused unless
-        ``force``. Returns the paths written.
+        ``force``. ``sign_key``, the path of an Ed25519 private key (PEM), signs the
+        manifest (``manifest.json.sig``). Returns the paths written.
         """
         # Rendering lives in audit.report and audit.outputs, above this module: imported
         # when asked for, so reading a result needs neither matplotlib nor WeasyPrint.
         from audit.outputs import OutputFolder, write_result
+        from audit.signing import load_private_key
 
-        with OutputFolder(Path(directory), force=force) as folder:
-            return write_result(folder, self.to_json(), list(formats), self.models_to_save)
+        key = load_private_key(sign_key) if sign_key is not None else None
+        with OutputFolder(Path(directory), force=force, sign_key=key) as folder:
+            return write_result(
+                folder,
+                self.to_json(),
+                list(formats),
+                self.models_to_save,
+                read_from=self.read_from,
+            )
 
     def compare(self, other: AuditResult) -> Comparison:
         """What changed from this audit (the old one) to ``other`` (the new one), as
