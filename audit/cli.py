@@ -696,6 +696,9 @@ def compare(
         if comparison.worse:
             _echo("Exit code 1: a policy verdict got worse from OLD to NEW.", err=True)
             return EXIT_POLICY_FAILED
+        return EXIT_OK
+
+    _guarded(debug, action)
 
 
 def _report_evidence(result: AuditResult, results: Path, beside: bool) -> Any:
