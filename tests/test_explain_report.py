@@ -30,7 +30,13 @@ def test_demo_result_holds_the_explanations(demo_dir, demo_result):
     # bounded: 400 rows kept for the plots, rounded; the whole file stays small
     assert ex["rows"]["n"] == 400
     # The explanation rows are rounded and bounded: they keep results.json readable.
-    assert len(json.dumps(ex, indent=2)) < 400_000
+    without_reasons = {key: value for key, value in ex.items() if key != "reasons"}
+    assert len(json.dumps(without_reasons, indent=2)) < 400_000
+    # The principal reasons list every negative decision of the explained sample at full
+    # precision (tables/reasons.csv is written from them): bounded by the sample instead.
+    reasons = ex["reasons"]["rows"]
+    assert len(reasons) == ex["reasons"]["negative_decisions"] <= ex["sample"]["rows"]
+    assert max(len(row["reasons"]) for row in reasons) <= ex["reasons"]["max_reasons"] == 4
 
 
 def test_demo_report_shows_the_explanations(demo_dir, demo_result):

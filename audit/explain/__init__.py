@@ -4,8 +4,9 @@
 :func:`audit.explain.stage.explain_evaluation`); the modules are one concern each:
 ``explainers`` (which SHAP explainer, its cost), ``columns`` (encoded columns back to
 input columns), ``sampling`` (the stratified, weighted sample), ``groups`` (per group
-and the disparity decomposition), ``proxies``, ``cases`` (individual decisions) and
-``postprocessing`` (ThresholdOptimizer).
+and the disparity decomposition), ``proxies``, ``cases`` (individual decisions),
+``reasons`` (principal reasons for adverse decisions) and ``postprocessing``
+(ThresholdOptimizer).
 """
 
 from audit.explain.explanation import explain

@@ -16,6 +16,7 @@ its race group) is explained once and lists every reason.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -87,3 +88,18 @@ def _pick(kind, in_group, y_true, y_pred, score, threshold, k) -> np.ndarray:
         candidates = np.flatnonzero(in_group & (y_true == 0) & (y_pred == 1))
         order = np.argsort(-score[candidates], kind="stable")
     return candidates[order[:k]]
+
+
+def display_value(value: Any) -> Any:
+    """A data value as shown in a case or a reason: JSON-ready, floats to 6 significant
+    digits, ``None`` for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        rounded = float(f"{value:.6g}")
+        return int(rounded) if rounded.is_integer() else rounded
+    return value if isinstance(value, (int, bool)) else str(value)

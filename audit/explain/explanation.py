@@ -17,9 +17,10 @@ import pandas as pd
 
 from audit.config import ExplainConfig
 from audit.errors import AuditError
-from audit.explain.cases import select_cases
+from audit.explain.cases import display_value, select_cases
 from audit.explain.explainers import ModelExplainer, make_explainer
 from audit.explain.groups import by_group, disparity, weighted_mean
+from audit.explain.reasons import principal_reasons
 from audit.explain.sampling import Sample, stratified_sample
 from audit.metrics.association import proxy_associations
 from audit.metrics.fairness import group_labels
@@ -208,6 +209,15 @@ def explain(
             "important": _important_proxies(proxies, global_importance, gaps),
         },
         "postprocessing": postprocessing,
+        # The model's own negative decisions (a score below its threshold), not the labels.
+        "reasons": principal_reasons(
+            X.iloc[sample.positions],
+            sample_values,
+            np.asarray(y_pred)[sample.positions] == 0,
+            sample_groups,
+            proxies,
+            with_rows=detail == "full",
+        ),
         "top_features": cfg.top_features,
         "detail": detail,
     }
@@ -356,19 +366,6 @@ def _rows_block(
     return block
 
 
-def _display(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        rounded = float(f"{value:.6g}")
-        return int(rounded) if rounded.is_integer() else rounded
-    return value if isinstance(value, (int, bool)) else str(value)
-
-
 def _case_records(
     cases,
     X,
@@ -393,7 +390,7 @@ def _case_records(
         records.append(
             {
                 "id": f"case-{number}",
-                "data_row": _display(X.index[position]),
+                "data_row": display_value(X.index[position]),
                 "selected_as": case["selected_as"],
                 "groups": {c: str(groups[c].iloc[position]) for c in groups.columns},
                 "y_true": int(y_true[position]),
@@ -407,7 +404,7 @@ def _case_records(
                 else threshold,
                 "output": output[position],
                 "base_value": base_value,
-                "values": {f: _display(X[f].iloc[position]) for f in by_size},
+                "values": {f: display_value(X[f].iloc[position]) for f in by_size},
                 "shap": {f: float(shap_row[columns.index(f)]) for f in by_size},
             }
         )

@@ -59,6 +59,7 @@ def table_files(result: dict[str, Any]) -> dict[str, bytes]:
         "checklist.csv": _checklist,
         "mitigation.csv": _mitigation,
         "shap_importance.csv": _shap,
+        "reasons.csv": _reasons,
     }
     for name, build in optional.items():
         content = build(result)
@@ -239,3 +240,24 @@ def _shap(result: dict[str, Any]) -> bytes | None:
             for f in explanations["features"]
         ),
     )
+
+
+def _reasons(result: dict[str, Any]) -> bytes | None:
+    """One row per negative decision of the explained sample: its groups and principal
+    reasons (audit/explain/reasons.py), the reasons' empty cells when it has fewer."""
+    explanations = result.get("explanations") or {}
+    reasons = explanations.get("reasons") or {}
+    if explanations.get("status") != "explained" or reasons.get("rows") is None:
+        return None
+    sensitive = [d["sensitive"] for d in reasons["by_group"]]
+    slots = range(1, reasons["max_reasons"] + 1)
+    header = ["data_row", *sensitive]
+    header += [f"reason_{k}_{part}" for k in slots for part in ("feature", "contribution", "value")]
+    rows = []
+    for row in reasons["rows"]:
+        cells = [row["data_row"], *(row["groups"][s] for s in sensitive)]
+        for k in slots:
+            reason = row["reasons"][k - 1] if k <= len(row["reasons"]) else {}
+            cells += [reason.get("feature"), reason.get("contribution"), reason.get("value")]
+        rows.append(cells)
+    return _csv(header, rows)

@@ -347,6 +347,73 @@ class FeatureImportance(Section):
     mean_shap: float
 
 
+class PrincipalReason(Section):
+    feature: str
+    contribution: float  # the row's SHAP value for the feature (< 0), in the output space
+    value: str | None  # the row's value of the feature, as text; None when missing
+
+
+class ReasonRow(Section):
+    """One negative decision of the explained sample and its principal reasons."""
+
+    data_row: int | str | float | None
+    groups: dict[str, str]
+    reasons: list[PrincipalReason]
+
+
+class ReasonGroup(Section):
+    group: str
+    negative_decisions: int
+
+
+class ReasonFeature(Section):
+    """How often one feature is a principal reason, per group (share of negative decisions)."""
+
+    feature: str
+    proxy: bool  # a flagged proxy of this sensitive feature
+    counts: dict[str, int]
+    shares: dict[str, float | None]  # None: the group has no negative decision
+    max_share: float
+    gap: float | None  # highest - lowest share among groups with enough negative decisions
+
+
+class ReasonDistribution(Section):
+    sensitive: str
+    groups: list[ReasonGroup]
+    features: list[ReasonFeature]  # most frequent first
+
+
+class ReasonFlag(Section):
+    """A proxy of a sensitive feature that is a frequent principal reason."""
+
+    feature: str
+    sensitive: str
+    measure: str
+    association: float | None
+    frequent_in: list[str]
+    top_group: str
+    top_share: float
+    top_count: int
+    top_negative_decisions: int
+    low_group: str
+    low_share: float
+    gap: float | None
+
+
+class PrincipalReasons(Section):
+    """Principal reasons for the negative decisions of the explained sample (audit/explain/
+    reasons.py): at most ``max_reasons`` most negative SHAP values per row."""
+
+    max_reasons: int
+    explained_rows: int
+    negative_decisions: int
+    frequent_share: float
+    min_negative_decisions: int
+    rows: list[ReasonRow] | None = None  # None in a mitigated model's summary
+    by_group: list[ReasonDistribution] = Field(default_factory=list)
+    flags: list[ReasonFlag] = Field(default_factory=list)
+
+
 class Explanation(Section):
     """SHAP explanations of one model (the audited one, or a mitigated variant)."""
 
@@ -368,6 +435,7 @@ class Explanation(Section):
     disparity: list[Json] = Field(default_factory=list)
     proxies: Json | None = None
     postprocessing: Json | None = None
+    reasons: PrincipalReasons | None = None
     top_features: int | None = None
     detail: Literal["full", "summary"] | None = None
     rows: Json | None = None  # explained rows' values, kept to draw the plots from
