@@ -66,6 +66,9 @@ def test_demo_body_is_at_most_20_pages_then_the_annex(body_pages, annex_pages, d
     assert len(body_pages) <= 20 and _divider(body_pages) is None
     assert _divider(annex_pages) == 1  # the annex opens with its title and contents
     body, annex = _flat(body_pages), _flat(annex_pages)
+    # The executive summary is one page: the contents start the second.
+    assert "Top findings" in body_pages[0]
+    assert "Details" not in body_pages[1].split("Contents")[0]
     # Everything the body leaves out is said to be in the annex file, by name.
     assert "see the annex (report-annex.pdf)" in body
     # Cases beyond the first are in the annex only; the complete checklist too.
