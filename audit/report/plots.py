@@ -159,9 +159,11 @@ def keep_inside(axes: plt.Axes, texts: Sequence[Text], rounds: int = 3) -> None:
     if not texts:
         return
     figure = axes.figure
-    # One drawing lays the figure out; after it, a text's extent follows the x range
-    # without drawing again (the axes keep their place), so the rounds are arithmetic.
-    figure.draw_without_rendering()
+    # A layout engine places the axes when the figure is drawn: draw once. Without one the
+    # axes are where they were made. Either way a text's extent then follows the x range
+    # without drawing again, so the rounds are arithmetic.
+    if figure.get_layout_engine() is not None:
+        figure.draw_without_rendering()
     renderer = figure.canvas.get_renderer()
     margin = figure.dpi / 12  # a twelfth of an inch clear of the spines
     box = axes.bbox.padded(-margin)
@@ -220,7 +222,7 @@ def labels_touch(labels: list[Text], renderer: Any) -> bool:
 
 def untangle_ticks(figure: plt.Figure) -> None:
     """No two tick labels of an axis touch: fewer numbered ticks, category labels turned."""
-    figure.draw_without_rendering()
+    _lay_out(figure)
     renderer = figure.canvas.get_renderer()
     for axes in figure.axes:
         for axis in (axes.xaxis, axes.yaxis):
@@ -231,7 +233,7 @@ def untangle_ticks(figure: plt.Figure) -> None:
                 while locator.most > 1:
                     locator.most -= 1
                     locator.set_params(nbins=locator.most)
-                    figure.draw_without_rendering()
+                    _lay_out(figure)
                     if not labels_touch(shown_tick_labels(axis), renderer):
                         break
             elif isinstance(locator, FixedLocator) and axis is axes.xaxis:
@@ -241,9 +243,21 @@ def untangle_ticks(figure: plt.Figure) -> None:
                     axis.set_tick_params(labelrotation=style["rotation"])
                     for label in axis.get_ticklabels():
                         label.set(**style)
-                    figure.draw_without_rendering()
+                    _lay_out(figure)
                     if not labels_touch(shown_tick_labels(axis), renderer):
                         break
+
+
+def _lay_out(figure: plt.Figure) -> None:
+    """Bring tick labels (and, with a layout engine, the axes' places) up to date for
+    measuring. A layout engine places things only when the figure is drawn; without one
+    the axes stay where they were made and updating the ticks is enough (no drawing)."""
+    if figure.get_layout_engine() is not None:
+        figure.draw_without_rendering()
+        return
+    for axes in figure.axes:
+        for axis in (axes.xaxis, axes.yaxis):
+            axis.get_majorticklabels()  # sets the ticks and their labels for the view
 
 
 def to_data_uri(figure: plt.Figure) -> str:
@@ -266,7 +280,7 @@ def to_data_uri(figure: plt.Figure) -> str:
                     formatter.seq = [printable_lines(s, LINE_LIMIT) for s in formatter.seq]
         readable_axes(axes)
     untangle_ticks(figure)
-    # The drawing untangle_ticks made is final: its tight box is measured here rather than by
+    # The layout untangle_ticks made is final: the tight box is measured here rather than by
     # a second drawing inside savefig, and a layout engine's positions are kept as they are.
     renderer = figure.canvas.get_renderer()
     bbox = figure.get_tightbbox(renderer).padded(plt.rcParams["savefig.pad_inches"])
