@@ -403,14 +403,17 @@ def _problems(exc: ValidationError, limit: int = 5) -> str:
 
 
 def _without_default_keywords(node: Any) -> Any:
-    """Drop ``additionalProperties: true`` (JSON Schema's default): pydantic >= 2.9 writes it
-    for free-form mappings and 2.5 does not, and the published schema must not depend on
-    which pydantic is installed."""
+    """Drop what some pydantic versions write and others do not, where it adds nothing, so
+    the published schema does not depend on which pydantic is installed:
+    ``additionalProperties: true`` (JSON Schema's default; pydantic >= 2.9 writes it for
+    free-form mappings) and the ``type`` beside a ``const`` (the constant fixes the type;
+    newer pydantic writes both for a Literal)."""
     if isinstance(node, dict):
         return {
             key: _without_default_keywords(value)
             for key, value in node.items()
             if not (key == "additionalProperties" and value is True)
+            and not (key == "type" and "const" in node)
         }
     if isinstance(node, list):
         return [_without_default_keywords(value) for value in node]
