@@ -567,8 +567,9 @@ class LL144Config(_Section):
     """Settings of an NYC Local Law 144 bias audit (6 RCNY §5-300–5-304).
 
     ``sex`` and ``race_ethnicity`` name the data's columns; ``categories`` maps a column's
-    values to EEO-1 names (a value mapped to null or Unknown, or not listed, is counted as
-    unknown; a column without a mapping must hold EEO-1 names). ``mode``: ``selection``
+    values to EEO-1 names (a value mapped to null or Unknown is counted as unknown, as is a
+    missing value; a value present in the data but not listed is an error; a column without
+    a mapping must hold EEO-1 names). ``mode``: ``selection``
     (selection rates of the decisions), ``scoring`` (the share scoring above the median of
     the full sample) or ``auto`` (scoring when the audit reads a score column).
     """

@@ -27,8 +27,8 @@ SETTINGS = {
     "race_ethnicity": "race",
     "categories": {
         "sex": {"M": "Male", "F": "Female"},
-        # "X" is left out of the mapping: counted as unknown.
-        "race": {"W": "White", "B": "Black or African American", "A": "Asian"},
+        # "X" is mapped to Unknown on purpose: counted as unknown.
+        "race": {"W": "White", "B": "Black or African American", "A": "Asian", "X": "Unknown"},
     },
 }
 EXCLUDE_ASIAN = [
@@ -42,7 +42,7 @@ EXCLUDE_ASIAN = [
 
 # (sex, race, applicants, selected): 200 applicants. The 3 Asian women (1.5% of the data) are
 # all selected, so were they not excluded they would be the highest rate of race and of the
-# intersections; 7 have an unmapped race ("X"), 10 no sex.
+# intersections; 7 have a race mapped to Unknown ("X"), 10 no sex.
 CELLS = [
     ("M", "W", 60, 30),
     ("M", "B", 30, 12),
@@ -107,7 +107,8 @@ def test_selection_rates_and_impact_ratios_counted_by_hand():
     )
     assert race["White"]["impact_ratio"] == pytest.approx(1.0)
     assert race["Black or African American"]["impact_ratio"] == pytest.approx(black / white)
-    assert table(section, "race_ethnicity")["unknown"] == 7  # the unmapped "X"
+    assert table(section, "race_ethnicity")["unknown"] == 7  # "X", mapped to Unknown
+    assert table(section, "race_ethnicity")["unknown_selected"] == 3
     # The excluded category is shown with its count, share and rate, and no ratio.
     asian = race["Asian"]
     assert asian["excluded"] and asian["justification"] == "3 applicants (1.5%)."
@@ -219,6 +220,40 @@ def test_values_already_eeo1_names_need_no_mapping_others_are_refused():
         )
 
 
+def test_a_value_the_mapping_does_not_list_is_an_error_naming_it_and_its_count():
+    # A typo ("b" for "B") would drop the 70 Black applicants into "unknown" silently.
+    typo = {**SETTINGS["categories"]["race"]}
+    typo["b"] = typo.pop("B")
+    with pytest.raises(AuditError) as caught:
+        selection_section(categories={**SETTINGS["categories"], "race": typo})
+    message = str(caught.value)
+    assert "categories.race does not map" in message and "'B' (70 rows)" in message
+    assert "map it to null or Unknown" in message and "'b'" not in message
+    # Two values unlisted (X and B): both named, the most frequent first.
+    del typo["X"]
+    with pytest.raises(AuditError, match=r"'B' \(70 rows\), 'X' \(7 rows\)"):
+        selection_section(categories={**SETTINGS["categories"], "race": typo})
+
+
+def test_missing_values_and_values_mapped_to_null_or_unknown_are_unknown():
+    frame = pd.DataFrame(
+        {
+            "sex": ["M", "F", "F", np.nan, "M", "F"],
+            "race": ["W", "B", "D", "W", "Z", None],
+        }
+    )
+    race = {"W": "White", "B": "Black or African American", "D": None, "Z": "Unknown"}
+    section = ll144_section(
+        np.array([1, 1, 0, 1, 1, 0]), frame["sex"], frame["race"],
+        settings(categories={"sex": SETTINGS["categories"]["sex"], "race": race}), "selection", "",
+    )  # fmt: skip
+    # D (null), Z (Unknown) and the missing race: 3 unknown, 1 of them (Z) selected.
+    assert table(section, "race_ethnicity")["unknown"] == 3
+    assert table(section, "race_ethnicity")["unknown_selected"] == 1
+    assert table(section, "sex")["unknown"] == 1
+    assert "Unknown" not in rows_of(section, "race_ethnicity")
+
+
 def test_an_exclusion_of_a_category_of_two_percent_or_more_is_refused():
     too_big = [{"feature": "sex", "category": "Female", "justification": "no"}]
     with pytest.raises(AuditError, match=r"Female.*46\.5% of the data.*under 2%"):
@@ -302,6 +337,11 @@ def hiring_dir(tmp_path):
             "under 2%",
         ),
         (["--compliance", "nyc_ll144"], {"categories": {}}, "not EEO-1 sex categories"),
+        (
+            ["--compliance", "nyc_ll144"],
+            {"categories": {"sex": {"M": "Male", "f": "Female"}}},
+            "categories.sex does not map these values of column 'sex': 'F' (93 rows)",
+        ),
     ],
 )
 def test_config_errors_exit_2_and_write_nothing(hiring_dir, flags, config_change, message):

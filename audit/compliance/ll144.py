@@ -7,14 +7,17 @@ category included). The *impact ratio* of a category is its rate divided by the 
 rate among the categories compared. Both are computed for sex, for race/ethnicity and for
 every sex × race/ethnicity intersection, in EEO-1 categories.
 
-Applicants whose category is missing or not mapped to an EEO-1 name are counted as
-*unknown* and left out of the ratios. A category under 2% of the data may be excluded from
-the ratios when the config lists it with a justification; it is still shown with its count
-and rate. The law sets no pass threshold: nothing here is a verdict.
+Applicants whose category is missing, or whose value the config maps to null or Unknown,
+are counted as *unknown* and left out of the ratios. A value the mapping does not list is an
+error, not unknown: a typo in the mapping would otherwise drop its applicants silently. A
+category under 2% of the data may be excluded from the ratios when the config lists it with
+a justification; it is still shown with its count and rate. The law sets no pass threshold:
+nothing here is a verdict.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -22,7 +25,7 @@ import pandas as pd
 
 from audit.config import LL144Config
 from audit.errors import AuditError
-from audit.text import quoted_list
+from audit.text import printable, quoted_list
 from audit.vocabulary.compliance import (
     EEO1_RACE_ETHNICITY,
     EEO1_SEX,
@@ -39,17 +42,20 @@ TITLES = {"sex": "Sex", "race_ethnicity": "Race/ethnicity", "intersection": "Int
 def eeo1_categories(
     values: pd.Series, mapping: dict[str, str | None] | None, names: tuple[str, ...], key: str
 ) -> pd.Series:
-    """Each value as an EEO-1 name, or None (unknown: missing, unmapped, or mapped so).
+    """Each value as an EEO-1 name, or None (unknown: missing, or mapped to null / Unknown).
 
     Without a mapping the values must already be EEO-1 names (in any letter case).
 
     Raises
     ------
     AuditError
-        When there is no mapping and a value is not an EEO-1 name.
+        When a value present in the data is not in the mapping, or, without a mapping, is
+        not an EEO-1 name.
     """
     if mapping is not None:
-        found = [mapping.get(category_key(v)) if known else None for v, known in _pairs(values)]
+        keys = [category_key(v) if known else None for v, known in _pairs(values)]
+        _check_mapped(keys, mapping, values.name, names, key)
+        found = [None if k is None else mapping[k] for k in keys]
         return pd.Series([None if v == UNKNOWN else v for v in found], dtype=object)
     canonical = {name.lower(): name for name in names}
     as_names = [
@@ -61,9 +67,32 @@ def eeo1_categories(
             f"Column {values.name!r} holds values that are not EEO-1 {key} categories "
             f"({quoted_list(strange)}). Map them in compliance.nyc_ll144.categories."
             f"{values.name}, e.g. {{{strange[0]}: {names[0]}}}; valid names: {', '.join(names)}. "
-            "Values left out of the mapping are counted as unknown."
+            f"A value mapped to null (or {UNKNOWN}) is counted as unknown."
         )
     return pd.Series(as_names, dtype=object)
+
+
+def _check_mapped(
+    keys: list[str | None],
+    mapping: dict[str, str | None],
+    column: Any,
+    names: tuple[str, ...],
+    key: str,
+) -> None:
+    """An AuditError naming the data's values (with their counts) the mapping leaves out."""
+    unmapped = Counter(k for k in keys if k is not None and k not in mapping).most_common()
+    if not unmapped:
+        return
+    shown = ", ".join(f"'{printable(value, 40)}' ({count:,} rows)" for value, count in unmapped[:5])
+    more = f" and {len(unmapped) - 5} more" if len(unmapped) > 5 else ""
+    first = printable(unmapped[0][0], 40)
+    raise AuditError(
+        f"compliance.nyc_ll144.categories.{column} does not map these values of column "
+        f"{column!r}: {shown}{more}. Map each to an EEO-1 {key} category (e.g. {first}: "
+        f"{names[0]}; the keys must match the data exactly, letter case included), or map it "
+        f"to null or {UNKNOWN} to count those applicants as unknown on purpose. Valid names: "
+        f"{', '.join(names)}."
+    )
 
 
 def _pairs(values: pd.Series) -> zip:
