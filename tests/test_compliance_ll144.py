@@ -5,6 +5,7 @@ are counted by hand here."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -18,6 +19,7 @@ from audit.compliance.ll144 import ll144_section
 from audit.config import LL144Config, config_from_dict
 from audit.errors import AuditError
 from audit.report.ll144_summary import ll144_summary_files, render_ll144_summary
+from audit.report.render import environment
 
 SETTINGS = {
     "audit_date": "2026-12-01",
@@ -85,6 +87,39 @@ def selection_section(**changes) -> dict:
         "selection",
         "decision",
     )
+
+
+def macros():
+    return environment().get_template("ll144_macros.html.j2").module
+
+
+def cells(html: str) -> str:
+    """The table's text with the markup between cells collapsed to " | "."""
+    return re.sub(r"\s*(</?(td|th|tr|code)[^>]*>\s*)+", " | ", html)
+
+
+def test_the_mapping_table_shows_each_value_and_its_eeo1_category():
+    html = str(macros().ll144_mapping(selection_section()))
+    text = cells(html)
+    for column, value, name in [
+        ("sex", "M", "Male"),
+        ("sex", "F", "Female"),
+        ("race", "W", "White"),
+        ("race", "B", "Black or African American"),
+        ("race", "A", "Asian"),
+        ("race", "X", "Unknown (left out of the impact ratios)"),
+        ("race", "missing (empty)", "Unknown (left out of the impact ratios)"),
+    ]:
+        assert f"| {column} | {value} | {name} |" in text, (column, value)
+    # A column without a mapping holds EEO-1 names: said so, not an empty table.
+    frame = pd.DataFrame({"sex": ["Male", "Female"], "race": ["W", "B"]})
+    unmapped = ll144_section(
+        np.array([1, 0]), frame["sex"], frame["race"],
+        settings(categories={"race": SETTINGS["categories"]["race"]}), "selection", "",
+    )  # fmt: skip
+    text = cells(str(macros().ll144_mapping(unmapped)))
+    assert "| sex | no mapping: the values are the EEO-1 category names themselves" in text
+    assert "| race | W | White |" in text
 
 
 def test_selection_rates_and_impact_ratios_counted_by_hand():
@@ -374,6 +409,9 @@ def test_run_writes_the_section_and_the_summary_beside_the_report(hiring_dir):
     for page in (summary, report):
         assert "2025-06-30" in page and "Applications received in 2025." in page
         assert "3 applicants (1.5%)." in page  # the exclusion's justification
+        # The mapping from the data's values to EEO-1 categories.
+        assert "| race | B | Black or African American |" in cells(page)
+        assert "| race | X | Unknown (left out of the impact ratios) |" in cells(page)
     assert 'id="compliance"' in report and 'id="compliance_ll144"' in report
     assert not (out / "ll144-summary.pdf").exists()  # no pdf format asked for
     # `rai-audit report` re-renders the summary with the report, from results.json alone.
