@@ -569,9 +569,10 @@ class LL144Config(_Section):
     ``sex`` and ``race_ethnicity`` name the data's columns; ``categories`` maps a column's
     values to EEO-1 names (a value mapped to null or Unknown is counted as unknown, as is a
     missing value; a value present in the data but not listed is an error; a column without
-    a mapping must hold EEO-1 names). ``mode``: ``selection``
-    (selection rates of the decisions), ``scoring`` (the share scoring above the median of
-    the full sample) or ``auto`` (scoring when the audit reads a score column).
+    a mapping must hold EEO-1 names). ``mode``: ``selection`` (selection rates of the
+    decisions), ``scoring`` (the share scoring more favourably than the median of the full
+    sample: above it, below it for a lower_is_positive score) or ``auto`` (scoring when the
+    audit reads a score column).
     """
 
     audit_date: date

@@ -20,6 +20,7 @@ from audit.config import LL144Config, config_from_dict
 from audit.errors import AuditError
 from audit.report.ll144_summary import ll144_summary_files, render_ll144_summary
 from audit.report.render import environment
+from audit.text import number_text
 
 SETTINGS = {
     "audit_date": "2026-12-01",
@@ -234,6 +235,72 @@ def test_scoring_rate_is_the_share_above_the_median_of_the_full_sample():
     assert both["Female × White"]["selected"] == 1 and both["Male × White"]["selected"] == 0
     assert both["Female × White"]["impact_ratio"] == pytest.approx(0.5)
     assert both["Male × Black or African American"]["impact_ratio"] == pytest.approx(0.0)
+
+
+def test_a_score_tied_with_the_median_is_not_counted():
+    # Median of 1, 2, 3, 3, 3, 3, 5, 6 is 3: only the 5 and the 6 score strictly above it.
+    frame = pd.DataFrame({"sex": ["M", "F"] * 4, "race": ["W"] * 8})
+    scores = np.array([1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 5.0, 6.0])
+    section = ll144_section(scores, frame["sex"], frame["race"], settings(), "scoring", "")
+    assert section["median_score"] == pytest.approx(3.0)
+    sex = rows_of(section, "sex")  # M: 1, 3, 3, 5; F: 2, 3, 3, 6
+    assert (sex["Male"]["selected"], sex["Female"]["selected"]) == (1, 1)
+    assert rows_of(section, "race_ethnicity")["White"]["selected"] == 2
+    # Lower is more favourable: strictly below 3 are the 1 and the 2.
+    lower = ll144_section(scores, frame["sex"], frame["race"], settings(), "scoring", "", True)
+    assert rows_of(lower, "race_ethnicity")["White"]["selected"] == 2
+    assert (
+        rows_of(lower, "sex")["Male"]["selected"],
+        rows_of(lower, "sex")["Female"]["selected"],
+    ) == (1, 1)
+
+
+def test_lower_is_favourable_counts_below_the_median_on_the_scores_own_scale():
+    # Ten applicants scoring 1..10, a lower score more favourable: the median is 5.5 (not
+    # -5.5) and the applicants counted are those scoring 1..5.
+    frame = pd.DataFrame(
+        {"sex": ["M", "F"] * 5, "race": ["W", "W", "B", "B", "W", "B", "W", "B", "W", "B"]}
+    )
+    section = ll144_section(
+        np.arange(1.0, 11.0), frame["sex"], frame["race"], settings(), "scoring", "score", True
+    )
+    assert section["median_score"] == pytest.approx(5.5)
+    assert section["favourable_side"] == "below"
+    assert section["selected_name"] == "scoring more favourably than (below) the median"
+    sex = rows_of(section, "sex")  # M: 1, 3, 5 of 1, 3, 5, 7, 9; F: 2, 4 of 2, 4, 6, 8, 10
+    assert (sex["Male"]["selected"], sex["Female"]["selected"]) == (3, 2)
+    assert sex["Female"]["impact_ratio"] == pytest.approx(0.4 / 0.6)
+    assert any("more favourably than (below) the median" in note for note in section["notes"])
+
+
+def test_a_lower_is_positive_score_column_publishes_its_own_median(tmp_path):
+    frame = hiring_frame()
+    frame["risk"] = (np.arange(len(frame)) * 7) % 23 / 2.0  # 0 .. 11, many ties
+    config = {
+        "data": {"target": "hired", "sensitive": ["sex", "race"]},
+        "predictions": {
+            "score_column": "risk",
+            "threshold": 4.0,
+            "score_direction": "lower_is_positive",
+        },
+        "fairness": {"bootstrap": {"resamples": 0}},
+        "explain": {"enabled": False},
+        "quality": {"allow_errors": True},
+        "compliance": {"rules": ["nyc_ll144"], "nyc_ll144": {**SETTINGS, "mode": "scoring"}},
+    }
+    result = audit.run(config, data=frame).to_dict()
+    section = result["compliance"]["nyc_ll144"]
+    median = float(np.median(frame["risk"]))
+    assert median > 0 and section["median_score"] == pytest.approx(median)
+    assert section["outcome"] == "the score 'risk' (a lower score is more favourable)"
+    below = frame["risk"] < median
+    counted = below.groupby(frame["sex"]).sum()
+    sex = rows_of(section, "sex")
+    assert (sex["Male"]["selected"], sex["Female"]["selected"]) == (counted["M"], counted["F"])
+    html = render_ll144_summary(result)
+    assert "scoring more favourably than (below) the median score" in html
+    assert f"applicants ({number_text(median)})" in html
+    assert number_text(-median) not in html
 
 
 def test_values_already_eeo1_names_need_no_mapping_others_are_refused():

@@ -2,10 +2,12 @@
 
 For a tool that selects, the *selection rate* of a category is the share of its applicants
 selected; for a tool that scores, the *scoring rate* is the share of its applicants scoring
-above the median score of the **full sample** (every applicant in the audit, unknown
-category included). The *impact ratio* of a category is its rate divided by the highest
-rate among the categories compared. Both are computed for sex, for race/ethnicity and for
-every sex × race/ethnicity intersection, in EEO-1 categories.
+more favourably than the median score of the **full sample** (every applicant in the audit,
+unknown category included): above it, or below it for a score where lower is more
+favourable (the median is stated on the score's own scale). The *impact ratio* of a
+category is its rate divided by the highest rate among the categories compared. Both are
+computed for sex, for race/ethnicity and for every sex × race/ethnicity intersection, in
+EEO-1 categories.
 
 Applicants whose category is missing, or whose value the config maps to null or Unknown,
 are counted as *unknown* and left out of the ratios. A value the mapping does not list is an
@@ -107,27 +109,33 @@ def ll144_section(
     settings: LL144Config,
     mode: str,
     outcome_text: str,
+    lower_is_favourable: bool = False,
 ) -> dict[str, Any]:
     """The Local Law 144 section of the result (see :class:`audit.result.sections.LL144Section`).
 
     Parameters
     ----------
     outcome : array
-        One value per applicant: the 0/1 decision (``mode="selection"``) or the score,
-        higher meaning more favourable (``mode="scoring"``).
+        One value per applicant: the 0/1 decision (``mode="selection"``) or the score as the
+        tool gives it (``mode="scoring"``).
     sex, race_ethnicity : Series
         The data's values for each applicant, in the same order.
     settings : LL144Config
         Dates, data source, EEO-1 mappings and exclusions from the config.
     outcome_text : str
         How the outcome was read (the audit's decision rule, or the score column).
+    lower_is_favourable : bool
+        Scoring mode: a lower score is the more favourable one, so the applicants counted
+        are those strictly below the median (else strictly above it).
     """
     outcome = np.asarray(outcome)
     n = len(outcome)
     median = None
+    side = "below" if lower_is_favourable else "above"
     if mode == "scoring":
-        median = float(np.median(outcome.astype(float)))  # of the full sample, unknowns too
-        selected = outcome.astype(float) > median
+        scores = outcome.astype(float)
+        median = float(np.median(scores))  # of the full sample, unknowns too
+        selected = scores < median if lower_is_favourable else scores > median
     else:
         selected = outcome.astype(bool)
     mappings = settings.categories
@@ -163,9 +171,11 @@ def ll144_section(
         "rule": NYC_LL144,
         "mode": mode,
         "rate_name": rate_name,
-        "selected_name": "scored above the median" if mode == "scoring" else "selected",
+        "selected_name": (
+            f"scoring more favourably than ({side}) the median" if mode == "scoring" else "selected"
+        ),
         "outcome": outcome_text,
-        **({"median_score": median} if median is not None else {}),
+        **({"median_score": median, "favourable_side": side} if median is not None else {}),
         "n_applicants": n,
         "audit_date": settings.audit_date.isoformat(),
         "distribution_date": settings.distribution_date.isoformat(),
@@ -175,7 +185,7 @@ def ll144_section(
         "columns": {"sex": settings.sex, "race_ethnicity": settings.race_ethnicity},
         "mappings": mappings,
         "tables": tables,
-        "notes": _notes(tables, mode, rate_name),
+        "notes": _notes(tables, mode, rate_name, side),
     }
 
 
@@ -247,16 +257,18 @@ def _table(
     }
 
 
-def _notes(tables: list[dict[str, Any]], mode: str, rate_name: str) -> list[str]:
+def _notes(tables: list[dict[str, Any]], mode: str, rate_name: str, side: str) -> list[str]:
     notes = [
         "Local Law 144 requires these rates and impact ratios to be calculated and "
         "published; it sets no threshold an impact ratio must meet, and no verdict is "
         "drawn from them here."
     ]
     if mode == "scoring":
+        lower = " (a lower score is more favourable)" if side == "below" else ""
         notes.append(
-            f"The {rate_name} of a category is the share of its applicants scoring above the "
-            "median score of all applicants in the audit (unknown category included)."
+            f"The {rate_name} of a category is the share of its applicants scoring more "
+            f"favourably than ({side}) the median score of all applicants in the audit (unknown "
+            f"category included){lower}; a score equal to the median is not counted."
         )
     for table in tables:
         if all(row.get("impact_ratio") is None for row in table["categories"]):
