@@ -95,8 +95,8 @@ def test_katz_interval_with_a_zero_cell_adds_one_half_to_each_cell():
     log_ratio = math.log((0.5 / 51) / (20.5 / 51))
     spread = math.sqrt(1 / 0.5 - 1 / 51 + 1 / 20.5 - 1 / 51)
     high = math.exp(log_ratio + 1.959963985 * spread)
-    assert row["impact_ratio"] == 0.0  # the observed ratio: 0 selected
-    assert row["impact_ratio_ci"][0] == 0.0  # the point value is inside its interval
+    assert row["impact_ratio"] == pytest.approx(0.0, abs=1e-12)  # the observed ratio
+    assert row["impact_ratio_ci"][0] == pytest.approx(0.0, abs=1e-12)  # the point is inside
     assert row["impact_ratio_ci"][1] == pytest.approx(high, rel=1e-8)
 
 
@@ -252,6 +252,26 @@ def test_above_four_fifths_significant_but_not_practically_is_not_indicated():
     assert "not in practical terms" in row["sentence"]
 
 
+def test_above_four_fifths_practical_significance_is_checked_on_the_reference_side_too():
+    # 850 of 1000 vs 40 of 40: ratio 0.85, Fisher p = 0.0025. Two more of the group selected
+    # (852 of 1000) leave it significant (p = 0.004), but two fewer of the reference (38 of
+    # 40) do not (p = 0.106): the significance hangs on two people of the reference.
+    assert fisher_exact([[852, 148], [40, 0]])[1] < 0.05
+    assert fisher_exact([[850, 150], [38, 2]])[1] > 0.1
+    row = _row({"A": (40, 40), "B": (850, 1000)}, "B")
+    assert row["impact_ratio"] == pytest.approx(0.85)
+    assert row["fisher_p_holm"] == pytest.approx(fisher_exact([[850, 150], [40, 0]])[1])
+    two = row["flips"][1]
+    assert two["fisher_p_holm"] == pytest.approx(fisher_exact([[852, 148], [40, 0]])[1])
+    assert two["reference_side"]["fisher_p_holm"] == pytest.approx(
+        fisher_exact([[850, 150], [38, 2]])[1]
+    )
+    assert row["finding"] == NOT_INDICATED
+    assert (
+        "not in practical terms" in row["sentence"] and "two fewer people of A" in row["sentence"]
+    )
+
+
 def test_above_four_fifths_not_significant_depends_on_whether_the_sample_could_tell():
     # 27 of 50 vs 30 of 50: ratio 0.9 but only ratios far below 0.8 are detectable.
     small = _row({"A": (30, 50), "B": (27, 50)}, "B")
@@ -270,7 +290,7 @@ def test_above_four_fifths_not_significant_depends_on_whether_the_sample_could_t
 
 def test_group_with_no_one_selected_against_a_clear_reference():
     row = _row({"A": (20, 50), "B": (0, 50)}, "B")
-    assert row["impact_ratio"] == 0.0
+    assert row["impact_ratio"] == pytest.approx(0.0, abs=1e-12)
     assert row["fisher_p"] == pytest.approx(fisher_exact([[0, 50], [20, 30]])[1])
     assert row["finding"] == INDICATED
 
