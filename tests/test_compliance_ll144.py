@@ -153,13 +153,17 @@ def test_selection_rates_and_impact_ratios_counted_by_hand():
     assert asian.get("impact_ratio") is None
 
     both = rows_of(section, "intersection")
-    assert set(both) == {
+    assert list(both) == [  # every mapped pair, in EEO-1 order, with applicants or not
         "Male × White",
         "Male × Black or African American",
+        "Male × Asian",
         "Female × White",
         "Female × Black or African American",
         "Female × Asian",
-    }
+    ]
+    empty = both["Male × Asian"]
+    assert (empty["applicants"], empty["selected"]) == (0, 0)
+    assert empty["rate"] is None and empty.get("impact_ratio") is None
     # Highest among those compared: Male × White, 30/60 (the excluded 3/3 is left out).
     expected = {
         "Male × White": (60, 30, 1.0),
@@ -202,7 +206,8 @@ def test_no_one_selected_leaves_every_impact_ratio_undefined_not_zero():
     )  # fmt: skip
     for part in section["tables"]:
         assert all(row.get("impact_ratio") is None for row in part["categories"])
-        assert all(row["rate"] == 0.0 for row in part["categories"])
+        rates = [row["rate"] for row in part["categories"] if row["applicants"]]
+        assert rates == pytest.approx([0.0] * len(rates), abs=1e-12)
     assert sum("no impact ratio is defined" in note for note in section["notes"]) == 3
 
 
@@ -358,11 +363,61 @@ def test_missing_values_and_values_mapped_to_null_or_unknown_are_unknown():
 
 def test_an_exclusion_of_a_category_of_two_percent_or_more_is_refused():
     too_big = [{"feature": "sex", "category": "Female", "justification": "no"}]
-    with pytest.raises(AuditError, match=r"Female.*46\.5% of the data.*under 2%"):
+    with pytest.raises(AuditError, match=r"Female.*46\.50% of the data.*under 2%"):
         selection_section(exclude=too_big)
     absent = [{"feature": "race_ethnicity", "category": "Two or More Races", "justification": "x"}]
     with pytest.raises(AuditError, match="no applicants"):
         selection_section(exclude=absent)
+
+
+def asian_share_section(asian: int, total: int) -> dict:
+    """``asian`` Asian applicants among ``total`` (the rest White), the Asian category excluded."""
+    frame = pd.DataFrame({"sex": ["F", "M"] * (total // 2)})
+    frame["race"] = ["A"] * asian + ["W"] * (total - asian)
+    exclude = [{"feature": "race_ethnicity", "category": "Asian", "justification": "Few."}]
+    return ll144_section(
+        np.arange(total) % 2, frame["sex"], frame["race"], settings(exclude=exclude),
+        "selection", "",
+    )  # fmt: skip
+
+
+def test_the_two_percent_line_exactly_two_is_refused_just_under_is_accepted():
+    with pytest.raises(AuditError, match=r"'Asian', which holds 2\.00% of the data \(200 of"):
+        asian_share_section(200, 10_000)  # exactly 2%
+    asian = rows_of(asian_share_section(199, 10_000), "race_ethnicity")["Asian"]
+    assert asian["excluded"] and asian["share"] == pytest.approx(0.0199)
+    # Shown with two decimals, so a share just under 2% does not read "2.0%".
+    text = str(macros().ll144_exclusions(asian_share_section(199, 10_000)))
+    assert "199 applicants (1.99% of the data)" in text
+
+
+def test_a_category_no_value_is_mapped_to_cannot_be_excluded():
+    exclude = [{"feature": "sex", "category": "Male", "justification": "Few."}]
+    categories = {"sex": {"M": "Female", "F": "Female"}, "race": SETTINGS["categories"]["race"]}
+    with pytest.raises(AuditError, match="'Male', which has no applicants"):
+        selection_section(categories=categories, exclude=exclude)
+
+
+def test_a_mapped_category_without_applicants_is_shown_with_no_rate():
+    # "H" maps to Hispanic or Latino, but no applicant has it: the row is there, 0 and "—".
+    race = {**SETTINGS["categories"]["race"], "H": "Hispanic or Latino"}
+    section = selection_section(categories={**SETTINGS["categories"], "race": race})
+    names = list(rows_of(section, "race_ethnicity"))
+    assert names == ["Hispanic or Latino", "White", "Black or African American", "Asian"]
+    hispanic = rows_of(section, "race_ethnicity")["Hispanic or Latino"]
+    assert (hispanic["applicants"], hispanic["selected"], hispanic["rate"]) == (0, 0, None)
+    assert hispanic.get("impact_ratio") is None and not hispanic["excluded"]
+    # Unmapped EEO-1 categories (e.g. Two or More Races) are not listed.
+    assert "Two or More Races" not in names
+    html = cells(str(macros().ll144_table(section, table(section, "race_ethnicity"))))
+    assert "| Hispanic or Latino | 0 | 0 | — | — |" in html
+    # Without a mapping (the data holds EEO-1 names) every EEO-1 category is listed.
+    frame = pd.DataFrame({"sex": ["Male", "Female"], "race": ["White", "Asian"]})
+    plain = ll144_section(
+        np.array([1, 0]), frame["sex"], frame["race"], settings(categories={}), "selection", ""
+    )
+    assert len(table(plain, "race_ethnicity")["categories"]) == 7
+    assert len(table(plain, "intersection")["categories"]) == 14
 
 
 @pytest.mark.parametrize(

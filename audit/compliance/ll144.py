@@ -151,10 +151,12 @@ def ll144_section(
     both_known = sex_names.notna() & race_names.notna()
     zipped = zip(sex_names, race_names, both_known, strict=True)
     pairs = pd.Series([(s, r) if known else None for s, r, known in zipped], dtype=object)
+    sexes = _shown(mappings.get(settings.sex), EEO1_SEX)
+    races = _shown(mappings.get(settings.race_ethnicity), EEO1_RACE_ETHNICITY)
     order = {
-        "sex": [(s,) for s in EEO1_SEX],
-        "race_ethnicity": [(r,) for r in EEO1_RACE_ETHNICITY],
-        "intersection": [(s, r) for s in EEO1_SEX for r in EEO1_RACE_ETHNICITY],
+        "sex": [(s,) for s in sexes],
+        "race_ethnicity": [(r,) for r in races],
+        "intersection": [(s, r) for s in sexes for r in races],
     }
     labels = {
         "sex": sex_names.map(lambda v: None if v is None else (v,)),
@@ -166,6 +168,8 @@ def ll144_section(
         _table(dimension, labels[dimension], selected, order[dimension], excluded, n)
         for dimension in ("sex", "race_ethnicity", "intersection")
     ]
+    for dimension, parts in excluded:  # left over: a category no value is mapped to
+        _no_applicants(dimension, parts)
     rate_name = "scoring rate" if mode == "scoring" else "selection rate"
     return {
         "rule": NYC_LL144,
@@ -187,6 +191,22 @@ def ll144_section(
         "tables": tables,
         "notes": _notes(tables, mode, rate_name, side),
     }
+
+
+def _shown(mapping: dict[str, str | None] | None, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The EEO-1 categories a table lists, applicants or not, in EEO-1 order: those the
+    mapping maps a value to, or every one when the data holds EEO-1 names (no mapping)."""
+    if mapping is None:
+        return names
+    return tuple(name for name in names if name in mapping.values())
+
+
+def _no_applicants(dimension: str, parts: tuple[str, ...]) -> None:
+    raise AuditError(
+        f"compliance.nyc_ll144.exclude lists the {TITLES[dimension].lower()} category "
+        f"{SEPARATOR.join(parts)!r}, which has no applicants in the audit. Remove it from the "
+        "exclusions."
+    )
 
 
 def _exclusions(settings: LL144Config) -> dict[tuple[str, tuple[str, ...]], str]:
@@ -214,18 +234,26 @@ def _table(
         justification = excluded.pop((dimension, parts), None)
         if applicants == 0:
             if justification is not None:
-                raise AuditError(
-                    f"compliance.nyc_ll144.exclude lists the {TITLES[dimension].lower()} "
-                    f"category {SEPARATOR.join(parts)!r}, which has no applicants in the audit. "
-                    "Remove it from the exclusions."
-                )
+                _no_applicants(dimension, parts)
+            # Shown with no rate and no ratio: a mapped category is not dropped for being empty.
+            rows.append(
+                {
+                    "category": SEPARATOR.join(parts),
+                    "parts": list(parts),
+                    "applicants": 0,
+                    "selected": 0,
+                    "rate": None,
+                    "share": 0.0,
+                    "excluded": False,
+                }
+            )
             continue
         chosen = int(selected[members].sum())
         share = applicants / n_total
         if justification is not None and share >= LL144_EXCLUSION_SHARE:
             raise AuditError(
                 f"compliance.nyc_ll144.exclude lists the {TITLES[dimension].lower()} category "
-                f"{SEPARATOR.join(parts)!r}, which holds {share:.1%} of the data "
+                f"{SEPARATOR.join(parts)!r}, which holds {share:.2%} of the data "
                 f"({applicants:,} of {n_total:,} applicants); Local Law 144 allows leaving out "
                 f"only a category under {LL144_EXCLUSION_SHARE:.0%}. Remove it from the "
                 "exclusions."
@@ -242,7 +270,7 @@ def _table(
                 **({"justification": justification} if justification is not None else {}),
             }
         )
-    compared = [row for row in rows if not row["excluded"]]
+    compared = [row for row in rows if not row["excluded"] and row["applicants"]]
     highest = max((row["rate"] for row in compared), default=None)
     for row in compared:
         # Against the most selected category; undefined when no one in any category was.
