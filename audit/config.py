@@ -540,6 +540,15 @@ class LL144Exclusion(_Section):
     category: str | list[str]
     justification: str = Field(min_length=1)
 
+    @field_validator("justification")
+    @classmethod
+    def _said(cls, text: str) -> str:
+        # Blank space is no reason: the justification is published with the exclusion.
+        text = text.strip()
+        if not text:
+            raise ValueError("an exclusion's justification must say why the category is left out")
+        return text
+
     @model_validator(mode="after")
     def _known_category(self) -> LL144Exclusion:
         names = {"sex": EEO1_SEX, "race_ethnicity": EEO1_RACE_ETHNICITY}

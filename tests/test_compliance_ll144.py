@@ -445,6 +445,18 @@ def test_a_mapped_category_without_applicants_is_shown_with_no_rate():
                 "nyc_ll144": {
                     **SETTINGS,
                     "exclude": [
+                        {"feature": "race_ethnicity", "category": "Asian", "justification": " \t"}
+                    ],
+                },
+            },
+            "justification must say why the category is left out",
+        ),
+        (
+            {
+                "rules": ["nyc_ll144"],
+                "nyc_ll144": {
+                    **SETTINGS,
+                    "exclude": [
                         {"feature": "intersection", "category": "Asian", "justification": "x"}
                     ],
                 },
@@ -456,6 +468,11 @@ def test_a_mapped_category_without_applicants_is_shown_with_no_rate():
 def test_bad_compliance_settings_name_the_problem(compliance, message):
     with pytest.raises(AuditError, match=message):
         config_from_dict({"compliance": compliance})
+
+
+def test_a_justification_is_published_without_its_surrounding_space():
+    exclude = [{**EXCLUDE_ASIAN[0], "justification": "  3 applicants (1.5%).\n"}]
+    assert settings(exclude=exclude).exclude[0].justification == "3 applicants (1.5%)."
 
 
 def test_plain_list_and_mapping_forms_are_the_same_rules():
