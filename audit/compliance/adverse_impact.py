@@ -192,7 +192,7 @@ def minimum_detectable_ratio(
 def adverse_impact(
     counts: Mapping[str, tuple[int, int]], confidence: float = 0.95
 ) -> dict[str, Any]:
-    """Every group against the highest-rate group.
+    """Every group against the reference (the highest-rate group of REFERENCE_MIN_SIZE or more).
 
     Parameters
     ----------
