@@ -540,6 +540,15 @@ class LL144Exclusion(_Section):
     category: str | list[str]
     justification: str = Field(min_length=1)
 
+    @field_validator("justification")
+    @classmethod
+    def _said(cls, text: str) -> str:
+        # Blank space is no reason: the justification is published with the exclusion.
+        text = text.strip()
+        if not text:
+            raise ValueError("an exclusion's justification must say why the category is left out")
+        return text
+
     @model_validator(mode="after")
     def _known_category(self) -> LL144Exclusion:
         names = {"sex": EEO1_SEX, "race_ethnicity": EEO1_RACE_ETHNICITY}
@@ -567,10 +576,12 @@ class LL144Config(_Section):
     """Settings of an NYC Local Law 144 bias audit (6 RCNY §5-300–5-304).
 
     ``sex`` and ``race_ethnicity`` name the data's columns; ``categories`` maps a column's
-    values to EEO-1 names (a value mapped to null or Unknown, or not listed, is counted as
-    unknown; a column without a mapping must hold EEO-1 names). ``mode``: ``selection``
-    (selection rates of the decisions), ``scoring`` (the share scoring above the median of
-    the full sample) or ``auto`` (scoring when the audit reads a score column).
+    values to EEO-1 names (a value mapped to null or Unknown is counted as unknown, as is a
+    missing value; a value present in the data but not listed is an error; a column without
+    a mapping must hold EEO-1 names). ``mode``: ``selection`` (selection rates of the
+    decisions), ``scoring`` (the share scoring more favourably than the median of the full
+    sample: above it, below it for a lower_is_positive score) or ``auto`` (scoring when the
+    audit reads a score column).
     """
 
     audit_date: date

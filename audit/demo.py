@@ -72,7 +72,7 @@ def demo_config(model: str, seed: int, compliance: list[str] | None = None) -> d
 def demo_ll144_settings() -> dict:
     """Local Law 144 settings for the demo's data (`rai-audit demo --compliance nyc_ll144`):
     the credit scenario's sex and race columns mapped to EEO-1 categories ("Other" is none
-    of them, so it is counted as unknown)."""
+    of them: mapped to null, it is counted as unknown)."""
     today = date.today().isoformat()
     return {
         "audit_date": today,
@@ -91,6 +91,7 @@ def demo_ll144_settings() -> dict:
                 "Black": "Black or African American",
                 "Hispanic": "Hispanic or Latino",
                 "Asian": "Asian",
+                "Other": None,
             },
         },
     }

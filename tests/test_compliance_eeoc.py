@@ -95,8 +95,8 @@ def test_katz_interval_with_a_zero_cell_adds_one_half_to_each_cell():
     log_ratio = math.log((0.5 / 51) / (20.5 / 51))
     spread = math.sqrt(1 / 0.5 - 1 / 51 + 1 / 20.5 - 1 / 51)
     high = math.exp(log_ratio + 1.959963985 * spread)
-    assert row["impact_ratio"] == 0.0  # the observed ratio: 0 selected
-    assert row["impact_ratio_ci"][0] == 0.0  # the point value is inside its interval
+    assert row["impact_ratio"] == pytest.approx(0.0, abs=1e-12)  # the observed ratio
+    assert row["impact_ratio_ci"][0] == pytest.approx(0.0, abs=1e-12)  # the point is inside
     assert row["impact_ratio_ci"][1] == pytest.approx(high, rel=1e-8)
 
 
@@ -145,13 +145,16 @@ def test_flip_that_does_not_change_the_conclusion():
 
 
 def test_a_small_reference_group_makes_the_ratio_fragile():
-    # 40 of 100 vs a reference of 4 of 7: ratio 0.4 / 0.571 = 0.70. One fewer of the
-    # reference selected (3 of 7) makes it 0.4 / 0.429 = 0.933: the ratio rests on one person.
-    row = _row({"A": (4, 7), "B": (40, 100)}, "B")
-    assert row["impact_ratio"] == pytest.approx(0.7)
+    # 1300 of 10000 vs a reference of 5 of 30: ratio 0.13 / (1/6) = 0.78; one or two more of
+    # the group selected leave it below 0.8, but one fewer of the reference selected (4 of 30)
+    # makes it 0.13 / (4/30) = 0.975: the ratio rests on one person of the reference.
+    row = _row({"A": (5, 30), "B": (1300, 10000)}, "B")
+    assert row["impact_ratio"] == pytest.approx(0.78)
+    assert fisher_exact([[1300, 8700], [5, 25]])[1] > 0.05
     assert row["flips"][0]["below_four_fifths"] is True  # the group side does not cross
+    assert row["flips"][1]["below_four_fifths"] is True
     side = row["flips"][0]["reference_side"]
-    assert side["impact_ratio"] == pytest.approx(0.4 / (3 / 7))
+    assert side["impact_ratio"] == pytest.approx(0.13 / (4 / 30))
     assert side["below_four_fifths"] is False
     assert row["finding"] == TOO_SMALL
     assert "one fewer person of A selected" in row["sentence"]
@@ -249,6 +252,26 @@ def test_above_four_fifths_significant_but_not_practically_is_not_indicated():
     assert "not in practical terms" in row["sentence"]
 
 
+def test_above_four_fifths_practical_significance_is_checked_on_the_reference_side_too():
+    # 850 of 1000 vs 40 of 40: ratio 0.85, Fisher p = 0.0025. Two more of the group selected
+    # (852 of 1000) leave it significant (p = 0.004), but two fewer of the reference (38 of
+    # 40) do not (p = 0.106): the significance hangs on two people of the reference.
+    assert fisher_exact([[852, 148], [40, 0]])[1] < 0.05
+    assert fisher_exact([[850, 150], [38, 2]])[1] > 0.1
+    row = _row({"A": (40, 40), "B": (850, 1000)}, "B")
+    assert row["impact_ratio"] == pytest.approx(0.85)
+    assert row["fisher_p_holm"] == pytest.approx(fisher_exact([[850, 150], [40, 0]])[1])
+    two = row["flips"][1]
+    assert two["fisher_p_holm"] == pytest.approx(fisher_exact([[852, 148], [40, 0]])[1])
+    assert two["reference_side"]["fisher_p_holm"] == pytest.approx(
+        fisher_exact([[850, 150], [38, 2]])[1]
+    )
+    assert row["finding"] == NOT_INDICATED
+    assert (
+        "not in practical terms" in row["sentence"] and "two fewer people of A" in row["sentence"]
+    )
+
+
 def test_above_four_fifths_not_significant_depends_on_whether_the_sample_could_tell():
     # 27 of 50 vs 30 of 50: ratio 0.9 but only ratios far below 0.8 are detectable.
     small = _row({"A": (30, 50), "B": (27, 50)}, "B")
@@ -267,7 +290,7 @@ def test_above_four_fifths_not_significant_depends_on_whether_the_sample_could_t
 
 def test_group_with_no_one_selected_against_a_clear_reference():
     row = _row({"A": (20, 50), "B": (0, 50)}, "B")
-    assert row["impact_ratio"] == 0.0
+    assert row["impact_ratio"] == pytest.approx(0.0, abs=1e-12)
     assert row["fisher_p"] == pytest.approx(fisher_exact([[0, 50], [20, 30]])[1])
     assert row["finding"] == INDICATED
 
@@ -283,11 +306,48 @@ def test_no_one_selected_in_any_group():
     json.dumps(result, allow_nan=False)
 
 
+def test_a_tiny_group_with_the_highest_rate_is_compared_not_the_reference():
+    # One person, selected (1 of 1), has the highest rate. Were it the reference, one fewer
+    # of it selected would leave no rate at all and every comparison would be "too small to
+    # tell" — hiding 150 of 1000 against 500 of 1000 (ratio 0.3, Fisher p < 1e-50).
+    counts = {"W": (500, 1000), "B": (150, 1000), "O": (1, 1)}
+    result = adverse_impact(counts)
+    rows = {r["group"]: r for r in result["groups"]}
+    assert result["reference_group"] == "W" and rows["W"]["reference"]
+    assert "30 people or more" in result["reference_basis"]
+    assert rows["B"]["impact_ratio"] == pytest.approx(0.3)
+    assert rows["B"]["finding"] == INDICATED
+    # O is still compared with W: ratio 1 / 0.5 = 2, Fisher's p on its own 2×2 table.
+    assert rows["O"]["impact_ratio"] == pytest.approx(2.0)
+    assert rows["O"]["fisher_p"] == pytest.approx(fisher_exact([[1, 0], [500, 500]])[1])
+    assert rows["O"]["finding"] == TOO_SMALL
+    # The report states the floor: in the caption, the summary and the notes.
+    labels = pd.Series([g for g, (_, n) in counts.items() for _ in range(n)])
+    selected = np.array([i < s for _, (s, n) in counts.items() for i in range(n)])
+    section = eeoc_section(selected, {"group": labels})
+    html = environment().get_template("sections/compliance_eeoc.html.j2").render(section=section)
+    assert "<strong>W</strong>, the highest selection rate among groups of 30 people" in html
+    assert "at least 30 people" in section["notes"][1]
+    assert section["features"][0]["summary"].startswith(
+        "Against W (the highest selection rate among groups of 30 people or more"
+    )
+
+
+@pytest.mark.parametrize(("size", "reference"), [(29, "B"), (30, "A")])
+def test_the_reference_floor_is_30_people(size, reference):
+    # A's rate (2/3) is above B's (10/100); A is the reference from 30 people on.
+    result = adverse_impact({"A": (size * 2 // 3, size), "B": (10, 100)})
+    assert result["reference_group"] == reference
+    assert result["groups"][0]["group"] == reference
+
+
 def test_groups_of_size_zero_and_one():
     result = adverse_impact({"A": (10, 20), "B": (0, 0), "C": (1, 1)})
     rows = {r["group"]: r for r in result["groups"]}
-    # C (1 of 1) has the highest rate, so it is the reference; A is judged against one person.
+    # No group has 30 people, so the reference is the highest rate of all: C (1 of 1); A is
+    # judged against one person, and the basis says why.
     assert result["reference_group"] == "C"
+    assert "no group has 30 people" in result["reference_basis"]
     assert rows["B"]["n"] == 0 and rows["B"]["impact_ratio"] is None
     assert rows["B"]["finding"] == TOO_SMALL
     assert rows["A"]["impact_ratio"] == pytest.approx(0.5)

@@ -114,6 +114,32 @@ def test_partly_then_evidenced_as_the_evidence_is_added(tmp_path):
     assert answered.summary.startswith("answered yes")
 
 
+def test_a_checklist_answer_no_is_a_gap_not_evidence(tmp_path):
+    # Art. 10(2)(h): the audit's data-quality evidence is all there; with both checklist
+    # items answered yes the item is evidenced.
+    answers = {
+        "checklist": "rai-audit-default",
+        "answers": {
+            key: {"status": "yes", "rationale": "Checked.", "owner": "Data lead"}
+            for key in ("analysis.data_quality", "analysis.missing_by_group")
+        },
+    }
+    assert item(run(tmp_path, answers=answers), "Art. 10(2)(h)").status == "evidenced"
+    # Answered "no": the answer records a gap, so the item is at most partly evidenced, and
+    # what to add quotes the answer.
+    answers["answers"]["analysis.missing_by_group"] = {
+        "status": "no",
+        "rationale": "Missingness was not compared across groups.",
+        "owner": "Data lead",
+    }
+    entry = item(run(tmp_path, answers=answers), "Art. 10(2)(h)")
+    assert entry.status == "partly"
+    gap = pointer(entry, "Checklist answer analysis.missing_by_group")
+    assert not gap.present and gap.anchors[0] == "item-analysis.missing_by_group"
+    assert entry.to_add == [gap.missing]
+    assert "answered no (“Missingness was not compared across groups.”)" in gap.missing
+
+
 def test_the_report_links_each_piece_of_evidence_to_its_section(tmp_path):
     result = run(tmp_path, policy=["demographic_parity_ratio >= 0.8"])
     result.save(tmp_path / "out", formats=["html"])

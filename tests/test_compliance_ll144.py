@@ -5,6 +5,7 @@ are counted by hand here."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -18,6 +19,8 @@ from audit.compliance.ll144 import ll144_section
 from audit.config import LL144Config, config_from_dict
 from audit.errors import AuditError
 from audit.report.ll144_summary import ll144_summary_files, render_ll144_summary
+from audit.report.render import environment
+from audit.text import number_text
 
 SETTINGS = {
     "audit_date": "2026-12-01",
@@ -27,8 +30,8 @@ SETTINGS = {
     "race_ethnicity": "race",
     "categories": {
         "sex": {"M": "Male", "F": "Female"},
-        # "X" is left out of the mapping: counted as unknown.
-        "race": {"W": "White", "B": "Black or African American", "A": "Asian"},
+        # "X" is mapped to Unknown on purpose: counted as unknown.
+        "race": {"W": "White", "B": "Black or African American", "A": "Asian", "X": "Unknown"},
     },
 }
 EXCLUDE_ASIAN = [
@@ -42,7 +45,7 @@ EXCLUDE_ASIAN = [
 
 # (sex, race, applicants, selected): 200 applicants. The 3 Asian women (1.5% of the data) are
 # all selected, so were they not excluded they would be the highest rate of race and of the
-# intersections; 7 have an unmapped race ("X"), 10 no sex.
+# intersections; 7 have a race mapped to Unknown ("X"), 10 no sex.
 CELLS = [
     ("M", "W", 60, 30),
     ("M", "B", 30, 12),
@@ -87,6 +90,39 @@ def selection_section(**changes) -> dict:
     )
 
 
+def macros():
+    return environment().get_template("ll144_macros.html.j2").module
+
+
+def cells(html: str) -> str:
+    """The table's text with the markup between cells collapsed to " | "."""
+    return re.sub(r"\s*(</?(td|th|tr|code)[^>]*>\s*)+", " | ", html)
+
+
+def test_the_mapping_table_shows_each_value_and_its_eeo1_category():
+    html = str(macros().ll144_mapping(selection_section()))
+    text = cells(html)
+    for column, value, name in [
+        ("sex", "M", "Male"),
+        ("sex", "F", "Female"),
+        ("race", "W", "White"),
+        ("race", "B", "Black or African American"),
+        ("race", "A", "Asian"),
+        ("race", "X", "Unknown (left out of the impact ratios)"),
+        ("race", "missing (empty)", "Unknown (left out of the impact ratios)"),
+    ]:
+        assert f"| {column} | {value} | {name} |" in text, (column, value)
+    # A column without a mapping holds EEO-1 names: said so, not an empty table.
+    frame = pd.DataFrame({"sex": ["Male", "Female"], "race": ["W", "B"]})
+    unmapped = ll144_section(
+        np.array([1, 0]), frame["sex"], frame["race"],
+        settings(categories={"race": SETTINGS["categories"]["race"]}), "selection", "",
+    )  # fmt: skip
+    text = cells(str(macros().ll144_mapping(unmapped)))
+    assert "| sex | no mapping: the values are the EEO-1 category names themselves" in text
+    assert "| race | W | White |" in text
+
+
 def test_selection_rates_and_impact_ratios_counted_by_hand():
     section = selection_section(exclude=EXCLUDE_ASIAN)
     assert section["n_applicants"] == 200
@@ -107,7 +143,8 @@ def test_selection_rates_and_impact_ratios_counted_by_hand():
     )
     assert race["White"]["impact_ratio"] == pytest.approx(1.0)
     assert race["Black or African American"]["impact_ratio"] == pytest.approx(black / white)
-    assert table(section, "race_ethnicity")["unknown"] == 7  # the unmapped "X"
+    assert table(section, "race_ethnicity")["unknown"] == 7  # "X", mapped to Unknown
+    assert table(section, "race_ethnicity")["unknown_selected"] == 3
     # The excluded category is shown with its count, share and rate, and no ratio.
     asian = race["Asian"]
     assert asian["excluded"] and asian["justification"] == "3 applicants (1.5%)."
@@ -116,13 +153,17 @@ def test_selection_rates_and_impact_ratios_counted_by_hand():
     assert asian.get("impact_ratio") is None
 
     both = rows_of(section, "intersection")
-    assert set(both) == {
+    assert list(both) == [  # every mapped pair, in EEO-1 order, with applicants or not
         "Male × White",
         "Male × Black or African American",
+        "Male × Asian",
         "Female × White",
         "Female × Black or African American",
         "Female × Asian",
-    }
+    ]
+    empty = both["Male × Asian"]
+    assert (empty["applicants"], empty["selected"]) == (0, 0)
+    assert empty["rate"] is None and empty.get("impact_ratio") is None
     # Highest among those compared: Male × White, 30/60 (the excluded 3/3 is left out).
     expected = {
         "Male × White": (60, 30, 1.0),
@@ -165,7 +206,8 @@ def test_no_one_selected_leaves_every_impact_ratio_undefined_not_zero():
     )  # fmt: skip
     for part in section["tables"]:
         assert all(row.get("impact_ratio") is None for row in part["categories"])
-        assert all(row["rate"] == 0.0 for row in part["categories"])
+        rates = [row["rate"] for row in part["categories"] if row["applicants"]]
+        assert rates == pytest.approx([0.0] * len(rates), abs=1e-12)
     assert sum("no impact ratio is defined" in note for note in section["notes"]) == 3
 
 
@@ -200,6 +242,72 @@ def test_scoring_rate_is_the_share_above_the_median_of_the_full_sample():
     assert both["Male × Black or African American"]["impact_ratio"] == pytest.approx(0.0)
 
 
+def test_a_score_tied_with_the_median_is_not_counted():
+    # Median of 1, 2, 3, 3, 3, 3, 5, 6 is 3: only the 5 and the 6 score strictly above it.
+    frame = pd.DataFrame({"sex": ["M", "F"] * 4, "race": ["W"] * 8})
+    scores = np.array([1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 5.0, 6.0])
+    section = ll144_section(scores, frame["sex"], frame["race"], settings(), "scoring", "")
+    assert section["median_score"] == pytest.approx(3.0)
+    sex = rows_of(section, "sex")  # M: 1, 3, 3, 5; F: 2, 3, 3, 6
+    assert (sex["Male"]["selected"], sex["Female"]["selected"]) == (1, 1)
+    assert rows_of(section, "race_ethnicity")["White"]["selected"] == 2
+    # Lower is more favourable: strictly below 3 are the 1 and the 2.
+    lower = ll144_section(scores, frame["sex"], frame["race"], settings(), "scoring", "", True)
+    assert rows_of(lower, "race_ethnicity")["White"]["selected"] == 2
+    assert (
+        rows_of(lower, "sex")["Male"]["selected"],
+        rows_of(lower, "sex")["Female"]["selected"],
+    ) == (1, 1)
+
+
+def test_lower_is_favourable_counts_below_the_median_on_the_scores_own_scale():
+    # Ten applicants scoring 1..10, a lower score more favourable: the median is 5.5 (not
+    # -5.5) and the applicants counted are those scoring 1..5.
+    frame = pd.DataFrame(
+        {"sex": ["M", "F"] * 5, "race": ["W", "W", "B", "B", "W", "B", "W", "B", "W", "B"]}
+    )
+    section = ll144_section(
+        np.arange(1.0, 11.0), frame["sex"], frame["race"], settings(), "scoring", "score", True
+    )
+    assert section["median_score"] == pytest.approx(5.5)
+    assert section["favourable_side"] == "below"
+    assert section["selected_name"] == "scoring more favourably than (below) the median"
+    sex = rows_of(section, "sex")  # M: 1, 3, 5 of 1, 3, 5, 7, 9; F: 2, 4 of 2, 4, 6, 8, 10
+    assert (sex["Male"]["selected"], sex["Female"]["selected"]) == (3, 2)
+    assert sex["Female"]["impact_ratio"] == pytest.approx(0.4 / 0.6)
+    assert any("more favourably than (below) the median" in note for note in section["notes"])
+
+
+def test_a_lower_is_positive_score_column_publishes_its_own_median(tmp_path):
+    frame = hiring_frame()
+    frame["risk"] = (np.arange(len(frame)) * 7) % 23 / 2.0  # 0 .. 11, many ties
+    config = {
+        "data": {"target": "hired", "sensitive": ["sex", "race"]},
+        "predictions": {
+            "score_column": "risk",
+            "threshold": 4.0,
+            "score_direction": "lower_is_positive",
+        },
+        "fairness": {"bootstrap": {"resamples": 0}},
+        "explain": {"enabled": False},
+        "quality": {"allow_errors": True},
+        "compliance": {"rules": ["nyc_ll144"], "nyc_ll144": {**SETTINGS, "mode": "scoring"}},
+    }
+    result = audit.run(config, data=frame).to_dict()
+    section = result["compliance"]["nyc_ll144"]
+    median = float(np.median(frame["risk"]))
+    assert median > 0 and section["median_score"] == pytest.approx(median)
+    assert section["outcome"] == "the score 'risk' (a lower score is more favourable)"
+    below = frame["risk"] < median
+    counted = below.groupby(frame["sex"]).sum()
+    sex = rows_of(section, "sex")
+    assert (sex["Male"]["selected"], sex["Female"]["selected"]) == (counted["M"], counted["F"])
+    html = render_ll144_summary(result)
+    assert "scoring more favourably than (below) the median score" in html
+    assert f"applicants ({number_text(median)})" in html
+    assert number_text(-median) not in html
+
+
 def test_values_already_eeo1_names_need_no_mapping_others_are_refused():
     frame = pd.DataFrame({"sex": ["male", "Female", None], "race": ["White", "asian", "White"]})
     section = ll144_section(
@@ -219,13 +327,97 @@ def test_values_already_eeo1_names_need_no_mapping_others_are_refused():
         )
 
 
+def test_a_value_the_mapping_does_not_list_is_an_error_naming_it_and_its_count():
+    # A typo ("b" for "B") would drop the 70 Black applicants into "unknown" silently.
+    typo = {**SETTINGS["categories"]["race"]}
+    typo["b"] = typo.pop("B")
+    with pytest.raises(AuditError) as caught:
+        selection_section(categories={**SETTINGS["categories"], "race": typo})
+    message = str(caught.value)
+    assert "categories.race does not map" in message and "'B' (70 rows)" in message
+    assert "map it to null or Unknown" in message and "'b'" not in message
+    # Two values unlisted (X and B): both named, the most frequent first.
+    del typo["X"]
+    with pytest.raises(AuditError, match=r"'B' \(70 rows\), 'X' \(7 rows\)"):
+        selection_section(categories={**SETTINGS["categories"], "race": typo})
+
+
+def test_missing_values_and_values_mapped_to_null_or_unknown_are_unknown():
+    frame = pd.DataFrame(
+        {
+            "sex": ["M", "F", "F", np.nan, "M", "F"],
+            "race": ["W", "B", "D", "W", "Z", None],
+        }
+    )
+    race = {"W": "White", "B": "Black or African American", "D": None, "Z": "Unknown"}
+    section = ll144_section(
+        np.array([1, 1, 0, 1, 1, 0]), frame["sex"], frame["race"],
+        settings(categories={"sex": SETTINGS["categories"]["sex"], "race": race}), "selection", "",
+    )  # fmt: skip
+    # D (null), Z (Unknown) and the missing race: 3 unknown, 1 of them (Z) selected.
+    assert table(section, "race_ethnicity")["unknown"] == 3
+    assert table(section, "race_ethnicity")["unknown_selected"] == 1
+    assert table(section, "sex")["unknown"] == 1
+    assert "Unknown" not in rows_of(section, "race_ethnicity")
+
+
 def test_an_exclusion_of_a_category_of_two_percent_or_more_is_refused():
     too_big = [{"feature": "sex", "category": "Female", "justification": "no"}]
-    with pytest.raises(AuditError, match=r"Female.*46\.5% of the data.*under 2%"):
+    with pytest.raises(AuditError, match=r"Female.*46\.50% of the data.*under 2%"):
         selection_section(exclude=too_big)
     absent = [{"feature": "race_ethnicity", "category": "Two or More Races", "justification": "x"}]
     with pytest.raises(AuditError, match="no applicants"):
         selection_section(exclude=absent)
+
+
+def asian_share_section(asian: int, total: int) -> dict:
+    """``asian`` Asian applicants among ``total`` (the rest White), the Asian category excluded."""
+    frame = pd.DataFrame({"sex": ["F", "M"] * (total // 2)})
+    frame["race"] = ["A"] * asian + ["W"] * (total - asian)
+    exclude = [{"feature": "race_ethnicity", "category": "Asian", "justification": "Few."}]
+    return ll144_section(
+        np.arange(total) % 2, frame["sex"], frame["race"], settings(exclude=exclude),
+        "selection", "",
+    )  # fmt: skip
+
+
+def test_the_two_percent_line_exactly_two_is_refused_just_under_is_accepted():
+    with pytest.raises(AuditError, match=r"'Asian', which holds 2\.00% of the data \(200 of"):
+        asian_share_section(200, 10_000)  # exactly 2%
+    asian = rows_of(asian_share_section(199, 10_000), "race_ethnicity")["Asian"]
+    assert asian["excluded"] and asian["share"] == pytest.approx(0.0199)
+    # Shown with two decimals, so a share just under 2% does not read "2.0%".
+    text = str(macros().ll144_exclusions(asian_share_section(199, 10_000)))
+    assert "199 applicants (1.99% of the data)" in text
+
+
+def test_a_category_no_value_is_mapped_to_cannot_be_excluded():
+    exclude = [{"feature": "sex", "category": "Male", "justification": "Few."}]
+    categories = {"sex": {"M": "Female", "F": "Female"}, "race": SETTINGS["categories"]["race"]}
+    with pytest.raises(AuditError, match="'Male', which has no applicants"):
+        selection_section(categories=categories, exclude=exclude)
+
+
+def test_a_mapped_category_without_applicants_is_shown_with_no_rate():
+    # "H" maps to Hispanic or Latino, but no applicant has it: the row is there, 0 and "—".
+    race = {**SETTINGS["categories"]["race"], "H": "Hispanic or Latino"}
+    section = selection_section(categories={**SETTINGS["categories"], "race": race})
+    names = list(rows_of(section, "race_ethnicity"))
+    assert names == ["Hispanic or Latino", "White", "Black or African American", "Asian"]
+    hispanic = rows_of(section, "race_ethnicity")["Hispanic or Latino"]
+    assert (hispanic["applicants"], hispanic["selected"], hispanic["rate"]) == (0, 0, None)
+    assert hispanic.get("impact_ratio") is None and not hispanic["excluded"]
+    # Unmapped EEO-1 categories (e.g. Two or More Races) are not listed.
+    assert "Two or More Races" not in names
+    html = cells(str(macros().ll144_table(section, table(section, "race_ethnicity"))))
+    assert "| Hispanic or Latino | 0 | 0 | — | — |" in html
+    # Without a mapping (the data holds EEO-1 names) every EEO-1 category is listed.
+    frame = pd.DataFrame({"sex": ["Male", "Female"], "race": ["White", "Asian"]})
+    plain = ll144_section(
+        np.array([1, 0]), frame["sex"], frame["race"], settings(categories={}), "selection", ""
+    )
+    assert len(table(plain, "race_ethnicity")["categories"]) == 7
+    assert len(table(plain, "intersection")["categories"]) == 14
 
 
 @pytest.mark.parametrize(
@@ -253,6 +445,18 @@ def test_an_exclusion_of_a_category_of_two_percent_or_more_is_refused():
                 "nyc_ll144": {
                     **SETTINGS,
                     "exclude": [
+                        {"feature": "race_ethnicity", "category": "Asian", "justification": " \t"}
+                    ],
+                },
+            },
+            "justification must say why the category is left out",
+        ),
+        (
+            {
+                "rules": ["nyc_ll144"],
+                "nyc_ll144": {
+                    **SETTINGS,
+                    "exclude": [
                         {"feature": "intersection", "category": "Asian", "justification": "x"}
                     ],
                 },
@@ -264,6 +468,11 @@ def test_an_exclusion_of_a_category_of_two_percent_or_more_is_refused():
 def test_bad_compliance_settings_name_the_problem(compliance, message):
     with pytest.raises(AuditError, match=message):
         config_from_dict({"compliance": compliance})
+
+
+def test_a_justification_is_published_without_its_surrounding_space():
+    exclude = [{**EXCLUDE_ASIAN[0], "justification": "  3 applicants (1.5%).\n"}]
+    assert settings(exclude=exclude).exclude[0].justification == "3 applicants (1.5%)."
 
 
 def test_plain_list_and_mapping_forms_are_the_same_rules():
@@ -302,6 +511,11 @@ def hiring_dir(tmp_path):
             "under 2%",
         ),
         (["--compliance", "nyc_ll144"], {"categories": {}}, "not EEO-1 sex categories"),
+        (
+            ["--compliance", "nyc_ll144"],
+            {"categories": {"sex": {"M": "Male", "f": "Female"}}},
+            "categories.sex does not map these values of column 'sex': 'F' (93 rows)",
+        ),
     ],
 )
 def test_config_errors_exit_2_and_write_nothing(hiring_dir, flags, config_change, message):
@@ -334,6 +548,9 @@ def test_run_writes_the_section_and_the_summary_beside_the_report(hiring_dir):
     for page in (summary, report):
         assert "2025-06-30" in page and "Applications received in 2025." in page
         assert "3 applicants (1.5%)." in page  # the exclusion's justification
+        # The mapping from the data's values to EEO-1 categories.
+        assert "| race | B | Black or African American |" in cells(page)
+        assert "| race | X | Unknown (left out of the impact ratios) |" in cells(page)
     assert 'id="compliance"' in report and 'id="compliance_ll144"' in report
     assert not (out / "ll144-summary.pdf").exists()  # no pdf format asked for
     # `rai-audit report` re-renders the summary with the report, from results.json alone.

@@ -7,7 +7,10 @@ smaller differences may still be adverse impact when they are significant "in bo
 and practical terms"; greater differences may not be, when they are "based on small numbers"
 and not statistically significant. The rule of thumb is evidence, not a legal test and not a
 pass mark. This module computes, on counts only (no data, no model), for each group against
-the highest-rate group (the *reference*):
+the *reference*: the highest-rate group among those of at least ``REFERENCE_MIN_SIZE``
+people (among all groups when none is that large). A rate of one or a few people is too
+unsteady to measure the others by: a group of one, selected, would make every comparison
+rest on that one person. Smaller groups are still compared with the reference.
 
 * the **impact ratio** (group rate ÷ reference rate) with a **Katz log interval**
   (Katz et al. 1978, the interval of ``scipy.stats.contingency.relative_risk``): ``exp(log r
@@ -50,6 +53,9 @@ from audit.vocabulary.metrics import FOUR_FIFTHS
 POWER = 0.8  # the power at which the minimum detectable ratio is stated
 FLIPS = (1, 2)  # how many people the flip checks move
 _FOUR_FIFTHS_EXACT = Fraction(FOUR_FIFTHS).limit_denominator()  # 4/5, for exact comparisons
+# The reference is the highest-rate group of at least this many people (the usual floor of a
+# large-sample comparison): below it, one person moves the rate by more than 3 points.
+REFERENCE_MIN_SIZE = 30
 
 REFERENCE = "reference"
 INDICATED = "adverse impact indicated"
@@ -59,17 +65,20 @@ FINDINGS = (INDICATED, NOT_INDICATED, TOO_SMALL)
 
 # The decision rule of judge(), in words: the notes of the EEOC section quote it.
 DECISION_RULE = (
-    "Each group is compared with the group with the highest selection rate, and 'significant' "
-    "means a Holm-adjusted Fisher p-value below 1 − confidence. An impact ratio below 0.8 "
-    "indicates adverse impact (the four-fifths rule's evidence), unless the difference is not "
-    "significant and one or two more people of the group selected, or one or two fewer of the "
-    "reference group, would bring the ratio to 0.8 or above: then it rests on small numbers "
-    "and the sample is too small to tell. A ratio of 0.8 or above indicates adverse impact "
-    "only when the difference is significant and stays significant with two more people of "
-    "the group selected and with two fewer of the reference (statistical and practical "
-    "significance). Otherwise it is not indicated, unless the sample could not detect a ratio "
-    f"of 0.8 with power {POWER:g} (minimum detectable ratio below 0.8): then the sample is "
-    "too small to tell."
+    "Each group is compared with the reference: the group with the highest selection rate "
+    f"among the groups of at least {REFERENCE_MIN_SIZE} people (among all groups when none is "
+    "that large; of equal rates, the larger group), since the rate of a handful of people is "
+    "too unsteady to judge the others by; smaller groups are compared with it too. "
+    "'Significant' means a Holm-adjusted Fisher p-value below 1 − confidence. An impact "
+    "ratio below 0.8 indicates adverse impact (the four-fifths rule's evidence), unless the "
+    "difference is not significant and one or two more people of the group selected, or one "
+    "or two fewer of the reference group, would bring the ratio to 0.8 or above: then it "
+    "rests on small numbers and the sample is too small to tell. A ratio of 0.8 or above "
+    "indicates adverse impact only when the difference is significant and stays significant "
+    "with two more people of the group selected and with two fewer of the reference "
+    "(statistical and practical significance). Otherwise it is not indicated, unless the "
+    f"sample could not detect a ratio of 0.8 with power {POWER:g} (minimum detectable ratio "
+    "below 0.8): then the sample is too small to tell."
 )
 
 
@@ -183,7 +192,7 @@ def minimum_detectable_ratio(
 def adverse_impact(
     counts: Mapping[str, tuple[int, int]], confidence: float = 0.95
 ) -> dict[str, Any]:
-    """Every group against the highest-rate group.
+    """Every group against the reference (the highest-rate group of REFERENCE_MIN_SIZE or more).
 
     Parameters
     ----------
@@ -192,8 +201,9 @@ def adverse_impact(
 
     Returns
     -------
-    dict with ``reference_group`` (None when no group has anyone) and ``groups``: one row per
-    group, the reference first, each with ``group``, ``n``, ``selected``, ``selection_rate``,
+    dict with ``reference_group`` (None when no group has anyone), ``reference_basis`` (how
+    it was chosen, in words; None without a reference) and ``groups``: one row per group,
+    the reference first, each with ``group``, ``n``, ``selected``, ``selection_rate``,
     ``reference``, ``impact_ratio``, ``below_four_fifths``, ``impact_ratio_ci``,
     ``fisher_p``, ``fisher_p_holm``, ``z``, ``z_p``, ``flips`` (one per number of people in
     FLIPS: ``added``, ``selected``, ``impact_ratio``, ``below_four_fifths``,
@@ -210,7 +220,8 @@ def adverse_impact(
     reference = _reference(counts)
     if reference is None:
         rows = [_empty_row(label, 0, 0) for label in counts]
-        return {"reference_group": None, "groups": rows}
+        return {"reference_group": None, "reference_basis": None, "groups": rows}
+    basis = _reference_basis(counts, reference)
     ref_selected, ref_total = counts[reference]
     ref_rate = ref_selected / ref_total
 
@@ -218,7 +229,7 @@ def adverse_impact(
     raw = {label: fisher_p(*counts[label], ref_selected, ref_total) for label in compared}
     adjusted = dict(zip(compared, holm([raw[label] for label in compared]), strict=True))
 
-    rows = [_reference_row(reference, ref_selected, ref_total)]
+    rows = [_reference_row(reference, ref_selected, ref_total, basis)]
     for label, (selected, total) in counts.items():
         if label == reference:
             continue
@@ -244,15 +255,35 @@ def adverse_impact(
         }
         row["finding"], row["sentence"] = judge(row, alpha, reference)
         rows.append(row)
-    return {"reference_group": reference, "groups": rows}
+    return {"reference_group": reference, "reference_basis": basis, "groups": rows}
 
 
 def _reference(counts: Mapping[str, tuple[int, int]]) -> str | None:
-    """The group with the highest selection rate; of equal rates, the largest group."""
+    """The group with the highest selection rate among those of at least REFERENCE_MIN_SIZE
+    people (among all groups when none is that large); of equal rates, the largest group."""
     present = [(s / n, n, label) for label, (s, n) in counts.items() if n > 0]
     if not present:
         return None
-    return max(present, key=lambda entry: (entry[0], entry[1]))[2]
+    large = [entry for entry in present if entry[1] >= REFERENCE_MIN_SIZE]
+    return max(large or present, key=lambda entry: (entry[0], entry[1]))[2]
+
+
+def _reference_basis(counts: Mapping[str, tuple[int, int]], reference: str) -> str:
+    """How the reference was chosen, in words (the report's summary and caption)."""
+    if all(total < REFERENCE_MIN_SIZE for _, total in counts.values()):
+        return f"the highest selection rate; no group has {REFERENCE_MIN_SIZE} people or more"
+    ref_selected, ref_total = counts[reference]
+    passed_over = any(
+        selected * ref_total > ref_selected * total  # a higher rate, in a smaller group
+        for label, (selected, total) in counts.items()
+        if label != reference and total > 0
+    )
+    if passed_over:
+        return (
+            f"the highest selection rate among groups of {REFERENCE_MIN_SIZE} people or more; "
+            "smaller groups with a higher rate are compared with it"
+        )
+    return "the highest selection rate"
 
 
 def _ratio(selected: int, total: int, ref_selected: int, ref_total: int) -> float | None:
@@ -318,7 +349,7 @@ def _what_if(
     }
 
 
-def _reference_row(label: str, selected: int, total: int) -> dict[str, Any]:
+def _reference_row(label: str, selected: int, total: int, basis: str) -> dict[str, Any]:
     return {
         **_empty_row(label, selected, total),
         "selection_rate": selected / total,
@@ -326,7 +357,7 @@ def _reference_row(label: str, selected: int, total: int) -> dict[str, Any]:
         "impact_ratio": 1.0 if selected else None,
         "below_four_fifths": False if selected else None,
         "finding": REFERENCE,
-        "sentence": f"Reference: the highest selection rate ({selected:,} of {total:,}).",
+        "sentence": f"Reference ({selected:,} of {total:,} selected): {basis}.",
     }
 
 

@@ -19,6 +19,7 @@ from audit.compliance.adverse_impact import (
     INDICATED,
     NOT_INDICATED,
     POWER,
+    REFERENCE_MIN_SIZE,
     TOO_SMALL,
     adverse_impact,
 )
@@ -38,8 +39,11 @@ def notes(confidence: float) -> list[str]:
         "impact. It is a rule of thumb for evidence, not a legal threshold and not a pass "
         "mark: smaller differences can be adverse impact when significant in both statistical "
         "and practical terms, and larger ones may not be when they rest on small numbers.",
-        "Impact ratio: the group's selection rate divided by the rate of the group with the "
-        f"highest rate (the reference; of equal rates, the larger group). Its {level} interval "
+        "Impact ratio: the group's selection rate divided by the rate of the reference, the "
+        f"group with the highest rate among those of at least {REFERENCE_MIN_SIZE} people (among "
+        "all groups when none is that large; of equal rates, the larger group): the rate of a "
+        "handful of people is too unsteady to judge the others by, so a smaller group with a "
+        f"higher rate is compared with the reference like any other. Its {level} interval "
         "is the Katz log interval of a ratio of two proportions; when a cell of the 2×2 table "
         "is 0, 0.5 is added to each cell for the interval.",
         "Fisher's exact test (two-sided) compares each group with the reference; its p-values "
@@ -80,8 +84,9 @@ def eeoc_section(
 
     Returns
     -------
-    dict with ``rule``, ``confidence``, ``adjustment`` ("holm"), ``features`` (each with
-    ``feature``, ``reference_group``, ``rows``, ``rows_without_group``, ``groups`` — rows as
+    dict with ``rule``, ``confidence``, ``adjustment`` ("holm"), ``reference_min_size``,
+    ``features`` (each with ``feature``, ``reference_group``, ``reference_basis``, ``rows``,
+    ``rows_without_group``, ``groups`` — rows as
     :func:`audit.compliance.adverse_impact.adverse_impact` builds them — and ``summary``)
     and ``notes``. Plain JSON values only; undefined numbers are None.
 
@@ -111,6 +116,7 @@ def eeoc_section(
             {
                 "feature": str(name),
                 "reference_group": result["reference_group"],
+                "reference_basis": result["reference_basis"],
                 "rows": int(known.sum()),
                 "rows_without_group": int((~known).sum()),
                 "groups": result["groups"],
@@ -121,6 +127,7 @@ def eeoc_section(
         "rule": RULE,
         "confidence": float(confidence),
         "adjustment": "holm",
+        "reference_min_size": REFERENCE_MIN_SIZE,
         "features": features,
         "notes": notes(confidence),
     }
@@ -163,6 +170,6 @@ def summary(result: dict[str, Any]) -> str:
         if names:
             parts.append(f"{finding} for {quoted_list(names, shown=6, limit=40)}")
     return (
-        f"Against {printable(reference, 40)} (the highest selection rate, "
-        f"{ref['selected']:,} of {ref['n']:,}): " + "; ".join(parts) + "."
+        f"Against {printable(reference, 40)} ({result['reference_basis']}: "
+        f"{ref['selected']:,} of {ref['n']:,} selected): " + "; ".join(parts) + "."
     )

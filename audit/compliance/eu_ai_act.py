@@ -6,7 +6,9 @@ Each item lists the pieces of evidence it rests on: the audit's own results (rea
 the checklist's evidence sources, :mod:`audit.checklist.evidence`, so an item and a checklist
 question citing the same evidence say the same thing), the user's answers to checklist
 items, and the dated sign-off. An item is *evidenced* when every piece is present, *partly*
-when some are, *missing* when none is; a missing piece says what to add. The map shows where
+when some are, *missing* when none is; a missing piece says what to add. A checklist item
+answered "no" is a gap, not a piece of evidence: its item is at most *partly* evidenced, and
+what to add quotes the answer. The map shows where
 evidence is; it does not judge whether the evidence is sufficient, and certifies nothing.
 """
 
@@ -212,8 +214,19 @@ def _checklist_pointer(item_id: str, result: AuditResult) -> dict[str, Any]:
             f"{title}: open; answer it in the checklist answers file (checklist.answers), "
             "with its rationale and evidence.",
         )
+    anchors = [f"item-{item_id}", "checklist"]
+    if found.status == "no":  # the answer says the thing is not done: a gap, not evidence
+        said = f" (“{found.rationale}”)" if found.rationale else ""
+        return _pointer(
+            "checklist",
+            title,
+            anchors,
+            None,
+            f"{title}: answered no{said}, which records a gap rather than evidence; address it "
+            "and update the answer in the checklist answers file (checklist.answers).",
+        )
     summary = f"answered {found.status}" + (f": {found.rationale}" if found.rationale else "")
-    return _pointer("checklist", title, [f"item-{item_id}", "checklist"], summary, None)
+    return _pointer("checklist", title, anchors, summary, None)
 
 
 def _rule_pointers(result: AuditResult) -> list[dict[str, Any]]:

@@ -106,16 +106,19 @@ def _ll144(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict
                 "compliance.nyc_ll144.mode: scoring needs scores, but the audited model gives "
                 "decisions only. Set mode: selection."
             )
-        outcome = evaluation.scores
         lower = rule.get("direction") == "lower_is_positive"
+        # The evaluation's scores are oriented (higher = positive): back to the tool's own
+        # scale, so the median published is the one its users know.
+        outcome = -evaluation.scores if lower else evaluation.scores
         direction = " (a lower score is more favourable)" if lower else ""
-        text = f"the score {rule.get('score') or 'P(positive)'}{direction}"
+        text = f"the score '{rule.get('score') or 'P(positive)'}'{direction}"
     else:
+        lower = False
         outcome = evaluation.y_pred
         text = f"selected when the decision is positive ({rule.get('text', 'as made')})"
     frame = data.frame.loc[evaluation.rows].reset_index(drop=True)
     section = ll144_section(
-        outcome, frame[settings.sex], frame[settings.race_ethnicity], settings, mode, text
+        outcome, frame[settings.sex], frame[settings.race_ethnicity], settings, mode, text, lower
     )
     if evaluation.plan_how != "all rows":  # e.g. the held-out rows of a model trained here
         section["notes"].append(

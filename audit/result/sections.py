@@ -589,7 +589,7 @@ class LL144Category(Section):
     category: str
     parts: list[str]  # [sex], [race/ethnicity] or [sex, race/ethnicity]
     applicants: int
-    selected: int  # selected, or scoring above the median in scoring mode
+    selected: int  # selected, or scoring more favourably than the median in scoring mode
     rate: float | None
     share: float  # of all applicants in the audit, unknown category included
     impact_ratio: float | None = None  # None: excluded, or the highest rate is 0
@@ -620,6 +620,9 @@ class LL144Section(Section):
     selected_name: str  # what the count column counts
     outcome: str  # how a selection (or a score) was read from the audit
     median_score: float | None = None  # scoring mode: the median of the full sample
+    # Scoring mode: applicants counted score "above" the median, or "below" it when a lower
+    # score is more favourable (median_score is on the score's own scale).
+    favourable_side: Literal["above", "below"] | None = None
     n_applicants: int
     audit_date: str
     distribution_date: str
