@@ -525,3 +525,25 @@ def test_keys_create_writes_a_private_key_only_its_owner_reads(tmp_path):
     again = run_cli("keys", "create", "--out", tmp_path / "keys")
     assert again.exit_code == 2 and "already exists" in again.output, again.output
     assert serialization.load_pem_private_key(private.read_bytes(), None) is not None
+
+
+def test_a_report_rerendered_from_an_edited_results_json_does_not_vouch_for_it(copy_of):
+    """`rai-audit report` reads results.json but never re-hashes (or signs) an edited one:
+    the manifest keeps the recorded hash, the command warns, verify names the file."""
+    out = copy_of / "out"
+    results = out / "results.json"
+    recorded = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]["results.json"]
+    text = results.read_text(encoding="utf-8")
+    at = text.index('"accuracy": 0.') + len('"accuracy": 0.')
+    digit = "1" if text[at] != "1" else "2"
+    results.write_text(text[:at] + digit + text[at + 1 :], encoding="utf-8")  # still JSON
+    json.loads(results.read_text(encoding="utf-8"))
+    key, public = copy_of / "keys" / "signer.pem", copy_of / "keys" / "signer.pub.pem"
+    done = run_cli("report", results, "--format", "html", "--sign-key", key, "-q")
+    assert done.exit_code == 0, done.output
+    assert "has changed since rai-audit wrote it" in done.stderr
+    after = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]["results.json"]
+    assert after["sha256"] == recorded["sha256"] != _sha256(results)
+    checked = run_cli("verify", out, "--public-key", public)
+    assert checked.exit_code == 1, checked.output
+    assert "CHANGED  results.json" in checked.output and "Signature: valid" in checked.output
