@@ -7,8 +7,9 @@ and lists, by kind:
   (model, parameters, seed, gate, interval settings);
 - every policy verdict, paired by rule, feature and group: *better*, *same* or *worse* on
   the order pass > inconclusive = insufficient data > fail (neither of the middle two is
-  settled, so a move between them is no regression); a verdict only in one audit is *new*
-  or *removed*;
+  settled, so a move between them is no regression), then, for the same rank, by the gate:
+  a verdict that now fails the gate is *worse*, one that no longer does *better*; a verdict
+  only in one audit is *new* or *removed*;
 - every disparity of every sensitive feature, paired by feature and metric: *beyond noise*
   when the new interval excludes the old point value, *within noise* when it moved but the
   new interval still holds the old value, *no interval* when it moved and the new audit has
@@ -171,7 +172,8 @@ class Comparison(Section):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def worse(self) -> bool:
-        """Whether any verdict of a rule both audits checked got worse (the CI gate)."""
+        """Whether any verdict of a rule both audits checked got worse, or now fails the
+        gate (the CI gate)."""
         return any(v.change == "worse" for v in self.verdicts)
 
     @computed_field  # type: ignore[prop-decorator]
@@ -358,8 +360,7 @@ def _verdicts(old: AuditResult, new: AuditResult) -> list[VerdictChange]:
         elif b is None:
             change = "removed"
         else:
-            step = VERDICT_RANK[b.verdict] - VERDICT_RANK[a.verdict]
-            change = "better" if step > 0 else "worse" if step < 0 else "same"
+            change = _verdict_change(a, b)
         out.append(
             VerdictChange(
                 rule=either.rule,
@@ -378,6 +379,16 @@ def _verdicts(old: AuditResult, new: AuditResult) -> list[VerdictChange]:
             )
         )
     return out
+
+
+def _verdict_change(old: Any, new: Any) -> str:
+    """better / worse / same: by the verdict's rank, then, for the same rank, by the gate
+    (an inconclusive verdict that now fails the gate got worse; one that no longer does,
+    better)."""
+    step = VERDICT_RANK[new.verdict] - VERDICT_RANK[old.verdict]
+    if step == 0 and bool(old.fails_gate) != bool(new.fails_gate):
+        step = -1 if new.fails_gate else 1
+    return "better" if step > 0 else "worse" if step < 0 else "same"
 
 
 def movement(old: float | None, new: float | None, new_ci: Interval | None) -> str:
