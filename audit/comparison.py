@@ -3,8 +3,10 @@
 A comparison reads two typed results (:class:`~audit.result.AuditResult`, validated alike)
 and lists, by kind:
 
-- the files each audit read (data, model) with their SHA-256, and the settings that differ
-  (model, parameters, seed, gate, interval settings);
+- the files each audit read (data, model) with their SHA-256, and the settings that differ:
+  how the result says it was made (versions, model, parameters, rows, gate, intervals),
+  then every other key of the stored config, by dotted name (``compliance.rules``...), but
+  where the output was written (``output.dir``, ``policy.junit``: not how it was made);
 - every policy verdict, paired by rule, feature and group: *better*, *same* or *worse* on
   the order pass > inconclusive = insufficient data > fail (neither of the middle two is
   settled, so a move between them is no regression), then, for the same rank, by the gate:
@@ -323,8 +325,32 @@ def _setting_values(result: AuditResult) -> dict[str, Any]:
     return values
 
 
+# Where an audit's files were written, not how it was made: two audits compared nearly
+# always live in different folders.
+NOT_SETTINGS = frozenset({"output.dir", "policy.junit"})
+
+
+def _config_values(config: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf of a stored config by dotted name (a list or an empty mapping is a leaf)."""
+    if not isinstance(config, dict) or (prefix and not config):
+        return {prefix.rstrip("."): config}
+    values: dict[str, Any] = {}
+    for key, value in config.items():
+        values.update(_config_values(value, f"{prefix}{key}."))
+    return values
+
+
+def _all_settings(result: AuditResult) -> dict[str, Any]:
+    """The chosen settings, then every other config key not named among them."""
+    values = _setting_values(result)
+    for name, value in _config_values(result.config).items():
+        if name not in values and name not in NOT_SETTINGS:
+            values[name] = value
+    return values
+
+
 def _settings(old: AuditResult, new: AuditResult) -> list[SettingChange]:
-    before, after = _setting_values(old), _setting_values(new)
+    before, after = _all_settings(old), _all_settings(new)
     names = [*before, *(n for n in after if n not in before)]
     return [
         SettingChange(name=name, old=before.get(name), new=after.get(name))

@@ -363,3 +363,23 @@ def test_a_verdict_that_now_fails_the_gate_is_worse_though_its_word_is_the_same(
     assert "inconclusive → inconclusive" in text.stdout and "now fails the gate" in text.stdout
     code, reverse = _compare_json(new_file, old_file)
     assert code == 0 and reverse["verdicts"][0]["change"] == "better"
+
+
+def test_every_config_key_that_differs_is_listed(audits, tmp_path):
+    """The same data, config and seed, re-run with --compliance into another folder: the
+    one difference is compliance.rules (output.dir says where, not how; not listed)."""
+    old, _ = audits
+    config = old.parent / "old.yaml"
+    out = tmp_path / "with-compliance"
+    done = run_cli("run", config, "--out", out, "--compliance", "eeoc_uniform_guidelines", "-q")
+    assert done.exit_code in (0, 1), done.output
+    before, after = _raw(old)["config"], _raw(out)["config"]
+    assert before["output"]["dir"] != after["output"]["dir"]
+    code, comparison = _compare_json(old, out)
+    assert code == 0
+    assert comparison["settings"] == [
+        {"name": "compliance.rules", "old": [], "new": ["eeoc_uniform_guidelines"]}
+    ]
+    assert comparison["changed"] is True
+    text = run_cli("compare", old, out).stdout
+    assert "compliance.rules" in text and "Nothing changed" not in text
