@@ -115,13 +115,26 @@ class VerdictChange(Section):
 
     @property
     def moved(self) -> bool:
-        """Whether the verdict, its value or its interval, or its gate decision differs."""
-        return (self.old_verdict, self.old_value, self.old_ci, self.old_fails_gate) != (
-            self.new_verdict,
-            self.new_value,
-            self.new_ci,
-            self.new_fails_gate,
+        """Whether the verdict, its value or its interval, or its gate decision differs
+        (numbers within the float noise :func:`movement` ignores are the same)."""
+        return (
+            (self.old_verdict, self.old_fails_gate) != (self.new_verdict, self.new_fails_gate)
+            or not _same_number(self.old_value, self.new_value)
+            or not _same_interval(self.old_ci, self.new_ci)
         )
+
+
+def _same_number(old: float | None, new: float | None) -> bool:
+    """Equal within :data:`SAME` (float noise); None only equals None."""
+    if old is None or new is None:
+        return old is new
+    return math.isclose(old, new, **SAME)
+
+
+def _same_interval(old: Interval | None, new: Interval | None) -> bool:
+    if old is None or new is None:
+        return old is new
+    return all(_same_number(a, b) for a, b in zip(old, new, strict=True))
 
 
 class DisparityChange(Section):

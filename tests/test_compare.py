@@ -383,3 +383,22 @@ def test_every_config_key_that_differs_is_listed(audits, tmp_path):
     assert comparison["changed"] is True
     text = run_cli("compare", old, out).stdout
     assert "compliance.rules" in text and "Nothing changed" not in text
+
+
+def test_float_noise_in_a_verdict_is_no_change(audits, tmp_path):
+    """NEW is OLD's results.json with one verdict's value and interval moved by 1e-15
+    (relative): the noise `movement` ignores is no change here either; 1e-3 is one."""
+    old, _ = audits
+    before = _raw(old)
+    index = next(i for i, v in enumerate(before["verdicts"]) if v["value"] and v["ci"])
+    after = copy.deepcopy(before)
+    verdict = after["verdicts"][index]
+    verdict["value"] *= 1 + 1e-15
+    verdict["ci"] = [end * (1 + 1e-15) for end in verdict["ci"]]
+    assert verdict["value"] != before["verdicts"][index]["value"]  # a different float
+    old_file = _write(tmp_path / "old.json", before)
+    code, comparison = _compare_json(old_file, _write(tmp_path / "noise.json", after))
+    assert code == 0 and comparison["changed"] is False, comparison["verdicts"][index]
+    verdict["value"] = before["verdicts"][index]["value"] * (1 + 1e-3)
+    code, comparison = _compare_json(old_file, _write(tmp_path / "moved.json", after))
+    assert code == 0 and comparison["changed"] is True
