@@ -402,3 +402,13 @@ def test_float_noise_in_a_verdict_is_no_change(audits, tmp_path):
     verdict["value"] = before["verdicts"][index]["value"] * (1 + 1e-3)
     code, comparison = _compare_json(old_file, _write(tmp_path / "moved.json", after))
     assert code == 0 and comparison["changed"] is True
+
+
+def test_the_api_compares_with_a_path_and_names_a_wrong_type(audits):
+    old, new = audits
+    before = AuditResult.load(old / "results.json")
+    expected = compare(before, AuditResult.load(new / "results.json"))
+    assert before.compare(new) == expected  # the folder
+    assert before.compare(str(new / "results.json")) == expected  # a results.json, as text
+    with pytest.raises(TypeError, match="compare\\(\\) takes an AuditResult, or the path"):
+        before.compare(42)
