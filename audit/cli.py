@@ -695,7 +695,10 @@ def compare(
                 lines.append(terminal.wrote_line(written))
             _echo("\n".join(lines))
         if comparison.worse:
-            _echo("Exit code 1: a policy verdict got worse from OLD to NEW.", err=True)
+            _echo(
+                "Exit code 1: a policy verdict got worse (or now fails the gate) from OLD to NEW.",
+                err=True,
+            )
             return EXIT_POLICY_FAILED
         return EXIT_OK
 
