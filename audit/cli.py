@@ -619,6 +619,7 @@ def report(
                 f"`rai-audit report` renders html or pdf, not {', '.join(map(printable, bad))}."
             )
         result = AuditResult.load(results)
+        _warn_if_changed_since_written(results)
         target = out or results.parent
         # Beside its results.json the report replaces only the report files of that audit;
         # elsewhere the folder gets this report alone.
@@ -694,11 +695,32 @@ def compare(
                 lines.append(terminal.wrote_line(written))
             _echo("\n".join(lines))
         if comparison.worse:
-            _echo("Exit code 1: a policy verdict got worse from OLD to NEW.", err=True)
+            _echo(
+                "Exit code 1: a policy verdict got worse (or now fails the gate) from OLD to NEW.",
+                err=True,
+            )
             return EXIT_POLICY_FAILED
         return EXIT_OK
 
     _guarded(debug, action)
+
+
+def _warn_if_changed_since_written(results: Path) -> None:
+    """Warn when results.json is not the file its folder's manifest recorded: the report
+    shows the edited numbers, and the manifest keeps the recorded hash (verify fails). Said
+    even with --quiet, like a failed gate: it is about the evidence, not progress."""
+    from audit.data import sha256_of
+    from audit.manifest import MANIFEST, read_recorded
+
+    recorded = read_recorded(results.parent).files.get(results.name, {}).get("sha256")
+    if not isinstance(recorded, str) or sha256_of(results) == recorded:
+        return
+    _echo(
+        f"Warning: {results} has changed since rai-audit wrote it (its SHA-256 differs from "
+        f"the one in {results.parent / MANIFEST}). The report shows the changed file; "
+        "the manifest keeps the recorded hash, so `rai-audit verify` reports it CHANGED.",
+        err=True,
+    )
 
 
 def _report_evidence(result: AuditResult, results: Path, beside: bool) -> Any:

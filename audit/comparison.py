@@ -3,12 +3,15 @@
 A comparison reads two typed results (:class:`~audit.result.AuditResult`, validated alike)
 and lists, by kind:
 
-- the files each audit read (data, model) with their SHA-256, and the settings that differ
-  (model, parameters, seed, gate, interval settings);
+- the files each audit read (data, model) with their SHA-256, and the settings that differ:
+  how the result says it was made (versions, model, parameters, rows, gate, intervals),
+  then every other key of the stored config, by dotted name (``compliance.rules``...), but
+  where the output was written (``output.dir``, ``policy.junit``: not how it was made);
 - every policy verdict, paired by rule, feature and group: *better*, *same* or *worse* on
   the order pass > inconclusive = insufficient data > fail (neither of the middle two is
-  settled, so a move between them is no regression); a verdict only in one audit is *new*
-  or *removed*;
+  settled, so a move between them is no regression), then, for the same rank, by the gate:
+  a verdict that now fails the gate is *worse*, one that no longer does *better*; a verdict
+  only in one audit is *new* or *removed*;
 - every disparity of every sensitive feature, paired by feature and metric: *beyond noise*
   when the new interval excludes the old point value, *within noise* when it moved but the
   new interval still holds the old value, *no interval* when it moved and the new audit has
@@ -112,13 +115,26 @@ class VerdictChange(Section):
 
     @property
     def moved(self) -> bool:
-        """Whether the verdict, its value or its interval, or its gate decision differs."""
-        return (self.old_verdict, self.old_value, self.old_ci, self.old_fails_gate) != (
-            self.new_verdict,
-            self.new_value,
-            self.new_ci,
-            self.new_fails_gate,
+        """Whether the verdict, its value or its interval, or its gate decision differs
+        (numbers within the float noise :func:`movement` ignores are the same)."""
+        return (
+            (self.old_verdict, self.old_fails_gate) != (self.new_verdict, self.new_fails_gate)
+            or not _same_number(self.old_value, self.new_value)
+            or not _same_interval(self.old_ci, self.new_ci)
         )
+
+
+def _same_number(old: float | None, new: float | None) -> bool:
+    """Equal within :data:`SAME` (float noise); None only equals None."""
+    if old is None or new is None:
+        return old is new
+    return math.isclose(old, new, **SAME)
+
+
+def _same_interval(old: Interval | None, new: Interval | None) -> bool:
+    if old is None or new is None:
+        return old is new
+    return all(_same_number(a, b) for a, b in zip(old, new, strict=True))
 
 
 class DisparityChange(Section):
@@ -171,7 +187,8 @@ class Comparison(Section):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def worse(self) -> bool:
-        """Whether any verdict of a rule both audits checked got worse (the CI gate)."""
+        """Whether any verdict of a rule both audits checked got worse, or now fails the
+        gate (the CI gate)."""
         return any(v.change == "worse" for v in self.verdicts)
 
     @computed_field  # type: ignore[prop-decorator]
@@ -321,8 +338,32 @@ def _setting_values(result: AuditResult) -> dict[str, Any]:
     return values
 
 
+# Where an audit's files were written, not how it was made: two audits compared nearly
+# always live in different folders.
+NOT_SETTINGS = frozenset({"output.dir", "policy.junit"})
+
+
+def _config_values(config: Any, prefix: str = "") -> dict[str, Any]:
+    """Every leaf of a stored config by dotted name (a list or an empty mapping is a leaf)."""
+    if not isinstance(config, dict) or (prefix and not config):
+        return {prefix.rstrip("."): config}
+    values: dict[str, Any] = {}
+    for key, value in config.items():
+        values.update(_config_values(value, f"{prefix}{key}."))
+    return values
+
+
+def _all_settings(result: AuditResult) -> dict[str, Any]:
+    """The chosen settings, then every other config key not named among them."""
+    values = _setting_values(result)
+    for name, value in _config_values(result.config).items():
+        if name not in values and name not in NOT_SETTINGS:
+            values[name] = value
+    return values
+
+
 def _settings(old: AuditResult, new: AuditResult) -> list[SettingChange]:
-    before, after = _setting_values(old), _setting_values(new)
+    before, after = _all_settings(old), _all_settings(new)
     names = [*before, *(n for n in after if n not in before)]
     return [
         SettingChange(name=name, old=before.get(name), new=after.get(name))
@@ -358,8 +399,7 @@ def _verdicts(old: AuditResult, new: AuditResult) -> list[VerdictChange]:
         elif b is None:
             change = "removed"
         else:
-            step = VERDICT_RANK[b.verdict] - VERDICT_RANK[a.verdict]
-            change = "better" if step > 0 else "worse" if step < 0 else "same"
+            change = _verdict_change(a, b)
         out.append(
             VerdictChange(
                 rule=either.rule,
@@ -378,6 +418,16 @@ def _verdicts(old: AuditResult, new: AuditResult) -> list[VerdictChange]:
             )
         )
     return out
+
+
+def _verdict_change(old: Any, new: Any) -> str:
+    """better / worse / same: by the verdict's rank, then, for the same rank, by the gate
+    (an inconclusive verdict that now fails the gate got worse; one that no longer does,
+    better)."""
+    step = VERDICT_RANK[new.verdict] - VERDICT_RANK[old.verdict]
+    if step == 0 and bool(old.fails_gate) != bool(new.fails_gate):
+        step = -1 if new.fails_gate else 1
+    return "better" if step > 0 else "worse" if step < 0 else "same"
 
 
 def movement(old: float | None, new: float | None, new_ci: Interval | None) -> str:

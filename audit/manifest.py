@@ -28,7 +28,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from audit import __version__
@@ -226,6 +226,20 @@ def inside(name: str, directory: Path) -> bool:
     """Whether ``name`` is a plain relative path that stays inside ``directory`` (a name
     that climbs out of the folder is no file of ours, whoever wrote the manifest)."""
     return bool(name) and relative_name(directory / name, directory) == name
+
+
+def plain_name(name: Any) -> bool:
+    """Whether ``name`` is, as text, a plain relative POSIX path inside a folder: no
+    absolute path, drive, ``..``, ``.`` or empty part (what rai-audit writes; checked
+    without the file system, so a file later replaced by a symbolic link is still named)."""
+    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
+        return False
+    parts = name.split("/")
+    return (
+        not name.startswith("/")
+        and all(p not in ("", ".", "..") for p in parts)
+        and (not PureWindowsPath(name).drive)
+    )
 
 
 def _load(path: Path) -> Any:

@@ -373,16 +373,20 @@ class OutputFolder:
             entries[name] = manifest.file_entry(self._staging_file(name))
         for name in self._early:
             entries[name] = manifest.file_entry(self.directory / name)
+        # What this run's audit read in the folder (data, config...): the bytes it read.
+        read_here = {i["location"]: i["sha256"] for i in inputs if i["in_folder"]}
         for name in sorted(kept - set(written)):
             path = self.directory / name
             earlier = self._recorded.files.get(name, {})
             if not path.is_file():
                 continue
-            if name not in self._inputs and "sha256" in earlier:
-                # Kept as it was: its recorded hash stands (re-rendering the report does not
-                # vouch anew for a results.json changed since).
+            if name in read_here:
+                entries[name] = {**manifest.file_entry(path), "sha256": read_here[name]}
+            elif "sha256" in earlier:
+                # Kept as it was: its recorded hash stands. `rai-audit report` reads
+                # results.json but does not vouch anew for one changed since it was written.
                 entries[name] = earlier
-            else:  # an input of this run, or recorded without a hash by an earlier version
+            else:  # recorded without a hash by an earlier version
                 entries[name] = manifest.file_entry(path)
         for name, entry in entries.items():
             entry["role"] = manifest.role_of(name, in_folder)

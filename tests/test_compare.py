@@ -87,11 +87,13 @@ def test_a_verdict_that_got_worse_exits_1_and_the_reverse_exits_0(audits):
     old, new = audits
     before, after = _raw(old), _raw(new)
     key = lambda v: (v["rule"], v["feature"], v.get("group"))  # noqa: E731
-    old_words = {key(v): v["verdict"] for v in before["verdicts"]}
+    # By rank, then a verdict that now fails the gate is worse (and the reverse better).
+    score = lambda v: (RANK[v["verdict"]], not v["fails_gate"])  # noqa: E731
+    old_scores = {key(v): score(v) for v in before["verdicts"]}
     expected = {}
     for v in after["verdicts"]:
-        step = RANK[v["verdict"]] - RANK[old_words[key(v)]]
-        expected[key(v)] = "better" if step > 0 else "worse" if step < 0 else "same"
+        was, now = old_scores[key(v)], score(v)
+        expected[key(v)] = "better" if now > was else "worse" if now < was else "same"
     assert "worse" in expected.values(), "the planted bias should make a verdict worse"
 
     code, comparison = _compare_json(old, new)
@@ -215,7 +217,7 @@ def test_verdict_order_new_removed_performance_and_findings(audits, tmp_path):
     after = copy.deepcopy(before)
     after["verdicts"][0]["verdict"] = "pass"  # fail -> pass: better
     after["verdicts"][1]["verdict"] = "insufficient data"  # neither settled: same
-    before["verdicts"][1]["fails_gate"], after["verdicts"][1]["fails_gate"] = False, True
+    before["verdicts"][1]["fails_gate"] = after["verdicts"][1]["fails_gate"] = False
     removed = after["verdicts"].pop(2)  # only in OLD: removed, not worse
     added = dict(removed, rule="tpr >= 0.9", bound=0.9, verdict="fail")  # only in NEW: new
     after["verdicts"].append(added)
@@ -244,7 +246,7 @@ def test_verdict_order_new_removed_performance_and_findings(audits, tmp_path):
     assert findings[gone["id"]] == "resolved" and findings["missing_values:made_up"] == "new"
     assert list(findings.values()).count("persisting") == len(before["quality"]["findings"]) - 1
     text = run_cli("compare", old_file, new_file).stdout
-    assert "inconclusive → insufficient data" in text and "now fails the gate" in text
+    assert "inconclusive → insufficient data" in text and "fails the gate" not in text
 
     after["verdicts"][1]["verdict"] = "fail"  # inconclusive -> fail: worse
     code, comparison = _compare_json(old_file, _write(new_file, after))
@@ -337,3 +339,76 @@ def test_control_characters_from_the_data_never_reach_the_terminal_raw(audits, t
         assert result.exit_code == 0 and "\x1b" not in result.stdout
     assert "bad \\x1b[2J name" in run_cli("compare", old, new).stdout
     assert _compare_json(old, new)[1]["findings"][-1]["message"] == "bad \x1b[2J name"
+
+
+def test_a_verdict_that_now_fails_the_gate_is_worse_though_its_word_is_the_same(audits, tmp_path):
+    """OLD and NEW are OLD's results.json edited by hand: one verdict inconclusive in both,
+    not failing the gate in OLD, failing it in NEW."""
+    old, _ = audits
+    before = _raw(old)
+    for verdict in before["verdicts"]:
+        verdict["verdict"], verdict["fails_gate"] = "pass", False
+    before["verdicts"][0]["verdict"] = "inconclusive"
+    after = copy.deepcopy(before)
+    after["verdicts"][0]["fails_gate"] = True
+    old_file = _write(tmp_path / "old.json", before)
+    new_file = _write(tmp_path / "new.json", after)
+    code, comparison = _compare_json(old_file, new_file)
+    assert code == 1 and comparison["worse"] is True
+    assert [v["change"] for v in comparison["verdicts"]] == ["worse"] + ["same"] * (
+        len(before["verdicts"]) - 1
+    )
+    text = run_cli("compare", old_file, new_file)
+    assert text.exit_code == 1
+    assert "inconclusive → inconclusive" in text.stdout and "now fails the gate" in text.stdout
+    code, reverse = _compare_json(new_file, old_file)
+    assert code == 0 and reverse["verdicts"][0]["change"] == "better"
+
+
+def test_every_config_key_that_differs_is_listed(audits, tmp_path):
+    """The same data, config and seed, re-run with --compliance into another folder: the
+    one difference is compliance.rules (output.dir says where, not how; not listed)."""
+    old, _ = audits
+    config = old.parent / "old.yaml"
+    out = tmp_path / "with-compliance"
+    done = run_cli("run", config, "--out", out, "--compliance", "eeoc_uniform_guidelines", "-q")
+    assert done.exit_code in (0, 1), done.output
+    before, after = _raw(old)["config"], _raw(out)["config"]
+    assert before["output"]["dir"] != after["output"]["dir"]
+    code, comparison = _compare_json(old, out)
+    assert code == 0
+    assert comparison["settings"] == [
+        {"name": "compliance.rules", "old": [], "new": ["eeoc_uniform_guidelines"]}
+    ]
+    assert comparison["changed"] is True
+    text = run_cli("compare", old, out).stdout
+    assert "compliance.rules" in text and "Nothing changed" not in text
+
+
+def test_float_noise_in_a_verdict_is_no_change(audits, tmp_path):
+    """NEW is OLD's results.json with one verdict's value and interval moved by 1e-15
+    (relative): the noise `movement` ignores is no change here either; 1e-3 is one."""
+    old, _ = audits
+    before = _raw(old)
+    index = next(i for i, v in enumerate(before["verdicts"]) if v["value"] and v["ci"])
+    after = copy.deepcopy(before)
+    verdict = after["verdicts"][index]
+    verdict["value"] *= 1 + 1e-15
+    verdict["ci"] = [end * (1 + 1e-15) for end in verdict["ci"]]
+    assert verdict["value"] != before["verdicts"][index]["value"]  # a different float
+    old_file = _write(tmp_path / "old.json", before)
+    code, comparison = _compare_json(old_file, _write(tmp_path / "noise.json", after))
+    assert code == 0 and comparison["changed"] is False, comparison["verdicts"][index]
+    verdict["value"] = before["verdicts"][index]["value"] * (1 + 1e-3)
+    code, comparison = _compare_json(old_file, _write(tmp_path / "moved.json", after))
+    assert code == 0 and comparison["changed"] is True
+
+
+def test_the_api_compares_with_a_path_and_names_a_wrong_type(audits):
+    old, new = audits
+    before = AuditResult.load(old / "results.json")
+    expected = compare(before, AuditResult.load(new / "results.json"))
+    assert before.compare(new) == expected  # the folder
+    assert before.compare(str(new / "results.json")) == expected  # a results.json, as text
+    with pytest.raises(TypeError, match="compare\\(\\) takes an AuditResult, or the path"):
+        before.compare(42)

@@ -525,3 +525,124 @@ def test_keys_create_writes_a_private_key_only_its_owner_reads(tmp_path):
     again = run_cli("keys", "create", "--out", tmp_path / "keys")
     assert again.exit_code == 2 and "already exists" in again.output, again.output
     assert serialization.load_pem_private_key(private.read_bytes(), None) is not None
+
+
+def test_a_report_rerendered_from_an_edited_results_json_does_not_vouch_for_it(copy_of):
+    """`rai-audit report` reads results.json but never re-hashes (or signs) an edited one:
+    the manifest keeps the recorded hash, the command warns, verify names the file."""
+    out = copy_of / "out"
+    results = out / "results.json"
+    recorded = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]["results.json"]
+    text = results.read_text(encoding="utf-8")
+    at = text.index('"accuracy": 0.') + len('"accuracy": 0.')
+    digit = "1" if text[at] != "1" else "2"
+    results.write_text(text[:at] + digit + text[at + 1 :], encoding="utf-8")  # still JSON
+    json.loads(results.read_text(encoding="utf-8"))
+    key, public = copy_of / "keys" / "signer.pem", copy_of / "keys" / "signer.pub.pem"
+    done = run_cli("report", results, "--format", "html", "--sign-key", key, "-q")
+    assert done.exit_code == 0, done.output
+    assert "has changed since rai-audit wrote it" in done.stderr
+    after = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]["results.json"]
+    assert after["sha256"] == recorded["sha256"] != _sha256(results)
+    checked = run_cli("verify", out, "--public-key", public)
+    assert checked.exit_code == 1, checked.output
+    assert "CHANGED  results.json" in checked.output and "Signature: valid" in checked.output
+
+
+# -- verify: what it cannot check, it says --------------------------------------------------
+
+
+def _listed(root: Path) -> int:
+    return len(json.loads((root / "out" / MANIFEST).read_text(encoding="utf-8"))["files"])
+
+
+def test_an_unreadable_file_is_named_and_fails_without_a_crash(copy_of, monkeypatch):
+    """API level, so that it runs as root too: the hash of report.html raises
+    PermissionError, as reading a chmod 000 file does for anyone but root."""
+    import audit.verify
+
+    real = audit.verify.sha256_of
+
+    def refusing(path: Path) -> str:
+        if Path(path).name == "report.html":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(audit.verify, "sha256_of", refusing)
+    checked = audit.verify.verify_folder(copy_of / "out")
+    assert checked.failed
+    assert "  UNREADABLE  report.html: Permission denied" in checked.lines
+    assert checked.lines[-1] == "FAILED."
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file")
+def test_a_chmod_000_file_exits_1_naming_it(copy_of):
+    report = copy_of / "out" / "report.html"
+    report.chmod(0)
+    try:
+        done = _verify(copy_of)
+    finally:
+        report.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    assert done.exit_code == 1, done.output
+    assert "UNREADABLE  report.html: Permission denied" in done.output
+
+
+def test_a_listed_file_replaced_by_a_symbolic_link_is_the_folders_fault(copy_of):
+    out = copy_of / "out"
+    outside = copy_of / "report-elsewhere.html"
+    shutil.copyfile(out / "report.html", outside)  # the same bytes, outside the folder
+    (out / "report.html").unlink()
+    (out / "report.html").symlink_to(outside)
+    done = _verify(copy_of)
+    assert done.exit_code == 1, done.output
+    assert f"NOT A FILE IN THE FOLDER  report.html  (symbolic link to {outside})" in done.output
+    assert "FAILED." in done.output and "Traceback" not in done.output
+
+
+def test_the_last_line_counts_what_matched_and_what_was_not_checked(copy_of):
+    listed = _listed(copy_of)
+    fresh = _verify(copy_of)
+    assert fresh.exit_code == 0, fresh.output
+    # data.csv and audit.yaml lie beside out/, outside the folder.
+    assert fresh.output.rstrip().endswith(f"Verified: {listed} files and 2 inputs match.")
+    (copy_of / "data.csv").unlink()
+    (copy_of / "audit.yaml").unlink()
+    gone = _verify(copy_of)
+    assert gone.exit_code == 0, gone.output
+    assert gone.output.rstrip().endswith(
+        f"Verified: {listed} files match; 2 inputs outside the folder were not found and "
+        "not checked."
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_an_unsigned_manifest_cannot_make_verify_read_system_files(copy_of):
+    """A forged input location is hashed only when it is a regular file outside /proc,
+    /dev and /sys: reading /proc/self/mem fails, /dev/zero never ends."""
+    path = copy_of / "out" / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    forged = ["/proc/self/status", "/proc/self/mem", "/dev/null"]
+    manifest["inputs"] += [
+        {"role": "data", "path": f"x{i}", "sha256": "0" * 64, "location": place,
+         "in_folder": False}
+        for i, place in enumerate(forged)
+    ]  # fmt: skip
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    done = _verify(copy_of)
+    assert done.exit_code == 0, done.output
+    for place in forged:
+        assert f": {place} is not a regular file of data" in done.output
+    assert "3 inputs could not be checked" in done.output
+
+
+def test_a_results_json_that_is_not_json_is_named_so(copy_of):
+    results = copy_of / "out" / "results.json"
+    saved = results.read_bytes()
+    results.write_bytes(b"{not json" + saved[9:])
+    try:
+        done = _verify(copy_of)
+    finally:
+        results.write_bytes(saved)  # conftest validates every results.json left behind
+    assert done.exit_code == 1, done.output
+    assert "results.json is not readable JSON; config not checked." in done.output
+    assert "Config (as stored in results.json)" not in done.output

@@ -244,7 +244,12 @@ def _shap(result: dict[str, Any]) -> bytes | None:
 
 def _reasons(result: dict[str, Any]) -> bytes | None:
     """One row per negative decision of the explained sample: its groups and principal
-    reasons (audit/explain/reasons.py), the reasons' empty cells when it has fewer."""
+    reasons (audit/explain/reasons.py), the reasons' empty cells when it has fewer.
+
+    ``data_row`` counts from 0 among the data file's rows that have a target (rows without
+    one are left out before the audit); a contribution is the row's SHAP value for the
+    feature in the explanation's output space (``explanations.output_space``, e.g.
+    log-odds), not a change in probability."""
     explanations = result.get("explanations") or {}
     reasons = explanations.get("reasons") or {}
     if explanations.get("status") != "explained" or reasons.get("rows") is None:

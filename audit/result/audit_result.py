@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -342,15 +343,30 @@ class AuditResult(Section):
                 read_from=self.read_from,
             )
 
-    def compare(self, other: AuditResult) -> Comparison:
-        """What changed from this audit (the old one) to ``other`` (the new one), as
+    def compare(self, other: AuditResult | str | os.PathLike[str]) -> Comparison:
+        """What changed from this audit (the old one) to ``other`` (the new one: a result,
+        or the path of a saved results.json or of the audit folder holding one), as
         ``rai-audit compare OLD NEW`` shows it: file hashes, settings, every verdict (better,
         same, worse), every disparity (beyond or within noise), performance and data-quality
         findings. ``.worse`` is True when a verdict of a rule both checked got worse.
+
+        Raises
+        ------
+        TypeError
+            When ``other`` is neither a result nor a path.
+        AuditError
+            When the path holds no result this version reads.
         """
         # The comparison reads results; it lives above this module (see save()).
-        from audit.comparison import compare
+        from audit.comparison import compare, read_audit
 
+        if isinstance(other, str | os.PathLike):
+            other = read_audit(other)
+        elif not isinstance(other, AuditResult):
+            raise TypeError(
+                "compare() takes an AuditResult, or the path of a results.json or of an audit "
+                f"folder, not {type(other).__name__}."
+            )
         return compare(self, other)
 
     def _repr_html_(self) -> str:
