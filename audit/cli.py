@@ -380,6 +380,10 @@ def run(
     positive_label: Annotated[
         str | None, typer.Option(help="Value of the target that counts as positive.")
     ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="classification (default) or regression (a numeric target; data.task)."),
+    ] = None,
     sensitive: Annotated[
         list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")
     ] = None,
@@ -492,6 +496,7 @@ def run(
                 "path": data,
                 "target": target,
                 "positive_label": positive_label,
+                "task": task,
                 "sensitive": sensitive,
                 "drop": drop,
             },
@@ -847,10 +852,14 @@ def schema() -> None:
 
 @app.command()
 def models() -> None:
-    """List the models the audit can train."""
-    from audit.models import REGISTRY
+    """List the models the audit can train (classifiers, and regressors for data.task:
+    regression)."""
+    from audit.models import REGISTRY, REGRESSION_REGISTRY
 
     for name, (_, description) in REGISTRY.items():
+        typer.echo(f"{name:<24} {description}")
+    typer.echo("\nRegression (--task regression):")
+    for name, (_, description) in REGRESSION_REGISTRY.items():
         typer.echo(f"{name:<24} {description}")
 
 

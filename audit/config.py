@@ -735,13 +735,29 @@ class AuditConfig(_Section):
         if self.predictions.given and self.model.include_sensitive:
             raise AuditError("model.include_sensitive has no meaning in a predictions-only audit.")
         if self.data.task == "regression":
-            if self.mode != "predictions":
-                raise AuditError(
-                    "data.task: regression audits predictions already made: set "
-                    "predictions.prediction_column (--prediction-column) to the column of "
-                    "predicted values. Training or loading a regression model is not supported."
-                )
+            self._check_regression()
         self.mitigation.check(self.mode, self.data.sensitive)
+
+    def _check_regression(self) -> None:
+        """What a regression audit (a numeric target) cannot use: scores to threshold, a
+        decision threshold, the classifier-only mitigation strategies."""
+        if self.predictions.score_column:
+            raise AuditError(
+                "data.task: regression reads numeric predictions, not scores to threshold: "
+                "give the column of predicted values with predictions.prediction_column "
+                "(--prediction-column) instead of predictions.score_column."
+            )
+        if self.model.threshold is not None:
+            raise AuditError(
+                "model.threshold (--threshold) has no meaning in a regression audit: a "
+                "regressor's predictions are not turned into decisions. Remove it."
+            )
+        if self.mitigation.strategies or self.mitigation.save:
+            raise AuditError(
+                "The mitigation strategies (mitigation.strategies / --mitigate, "
+                "mitigation.save) are for binary classifiers; a regression audit cannot run "
+                "them. Remove the mitigation settings (or use --mitigate none)."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration as recorded in results.json (paths shown relative)."""

@@ -258,8 +258,7 @@ def model_output(model: Any, positive_label: Any, source: str = "The model") -> 
     if is_regressor(model):
         raise AuditError(
             f"{source} is a regressor ({name}); this audit needs a classifier. To audit a "
-            "regression model, give its predictions with data.task: regression and "
-            "--prediction-column."
+            "regression model, set data.task: regression (--task regression)."
         )
     if is_randomized(model):
         # A randomized mitigated model (audit.mitigation.estimators) draws its decisions;
@@ -393,7 +392,8 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
             config.model.params,
             config.seed,
             X_train,
-            data.labels[plan.train],
+            data.y[plan.train] if config.data.task == "regression" else data.labels[plan.train],
+            task=config.data.task,
         )
         info = {"source": "trained", "registry_name": config.model.name, **models.describe(model)}
         columns = data.features
@@ -423,9 +423,11 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
             f"{source} expects column(s) {quoted_list(absent)}, which the data does not have. "
             "Add them to the data, or give the model trained on the data's columns."
         )
+    X_test = models.as_model_input(data.frame.iloc[plan.test], columns)
+    if config.data.task == "regression":
+        return _regressed(config, data, plan, model, X_test, info, columns, source)
     output = model_output(model, data.positive_label, source)
     rule = default_rule(output, config.model.threshold)
-    X_test = models.as_model_input(data.frame.iloc[plan.test], columns)
     try:
         y_pred, scores = model_decisions(model, X_test, output, rule)
         probability = randomized_probability(model, X_test)
@@ -468,6 +470,57 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         trained_here=config.mode == "train",
         notes=_direction_notes(scores, data.y[plan.test], rule),
         decision_probability=probability,
+    )
+
+
+def _regressed(
+    config: AuditConfig,
+    data: AuditData,
+    plan: RowPlan,
+    model: Any,
+    X_test: pd.DataFrame,
+    info: dict[str, Any],
+    columns: list[str],
+    source: str,
+) -> Evaluation:
+    """A regressor's numeric predictions on the evaluated rows (``data.task: regression``)."""
+    if not is_regressor(model):
+        raise AuditError(
+            f"data.task is regression, but {source[0].lower() + source[1:]} is not a "
+            f"regressor ({type(model).__name__}). Give a fitted scikit-learn regressor, or "
+            "set data.task: classification to audit a classifier."
+        )
+    try:
+        raw = np.asarray(model.predict(X_test), dtype=np.float64)
+    except (ValueError, TypeError, KeyError) as exc:
+        if config.mode == "train":
+            raise
+        problem = printable(str(exc).strip().split("\n")[0], 160)
+        raise AuditError(
+            f"{source} could not be applied to the data ({type(exc).__name__}: {problem}). "
+            "Check that the data's columns have the types the model was trained on."
+        ) from None
+    y_pred = _numeric(pd.Series(raw.ravel()), "predict()", f"{source}'s output", "")
+    info.update(
+        task="regression",
+        input_columns=columns,
+        output="prediction",
+        threshold=None,
+        decision_rule={"text": "the regressor's numeric prediction (predict())"},
+        evaluated_on=plan.why,
+    )
+    return Evaluation(
+        rows=plan.test,
+        y_true=data.y[plan.test],
+        y_pred=y_pred,
+        scores=None,
+        model=model,
+        model_info=info,
+        train_rows=plan.train,
+        rule=DecisionRule(None, score="prediction"),
+        plan_how=plan.how,
+        plan_why=plan.why,
+        trained_here=config.mode == "train",
     )
 
 

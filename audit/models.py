@@ -14,9 +14,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer, make_column_selector
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -41,15 +46,42 @@ REGISTRY: dict[str, tuple[Callable[..., BaseEstimator], str]] = {
         "histogram gradient boosting (scikit-learn defaults)",
     ),
 }
+# The regressors trained when data.task is regression; the tree models share their
+# classifiers' names and bounds, so `model.name` reads the same for both tasks.
+REGRESSION_REGISTRY: dict[str, tuple[Callable[..., BaseEstimator], str]] = {
+    "linear_regression": (
+        lambda seed, **p: LinearRegression(**p),
+        "ordinary least squares linear regression",
+    ),
+    "random_forest": (
+        lambda seed, **p: RandomForestRegressor(
+            **{"n_estimators": 100, "max_depth": 10, "n_jobs": -1, "random_state": seed, **p}
+        ),
+        "random forest regressor, 100 trees of depth <= 10",
+    ),
+    "hist_gradient_boosting": (
+        lambda seed, **p: HistGradientBoostingRegressor(**{"random_state": seed, **p}),
+        "histogram gradient boosting regressor (scikit-learn defaults, squared error)",
+    ),
+}
 
 
-def make_estimator(name: str, params: dict[str, Any], seed: int) -> BaseEstimator:
-    if name not in REGISTRY:
+def registry(task: str = "classification") -> dict[str, tuple[Callable[..., BaseEstimator], str]]:
+    """The registry of models trained for ``task`` (data.task)."""
+    return REGRESSION_REGISTRY if task == "regression" else REGISTRY
+
+
+def make_estimator(
+    name: str, params: dict[str, Any], seed: int, task: str = "classification"
+) -> BaseEstimator:
+    models = registry(task)
+    if name not in models:
+        what = "regression model" if task == "regression" else "model"
         raise AuditError(
-            f"Unknown model '{printable(name)}'. Available models: {', '.join(REGISTRY)}; use "
+            f"Unknown {what} '{printable(name)}'. Available {what}s: {', '.join(models)}; use "
             "one of them, or give a saved model with --model-file."
         )
-    factory, _ = REGISTRY[name]
+    factory, _ = models[name]
     try:
         return factory(seed, **params)
     except TypeError as exc:
@@ -87,12 +119,17 @@ def as_model_input(frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 
 def train_model(
-    name: str, params: dict[str, Any], seed: int, X: pd.DataFrame, y: np.ndarray
+    name: str,
+    params: dict[str, Any],
+    seed: int,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    task: str = "classification",
 ) -> Pipeline:
-    """Fit preprocessing + the registered estimator on the training rows."""
-    pipeline = Pipeline(
-        [("preprocess", make_preprocessor()), ("model", make_estimator(name, params, seed))]
-    )
+    """Fit preprocessing + the registered estimator (a regressor when ``task`` is
+    regression) on the training rows."""
+    estimator = make_estimator(name, params, seed, task)
+    pipeline = Pipeline([("preprocess", make_preprocessor()), ("model", estimator)])
     try:
         pipeline.fit(X, y)
     except ValueError as exc:

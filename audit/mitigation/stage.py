@@ -140,6 +140,17 @@ def run_mitigation(
                 "original model.",
             )
         )
+    if config.data.task == "regression":
+        # Every strategy here (reweighing, threshold optimizer, exponentiated gradient, ...)
+        # fits or post-processes a binary classifier; none applies to a regressor.
+        return MitigationOutcome(
+            not_run(
+                config,
+                "Not applicable to regression: the mitigation strategies compared here "
+                f"({', '.join(catalogue.DEFAULT_SET)}) retrain or post-process binary "
+                "classifiers, so none was run on this regressor.",
+            )
+        )
     strategies = cfg.to_run(config.mode)
     if not strategies:
         return MitigationOutcome(not_run(config))

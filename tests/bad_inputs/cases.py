@@ -734,9 +734,21 @@ def unknown_output_format(ws):
     return ws.run(output={"formats": ["docx"]})
 
 
-@case("config", "regression audits predictions already made", "set predictions.prediction_column")
-def regression_without_predictions(ws):
-    return ws.run(data={"task": "regression"})
+@case("models", "Unknown regression model 'logistic_regression'", "linear_regression")
+def regression_with_a_classifier_name(ws):
+    frame = ws.frame(y=np.linspace(0, 1, 120))
+    return ws.run(frame=frame, data={"task": "regression"})
+
+
+@case("config", "are for binary classifiers", "Remove the mitigation settings")
+def regression_with_mitigation(ws):
+    frame = ws.frame(y=np.linspace(0, 1, 120))
+    return ws.run(
+        frame=frame,
+        data={"task": "regression"},
+        model={"name": "linear_regression"},
+        mitigation={"strategies": ["reweighing"]},
+    )
 
 
 # --- models --------------------------------------------------------------------------------
