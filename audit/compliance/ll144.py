@@ -27,6 +27,7 @@ import pandas as pd
 
 from audit.config import LL144Config
 from audit.errors import AuditError
+from audit.metrics.scoring_rate import above_median
 from audit.text import printable, quoted_list
 from audit.vocabulary.compliance import (
     EEO1_RACE_ETHNICITY,
@@ -133,9 +134,8 @@ def ll144_section(
     median = None
     side = "below" if lower_is_favourable else "above"
     if mode == "scoring":
-        scores = outcome.astype(float)
-        median = float(np.median(scores))  # of the full sample, unknowns too
-        selected = scores < median if lower_is_favourable else scores > median
+        # The median of the full sample, unknowns too.
+        median, selected = above_median(outcome, lower_is_favourable)
     else:
         selected = outcome.astype(bool)
     mappings = settings.categories

@@ -28,16 +28,22 @@ from audit.vocabulary.groups import SEPARATOR
 def check_compliance_data(config: AuditConfig, data: AuditData, rows: np.ndarray) -> None:
     """Fail before any work when a rule's columns, categories or exclusions do not fit the
     data; ``rows`` are the rows to be evaluated (the applicants of a Local Law 144 audit)."""
-    counted = [rule for rule in (NYC_LL144, EEOC) if rule in config.compliance.rules]
-    if counted and config.data.task == "regression":
+    regression = config.data.task == "regression"
+    if regression and EEOC in config.compliance.rules:
         raise AuditError(
-            f"The compliance rule(s) {', '.join(counted)} count who was selected, which a "
-            "regression audit does not decide. Audit the decisions (a classification) or "
-            "remove the rule(s) from compliance.rules."
+            f"The compliance rule(s) {EEOC} count who was selected, which a regression audit "
+            "does not decide. Audit the decisions (a classification) or remove the rule(s) "
+            "from compliance.rules."
         )
     settings = config.compliance.nyc_ll144
     if NYC_LL144 not in config.compliance.rules or settings is None:
         return
+    if regression and _ll144_mode(config) != "scoring":
+        raise AuditError(
+            "compliance.nyc_ll144.mode: selection counts who was selected, which a regression "
+            "audit does not decide. Use mode: scoring (or auto): the share of each category "
+            "whose prediction is above the median prediction."
+        )
     for key, column in (("sex", settings.sex), ("race_ethnicity", settings.race_ethnicity)):
         if column not in data.frame.columns:
             raise AuditError(
@@ -45,7 +51,7 @@ def check_compliance_data(config: AuditConfig, data: AuditData, rows: np.ndarray
                 f"the data ({data.source}). Name the column that holds each applicant's "
                 f"{key.replace('_', '/')}."
             )
-    if _ll144_mode(config) == "scoring" and config.mode == "predictions":
+    if _ll144_mode(config) == "scoring" and config.mode == "predictions" and not regression:
         if not config.predictions.score_column:
             raise AuditError(
                 "compliance.nyc_ll144.mode: scoring needs scores, but this audit reads "
@@ -91,8 +97,10 @@ def _ll144_mode(config: AuditConfig) -> str:
     assert settings is not None  # the config requires the settings with the rule
     if settings.mode != "auto":
         return settings.mode
-    # A tool that outputs a score is audited on scoring rates; one that decides, on selections.
-    return "scoring" if config.predictions.score_column else "selection"
+    # A tool that outputs a score (or a regressor's number) is audited on scoring rates; one
+    # that decides, on selections.
+    scored = config.predictions.score_column or config.data.task == "regression"
+    return "scoring" if scored else "selection"
 
 
 def _ll144(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict[str, Any]:
@@ -100,7 +108,11 @@ def _ll144(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict
     assert settings is not None
     mode = _ll144_mode(config)
     rule = evaluation.model_info.get("decision_rule") or {}
-    if mode == "scoring":
+    if mode == "scoring" and config.data.task == "regression":
+        lower = False  # a higher prediction is taken as the more favourable
+        outcome = evaluation.y_pred
+        text = f"the prediction ({rule.get('text', 'numeric')})"
+    elif mode == "scoring":
         if evaluation.scores is None:
             raise AuditError(
                 "compliance.nyc_ll144.mode: scoring needs scores, but the audited model gives "

@@ -63,6 +63,10 @@ def compute(
     per_metric = []
     for metric in spec.metrics:
         groups = taking_part[metric]
+        if spec.special == "worst_group":  # bounded group loss: the largest group value
+            worst = values[metric][:, groups].max(axis=-1) if groups.size else undefined
+            per_metric.append(worst)
+            continue
         if spec.versus == "between":
             per_metric.append(_between(values[metric][:, groups], spec.aggregate))
             continue
@@ -141,6 +145,12 @@ def groups_behind(
             - values["tpr"][reference]
         )
         return [("tpr, fpr", int(others[np.argmax(gap)]), reference)]
+    if spec.special == "worst_group":
+        groups = taking_part[spec.metrics[0]]
+        if groups.size == 0:
+            return []
+        worst = int(groups[np.argmax(values[spec.metrics[0]][groups])])
+        return [(spec.metrics[0], worst, worst)]
     pairs, worst_values = [], []
     for metric in spec.metrics:
         groups = taking_part[metric]

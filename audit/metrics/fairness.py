@@ -66,7 +66,7 @@ __all__ = ["group_labels", "fairness_by_feature"]
 Task = Literal["classification", "regression"]
 VS_REFERENCE = {
     "classification": ("selection_rate", "tpr", "fpr", "fnr", "precision"),
-    "regression": ("mae", "rmse", "mean_prediction"),
+    "regression": ("mae", "rmse", "mean_prediction", "mean_residual", "scoring_rate"),
 }
 
 
@@ -491,6 +491,10 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
         short = {m: f"{text}, {minimum}" for m in computed if (text := state.shortfall(m, g))}
         if short and state.eligible[g]:
             row["insufficient_metrics"] = short
+        if task == "regression":
+            row["scoring_rate_impact_ratio"], intervals["scoring_rate_impact_ratio"] = (
+                _impact_ratio(state, g, confidence)
+            )
         row["reference"] = g == state.reference
         row["vs_reference"] = (
             {} if g == state.reference else _vs_reference(state, point_derived, g, confidence, task)
@@ -510,6 +514,24 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
         "groups": groups,
         "disparities": [_disparity(state, spec, point_derived, confidence) for spec in state.specs],
     }
+
+
+def _impact_ratio(state: _Partition, g: int, confidence: float) -> tuple[float | None, Any]:
+    """Group ``g``'s scoring rate over the highest scoring rate of the groups compared (the
+    Local Law 144 impact ratio), with its percentile interval; None for a group left out."""
+    taking = state.taking_part.get("scoring_rate", np.array([], dtype=int))
+    if g not in taking:
+        return None, None
+    rates = state.point["scoring_rate"][0]
+    highest = rates[taking].max()
+    value = _plain(rates[g] / highest) if highest > 0 else None
+    samples = state.samples.get("scoring_rate")
+    if value is None or samples is None:
+        return value, None
+    top = samples[:, taking].max(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(top > 0, samples[:, g] / top, np.nan)
+    return value, _percentile(ratios, confidence)
 
 
 def _vs_reference(
@@ -607,6 +629,8 @@ def _behind(state: _Partition, spec: catalog.Disparity) -> str | None:
     pairs = groups_behind(spec, point, state.taking_part, state.reference)
     labels = state.partition.labels
     tail = " (reference)" if spec.versus == "reference" else ""
+    if spec.special == "worst_group":  # one group: the one with the largest loss
+        return labels[pairs[0][1]] if pairs else None
     texts = [(metric, f"{labels[a]} vs {labels[b]}{tail}") for metric, a, b in pairs]
     if len(spec.metrics) == 1 or spec.special == "average_odds":
         return texts[0][1] if texts else None
@@ -626,7 +650,7 @@ def _left_out(state: _Partition, spec: catalog.Disparity) -> dict[str, str]:
 def _insufficiency(state: _Partition, spec: catalog.Disparity) -> tuple[bool, str]:
     minimum = state.min_group_size
     reference = state.partition.labels[state.reference]
-    needed = 2 if spec.versus == "between" else 1
+    needed = 2 if spec.versus == "between" and spec.special != "worst_group" else 1
     for metric in spec.metrics:
         eligible = state.eligible_for(metric)
         if spec.versus == "reference" and not eligible[state.reference]:

@@ -116,6 +116,12 @@ def disparity_interval(
             ) / 2
 
         families.append((gap(samples), gap({k: v[None] for k, v in point.items()})[0]))
+    elif spec.special == "worst_group":
+        # Each group's own value (not a contrast): the band's box holds the maximum.
+        groups = taking_part[spec.metrics[0]]
+        if groups.size == 0:
+            return None, 1.0
+        families.append((samples[spec.metrics[0]][:, groups], point[spec.metrics[0]][groups]))
     else:
         for metric in spec.metrics:
             if spec.special == "disparate_impact":
@@ -153,6 +159,9 @@ def disparity_interval(
         start = stop
         if spec.special == "disparate_impact":
             bounds.append((np.exp(lo.min()), np.exp(hi.min())))
+            continue
+        if spec.special == "worst_group":
+            bounds.append((lo.max(), hi.max()))
             continue
         near, far = _abs_box(lo, hi)
         if spec.aggregate == "difference":

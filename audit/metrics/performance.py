@@ -8,6 +8,8 @@ import numpy as np
 from scipy import stats
 from sklearn import metrics as skm
 
+from audit.metrics.scoring_rate import above_median
+
 
 def overall_metrics(
     y_true: np.ndarray,
@@ -82,7 +84,8 @@ def wilson_interval(share: float, n: float, z: float) -> list[float]:
 def regression_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, sample_weight: np.ndarray | None = None
 ) -> dict[str, Any]:
-    """MAE, RMSE, R², mean prediction and mean target over all evaluated rows."""
+    """MAE, RMSE, R², mean prediction, mean target and mean residual (prediction - target)
+    over all evaluated rows, and the median prediction the scoring rates count above."""
     result = {
         "task": "regression",
         "n": int(len(y_true)),
@@ -91,6 +94,8 @@ def regression_metrics(
         "r2": skm.r2_score(y_true, y_pred, sample_weight=sample_weight, force_finite=False),
         "mean_prediction": float(np.average(y_pred, weights=sample_weight)),
         "mean_target": float(np.average(y_true, weights=sample_weight)),
+        "mean_residual": float(np.average(y_pred - y_true, weights=sample_weight)),
+        "median_prediction": above_median(y_pred)[0],
     }
     return {k: _finite(v) for k, v in result.items()}
 

@@ -1,7 +1,8 @@
 """Per-group metrics that are not functions of the confusion counts, vectorised over resamples.
 
 ROC AUC, Brier score, log loss and expected calibration error of a scored classifier,
-and MAE, RMSE, R², mean prediction and mean target of a regression model.
+and MAE, RMSE, R², MSE, mean prediction, mean target, mean residual and scoring rate
+(share above the full sample's median prediction) of a regression model.
 
 All but AUC are ratios of weighted sums of per-row statistics, and sums add up across
 groups: so the sums are computed once per finest group (all sensitive columns crossed)
@@ -23,6 +24,8 @@ from typing import Literal
 
 import numpy as np
 
+from audit.metrics.scoring_rate import above_median
+
 EPS = np.finfo(np.float64).eps
 REASONS = {
     "no_scores": "no scores: the audit has decisions only",
@@ -32,7 +35,16 @@ REASONS = {
     "empty": "empty group",
 }
 CLASSIFICATION_NAMES = ("roc_auc", "brier", "log_loss", "calibration_error")
-REGRESSION_NAMES = ("mae", "rmse", "r2", "mean_prediction", "mean_target")
+REGRESSION_NAMES = (
+    "mae",
+    "rmse",
+    "r2",
+    "mean_prediction",
+    "mean_target",
+    "mse",
+    "mean_residual",
+    "scoring_rate",
+)
 
 
 def _blocks(group: np.ndarray, n_groups: int, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,6 +87,9 @@ class RowSums:
             task == "classification" and v.size and v.min() >= 0.0 and v.max() <= 1.0
         )
         self.center = float(y.mean()) if task == "regression" and y.size else 0.0
+        # The scoring rate's median is the full evaluated sample's, fixed before resampling:
+        # its intervals hold the groups' shares above this one median.
+        self.median = above_median(v)[0] if task == "regression" and v.size else None
         self.order, self.starts = _blocks(fine_group, n_fine)
         stats = self._stats(y, v, calibration_bins)
         self.stats = stats[self.order]
@@ -84,8 +99,9 @@ class RowSums:
             # Centring by the overall mean keeps SST = sum(y_c^2) - (sum y_c)^2 / W accurate.
             centred = y - self.center
             error = y - v
+            above = above_median(v)[1].astype(np.float64)
             return np.column_stack(
-                [np.ones_like(y), np.abs(error), error**2, v, centred, centred**2]
+                [np.ones_like(y), np.abs(error), error**2, v, centred, centred**2, -error, above]
             )
         columns = [np.ones_like(y)]
         if self.probabilities:
@@ -121,6 +137,9 @@ class RowSums:
                     "r2": np.where(constant, np.nan, 1.0 - sums[..., 2] / sst),
                     "mean_prediction": sums[..., 3] / total,
                     "mean_target": sums[..., 4] / total + self.center,
+                    "mse": sums[..., 2] / total,
+                    "mean_residual": sums[..., 6] / total,
+                    "scoring_rate": sums[..., 7] / total,
                 }
             if not self.probabilities:
                 nan = np.full(total.shape, np.nan)

@@ -142,6 +142,8 @@ class Performance(Section):
     r2: float | None = None
     mean_prediction: float | None = None
     mean_target: float | None = None
+    mean_residual: float | None = None
+    median_prediction: float | None = None  # the scoring rate's median (full sample)
 
 
 # --- fairness ---------------------------------------------------------------------------
@@ -185,6 +187,10 @@ class GroupMetrics(Section):
     r2: float | None = None
     mean_prediction: float | None = None
     mean_target: float | None = None
+    mse: float | None = None
+    mean_residual: float | None = None  # mean of prediction - target: > 0 over-predicted
+    scoring_rate: float | None = None  # share above the full sample's median prediction
+    scoring_rate_impact_ratio: float | None = None  # scoring rate / the highest group's
     ci: dict[str, Interval | None] = Field(default_factory=dict)
     ci_notes: dict[str, str] | None = None
     undefined: dict[str, str] = Field(default_factory=dict)

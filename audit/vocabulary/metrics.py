@@ -65,6 +65,11 @@ REGRESSION_METRICS = {
     "r2": "coefficient of determination R² within the group (1 - SSE / SST)",
     "mean_prediction": "mean predicted value",
     "mean_target": "mean true value",
+    "mse": "mean squared error (y - prediction)²",
+    "mean_residual": "mean of prediction - y: above 0 the group is over-predicted, below 0 "
+    "under-predicted",
+    "scoring_rate": "share of the group whose prediction is above the median prediction of "
+    "the full evaluated sample (NYC Local Law 144's scoring rate)",
 }
 
 # Families of classification disparities: name -> (group metric(s), what parity means).
@@ -84,7 +89,17 @@ SCORE_DISPARITY_METRICS = {
     "log_loss": False,
     "calibration_error": False,
 }
-REGRESSION_DISPARITY_METRICS = {"mae": True, "rmse": True, "r2": False, "mean_prediction": True}
+REGRESSION_DISPARITY_METRICS = {
+    "mae": True,
+    "rmse": True,
+    "r2": False,
+    "mean_prediction": True,
+    "mean_residual": False,
+    "scoring_rate": True,
+}
+# Bounded group loss (fairlearn's BoundedGroupLoss constraint, E[loss | group] <= bound): the
+# worst group's mean loss, for the absolute loss (MAE) and the squared loss (MSE).
+BOUNDED_GROUP_LOSSES = {"mae": "absolute error", "mse": "squared error"}
 
 Aggregate = Literal["difference", "ratio"]
 Versus = Literal["between", "reference"]
@@ -106,7 +121,7 @@ class Disparity:
     versus: Versus
     definition: str
     combine: Literal["worst", "mean"] = "worst"
-    special: Literal["", "disparate_impact", "average_odds"] = ""
+    special: Literal["", "disparate_impact", "average_odds", "worst_group"] = ""
     compares: str = ""  # what is compared across groups, for the report's legend
 
 
@@ -213,7 +228,22 @@ CLASSIFICATION_DISPARITIES: tuple[Disparity, ...] = (
     ),
 )
 SCORE_DISPARITIES = tuple(_extra_disparities(SCORE_DISPARITY_METRICS, SCORE_METRICS))
-REGRESSION_DISPARITIES = tuple(_extra_disparities(REGRESSION_DISPARITY_METRICS, REGRESSION_METRICS))
+REGRESSION_DISPARITIES = (
+    *_extra_disparities(REGRESSION_DISPARITY_METRICS, REGRESSION_METRICS),
+    *(
+        Disparity(
+            f"bounded_group_loss_{metric}",
+            (metric,),
+            "difference",
+            "between",
+            f"bounded group loss (fairlearn): the largest mean {loss} of any group, "
+            f"max over groups of the {metric.upper()}",
+            special="worst_group",
+            compares=REGRESSION_METRICS[metric],
+        )
+        for metric, loss in BOUNDED_GROUP_LOSSES.items()
+    ),
+)
 
 ALL_DISPARITIES = {d.name: d for d in (*CLASSIFICATION_DISPARITIES, *SCORE_DISPARITIES)}
 ALL_DISPARITIES.update({d.name: d for d in REGRESSION_DISPARITIES})
