@@ -39,14 +39,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from sklearn.base import is_regressor
 from sklearn.ensemble import (
     ExtraTreesClassifier,
+    ExtraTreesRegressor,
     GradientBoostingClassifier,
+    GradientBoostingRegressor,
     HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
+    RandomForestRegressor,
 )
 from sklearn.pipeline import Pipeline
-from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
+from sklearn.tree import (
+    DecisionTreeClassifier,
+    DecisionTreeRegressor,
+    ExtraTreeClassifier,
+    ExtraTreeRegressor,
+)
 
 from audit.explain.columns import encoded_to_input, sum_by_input
 
@@ -57,8 +67,17 @@ TREE_MODELS = (
     HistGradientBoostingClassifier,
     DecisionTreeClassifier,
     ExtraTreeClassifier,
+    # Regressors: explained in the space of their prediction (output space "prediction").
+    RandomForestRegressor,
+    ExtraTreesRegressor,
+    GradientBoostingRegressor,
+    HistGradientBoostingRegressor,
+    DecisionTreeRegressor,
+    ExtraTreeRegressor,
 )
 BOOSTING = (GradientBoostingClassifier, HistGradientBoostingClassifier)
+# What a regressor is explained in: its own prediction (SHAP values add up to predict()).
+PREDICTION = "prediction"
 
 # TreeSHAP cost model, measured here: ~2.5 ns per unit, where a tree costs
 # sum over leaves of (depth + 1)^2 plus sum over inner nodes of (depth + 1), plus a fixed
@@ -100,7 +119,8 @@ class ModelExplainer:
     kind: str  # "tree" | "linear" | "permutation"
     method: str
     estimator: str
-    output_space: str  # "log-odds" | "probability" | "decision function" | "predicted label"
+    # "log-odds" | "probability" | "decision function" | "predicted label" | "prediction"
+    output_space: str
     seconds_per_row: float
     background_rows: int | None
     columns: list[str]
@@ -149,7 +169,7 @@ def make_explainer(
     preprocessor, estimator = _split(model)
     notes: list[str] = []
     tree = isinstance(estimator, TREE_MODELS) or _booster_library(estimator) is not None
-    if (_is_binary(estimator) and tree) or _is_linear(estimator):
+    if ((_is_binary(estimator) or is_regressor(estimator)) and tree) or _is_linear(estimator):
         mapping = encoded_to_input(preprocessor, columns)
         if mapping is None:
             notes.append(
@@ -190,11 +210,11 @@ def _is_binary(estimator: Any) -> bool:
 def _is_linear(estimator: Any) -> bool:
     coef = getattr(estimator, "coef_", None)
     return (
-        _is_binary(estimator)
+        (_is_binary(estimator) or is_regressor(estimator))
         and coef is not None
         and np.ndim(coef) in (1, 2)
         and np.atleast_2d(coef).shape[0] == 1
-        and hasattr(estimator, "decision_function")
+        and (hasattr(estimator, "decision_function") or is_regressor(estimator))
     )
 
 
@@ -226,12 +246,17 @@ def _tree(preprocessor, estimator, mapping, columns, positive: int) -> ModelExpl
     explainer = _shap().TreeExplainer(estimator, feature_perturbation="tree_path_dependent")
     library = _booster_library(estimator)
     boosting = library is not None or isinstance(estimator, BOOSTING)
+    regressor = is_regressor(estimator)
     space = _tree_space(estimator, library) if boosting else "probability"
-    sign = 1.0 if positive == 1 else -1.0  # a boosted margin is that of classes_[1]
+    space = PREDICTION if regressor else space
+    # A boosted margin is that of classes_[1]; a regressor's prediction has no class.
+    sign = 1.0 if positive == 1 or regressor else -1.0
 
     def output(rows: pd.DataFrame) -> np.ndarray:
         # A bare estimator gets the frame itself, so its fitted feature names are checked.
         encoded = rows if preprocessor is None else _encode(preprocessor, rows)
+        if regressor:
+            return np.asarray(estimator.predict(encoded), dtype=float).ravel()
         if boosting:
             return sign * _margin(estimator, encoded, library)
         return np.asarray(estimator.predict_proba(encoded)[:, positive], dtype=float)
@@ -318,11 +343,15 @@ def _linear(preprocessor, estimator, mapping, columns, background, positive: int
         getattr(estimator, "loss", None) == "log_loss"
     )
 
-    sign = 1.0 if positive == 1 else -1.0  # the linear margin is that of classes_[1]
+    regressor = is_regressor(estimator)
+    # The linear margin is that of classes_[1]; a regressor's prediction has no class.
+    sign = 1.0 if positive == 1 or regressor else -1.0
+    space = PREDICTION if regressor else "log-odds" if logistic else "decision function"
 
     def output(rows: pd.DataFrame) -> np.ndarray:
         encoded = rows if preprocessor is None else _encode(preprocessor, rows)
-        return sign * np.asarray(estimator.decision_function(encoded), dtype=float).ravel()
+        linear = estimator.predict if regressor else estimator.decision_function
+        return sign * np.asarray(linear(encoded), dtype=float).ravel()
 
     def explain(rows: pd.DataFrame) -> Explained:
         encoded = _encode(preprocessor, rows)
@@ -335,7 +364,7 @@ def _linear(preprocessor, estimator, mapping, columns, background, positive: int
         method="shap.LinearExplainer (exact, interventional: features independent of "
         "each other, background sample)",
         estimator=type(estimator).__name__,
-        output_space="log-odds" if logistic else "decision function",
+        output_space=space,
         seconds_per_row=LINEAR_SECONDS_PER_ROW,
         background_rows=len(background),
         columns=columns,
@@ -388,6 +417,8 @@ class _Codec:
 
 
 def _model_output(model: Any, positive: int | None) -> tuple[str, Any]:
+    if is_regressor(model):
+        return PREDICTION, lambda X: np.asarray(model.predict(X), dtype=float).ravel()
     if positive is None:
         positive = _positive_index(model)
     if hasattr(model, "predict_proba"):

@@ -53,6 +53,7 @@ def explain(
     background: pd.DataFrame | None = None,
     postprocessing: dict[str, Any] | None = None,
     detail: str = "full",
+    regression: bool = False,
 ) -> dict[str, Any]:
     """Explain ``model`` on the evaluated rows: global, per group, proxies, individuals.
 
@@ -91,6 +92,9 @@ def explain(
         random sample of the training rows); default: a random sample of ``X``.
     postprocessing : dict, optional
         Stated in the result as is, e.g. the per-group thresholds of a ThresholdOptimizer.
+    regression : bool
+        A regressor (``y_true``, ``y_pred`` numbers): explained in its prediction, with no
+        decision cases and no principal reasons (there is no adverse decision).
     detail : {"full", "summary"}
         ``"summary"`` leaves out the per-row values and individual cases (for comparing a
         mitigated model without doubling the size of results.json).
@@ -142,7 +146,7 @@ def explain(
     )
     cases = (
         select_cases(groups, y_true, y_pred, score, row_threshold, cfg.cases_per_group)
-        if detail == "full"
+        if detail == "full" and not regression
         else []
     )
     values, base_value, sample, stopped, sample_order = _run(
@@ -210,7 +214,9 @@ def explain(
         },
         "postprocessing": postprocessing,
         # The model's own negative decisions (a score below its threshold), not the labels.
-        "reasons": principal_reasons(
+        "reasons": None
+        if regression
+        else principal_reasons(
             X.iloc[sample.positions],
             sample_values,
             np.asarray(y_pred)[sample.positions] == 0,
@@ -221,6 +227,11 @@ def explain(
         "top_features": cfg.top_features,
         "detail": detail,
     }
+    if regression:
+        result["notes"].append(
+            "A regression model: SHAP values add up to its prediction; it makes no decisions, "
+            "so there are no decision cases and no principal reasons for adverse decisions."
+        )
     if stopped:
         result["notes"].append(
             f"Computing SHAP values took longer than {HARD_LIMIT_FACTOR:g} x the budget of "

@@ -53,6 +53,7 @@ def explain_evaluation(
         positive=evaluation.output.positive_index if evaluation.output else None,
         proxies=proxies,
         background=background,
+        regression=config.data.task == "regression",
     )
 
 
