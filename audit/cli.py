@@ -447,6 +447,14 @@ def run(
         str | None,
         typer.Option(help="Column whose values (train / test) say which rows train and test."),
     ] = None,
+    cv: Annotated[
+        int | None,
+        typer.Option(
+            "--cv",
+            help="Also audit K-fold cross-validation of the training rows (K >= 2): every "
+            "metric and verdict per fold, with mean and spread.",
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and the model.")] = None,
     allow_quality_errors: Annotated[
         bool,
@@ -512,7 +520,7 @@ def run(
                 "score_column": score_column,
                 "score_direction": "lower_is_positive" if lower_score_is_positive else None,
             },
-            "split": {"test_size": test_size, "column": split_column},
+            "split": {"test_size": test_size, "column": split_column, "cv": cv},
             "output": {"dir": out, "formats": format},
             "report": {"detail": detail and detail.value},
             "mitigation": {"strategies": mitigate, "save": save_mitigated},

@@ -113,11 +113,13 @@ class SplitConfig(_Section):
     ``test_size`` share held out from training (default 0.3); a loaded model or given
     predictions are evaluated on every row, since nothing is trained on them, unless
     ``test_size`` is set (the other rows then serve mitigation and explanations only).
+    ``cv`` adds a K-fold cross-validated audit of the training rows (audit/crossval.py).
     """
 
     test_size: float | None = Field(None, gt=0.0, le=1.0)
     stratify: bool = True
     column: str | None = None
+    cv: int | None = Field(None, ge=2)
 
 
 class OutputConfig(_Section):
@@ -736,6 +738,13 @@ class AuditConfig(_Section):
             raise AuditError("model.include_sensitive has no meaning in a predictions-only audit.")
         if self.data.task == "regression":
             self._check_regression()
+        if self.split.cv is not None and self.mode != "train":
+            what = "loads a model" if self.mode == "model_file" else "reads decisions made"
+            raise AuditError(
+                f"split.cv (--cv) cross-validates a model trained here, but this audit {what}: "
+                "there is nothing to refit on each fold. Remove split.cv, or train a registry "
+                "model (model.name) instead."
+            )
         self.mitigation.check(self.mode, self.data.sensitive)
 
     def _check_regression(self) -> None:

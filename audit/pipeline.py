@@ -17,6 +17,7 @@ from audit.checklist.evaluate import evaluate_checklist
 from audit.checklist.spec import prepare_checklist
 from audit.compliance.stage import add_evidence_map, check_compliance_data, compliance_rows
 from audit.config import AuditConfig
+from audit.crossval import cross_validate, plan_folds
 from audit.data import AuditData, load_audit_data
 from audit.evaluation import Evaluation, evaluate, plan_rows
 from audit.explain.stage import explain_evaluation, explain_mitigated
@@ -57,6 +58,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     plan = plan_rows(config, data)
     check_compliance_data(config, data, plan.test)  # a rule's columns, before any work
+    folds = plan_folds(config, data, plan)  # split.cv: a bad K stops here, before training
     # Train/test checks compare the rows a model learned from with the rows it is judged
     # on: they mean something only when this audit trained the model.
     split = (plan.train, plan.test) if config.mode == "train" else None
@@ -98,6 +100,11 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         "verdicts": measured["verdicts"],
         "policy": measured["policy"],
     }
+    if folds is not None:
+        result["cross_validation"] = timed(
+            "Cross-validating",
+            lambda: cross_validate(config, data, folds, measured["verdicts"]),
+        )
     # One proxy detector: the data-quality stage's table (all rows), crossed with the
     # model's importance by the explanations, so a pair has one value in the report.
     proxies = quality["tables"].get("proxies")

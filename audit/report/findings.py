@@ -63,6 +63,7 @@ def top_findings(result: dict[str, Any]) -> list[dict[str, str]]:
     """The few things a reviewer must read first, most serious first, each with its section."""
     found: list[dict[str, str]] = []
     found += _failed_rules(result)
+    found += _cross_validation(result)
     found += _quality(result)
     found += _proxies(result)
     found += _mitigation(result)
@@ -125,6 +126,22 @@ def _failed_rules(result: dict[str, Any]) -> list[dict[str, str]]:
             }
         )
     return found
+
+
+def _cross_validation(result: dict[str, Any]) -> list[dict[str, str]]:
+    """A policy verdict that is not the same in every fold of a cross-validated audit."""
+    cv = result.get("cross_validation") or {}
+    differing = [v for v in cv.get("verdicts", []) if v["differs"]]
+    if not differing:
+        return []
+    first = differing[0]
+    where = first["feature"] + (f" = {first['group']}" if first.get("group") else "")
+    n, total = len(differing), len(cv["verdicts"])
+    text = (
+        f"Cross-validation: {n} of {total} policy verdicts differ between the {cv['k']} folds "
+        f"(first: {first['rule']} on {where}: {', '.join(str(v) for v in first['fold_verdicts'])})."
+    )
+    return [{"severity": "warning", "text": text, "anchor": "cross_validation"}]
 
 
 def _quality(result: dict[str, Any]) -> list[dict[str, str]]:

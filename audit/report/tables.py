@@ -60,6 +60,7 @@ def table_files(result: dict[str, Any]) -> dict[str, bytes]:
         "mitigation.csv": _mitigation,
         "shap_importance.csv": _shap,
         "reasons.csv": _reasons,
+        "cross_validation.csv": _cross_validation,
     }
     for name, build in optional.items():
         content = build(result)
@@ -266,3 +267,30 @@ def _reasons(result: dict[str, Any]) -> bytes | None:
             cells += [reason.get("feature"), reason.get("contribution"), reason.get("value")]
         rows.append(cells)
     return _csv(header, rows)
+
+
+def _cross_validation(result: dict[str, Any]) -> bytes | None:
+    """Every number of a cross-validated audit: one row per metric, disparity, group metric
+    and policy verdict, its value in each fold, mean, standard deviation and range."""
+    cv = result.get("cross_validation")
+    if not cv:
+        return None
+    k = cv["k"]
+    rows = []
+    for kind, key in (
+        ("performance", "performance"),
+        ("disparity", "disparities"),
+        ("group", "groups"),
+        ("verdict", "verdicts"),
+    ):
+        for row in cv[key]:
+            outcomes = row.get("fold_verdicts") or [None] * k
+            rows.append(
+                [kind, row.get("rule"), row.get("feature"), row.get("group"), row["metric"]]
+                + list(row["values"])
+                + [row["mean"], row["std"], row["min"], row["max"]]
+                + list(outcomes)
+            )
+    folds = [f"fold_{i + 1}" for i in range(k)]
+    header = ["kind", "rule", "feature", "group", "metric", *folds, "mean", "std", "min", "max"]
+    return _csv(header + [f"{fold}_verdict" for fold in folds], rows)

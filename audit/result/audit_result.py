@@ -22,6 +22,7 @@ from audit.errors import AuditError
 from audit.result.sections import (
     ChecklistSection,
     ComplianceSection,
+    CrossValidationSection,
     DataSection,
     Datasheet,
     ExplanationSection,
@@ -61,6 +62,8 @@ class AuditResult(Section):
         The later stages' sections (``None`` while the audit is still running).
     compliance
         Reports for the named rules asked for (``None`` when none was).
+    cross_validation
+        The K-fold cross-validated audit of the training rows (``None`` without ``--cv``).
 
     Examples
     --------
@@ -98,6 +101,7 @@ class AuditResult(Section):
     datasheet: Datasheet | None = None
     checklist: ChecklistSection | None = None
     compliance: ComplianceSection | None = None
+    cross_validation: CrossValidationSection | None = None  # only with split.cv (--cv K)
     # Live objects of the run that made this result (never in results.json): the model
     # trained here and the mitigated model chosen for saving, which save() writes.
     _trained_model: Any = PrivateAttr(default=None)

@@ -676,3 +676,78 @@ class ComplianceSection(Section):
     nyc_ll144: LL144Section | None = None
     eeoc_uniform_guidelines: Json | None = None  # audit/compliance/eeoc.py documents it
     eu_ai_act: EUAIActSection | None = None
+
+
+# --- cross-validation -------------------------------------------------------------------
+
+
+class FoldAudit(Section):
+    """One fold of a cross-validated audit: the model trained on the other folds, audited on
+    this one by the same metric engine as the main audit."""
+
+    fold: int  # 1 .. k
+    n_train: int
+    n_evaluated: int
+    performance: Performance
+    fairness: list[FeatureFairness]  # per group: point values only; disparities with intervals
+    verdicts: list[Verdict]
+    policy: PolicySummary
+
+
+class FoldSpread(Section):
+    """One number across the folds: its value in each fold (None: undefined there), the
+    mean, sample standard deviation and range over the folds where it is defined."""
+
+    values: list[float | None]
+    defined_folds: int
+    mean: float | None
+    std: float | None  # None with fewer than two defined folds
+    min: float | None
+    max: float | None
+
+
+class MetricAcrossFolds(FoldSpread):
+    metric: str
+
+
+class DisparityAcrossFolds(FoldSpread):
+    feature: str
+    metric: str
+
+
+class GroupMetricAcrossFolds(FoldSpread):
+    feature: str
+    group: str
+    metric: str
+
+
+class VerdictAcrossFolds(FoldSpread):
+    rule: str
+    feature: str
+    metric: str
+    group: str | None = None
+    fold_verdicts: list[Literal["pass", "fail", "inconclusive", "insufficient data"] | None]
+    differs: bool  # not the same verdict in every fold
+    test_value: float | None = None  # the main audit's, on the held-out test rows
+    test_verdict: Literal["pass", "fail", "inconclusive", "insufficient data"] | None = None
+
+
+class CrossValidationSection(Section):
+    """K-fold cross-validated audit of the training rows (``split.cv``; audit/crossval.py)."""
+
+    k: int
+    seed: int
+    stratified_by: str | None = None
+    n_rows: int  # the training rows split into folds
+    rows_per_fold: list[int]
+    model: str
+    text: str
+    spread: str  # how the spread is computed, in words
+    folds: list[FoldAudit]
+    performance: list[MetricAcrossFolds]
+    disparities: list[DisparityAcrossFolds]
+    groups: list[GroupMetricAcrossFolds]
+    verdicts: list[VerdictAcrossFolds]
+    policy_statuses: list[Literal["pass", "fail", "inconclusive", "no rules"]]
+    verdicts_differ: bool
+    statement: str
