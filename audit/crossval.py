@@ -53,19 +53,26 @@ class CrossValidationFolds:
 def plan_folds(config: AuditConfig, data: AuditData, plan: RowPlan) -> CrossValidationFolds | None:
     """The K folds of the training rows (None without ``split.cv``), before anything is trained.
 
-    They are ``StratifiedKFold(K, shuffle=True, random_state=seed)`` on the training rows'
-    labels (``KFold`` for a regression target), in the order of the rows in the data.
+    See :func:`make_folds`.
+    """
+    if config.split.cv is None:
+        return None
+    return make_folds(config, data, plan.train, config.split.cv, "split.cv (--cv)")
+
+
+def make_folds(
+    config: AuditConfig, data: AuditData, rows: np.ndarray, k: int, setting: str
+) -> CrossValidationFolds:
+    """K folds of ``rows`` (positions in the data): ``StratifiedKFold(K, shuffle=True,
+    random_state=seed)`` on their labels (``KFold`` for a regression target).
 
     Raises
     ------
     AuditError
-        When K exceeds the training rows of the smallest class (a stratified fold needs a
-        row of each class), or the training rows.
+        When K (set by ``setting``, named in the message) exceeds the rows of the smallest
+        class (a stratified fold needs a row of each class), or the rows.
     """
-    k = config.split.cv
-    if k is None:
-        return None
-    rows = np.asarray(plan.train)
+    rows = np.asarray(rows)
     y = np.asarray(data.y)[rows]
     stratified = config.data.task == "classification"
     if stratified:
@@ -74,9 +81,9 @@ def plan_folds(config: AuditConfig, data: AuditData, plan: RowPlan) -> CrossVali
         if k > smallest:
             which = "positive" if labels[int(counts.argmin())] == 1 else "negative"
             raise AuditError(
-                f"split.cv (--cv) {k} asks for more folds than the {smallest} training rows of "
+                f"{setting} {k} asks for more folds than the {smallest} training rows of "
                 f"the smallest class ({which} label): every stratified fold needs rows of each "
-                f"class. Set --cv to at most {smallest}, or use more data."
+                f"class. Set it to at most {smallest}, or use more data."
             )
         splitter: KFold | StratifiedKFold = StratifiedKFold(
             k, shuffle=True, random_state=config.seed
@@ -84,8 +91,8 @@ def plan_folds(config: AuditConfig, data: AuditData, plan: RowPlan) -> CrossVali
     else:
         if k > len(rows):
             raise AuditError(
-                f"split.cv (--cv) {k} asks for more folds than the {len(rows)} training rows. "
-                f"Set --cv to at most {len(rows)}, or use more data."
+                f"{setting} {k} asks for more folds than the {len(rows)} training rows. "
+                f"Set it to at most {len(rows)}, or use more data."
             )
         splitter = KFold(k, shuffle=True, random_state=config.seed)
     fold = np.empty(len(rows), dtype=np.int64)
@@ -114,6 +121,28 @@ def measure_evaluation(
     )
 
 
+def audit_fold(
+    config: AuditConfig, data: AuditData, folds: CrossValidationFolds, i: int
+) -> dict[str, Any]:
+    """Fold ``i`` audited: a model trained on the other folds, measured on this one."""
+    train, held = folds.split(i)
+    why = (
+        f"cross-validation fold {i + 1} of {folds.k}: trained on {len(train):,} training "
+        f"rows, evaluated on the other {len(held):,}"
+    )
+    evaluation = evaluate(config, data, RowPlan(train, held, "random split", why))
+    measured = measure_evaluation(config, data, evaluation)
+    return {
+        "fold": i + 1,
+        "n_train": int(len(train)),
+        "n_evaluated": int(len(held)),
+        "performance": measured["performance"],
+        "fairness": slim_fairness(measured["fairness"]),
+        "verdicts": measured["verdicts"],
+        "policy": measured["policy"],
+    }
+
+
 def cross_validate(
     config: AuditConfig,
     data: AuditData,
@@ -125,26 +154,7 @@ def cross_validate(
     ``test_verdicts`` are the main audit's verdicts on the held-out test rows, shown beside
     the folds' ones.
     """
-    audited = []
-    for i in range(folds.k):
-        train, held = folds.split(i)
-        why = (
-            f"cross-validation fold {i + 1} of {folds.k}: trained on {len(train):,} training "
-            f"rows, evaluated on the other {len(held):,}"
-        )
-        evaluation = evaluate(config, data, RowPlan(train, held, "random split", why))
-        measured = measure_evaluation(config, data, evaluation)
-        audited.append(
-            {
-                "fold": i + 1,
-                "n_train": int(len(train)),
-                "n_evaluated": int(len(held)),
-                "performance": measured["performance"],
-                "fairness": slim_fairness(measured["fairness"]),
-                "verdicts": measured["verdicts"],
-                "policy": measured["policy"],
-            }
-        )
+    audited = [audit_fold(config, data, folds, i) for i in range(folds.k)]
     verdicts = verdicts_across(audited, test_verdicts)
     return {
         "k": folds.k,
