@@ -122,6 +122,33 @@ class SplitConfig(_Section):
     cv: int | None = Field(None, ge=2)
 
 
+class TuneConfig(_Section):
+    """A search over the registry model's parameters, scored by cross-validation of the
+    training rows, choosing subject to the policy (audit/tuning.py).
+
+    ``space`` maps a parameter of the estimator to its candidate values. ``grid`` tries
+    every combination; ``random`` draws ``n_trials`` distinct combinations with ``seed``
+    (default: the audit's seed). The folds are ``split.cv``'s, else ``folds``.
+    """
+
+    search: Literal["grid", "random"] = "grid"
+    space: dict[str, list[Any]] = Field(min_length=1)
+    n_trials: int | None = Field(None, ge=1)
+    seed: int | None = None
+    folds: int = Field(3, ge=2)
+
+    @model_validator(mode="after")
+    def _complete(self) -> TuneConfig:
+        empty = [name for name, values in self.space.items() if not values]
+        if empty:
+            raise ValueError(f"tune.space lists no values for {', '.join(empty)}")
+        if self.search == "random" and self.n_trials is None:
+            raise ValueError("tune.search: random needs tune.n_trials (how many to draw)")
+        if self.search == "grid" and self.n_trials is not None:
+            raise ValueError("tune.n_trials applies to search: random; a grid tries them all")
+        return self
+
+
 class OutputConfig(_Section):
     dir: Path = Path("audit-out")
     formats: list[Literal["json", "html", "pdf"]] = Field(default_factory=lambda: list(FORMATS))
@@ -677,6 +704,7 @@ class AuditConfig(_Section):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
+    tune: TuneConfig | None = None
     seed: int = 0
     # Where relative paths are shown from in results.json: the config file's folder, or the
     # working directory (a result never records an absolute local path).
@@ -738,12 +766,12 @@ class AuditConfig(_Section):
             raise AuditError("model.include_sensitive has no meaning in a predictions-only audit.")
         if self.data.task == "regression":
             self._check_regression()
-        if self.split.cv is not None and self.mode != "train":
+        if (self.split.cv is not None or self.tune is not None) and self.mode != "train":
             what = "loads a model" if self.mode == "model_file" else "reads decisions made"
             raise AuditError(
-                f"split.cv (--cv) cross-validates a model trained here, but this audit {what}: "
-                "there is nothing to refit on each fold. Remove split.cv, or train a registry "
-                "model (model.name) instead."
+                f"split.cv (--cv) and tune cross-validate a model trained here, but this audit "
+                f"{what}: there is nothing to refit on each fold. Remove them, or train a "
+                "registry model (model.name) instead."
             )
         self.mitigation.check(self.mode, self.data.sensitive)
 

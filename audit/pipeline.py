@@ -29,6 +29,7 @@ from audit.model_card import build_datasheet, build_model_card
 from audit.quality.runner import assess_quality, stop_on_errors
 from audit.result import SCHEMA_VERSION, AuditResult, provenance
 from audit.result.audit_result import plain
+from audit.tuning import tune, with_params
 
 Progress = Callable[[str], None]
 
@@ -64,6 +65,10 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     split = (plan.train, plan.test) if config.mode == "train" else None
     quality = timed("Checking data quality", lambda: assess_quality(data, config, split))
     stop_on_errors(quality, config)  # error findings stop here, before training
+    tuning = None
+    if config.tune is not None:
+        tuning = timed("Tuning the model", lambda: tune(config, data, plan, folds))
+        config = with_params(config, tuning["chosen"])  # the final model uses the choice
     evaluation: Evaluation = timed("Getting predictions", lambda: evaluate(config, data, plan))
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
     weights = sample_weights(data.frame, evaluation.rows, config, data.source)
@@ -100,6 +105,9 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         "verdicts": measured["verdicts"],
         "policy": measured["policy"],
     }
+    if tuning is not None:
+        result["tuning"] = tuning
+        result["provenance"]["tuned_params"] = tuning["chosen"]
     if folds is not None:
         result["cross_validation"] = timed(
             "Cross-validating",

@@ -270,7 +270,7 @@ def test_k_is_checked_against_the_smallest_class_of_the_training_rows(frame):
 
 
 def test_cv_needs_a_model_trained_here(frame):
-    with pytest.raises(AuditError, match="cross-validates a model trained here"):
+    with pytest.raises(AuditError, match="cross-validate a model trained here"):
         audit.run(
             data=frame.assign(decision=frame["y"]),
             target="y",
@@ -296,3 +296,161 @@ def test_the_cv_flag_writes_the_section_and_its_report(frame, tmp_path):
     assert (out / "tables" / "cross_validation.csv").is_file()
     html = (out / "report.html").read_text()
     assert "Cross-validation" in html and "Mean ± SD" in html
+
+
+# --- tune: a fairness-aware hyperparameter search scored by the folds -----------------------
+
+GRID = [0.001, 0.003, 0.01, 0.1, 1.0]
+
+
+def tuned(frame, bound: float, **tune):
+    return audit.run(
+        data=frame,
+        target="y",
+        sensitive=["group"],
+        model="logistic_regression",
+        policy=[f"demographic_parity_ratio >= {bound}"],
+        tune={"space": {"C": GRID}, **tune},
+        split={"cv": K},
+        mitigation={"strategies": []},
+        explain={"enabled": False},
+        quality={"allow_errors": True},
+        fairness={"bootstrap": {"resamples": 0}},
+        seed=SEED,
+    )
+
+
+def grid_by_hand(frame) -> dict[float, dict]:
+    """For each C, each fold's accuracy and demographic parity ratio (scikit-learn, fairlearn)."""
+    y = frame["y"].to_numpy()
+    train = training_rows(frame)
+    splits = list(StratifiedKFold(K, shuffle=True, random_state=SEED).split(train, y[train]))
+    out = {}
+    for C in GRID:
+        accuracy, ratio = [], []
+        for fit_at, held_at in splits:
+            fit, held = train[fit_at], train[held_at]
+            model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
+            model.fit(frame.loc[fit, FEATURES], y[fit])
+            pred = (model.predict_proba(frame.loc[held, FEATURES])[:, 1] >= 0.5).astype(int)
+            groups = frame.loc[held, "group"].to_numpy()
+            accuracy.append(accuracy_score(y[held], pred))
+            ratio.append(demographic_parity_ratio(y[held], pred, sensitive_features=groups))
+        out[C] = {"accuracy": np.mean(accuracy), "ratio": np.array(ratio)}
+    return out
+
+
+def test_the_tuner_picks_the_most_accurate_configuration_that_passes_the_policy(frame):
+    bound = 0.83
+    hand = grid_by_hand(frame)
+    # Without intervals (resamples 0) a fold passes when its ratio meets the bound.
+    passing = [C for C in GRID if (hand[C]["ratio"] >= bound).all()]
+    expected = max(passing, key=lambda C: hand[C]["accuracy"])
+    most_accurate = max(GRID, key=lambda C: hand[C]["accuracy"])
+    assert passing and expected != most_accurate  # the policy changes the choice
+    result = tuned(frame, bound)
+    tuning = result.tuning
+    assert tuning.chosen == {"C": expected}
+    assert tuning.selection == "most accurate passing"
+    assert [t.passes for t in tuning.trials] == [C in passing for C in GRID]
+    for trial, C in zip(tuning.trials, GRID, strict=True):
+        assert trial.params == {"C": C}
+        assert trial.score.mean == pytest.approx(hand[C]["accuracy"], abs=1e-9)
+        assert trial.margin.mean == pytest.approx(np.mean(bound - hand[C]["ratio"]), abs=1e-9)
+    # The chosen parameters train the final model and are recorded in provenance.
+    assert result.model.params["C"] == expected
+    assert result.provenance.tuned_params == {"C": expected}
+    plain = result.to_dict()
+    html = render_html(plain, detail="standard")
+    assert 'id="tuning"' in html and "(chosen)" in html
+    assert "tables/tuning.csv" in table_files(plain)
+
+
+def test_with_none_passing_the_tuner_takes_the_pareto_point_nearest_to_passing(frame):
+    hand = grid_by_hand(frame)
+    bound = float(max(hand[C]["ratio"].min() for C in GRID)) + 0.01  # no C passes every fold
+    points = {C: (hand[C]["accuracy"], np.mean(bound - hand[C]["ratio"])) for C in GRID}
+
+    def dominated(C):
+        acc, margin = points[C]
+        return any(
+            (a >= acc and m <= margin) and (a > acc or m < margin)
+            for other, (a, m) in points.items()
+            if other != C
+        )
+
+    front = [C for C in GRID if not dominated(C)]
+    expected = min(front, key=lambda C: (points[C][1], -points[C][0]))
+    tuning = tuned(frame, round(bound, 6)).tuning
+    assert not any(t.passes for t in tuning.trials)
+    assert [t.pareto_optimal for t in tuning.trials] == [C in front for C in GRID]
+    assert tuning.chosen == {"C": expected}
+    assert tuning.selection == "nearest to passing on the Pareto front"
+    assert "No configuration of 5 passes the policy in every fold" in tuning.statement
+
+
+def test_the_final_model_is_the_audit_with_the_chosen_parameters(frame):
+    result = tuned(frame, 0.83)
+    plain = audit.run(
+        {"model": {"name": "logistic_regression", "params": result.tuning.chosen}},
+        data=frame,
+        target="y",
+        sensitive=["group"],
+        policy=["demographic_parity_ratio >= 0.83"],
+        split={"cv": K},
+        mitigation={"strategies": []},
+        explain={"enabled": False},
+        quality={"allow_errors": True},
+        fairness={"bootstrap": {"resamples": 0}},
+        seed=SEED,
+    ).to_dict()
+    tuned_plain = result.to_dict()
+    for key in ("performance", "fairness", "verdicts", "policy", "model", "cross_validation"):
+        assert tuned_plain[key] == plain[key], key
+
+
+def test_a_random_search_draws_as_parameter_sampler_does(frame):
+    from sklearn.model_selection import ParameterSampler
+
+    space = {"C": GRID, "class_weight": [None, "balanced"]}
+    result = audit.run(
+        data=frame,
+        target="y",
+        sensitive=["group"],
+        model="logistic_regression",
+        tune={"search": "random", "n_trials": 4, "seed": 11, "space": space},
+        mitigation={"strategies": []},
+        explain={"enabled": False},
+        quality={"allow_errors": True},
+        fairness={"bootstrap": {"resamples": 0}},
+        seed=SEED,
+    )
+    drawn = [dict(p) for p in ParameterSampler(space, 4, random_state=11)]
+    assert [t.params for t in result.tuning.trials] == drawn
+    assert result.tuning.folds == 3  # tune.folds, as split.cv is not set
+    best = max(result.tuning.trials, key=lambda t: t.score.mean)  # no policy: most accurate
+    assert result.tuning.chosen == best.params
+    assert result.tuning.selection == "most accurate (no policy)"
+
+
+@pytest.mark.parametrize(
+    ("tune", "words"),
+    [
+        ({"space": {"not_a_parameter": [1, 2]}}, "does not have"),
+        ({"search": "random", "space": {"C": [1.0]}}, "needs tune.n_trials"),
+        ({"space": {"C": []}}, "lists no values for C"),
+    ],
+)
+def test_a_bad_search_is_refused(frame, tune, words):
+    with pytest.raises(AuditError, match=words):
+        audit.run(
+            data=frame,
+            target="y",
+            sensitive=["group"],
+            model="logistic_regression",
+            tune=tune,
+            mitigation={"strategies": []},
+            explain={"enabled": False},
+            quality={"allow_errors": True},
+            fairness={"bootstrap": {"resamples": 0}},
+        )

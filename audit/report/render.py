@@ -25,6 +25,7 @@ from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.key_numbers import disparate_impact_shown, key_numbers
 from audit.report.mitigation_plots import tradeoff_chart
+from audit.report.tuning_plots import search_chart
 from audit.text import interval_text, number_text, p_value_text, printable
 from audit.vocabulary.report import DEFAULT_DETAIL, REPORT_DETAILS, REPORT_FILES
 
@@ -187,6 +188,7 @@ def _body_figures(result: dict[str, Any]) -> dict[str, Any]:
         },
         "explanations": body_figures(result.get("explanations"), _z(result), BODY_CASES),
         "mitigation": tradeoff_chart(result.get("mitigation") or {}),
+        "tuning": search_chart(result.get("tuning")),
         "verdicts": fairness_plots.verdict_chart(result.get("verdicts", [])),
     }
 

@@ -61,6 +61,7 @@ def table_files(result: dict[str, Any]) -> dict[str, bytes]:
         "shap_importance.csv": _shap,
         "reasons.csv": _reasons,
         "cross_validation.csv": _cross_validation,
+        "tuning.csv": _tuning,
     }
     for name, build in optional.items():
         content = build(result)
@@ -294,3 +295,25 @@ def _cross_validation(result: dict[str, Any]) -> bytes | None:
     folds = [f"fold_{i + 1}" for i in range(k)]
     header = ["kind", "rule", "feature", "group", "metric", *folds, "mean", "std", "min", "max"]
     return _csv(header + [f"{fold}_verdict" for fold in folds], rows)
+
+
+def _tuning(result: dict[str, Any]) -> bytes | None:
+    """Every configuration of a hyperparameter search: its parameters, mean and standard
+    deviation of the score and of the worst policy margin, the policy status in each fold."""
+    tuning = result.get("tuning")
+    if not tuning:
+        return None
+    names = list(tuning["space"])
+    k = tuning["folds"]
+    header = ["trial", *names, "score_mean", "score_std", "margin_mean", "margin_std"]
+    header += [f"fold_{i + 1}_policy" for i in range(k)] + ["passes", "pareto_optimal", "chosen"]
+    rows = []
+    for t in tuning["trials"]:
+        margin = t.get("margin") or {}
+        rows.append(
+            [t["trial"], *(t["params"].get(name) for name in names)]
+            + [t["score"]["mean"], t["score"]["std"], margin.get("mean"), margin.get("std")]
+            + list(t["fold_statuses"])
+            + [t.get("passes"), t["pareto_optimal"], t["chosen"]]
+        )
+    return _csv(header, rows)

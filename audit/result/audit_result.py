@@ -37,6 +37,7 @@ from audit.result.sections import (
     Provenance,
     QualitySection,
     Section,
+    TuningSection,
     Verdict,
 )
 from audit.text import parse_problem, printable, read_text
@@ -64,6 +65,8 @@ class AuditResult(Section):
         Reports for the named rules asked for (``None`` when none was).
     cross_validation
         The K-fold cross-validated audit of the training rows (``None`` without ``--cv``).
+    tuning
+        The hyperparameter search and the parameters it chose (``None`` without ``tune:``).
 
     Examples
     --------
@@ -102,6 +105,7 @@ class AuditResult(Section):
     checklist: ChecklistSection | None = None
     compliance: ComplianceSection | None = None
     cross_validation: CrossValidationSection | None = None  # only with split.cv (--cv K)
+    tuning: TuningSection | None = None  # only with a tune: section
     # Live objects of the run that made this result (never in results.json): the model
     # trained here and the mitigated model chosen for saving, which save() writes.
     _trained_model: Any = PrivateAttr(default=None)

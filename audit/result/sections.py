@@ -46,6 +46,7 @@ class Provenance(Section):
     python: str
     versions: dict[str, str | None]
     timings_seconds: dict[str, float] = Field(default_factory=dict)
+    tuned_params: Json | None = None  # the parameters a tune: search chose for the model
 
 
 # --- data -------------------------------------------------------------------------------
@@ -750,4 +751,42 @@ class CrossValidationSection(Section):
     verdicts: list[VerdictAcrossFolds]
     policy_statuses: list[Literal["pass", "fail", "inconclusive", "no rules"]]
     verdicts_differ: bool
+    statement: str
+
+
+# --- hyperparameter search --------------------------------------------------------------
+
+
+class TuningTrial(Section):
+    """One configuration of a ``tune:`` search, cross-validated on the training rows."""
+
+    trial: int  # 1 .. n_trials, in the order tried
+    params: Json
+    score: FoldSpread  # the score metric in each fold (accuracy; R² for regression)
+    margin: FoldSpread | None = None  # worst policy margin per fold (> 0: violates); no policy
+    fold_statuses: list[Literal["pass", "fail", "inconclusive", "no rules"]]
+    passes: bool | None = None  # policy status pass in every fold; None without a policy
+    pareto_optimal: bool
+    chosen: bool
+
+
+class TuningSection(Section):
+    """A fairness-aware hyperparameter search (``tune:``; audit/tuning.py)."""
+
+    search: Literal["grid", "random"]
+    space: Json
+    n_trials: int
+    seed: int
+    folds: int
+    model: str
+    base_params: Json
+    score_metric: str
+    trials: list[TuningTrial]
+    chosen_trial: int
+    chosen: Json  # the parameters the final model was trained with (on top of base_params)
+    selection: Literal[
+        "most accurate passing",
+        "nearest to passing on the Pareto front",
+        "most accurate (no policy)",
+    ]
     statement: str
