@@ -74,7 +74,7 @@ def run(
         Called with the name of each stage as it starts.
     **options
         Any other section of the configuration as a keyword (``fairness={...}``,
-        ``mitigation={...}``, ``explain={...}``, ``quality={...}``, ``split={...}``,
+        ``mitigation={...}``, ``explain={...}``, ``quality={...}``, ``split={...}``, ``tune={...}``,
         ``seed=3``, ...) and the data options ``positive_label``, ``features``, ``drop``,
         ``task``.
 
