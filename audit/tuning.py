@@ -166,7 +166,9 @@ def choose(trials: list[dict[str, Any]], has_policy: bool) -> tuple[dict[str, An
 
 def _check_space(config: AuditConfig) -> None:
     assert config.tune is not None
-    estimator = models.make_estimator(config.model.name, config.model.params, config.seed)
+    estimator = models.make_estimator(
+        config.model.name, config.model.params, config.seed, config.data.task
+    )
     known = estimator.get_params(deep=False)
     unknown = [name for name in config.tune.space if name not in known]
     if unknown:

@@ -454,3 +454,37 @@ def test_a_bad_search_is_refused(frame, tune, words):
             quality={"allow_errors": True},
             fairness={"bootstrap": {"resamples": 0}},
         )
+
+
+def test_a_regression_target_is_split_in_plain_k_folds_and_audited_per_fold(frame):
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import mean_absolute_error, r2_score
+    from sklearn.model_selection import KFold
+
+    data = frame.assign(y=frame["x1"] * 2.0 - frame["x2"] + (frame["group"] == "a") * 0.5)
+    result = audit.run(
+        data=data,
+        target="y",
+        sensitive=["group"],
+        model="linear_regression",
+        task="regression",
+        split={"cv": K},
+        mitigation={"strategies": []},
+        explain={"enabled": False},
+        quality={"allow_errors": True},
+        fairness={"bootstrap": {"resamples": 0}},
+        seed=SEED,
+    )
+    cv = result.cross_validation
+    assert cv.stratified_by is None
+    train, _ = train_test_split(np.arange(len(data)), test_size=0.3, random_state=SEED)
+    train = np.sort(train)
+    y = data["y"].to_numpy()
+    splits = KFold(K, shuffle=True, random_state=SEED).split(train)
+    for fold, (fit_at, held_at) in zip(cv.folds, splits, strict=True):
+        fit, held = train[fit_at], train[held_at]
+        model = LinearRegression().fit(data.loc[fit, FEATURES], y[fit])
+        pred = model.predict(data.loc[held, FEATURES])
+        assert fold.n_evaluated == len(held)
+        assert fold.performance.mae == pytest.approx(mean_absolute_error(y[held], pred), abs=1e-9)
+        assert fold.performance.r2 == pytest.approx(r2_score(y[held], pred), abs=1e-9)
