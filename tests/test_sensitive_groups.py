@@ -149,16 +149,23 @@ def test_weight_column_and_regression_through_the_cli(tmp_path):
     assert "Errors by group" in html and "MAE" in html
 
 
-def test_regression_needs_predictions(tmp_path):
+def test_regression_reads_predictions_not_scores(tmp_path):
+    """A regression audit trains or loads a regressor, or reads its predictions; a score
+    column to threshold is a classifier's and is refused with what to give instead."""
+    rng = np.random.default_rng(0)
     data = tmp_path / "d.csv"
-    pd.DataFrame({"g": ["a", "b"] * 20, "y": np.arange(40.0), "x": np.arange(40)}).to_csv(
-        data, index=False
-    )
+    pd.DataFrame(
+        {"g": ["a", "b"] * 20, "y": rng.normal(size=40), "s": rng.random(40)}
+    ).to_csv(data, index=False)
     config = tmp_path / "audit.yaml"
-    config.write_text(f"data: {{path: {data}, target: y, sensitive: [g], task: regression}}\n")
+    config.write_text(
+        f"data: {{path: {data}, target: y, sensitive: [g], task: regression}}\n"
+        "predictions: {score_column: s, threshold: 0.5}\n"
+    )
     result = run_cli("run", config, "--out", tmp_path / "out")
     assert result.exit_code == 2
-    assert "prediction_column" in result.output and "not supported" in result.output
+    assert "prediction_column" in result.output and "score_column" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_categorical_columns_drop_unused_categories_and_keep_missing():
