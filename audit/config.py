@@ -113,11 +113,14 @@ class SplitConfig(_Section):
     ``test_size`` share held out from training (default 0.3); a loaded model or given
     predictions are evaluated on every row, since nothing is trained on them, unless
     ``test_size`` is set (the other rows then serve mitigation and explanations only).
+    ``evaluate_on`` says which of them are audited: the ``test`` rows (default), the
+    ``train`` rows, or ``all`` rows; the numbers of a model trained here are then in-sample.
     """
 
     test_size: float | None = Field(None, gt=0.0, le=1.0)
     stratify: bool = True
     column: str | None = None
+    evaluate_on: Literal["test", "train", "all"] = "test"
 
 
 class OutputConfig(_Section):
