@@ -110,6 +110,14 @@ class GateName(StrEnum):
     conclusive = "conclusive"
 
 
+class EvaluateOn(StrEnum):
+    """The values of ``--evaluate-on`` (``split.evaluate_on``)."""
+
+    test = "test"
+    train = "train"
+    all = "all"
+
+
 Gate = Annotated[
     GateName | None,
     typer.Option(
@@ -346,6 +354,22 @@ def _parse_params(pairs: list[str] | None) -> dict[str, Any] | None:
     return params
 
 
+def _parse_reference_groups(pairs: list[str] | None) -> dict[str, str] | None:
+    """``--reference-group FEATURE=GROUP`` flags as ``fairness.reference_groups``."""
+    if not pairs:
+        return None
+    groups = {}
+    for pair in pairs:
+        feature, sep, group = pair.partition("=")
+        if not sep or not feature.strip() or not group.strip():
+            raise AuditError(
+                f"--reference-group takes FEATURE=GROUP, got '{printable(pair)}'. Write it as, "
+                "e.g., --reference-group race=White (an intersection: 'sex × race=F × White')."
+            )
+        groups[feature.strip()] = group.strip()
+    return groups
+
+
 def parse_value(text: str) -> Any:
     """A flag's value as the estimator expects it: ``100`` -> 100, ``1e-3`` -> 0.001,
     ``true`` -> True, ``none`` -> None, ``l2`` -> "l2" (YAML alone reads ``1e-3`` as text)."""
@@ -455,6 +479,14 @@ def run(
             "metric and verdict per fold, with mean and spread.",
         ),
     ] = None,
+    evaluate_on: Annotated[
+        EvaluateOn | None,
+        typer.Option(
+            "--evaluate-on",
+            help="Rows to audit: test (held out; default), train or all. train and all "
+            "audit rows the model was trained on: in-sample numbers, so marked.",
+        ),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for the split and the model.")] = None,
     allow_quality_errors: Annotated[
         bool,
@@ -483,6 +515,14 @@ def run(
     ] = None,
     resamples: Annotated[
         int | None, typer.Option(help="Bootstrap resamples for intervals (default 1000; 0 off).")
+    ] = None,
+    reference_group: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reference-group",
+            help="Reference group of a sensitive feature, FEATURE=GROUP (repeatable; default: "
+            "its largest group). Sets fairness.reference_groups.",
+        ),
     ] = None,
     detail: Detail = None,
     compliance: Compliance = None,
@@ -520,11 +560,20 @@ def run(
                 "score_column": score_column,
                 "score_direction": "lower_is_positive" if lower_score_is_positive else None,
             },
-            "split": {"test_size": test_size, "column": split_column, "cv": cv},
+            "split": {
+                "test_size": test_size,
+                "column": split_column,
+                "cv": cv,
+                "evaluate_on": evaluate_on and evaluate_on.value,
+            },
             "output": {"dir": out, "formats": format},
             "report": {"detail": detail and detail.value},
             "mitigation": {"strategies": mitigate, "save": save_mitigated},
-            "fairness": {"min_group_size": min_group_size, "bootstrap": {"resamples": resamples}},
+            "fairness": {
+                "min_group_size": min_group_size,
+                "bootstrap": {"resamples": resamples},
+                "reference_groups": _parse_reference_groups(reference_group),
+            },
             "seed": seed,
             "quality": {"allow_errors": True if allow_quality_errors else None},
             "checklist": {"answers": checklist_answers},

@@ -113,6 +113,8 @@ class SplitConfig(_Section):
     ``test_size`` share held out from training (default 0.3); a loaded model or given
     predictions are evaluated on every row, since nothing is trained on them, unless
     ``test_size`` is set (the other rows then serve mitigation and explanations only).
+    ``evaluate_on`` says which of them are audited: the ``test`` rows (default), the
+    ``train`` rows, or ``all`` rows; the numbers of a model trained here are then in-sample.
     ``cv`` adds a K-fold cross-validated audit of the training rows (audit/crossval.py).
     """
 
@@ -120,6 +122,7 @@ class SplitConfig(_Section):
     stratify: bool = True
     column: str | None = None
     cv: int | None = Field(None, ge=2)
+    evaluate_on: Literal["test", "train", "all"] = "test"
 
 
 class TuneConfig(_Section):

@@ -14,7 +14,7 @@ the explanations read them the same way whatever the model or the score column d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -98,12 +98,27 @@ class ModelOutput:
 
 @dataclass(frozen=True)
 class RowPlan:
-    """Rows that train the model (or serve mitigation) and rows that are evaluated, and why."""
+    """Rows that train the model (or serve mitigation) and rows that are evaluated, and why.
+
+    ``test`` are the held-out rows of the split; ``evaluated`` the rows audited, which
+    ``split.evaluate_on`` may set to the training rows or to all rows (``in_sample`` when
+    the model was trained here on some of them).
+    """
 
     train: np.ndarray
     test: np.ndarray
     how: Literal["random split", "split column", "all rows"]
     why: str
+    evaluate_on: Literal["test", "train", "all"] = "test"
+    in_sample: bool = False
+
+    @property
+    def evaluated(self) -> np.ndarray:
+        if self.evaluate_on == "train":
+            return self.train
+        if self.evaluate_on == "all":
+            return np.union1d(self.train, self.test)
+        return self.test
 
 
 @dataclass
@@ -127,6 +142,7 @@ class Evaluation:
     plan_how: str = "all rows"
     plan_why: str = ""
     trained_here: bool = False
+    in_sample: bool = False  # the evaluated rows include rows the model was trained on here
     notes: list[str] = field(default_factory=list)
     # P(decision = 1) per row when the model draws its decisions at random: the audit then
     # measures its expected rates, not one draw.
@@ -141,7 +157,45 @@ class Evaluation:
 
 
 def plan_rows(config: AuditConfig, data: AuditData) -> RowPlan:
-    """Decide which rows are evaluated (and which train), before anything is trained.
+    """Decide which rows are evaluated (and which train), before anything is trained:
+    the split, then which of its rows are audited (``split.evaluate_on``)."""
+    return _evaluated_rows(_split_rows(config, data), config)
+
+
+def _evaluated_rows(plan: RowPlan, config: AuditConfig) -> RowPlan:
+    """The split with the rows ``split.evaluate_on`` audits, and the words that say so."""
+    choice = config.split.evaluate_on
+    if choice == "test" or (choice == "all" and len(plan.train) == 0):
+        return replace(plan, evaluate_on=choice)  # all: the held-out rows are every row
+    if len(plan.train) == 0:
+        raise AuditError(
+            f"split.evaluate_on is 'train', but this audit has no training rows ({plan.why}). "
+            "Set evaluate_on to test or all, or split the rows with split.test_size "
+            "(--test-size) or split.column (--split-column)."
+        )
+    in_sample = config.mode == "train"
+    rows = plan.train if choice == "train" else np.union1d(plan.train, plan.test)
+    train_part = "training rows" if in_sample else "rows not held out"
+    what = (
+        f"the {len(rows):,} {train_part}"
+        if choice == "train"
+        else f"all {len(rows):,} rows, the held-out ones and the {train_part},"
+    )
+    caveat = (
+        " — in-sample: the model was trained on "
+        + ("these very rows" if choice == "train" else f"{len(plan.train):,} of them")
+        + ", so its performance and fairness are measured on data it has seen and are "
+        "optimistic"
+        if in_sample
+        else ""
+    )
+    split = f"{plan.how}: {len(plan.train):,} {train_part}, {len(plan.test):,} held out"
+    why = f"{what} were evaluated (split.evaluate_on: {choice}; {split}){caveat}"
+    return replace(plan, why=why, evaluate_on=choice, in_sample=in_sample)
+
+
+def _split_rows(config: AuditConfig, data: AuditData) -> RowPlan:
+    """Split the rows into those that train and those held out and evaluated.
 
     A trained model is evaluated on held-out rows; a loaded model and given predictions on
     every row, since nothing was trained on them here — unless a split is asked for.
@@ -423,7 +477,7 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
             f"{source} expects column(s) {quoted_list(absent)}, which the data does not have. "
             "Add them to the data, or give the model trained on the data's columns."
         )
-    X_test = models.as_model_input(data.frame.iloc[plan.test], columns)
+    X_test = models.as_model_input(data.frame.iloc[plan.evaluated], columns)
     if config.data.task == "regression":
         return _regressed(config, data, plan, model, X_test, info, columns, source)
     output = model_output(model, data.positive_label, source)
@@ -456,8 +510,8 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         evaluated_on=plan.why,
     )
     return Evaluation(
-        rows=plan.test,
-        y_true=data.y[plan.test],
+        rows=plan.evaluated,
+        y_true=data.y[plan.evaluated],
         y_pred=y_pred,
         scores=scores,
         model=model,
@@ -468,7 +522,8 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         plan_how=plan.how,
         plan_why=plan.why,
         trained_here=config.mode == "train",
-        notes=_direction_notes(scores, data.y[plan.test], rule),
+        in_sample=plan.in_sample,
+        notes=_direction_notes(scores, data.y[plan.evaluated], rule),
         decision_probability=probability,
     )
 
@@ -510,8 +565,8 @@ def _regressed(
         evaluated_on=plan.why,
     )
     return Evaluation(
-        rows=plan.test,
-        y_true=data.y[plan.test],
+        rows=plan.evaluated,
+        y_true=data.y[plan.evaluated],
         y_pred=y_pred,
         scores=None,
         model=model,
@@ -521,6 +576,7 @@ def _regressed(
         plan_how=plan.how,
         plan_why=plan.why,
         trained_here=config.mode == "train",
+        in_sample=plan.in_sample,
     )
 
 
@@ -533,7 +589,7 @@ def _score_function(
     positive = next(v for v in values if label_matches(v, data.positive_label))
     negatives = [v for v in values if not label_matches(v, data.positive_label)]
     negative = negatives[0] if negatives else 0
-    X = models.as_model_input(data.frame.iloc[plan.test], data.features)
+    X = models.as_model_input(data.frame.iloc[plan.evaluated], data.features)
     return ScoreFunction(
         function, data=X, threshold=threshold, classes=(_plain(negative), _plain(positive))
     )
@@ -551,7 +607,7 @@ def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
     require_columns(
         data.frame, [column], "Prediction" if cfg.prediction_column else "Score", data.source
     )
-    values = data.frame[column].iloc[plan.test]
+    values = data.frame[column].iloc[plan.evaluated]
     if values.isna().any():
         raise AuditError(
             f"Column '{column}' has {int(values.isna().sum())} missing values; every audited "
@@ -577,10 +633,10 @@ def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
             threshold=None,
             decision_rule={"text": f"{column} == {data.positive_label!r} → positive"},
         )
-    y_true = data.y[plan.test]
+    y_true = data.y[plan.evaluated]
     notes = _direction_notes(scores, y_true, rule) if config.data.task != "regression" else []
     return Evaluation(
-        rows=plan.test,
+        rows=plan.evaluated,
         y_true=y_true,
         y_pred=y_pred,
         scores=scores,

@@ -58,7 +58,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     checklist = prepare_checklist(config)  # read and validate the answers before any work
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     plan = plan_rows(config, data)
-    check_compliance_data(config, data, plan.test)  # a rule's columns, before any work
+    check_compliance_data(config, data, plan.evaluated)  # a rule's columns, before any work
     folds = plan_folds(config, data, plan)  # split.cv: a bad K stops here, before training
     # Train/test checks compare the rows a model learned from with the rows it is judged
     # on: they mean something only when this audit trained the model.
@@ -192,6 +192,8 @@ def _data_overview(config: AuditConfig, data: AuditData, evaluation: Evaluation)
         "n_train": int(len(evaluation.train_rows)) if evaluation.trained_here else 0,
         "n_evaluated": int(len(evaluation.rows)),
         "evaluated_rows": evaluation.plan_why,
+        "evaluate_on": config.split.evaluate_on,
+        "in_sample": evaluation.in_sample,
         "columns": [
             {
                 "name": column,

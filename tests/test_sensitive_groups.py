@@ -154,9 +154,9 @@ def test_regression_reads_predictions_not_scores(tmp_path):
     column to threshold is a classifier's and is refused with what to give instead."""
     rng = np.random.default_rng(0)
     data = tmp_path / "d.csv"
-    pd.DataFrame(
-        {"g": ["a", "b"] * 20, "y": rng.normal(size=40), "s": rng.random(40)}
-    ).to_csv(data, index=False)
+    pd.DataFrame({"g": ["a", "b"] * 20, "y": rng.normal(size=40), "s": rng.random(40)}).to_csv(
+        data, index=False
+    )
     config = tmp_path / "audit.yaml"
     config.write_text(
         f"data: {{path: {data}, target: y, sensitive: [g], task: regression}}\n"

@@ -132,7 +132,7 @@ def _ll144(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict
     section = ll144_section(
         outcome, frame[settings.sex], frame[settings.race_ethnicity], settings, mode, text, lower
     )
-    if evaluation.plan_how != "all rows":  # e.g. the held-out rows of a model trained here
+    if len(frame) < len(data.frame):  # e.g. the held-out rows of a model trained here
         section["notes"].append(
             f"The applicants counted are the {len(frame):,} evaluated rows, not every row of "
             f"the data: {evaluation.plan_why}."

@@ -36,6 +36,7 @@ import pandas as pd
 from audit.errors import AuditError
 from audit.metrics.bootstrap import multinomial_tables, percentile_intervals, row_multiplicities
 from audit.metrics.counts import (
+    CELL_INDEX,
     confusion_table,
     denominators,
     fine_rows,
@@ -64,8 +65,10 @@ if TYPE_CHECKING:
 __all__ = ["group_labels", "fairness_by_feature"]
 
 Task = Literal["classification", "regression"]
+# base_rate vs the reference is the label's statistical parity, as AIF360's dataset metrics
+# report it (statistical_parity_difference and disparate_impact of the labels).
 VS_REFERENCE = {
-    "classification": ("selection_rate", "tpr", "fpr", "fnr", "precision"),
+    "classification": ("selection_rate", "tpr", "fpr", "fnr", "precision", "base_rate"),
     "regression": ("mae", "rmse", "mean_prediction", "mean_residual", "scoring_rate"),
 }
 
@@ -165,6 +168,7 @@ def fairness_by_feature(
         present, fine_counts, fine_weighted = confusion_table(codes, zeros, zeros, sample_weight)
         row_values = y_pred
     partitions = build_partitions(codes, present, settings.intersections)
+    _check_reference_features(settings.reference_groups, partitions)
     fine_of_row = None
     if row_values is not None or sample_weight is not None:
         fine_of_row = fine_rows(codes, present)
@@ -251,6 +255,20 @@ def _prepare(
     return _Partition(
         partition, counts, weighted, eligible, settings.min_group_size, reference, rule, auc, specs
     )
+
+
+def _check_reference_features(configured: dict[str, str], partitions: list[Partition]) -> None:
+    """Every feature named in ``fairness.reference_groups`` is audited (a typo is an error,
+    not a silently ignored setting)."""
+    names = [p.name for p in partitions]
+    unknown = [name for name in configured if name not in names]
+    if unknown:
+        raise AuditError(
+            f"fairness.reference_groups (--reference-group): no sensitive feature or "
+            f"intersection {quoted_list(unknown)} in this audit. "
+            f"Its features are: {quoted_list(names, shown=10)}; "
+            "name one of them."
+        )
 
 
 def _reference(
@@ -473,6 +491,8 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
             row["predicted_positives"] = (
                 int(predicted) if state.counts.dtype.kind == "i" else float(predicted)
             )
+            # The group's confusion counts (rows, as the overall confusion matrix counts them).
+            row.update(_cells(state.counts[g]))
         intervals, notes = {}, {}
         for metric in metric_names:
             row[metric] = _plain(state.point[metric][0, g])
@@ -532,6 +552,13 @@ def _impact_ratio(state: _Partition, g: int, confidence: float) -> tuple[float |
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where(top > 0, samples[:, g] / top, np.nan)
     return value, _percentile(ratios, confidence)
+
+
+def _cells(counts: np.ndarray) -> dict[str, float]:
+    """``tn, fp, fn, tp`` of one group's row of the count table: integers, or the expected
+    (fractional) counts of a randomized classifier."""
+    plain = int if counts.dtype.kind == "i" else float
+    return {name: plain(counts[index]) for name, index in CELL_INDEX.items()}
 
 
 def _vs_reference(

@@ -8,7 +8,12 @@ import numpy as np
 from scipy import stats
 from sklearn import metrics as skm
 
+from audit.metrics.counts import rates
 from audit.metrics.scoring_rate import above_median
+
+# Overall error rates reported with an interval: rate -> the label of its denominator's rows
+# (FPR and TNR are shares of the actual negatives, FNR of the actual positives).
+ERROR_RATES = {"fpr": 0, "fnr": 1, "tnr": 0}
 
 
 def overall_metrics(
@@ -61,11 +66,41 @@ def overall_metrics(
     if decision_probability is not None:
         result["decisions"] = "expected"
     result["accuracy_ci"] = wilson_interval(float(result["accuracy"]), n_eff, z_value(confidence))
+    result.update(_error_rates(y_true, y_pred, w, sample_weight, n_rows, z_value(confidence)))
     if scores is not None:
         result["roc_auc"] = skm.roc_auc_score(y_true, scores, sample_weight=w)
         if scores.min() >= 0 and scores.max() <= 1:
             result["brier"] = skm.brier_score_loss(y_true, scores, sample_weight=w)
     return {k: float(v) if isinstance(v, np.floating) else v for k, v in result.items()}
+
+
+def _error_rates(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    w: np.ndarray | None,
+    sample_weight: np.ndarray | None,
+    n_rows: int,
+    z: float,
+) -> dict[str, Any]:
+    """Overall FPR, FNR and TNR from the (weighted, or expected) confusion cells by the count
+    engine's own definitions, each with the Wilson interval of its denominator's rows (Kish's
+    effective size among them when weighted), as accuracy has over all rows."""
+    matrix = skm.confusion_matrix(y_true, y_pred, labels=[0, 1], sample_weight=w)
+    values = rates(matrix.ravel().astype(np.float64))  # ravel: tn, fp, fn, tp, the engine's order
+    labels = y_true[:n_rows]  # each row once (a randomized model's rows come twice)
+    out: dict[str, Any] = {}
+    for name, label in ERROR_RATES.items():
+        value = float(values[name])
+        among = labels == label
+        if sample_weight is None:
+            n = float(among.sum())
+        else:
+            kept = sample_weight[among]
+            n = float(kept.sum() ** 2 / np.sum(np.square(kept))) if kept.sum() > 0 else 0.0
+        defined = np.isfinite(value) and n > 0
+        out[name] = value if defined else None
+        out[f"{name}_ci"] = wilson_interval(value, n, z) if defined else None
+    return out
 
 
 def z_value(confidence: float) -> float:

@@ -226,7 +226,12 @@ def run_mitigation(
 
     sensitive_test = test_frame[data.sensitive].reset_index(drop=True)
     columns_compared = compare.table_columns(baseline, cfg.disparity, cfg.feature)
-    rows_phrase = "evaluated rows (out of fold)" if cross_fitted else "held-out rows"
+    # split.evaluate_on: train or all puts training rows among the evaluated ones.
+    seen = 0 if cross_fitted else len(np.intersect1d(evaluation.rows, evaluation.train_rows))
+    held_out = (
+        f"evaluated rows, {seen:,} of them training rows (in-sample)" if seen else ("held-out rows")
+    )
+    rows_phrase = "evaluated rows (out of fold)" if cross_fitted else held_out
 
     rows = [_baseline_row(evaluation, baseline, baseline_seconds, data.sensitive)]
     fitted_models: dict[str, Any] = {}
@@ -290,9 +295,9 @@ def run_mitigation(
         fitting = {
             "how": "training rows",
             "text": f"fitted on the {n_train:,} training rows, measured on the "
-            f"{n_evaluated:,} held-out rows",
+            f"{n_evaluated:,} {held_out}",
         }
-        evaluated_on = f"the {n_evaluated:,} held-out rows the baseline was evaluated on"
+        evaluated_on = f"the {n_evaluated:,} {held_out} the baseline was evaluated on"
     result = compare.comparison(rows, cfg.disparity, cfg.feature)
     result.update(
         status="ran",

@@ -52,6 +52,7 @@ def table_files(result: dict[str, Any]) -> dict[str, bytes]:
         "columns.csv": _columns(result),
         "group_metrics.csv": _group_metrics(result),
         "disparities.csv": _disparities(result),
+        "vs_reference.csv": _vs_reference(result),
     }
     optional = {
         "verdicts.csv": _verdicts,
@@ -115,6 +116,41 @@ def _disparities(result: dict[str, Any]) -> bytes:
             ]
             for f in result["fairness"]["features"]
             for d in f["disparities"]
+        ),
+    )
+
+
+def _vs_reference(result: dict[str, Any]) -> bytes:
+    """Each group against its feature's reference group, one row per metric: the signed
+    difference and the ratio group / reference (for ``base_rate``, the labels' statistical
+    parity difference and disparate impact, as AIF360's dataset metrics report them)."""
+    return _csv(
+        [
+            "feature",
+            "reference_group",
+            "group",
+            "metric",
+            "difference",
+            "difference_ci_low",
+            "difference_ci_high",
+            "ratio",
+            "ratio_ci_low",
+            "ratio_ci_high",
+        ],
+        (
+            [
+                f["feature"],
+                f["reference_group"],
+                g["group"],
+                metric,
+                contrast.get("difference"),
+                *_interval(contrast.get("difference_ci")),
+                contrast.get("ratio"),
+                *_interval(contrast.get("ratio_ci")),
+            ]
+            for f in result["fairness"]["features"]
+            for g in f["groups"]
+            for metric, contrast in (g.get("vs_reference") or {}).items()
         ),
     )
 

@@ -73,6 +73,10 @@ class DataSection(Section):
     n_train: int
     n_evaluated: int
     evaluated_rows: str
+    # Which rows were audited (split.evaluate_on); in_sample: they include rows the model
+    # was trained on here, so its numbers are in-sample (optimistic).
+    evaluate_on: Literal["test", "train", "all"] = "test"
+    in_sample: bool = False
     columns: list[ColumnInfo]
     group_sizes: dict[str, dict[str, int]]
 
@@ -137,6 +141,13 @@ class Performance(Section):
     roc_auc: float | None = None
     brier: float | None = None
     confusion_matrix: ConfusionMatrix | None = None
+    # error rates from the confusion matrix, with Wilson intervals like accuracy's
+    fpr: float | None = None
+    fpr_ci: Interval | None = None
+    fnr: float | None = None
+    fnr_ci: Interval | None = None
+    tnr: float | None = None
+    tnr_ci: Interval | None = None
     # regression
     mae: float | None = None
     rmse: float | None = None
@@ -165,6 +176,11 @@ class GroupMetrics(Section):
     weight: float | None = None
     positives: int | None = None
     predicted_positives: float | None = None  # expected for a randomized classifier
+    # confusion counts (classification): rows, expected rows for a randomized classifier
+    tn: int | float | None = None
+    fp: int | float | None = None
+    fn: int | float | None = None
+    tp: int | float | None = None
     # count metrics (classification)
     base_rate: float | None = None
     selection_rate: float | None = None

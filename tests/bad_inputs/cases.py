@@ -724,6 +724,21 @@ def reference_group_unknown(ws):
     return ws.run(fairness={"reference_groups": {"sex": "x"}})
 
 
+@case("config", ("fairness.reference_groups", "intersection 'race'"), "Its features are: 'sex'")
+def reference_group_of_an_unknown_feature(ws):
+    return ws.run("--reference-group", "race=x")
+
+
+@case("config", ("--reference-group takes FEATURE=GROUP", "'sex'"), "Write it as")
+def reference_group_without_a_group(ws):
+    return ws.run("--reference-group", "sex")
+
+
+@case("config", "split.evaluate_on is 'train', but this audit has no training", "test_size")
+def evaluate_on_train_without_a_split(ws):
+    return ws.run("--model-file", ws.shared.registry_model, "--evaluate-on", "train")
+
+
 @case("config", ("fairness.intersections", "'race'"), "sensitive")
 def intersection_with_unknown_column(ws):
     return ws.run(fairness={"intersections": [["sex", "race"]]})
