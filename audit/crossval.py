@@ -163,7 +163,7 @@ def cross_validate(
         "n_rows": int(len(folds.rows)),
         "rows_per_fold": [fold["n_evaluated"] for fold in audited],
         "model": config.model.name,
-        "text": _how(folds, config.model.name),
+        "text": _how(folds, config.model.name, config.split.evaluate_on),
         "spread": "sample standard deviation (n − 1) over the folds where the value is "
         "defined; range = lowest–highest fold",
         "folds": audited,
@@ -311,7 +311,7 @@ def _is_number_or_none(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-def _how(folds: CrossValidationFolds, model: str) -> str:
+def _how(folds: CrossValidationFolds, model: str, evaluate_on: str = "test") -> str:
     sizes = np.bincount(folds.fold, minlength=folds.k)
     low, high = int(sizes.min()), int(sizes.max())
     span = f"{low:,}" if low == high else f"{low:,}–{high:,}"
@@ -321,6 +321,14 @@ def _how(folds: CrossValidationFolds, model: str) -> str:
         f"shuffled with seed {folds.seed}{stratified}): for each fold, {model} was trained on "
         f"the other {folds.k - 1} folds and audited on the fold's {span} rows with the same "
         "metrics, intervals and policy as the main audit. The main audit's model is trained "
-        "on every training row and judged on the held-out test rows, as without "
+        f"on every training row and judged on {MAIN_ROWS[evaluate_on]}, as without "
         "cross-validation."
     )
+
+
+# The rows the main audit is judged on, by ``split.evaluate_on`` (the report's words too).
+MAIN_ROWS = {
+    "test": "the held-out test rows",
+    "train": "the training rows (in-sample)",
+    "all": "all rows, training rows included (in-sample)",
+}

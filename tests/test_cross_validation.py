@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli, without_timings
+from conftest import assert_close, needs_tools, run_cli, without_timings
 from fairlearn.metrics import (
     MetricFrame,
     demographic_parity_ratio,
@@ -152,9 +154,10 @@ def test_each_fold_equals_auditing_its_split_by_hand(frame):
             seed=SEED,
         )
         assert [v.verdict for v in fold.verdicts] == [v["verdict"] for v in engine["verdicts"]]
-        assert [v.ci for v in fold.verdicts] == [
-            tuple(v["ci"]) if v["ci"] else None for v in engine["verdicts"]
-        ]
+        assert_close(
+            [v.ci for v in fold.verdicts],
+            [tuple(v["ci"]) if v["ci"] else None for v in engine["verdicts"]],
+        )
 
 
 def test_mean_and_spread_across_folds_are_computed_as_by_hand(frame):
@@ -298,6 +301,63 @@ def test_the_cv_flag_writes_the_section_and_its_report(frame, tmp_path):
     assert "Cross-validation" in html and "Mean ± SD" in html
 
 
+def cli_audit(frame, tmp_path, *flags) -> tuple:
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    out = tmp_path / "out"
+    done = run_cli(
+        "run", "--data", tmp_path / "data.csv", "--target", "y", "--sensitive", "group",
+        "--model", "logistic_regression", "--mitigate", "none", "--resamples", 100,
+        "--allow-quality-errors", "--quiet", "--out", out, "--seed", SEED,
+        "--fail-on", POLICY[0], "--fail-on", POLICY[1], *flags,
+    )  # fmt: skip
+    assert done.exit_code in (0, 1), done.output
+    return done, out
+
+
+def pdf_text_and_overflow(pdf) -> tuple[str, list[str]]:
+    """The PDF's text (pdftotext -layout) and the words that reach into the right margin
+    on the pages with a per-fold table (a "Fold" column)."""
+    text = subprocess.run(
+        ["pdftotext", "-layout", pdf, "-"], check=True, capture_output=True, text=True
+    ).stdout
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", pdf, "-"], check=True, capture_output=True, text=True
+    ).stdout
+    past = []
+    for width, body in re.findall(r'<page width="([\d.]+)"[^>]*>(.*?)</page>', boxes, re.S):
+        if ">Fold<" not in body:
+            continue
+        for x1, word in re.findall(r'xMax="([\d.]+)"[^>]*>(.*?)</word>', body):
+            if float(x1) > float(width) - 20:  # into the right margin or off the page
+                past.append(word)
+    return text, past
+
+
+def test_ten_folds_fit_the_pdf_page(frame, tmp_path):
+    """K = 10 in the PDF: every fold's column, the spread and the main audit's column are
+    there (at most 5 folds per table), and no word runs off the page."""
+    needs_tools("pdftotext")
+    _, out = cli_audit(frame, tmp_path, "--cv", 10, "--format", "json", "--format", "pdf")
+    for pdf in ("report.pdf", "report-annex.pdf"):
+        text, past = pdf_text_and_overflow(out / pdf)
+        assert past == [], (pdf, past)
+        for fold in range(1, 11):
+            assert re.search(rf"Fold {fold}\b", text), (pdf, fold)
+        assert "Mean ± SD" in text and "Range" in text
+    body, _ = pdf_text_and_overflow(out / "report.pdf")
+    assert "Held-out test rows" in body
+
+
+def test_in_sample_cv_numbers_are_not_called_held_out(frame, tmp_path):
+    _, out = cli_audit(frame, tmp_path, "--cv", K, "--evaluate-on", "train", "--format", "html")
+    html = (out / "report.html").read_text()
+    section = html[html.index('id="cross_validation"') :]
+    section = section[: section.index("</section>")]
+    assert "held-out test rows" not in section.lower()
+    assert "Audited rows (in-sample)" in section
+    assert "the training rows (in-sample)" in section
+
+
 # --- tune: a fairness-aware hyperparameter search scored by the folds -----------------------
 
 GRID = [0.001, 0.003, 0.01, 0.1, 1.0]
@@ -406,7 +466,7 @@ def test_the_final_model_is_the_audit_with_the_chosen_parameters(frame):
     ).to_dict()
     tuned_plain = result.to_dict()
     for key in ("performance", "fairness", "verdicts", "policy", "model", "cross_validation"):
-        assert tuned_plain[key] == plain[key], key
+        assert_close(tuned_plain[key], plain[key], path=key)
 
 
 def test_a_random_search_draws_as_parameter_sampler_does(frame):

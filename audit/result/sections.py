@@ -745,7 +745,9 @@ class VerdictAcrossFolds(FoldSpread):
     group: str | None = None
     fold_verdicts: list[Literal["pass", "fail", "inconclusive", "insufficient data"] | None]
     differs: bool  # not the same verdict in every fold
-    test_value: float | None = None  # the main audit's, on the held-out test rows
+    # The main audit's value, on the rows it audits: the held-out test rows, or in-sample
+    # rows under split.evaluate_on train/all (the name predates evaluate_on).
+    test_value: float | None = None
     test_verdict: Literal["pass", "fail", "inconclusive", "insufficient data"] | None = None
 
 
