@@ -26,6 +26,7 @@ from sklearn.metrics import confusion_matrix
 from audit.config import FairnessConfig
 from audit.metrics import measure
 from audit.report.tables import table_files
+from audit.report.terminal import summary_lines
 from tests.conftest import run_cli
 
 CELLS = ("tn", "fp", "fn", "tp")
@@ -284,6 +285,8 @@ def test_evaluate_on_audits_the_rows_it_names(split_csv, tmp_path, evaluate_on):
     assert res["data"]["in_sample"] is in_sample
     for said in (res["data"]["evaluated_rows"], res["fairness"]["evaluated_on"]):
         assert ("in-sample" in said) is in_sample
+    summary = "\n".join(summary_lines(res))  # the CLI's end-of-run summary
+    assert ("In-sample numbers" in summary) is in_sample
     if evaluate_on == "all":
         html = (out / "report.html").read_text()
         assert "In-sample:" in html and "in-sample numbers:" in html

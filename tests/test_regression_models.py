@@ -268,3 +268,22 @@ def test_cli_trains_and_audits_a_regressor_end_to_end(frame, tmp_path):
     assert written["model"]["estimator"] == "LinearRegression"
     groups = written["fairness"]["features"][0]["groups"]
     assert all(row["scoring_rate"] is not None for row in groups)
+
+
+@pytest.mark.parametrize("evaluate_on", ["test", "train"])
+def test_an_in_sample_regression_audit_says_so_in_the_report_and_the_summary(frame, evaluate_on):
+    """evaluate_on train: the performance section and the end-of-run summary say the numbers
+    are in-sample (as for a classifier); on the held-out rows they do not."""
+    from audit.report.render import render_html
+    from audit.report.terminal import summary_lines
+
+    settings = config(name="linear_regression")
+    settings["split"] = {"column": "split", "evaluate_on": evaluate_on}
+    plain = audit.run(settings, data=frame).to_dict()
+    html = render_html(plain, detail="standard")
+    performance = html[html.index('<section id="performance">') :]
+    performance = performance[: performance.index("</section>")]
+    in_sample = evaluate_on == "train"
+    assert ("<strong>In-sample:</strong>" in performance) is in_sample
+    said = "\n".join(summary_lines(plain))
+    assert ("In-sample numbers (split.evaluate_on: train)" in said) is in_sample

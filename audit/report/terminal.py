@@ -73,6 +73,12 @@ def summary_lines(result: Any, files: list[Path] | None = None) -> list[str]:
     if not isinstance(result, dict):
         result = result.to_dict()
     lines = [_verdict_line(result)]
+    data = result.get("data") or {}
+    if data.get("in_sample"):  # split.evaluate_on train/all with a model trained here
+        lines.append(
+            f"In-sample numbers (split.evaluate_on: {data.get('evaluate_on')}): the model "
+            "was trained on rows it is audited on, so they are optimistic."
+        )
     numbers = key_numbers(result)
     if numbers:
         confidence = ((result.get("fairness") or {}).get("settings") or {}).get("confidence")
