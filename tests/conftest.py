@@ -120,6 +120,30 @@ def needs_tools(*tools: str) -> None:
         )
 
 
+def pdf_text_and_overflow(pdf, *, pages_with: str = "", margin: float = 20.0):
+    """The PDF's text (pdftotext -layout) and the words reaching within ``margin`` points of
+    the right edge of their page (off the page, or into a margin no text should reach), on
+    the pages whose text has the word ``pages_with`` (every page when empty)."""
+    import re
+    import subprocess
+
+    def pdftotext(*flags: str) -> str:
+        return subprocess.run(
+            ["pdftotext", *flags, pdf, "-"], check=True, capture_output=True, text=True
+        ).stdout
+
+    past = []
+    for width, body in re.findall(
+        r'<page width="([\d.]+)"[^>]*>(.*?)</page>', pdftotext("-bbox"), re.S
+    ):
+        if pages_with and f">{pages_with}<" not in body:
+            continue
+        for x1, word in re.findall(r'xMax="([\d.]+)"[^>]*>(.*?)</word>', body):
+            if float(x1) > float(width) - margin:
+                past.append(word)
+    return pdftotext("-layout"), past
+
+
 def headless_chromium(*flags: str, logs: bool = False):
     """A Selenium driver of headless Chromium with networking off (every host resolves to
     nothing, so any fetch would fail); ``logs`` keeps the console and network logs."""

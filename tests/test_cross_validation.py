@@ -11,12 +11,11 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_close, needs_tools, run_cli, without_timings
+from conftest import assert_close, needs_tools, pdf_text_and_overflow, run_cli, without_timings
 from fairlearn.metrics import (
     MetricFrame,
     demographic_parity_ratio,
@@ -314,32 +313,13 @@ def cli_audit(frame, tmp_path, *flags) -> tuple:
     return done, out
 
 
-def pdf_text_and_overflow(pdf) -> tuple[str, list[str]]:
-    """The PDF's text (pdftotext -layout) and the words that reach into the right margin
-    on the pages with a per-fold table (a "Fold" column)."""
-    text = subprocess.run(
-        ["pdftotext", "-layout", pdf, "-"], check=True, capture_output=True, text=True
-    ).stdout
-    boxes = subprocess.run(
-        ["pdftotext", "-bbox", pdf, "-"], check=True, capture_output=True, text=True
-    ).stdout
-    past = []
-    for width, body in re.findall(r'<page width="([\d.]+)"[^>]*>(.*?)</page>', boxes, re.S):
-        if ">Fold<" not in body:
-            continue
-        for x1, word in re.findall(r'xMax="([\d.]+)"[^>]*>(.*?)</word>', body):
-            if float(x1) > float(width) - 20:  # into the right margin or off the page
-                past.append(word)
-    return text, past
-
-
 def test_ten_folds_fit_the_pdf_page(frame, tmp_path):
     """K = 10 in the PDF: every fold's column, the spread and the main audit's column are
     there (at most 5 folds per table), and no word runs off the page."""
     needs_tools("pdftotext")
     _, out = cli_audit(frame, tmp_path, "--cv", 10, "--format", "json", "--format", "pdf")
     for pdf in ("report.pdf", "report-annex.pdf"):
-        text, past = pdf_text_and_overflow(out / pdf)
+        text, past = pdf_text_and_overflow(out / pdf, pages_with="Fold")
         assert past == [], (pdf, past)
         for fold in range(1, 11):
             assert re.search(rf"Fold {fold}\b", text), (pdf, fold)

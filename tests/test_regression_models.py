@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import needs_tools, pdf_text_and_overflow, run_cli
 from sklearn.metrics import (
     mean_absolute_error,
     mean_squared_error,
@@ -287,3 +287,24 @@ def test_an_in_sample_regression_audit_says_so_in_the_report_and_the_summary(fra
     assert ("<strong>In-sample:</strong>" in performance) is in_sample
     said = "\n".join(summary_lines(plain))
     assert ("In-sample numbers (split.evaluate_on: train)" in said) is in_sample
+
+
+def test_a_regression_report_fits_the_pdf_and_words_its_tables_for_regression(frame, tmp_path):
+    """The per-group errors table stays inside the page; the report promises no confusion
+    counts; the cross-validation caption names errors, not accuracy; the mean target is in
+    the annex."""
+    needs_tools("pdftotext")
+    settings = config(name="hist_gradient_boosting")
+    settings["split"] = {"column": "split", "cv": 3}
+    settings["fairness"]["bootstrap"]["resamples"] = 100
+    settings["policy"] = {"rules": ["scoring_rate_ratio >= 0.8"]}
+    audit.run(settings, data=frame).save(tmp_path / "out")
+    body, past = pdf_text_and_overflow(tmp_path / "out" / "report.pdf")
+    assert past == []
+    assert "Errors by group of" in body and "Impact" in body
+    assert "confusion counts" not in body and "label base rate" not in body
+    assert "Error and the policy's metrics" in body and "Accuracy and" not in body
+    annex, past = pdf_text_and_overflow(tmp_path / "out" / "report-annex.pdf")
+    assert past == [] and "Mean prediction against mean target by group" in annex
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "<code>hist_<wbr>gradient_<wbr>boosting</code> was trained on the other" in html
