@@ -68,7 +68,7 @@ def tune(
     trials = []
     for number, params in enumerate(candidates, start=1):
         trial_config = with_params(config, params)
-        audited = [audit_fold(trial_config, data, folds, i) for i in range(folds.k)]
+        audited = _audit_trial(trial_config, data, folds, number, params)
         margins = [worst_margin(fold["verdicts"]) for fold in audited]
         statuses = [fold["policy"]["status"] for fold in audited]
         trials.append(
@@ -102,6 +102,29 @@ def tune(
         "selection": selection,
         "statement": _statement(chosen, selection, trials, score_metric, folds.k),
     }
+
+
+def _audit_trial(
+    config: AuditConfig,
+    data: AuditData,
+    folds: CrossValidationFolds,
+    number: int,
+    params: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Every fold audited with trial ``number``'s ``params``; a model that cannot be built or
+    trained with them is blamed on tune.space, where the values come from."""
+    try:
+        return [audit_fold(config, data, folds, i) for i in range(folds.k)]
+    except AuditError as exc:
+        # The estimator's own complaint (the ValueError behind the training error), not
+        # its advice to check model.params, which did not set these values.
+        cause = exc.__context__ if isinstance(exc.__context__, ValueError) else exc
+        tried = ", ".join(f"{name}={value!r}" for name, value in params.items())
+        raise AuditError(
+            f"tune.space: trial {number} ({tried}) cannot train {config.model.name}: "
+            f"{printable(cause, 300)} Correct these values in tune.space (each must be "
+            "valid for the model) and re-run."
+        ) from None
 
 
 def candidate_params(config: AuditConfig) -> list[dict[str, Any]]:

@@ -479,10 +479,13 @@ def test_a_random_search_draws_as_parameter_sampler_does(frame):
         ({"space": {"not_a_parameter": [1, 2]}}, "does not have"),
         ({"search": "random", "space": {"C": [1.0]}}, "needs tune.n_trials"),
         ({"space": {"C": []}}, "lists no values for C"),
+        # A value the estimator refuses: tune.space and the trial's values are named, and
+        # the estimator's reason (C must be positive) is kept.
+        ({"space": {"C": [-1.0, 1.0]}}, r"^tune\.space: trial 1 \(C=-1\.0\) .*'C' parameter"),
     ],
 )
 def test_a_bad_search_is_refused(frame, tune, words):
-    with pytest.raises(AuditError, match=words):
+    with pytest.raises(AuditError, match=words) as refused:
         audit.run(
             data=frame,
             target="y",
@@ -494,6 +497,7 @@ def test_a_bad_search_is_refused(frame, tune, words):
             quality={"allow_errors": True},
             fairness={"bootstrap": {"resamples": 0}},
         )
+    assert "model.params" not in str(refused.value)  # the values come from tune.space
 
 
 def test_a_regression_target_is_split_in_plain_k_folds_and_audited_per_fold(frame):
