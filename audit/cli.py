@@ -366,7 +366,14 @@ def _parse_reference_groups(pairs: list[str] | None) -> dict[str, str] | None:
                 f"--reference-group takes FEATURE=GROUP, got '{printable(pair)}'. Write it as, "
                 "e.g., --reference-group race=White (an intersection: 'sex × race=F × White')."
             )
-        groups[feature.strip()] = group.strip()
+        feature, group = feature.strip(), group.strip()
+        if groups.get(feature, group) != group:  # one reference per feature
+            raise AuditError(
+                f"--reference-group names two reference groups for '{printable(feature)}': "
+                f"'{printable(groups[feature])}' and '{printable(group)}'. Give one per "
+                "feature."
+            )
+        groups[feature] = group
     return groups
 
 

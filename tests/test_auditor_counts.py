@@ -229,6 +229,18 @@ def test_a_bad_reference_group_exits_2_naming_the_valid_ones(decisions_csv, tmp_
     assert not (out / "results.json").exists()
 
 
+def test_two_reference_groups_for_one_feature_exit_2(decisions_csv, tmp_path):
+    out = tmp_path / "out"
+    flags = ("--reference-group", "g=a", "--reference-group", "g=c", "--resamples", "0")
+    result = _run(decisions_csv, out, *flags)
+    assert result.exit_code == 2, result.output
+    assert "two reference groups for 'g': 'a' and 'c'" in result.output
+    assert "Traceback" not in result.output and not (out / "results.json").exists()
+    # The same group twice is one choice, not a conflict.
+    again = _run(decisions_csv, out, "--reference-group", "g=c", *flags[2:])
+    assert again.exit_code in (0, 1), again.output
+
+
 # --- evaluate_on: test | train | all --------------------------------------------------------
 
 
