@@ -311,3 +311,12 @@ def test_evaluate_on_train_needs_training_rows(decisions_csv, tmp_path):
     assert result.exit_code == 2, result.output
     assert "split.evaluate_on is 'train', but this audit has no training rows" in result.output
     assert not (out / "results.json").exists()
+
+
+def test_kish_effective_size_by_hand():
+    """(Σw)² / Σw², the one effective-size function of weighted intervals."""
+    from audit.metrics.performance import effective_size
+
+    assert effective_size(np.array([1.0, 1.0, 2.0])) == pytest.approx(16 / 6, abs=1e-12)
+    assert effective_size(np.ones(7)) == pytest.approx(7.0, abs=1e-12)
+    assert effective_size(np.zeros(3)) == 0.0

@@ -602,3 +602,15 @@ def test_rules_that_count_selections_are_refused_for_a_regression_audit():
     }
     with pytest.raises(AuditError, match="eeoc_uniform_guidelines count who was selected"):
         audit.run(config, data=frame)
+
+
+def test_impact_ratios_divide_by_the_highest_rate():
+    """The one impact-ratio computation (LL144 tables and regression scoring rates): by hand,
+    per row of bootstrap samples too; undefined when every rate is 0."""
+    from audit.metrics.scoring_rate import impact_ratios
+
+    np.testing.assert_allclose(impact_ratios([0.2, 0.5, 0.4]), [0.4, 1.0, 0.8], atol=1e-12)
+    np.testing.assert_allclose(
+        impact_ratios(np.array([[0.1, 0.4], [0.3, 0.15]])), [[0.25, 1.0], [1.0, 0.5]], atol=1e-12
+    )
+    assert np.isnan(impact_ratios([0.0, 0.0])).all()

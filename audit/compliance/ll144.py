@@ -27,7 +27,7 @@ import pandas as pd
 
 from audit.config import LL144Config
 from audit.errors import AuditError
-from audit.metrics.scoring_rate import above_median
+from audit.metrics.scoring_rate import above_median, impact_ratios
 from audit.text import printable, quoted_list
 from audit.vocabulary.compliance import (
     EEO1_RACE_ETHNICITY,
@@ -272,10 +272,11 @@ def _table(
         )
     compared = [row for row in rows if not row["excluded"] and row["applicants"]]
     highest = max((row["rate"] for row in compared), default=None)
-    for row in compared:
-        # Against the most selected category; undefined when no one in any category was.
-        row["impact_ratio"] = row["rate"] / highest if highest else None
-        row["highest"] = highest is not None and row["rate"] == highest
+    # Against the most selected category; undefined when no one in any category was.
+    ratios = impact_ratios([row["rate"] for row in compared]) if compared else []
+    for row, ratio in zip(compared, ratios, strict=True):
+        row["impact_ratio"] = float(ratio) if np.isfinite(ratio) else None
+        row["highest"] = row["rate"] == highest
     return {
         "dimension": dimension,
         "title": TITLES[dimension],

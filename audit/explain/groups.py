@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.metrics.performance import effective_size
+
 # A group needs this many explained rows for its means to be compared.
 MIN_ROWS_TO_COMPARE = 20
 
@@ -36,7 +38,7 @@ def mean_variance(values: np.ndarray, weights: np.ndarray, population: int) -> n
     """
     mean = weighted_mean(values, weights)
     spread = np.average((values - mean) ** 2, axis=0, weights=weights)
-    effective = weights.sum() ** 2 / (weights**2).sum()
+    effective = effective_size(weights)
     correction = max(0.0, 1.0 - len(weights) / population) if population else 0.0
     return spread / effective * correction
 

@@ -55,6 +55,7 @@ from audit.metrics.groups import (
 from audit.metrics.intervals import disparity_interval
 from audit.metrics.rowwise import GroupAUC, RowSums
 from audit.metrics.rowwise import undefined_reasons as row_reasons_of
+from audit.metrics.scoring_rate import impact_ratios
 from audit.metrics.verdicts import INSUFFICIENT, four_fifths_verdict
 from audit.text import printable, quoted_list
 from audit.vocabulary import metrics as catalog
@@ -542,16 +543,12 @@ def _impact_ratio(state: _Partition, g: int, confidence: float) -> tuple[float |
     taking = state.taking_part.get("scoring_rate", np.array([], dtype=int))
     if g not in taking:
         return None, None
-    rates = state.point["scoring_rate"][0]
-    highest = rates[taking].max()
-    value = _plain(rates[g] / highest) if highest > 0 else None
+    position = int(np.flatnonzero(taking == g)[0])
+    value = _plain(impact_ratios(state.point["scoring_rate"][0][taking])[position])
     samples = state.samples.get("scoring_rate")
     if value is None or samples is None:
         return value, None
-    top = samples[:, taking].max(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(top > 0, samples[:, g] / top, np.nan)
-    return value, _percentile(ratios, confidence)
+    return value, _percentile(impact_ratios(samples[:, taking])[:, position], confidence)
 
 
 def _cells(counts: np.ndarray) -> dict[str, float]:

@@ -34,9 +34,8 @@ def overall_metrics(
     ``y_pred``) every decision metric is computed on the expected confusion table, and the
     confusion matrix holds expected (fractional) counts."""
     n_rows = len(y_true)
-    # Kish's effective sample size: with weights, fewer rows' worth of information.
     w = sample_weight
-    n_eff = n_rows if w is None else float(np.sum(w) ** 2 / np.sum(np.square(w)))
+    n_eff = n_rows if w is None else effective_size(w)
     counted = None  # the confusion matrix counts rows: expected rows for a randomized model
     if decision_probability is not None:
         # Each row twice: decided positive with weight p, negative with weight 1 - p. Every
@@ -95,8 +94,7 @@ def _error_rates(
         if sample_weight is None:
             n = float(among.sum())
         else:
-            kept = sample_weight[among]
-            n = float(kept.sum() ** 2 / np.sum(np.square(kept))) if kept.sum() > 0 else 0.0
+            n = effective_size(sample_weight[among])
         defined = np.isfinite(value) and n > 0
         out[name] = value if defined else None
         out[f"{name}_ci"] = wilson_interval(value, n, z) if defined else None
@@ -106,6 +104,14 @@ def _error_rates(
 def z_value(confidence: float) -> float:
     """The standard normal quantile of a two-sided ``confidence`` level (1.96 for 0.95)."""
     return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def effective_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size of weighted rows, (Σw)² / Σw²: with unequal weights,
+    fewer rows' worth of information; 0 for no weight at all."""
+    weights = np.asarray(weights, dtype=np.float64)
+    total = float(weights.sum())
+    return total**2 / float(np.square(weights).sum()) if total > 0 else 0.0
 
 
 def wilson_interval(share: float, n: float, z: float) -> list[float]:
