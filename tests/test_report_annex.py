@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import needs_tools, pdf_text_and_overflow, run_cli
 from pypdf import PdfReader
 
 DIVIDER = "everything the main body (report.pdf) leaves out"
@@ -78,6 +78,14 @@ def test_demo_body_is_at_most_20_pages_then_the_annex(body_pages, annex_pages, d
     assert f"Case {len(cases)}: data row" in annex
     assert QUESTION not in body and QUESTION in annex
     assert "A6. Provenance" in annex and "A7. Metric definitions" in annex
+
+
+def test_no_text_of_the_demo_pdfs_runs_into_the_right_margin(demo_dir):
+    """Wide tables (the mitigation comparison has 14 columns) fit the page's text width."""
+    needs_tools("pdftotext")
+    for name in ("report.pdf", "report-annex.pdf"):
+        _, past = pdf_text_and_overflow(demo_dir / name)
+        assert past == [], f"{name}: {past[:10]}"
 
 
 def test_checklist_questions_appear_once(demo_pages, demo_result):
