@@ -743,10 +743,10 @@ def compare(
     """What changed between two audits; exit 1 when a policy verdict got worse."""
 
     def action() -> int:
-        from audit.comparison import read_audit
         from audit.report.comparison import render_comparison, terminal_lines
+        from audit.result import AuditResult
 
-        before, after = read_audit(old), read_audit(new)
+        before, after = AuditResult.load(old), AuditResult.load(new)
         if html is not None:
             _check_html_target(html, [old, new])
         comparison = before.compare(after)

@@ -26,15 +26,15 @@ worse; the new audit's own gate still decides its own ``rai-audit run`` exit cod
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import computed_field
 
-from audit.errors import AuditError
 from audit.metrics.verdicts import FAIL, INCONCLUSIVE, INSUFFICIENT, PASS
-from audit.result import AuditResult
 from audit.result.sections import Interval, Section
+
+# An audit.result.AuditResult. Not imported: AuditResult.compare() imports this module.
+AuditResult = Any
 
 # Higher is better; inconclusive and insufficient data are both "not settled".
 VERDICT_RANK = {PASS: 2, INCONCLUSIVE: 1, INSUFFICIENT: 1, FAIL: 0}
@@ -60,7 +60,6 @@ PERFORMANCE_METRICS: dict[str, bool | None] = {
 # Two values this close are the same number (a value re-read from JSON is exact; this only
 # absorbs float noise of recomputing the same audit elsewhere).
 SAME = {"rel_tol": 1e-9, "abs_tol": 1e-12}
-RESULTS_FILE = "results.json"
 
 Movement = Literal[
     "unchanged", "within noise", "beyond noise", "no interval", "undefined", "new", "removed"
@@ -231,26 +230,6 @@ class Comparison(Section):
 
 
 # --- reading ----------------------------------------------------------------------------
-
-
-def read_audit(path: str | Path) -> AuditResult:
-    """A saved audit: its ``results.json``, or the output folder that holds one.
-
-    Raises
-    ------
-    AuditError
-        When the path is missing, the folder holds no results.json, or the file is not a
-        result this version reads (see :meth:`AuditResult.load`).
-    """
-    path = Path(path)
-    if path.is_dir():
-        if not (path / RESULTS_FILE).is_file():
-            raise AuditError(
-                f"{path} holds no {RESULTS_FILE}. Give the output folder of `rai-audit run` "
-                f"or the {RESULTS_FILE} it wrote."
-            )
-        path = path / RESULTS_FILE
-    return AuditResult.load(path)
 
 
 # --- comparing --------------------------------------------------------------------------

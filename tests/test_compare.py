@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from audit.comparison import compare, read_audit
+from audit.comparison import compare
 from audit.datasets import make_credit
 from audit.result import AuditResult
 
@@ -257,7 +257,7 @@ def test_the_api_comparison_equals_the_cli_json(audits):
     old, new = audits
     before = AuditResult.load(old / "results.json")
     comparison = before.compare(AuditResult.load(new / "results.json"))
-    assert comparison == compare(read_audit(old), read_audit(new))
+    assert comparison == compare(AuditResult.load(old), AuditResult.load(new))
     _, cli = _compare_json(old, new)
     assert comparison.to_dict() == cli
     assert comparison.worse is True

@@ -9,15 +9,15 @@ Jinja2 environment and stylesheet) and ``--format json`` list everything.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from audit.report import wrapping
 from audit.report.render import environment, stylesheet
 from audit.report.terminal import MARKS
 from audit.text import interval_text, number_text, printable
 
-if TYPE_CHECKING:
-    from audit.comparison import Comparison
+# An audit.comparison.Comparison. Not imported: its str() and notebook view import this module.
+Comparison = Any
 
 # At most this many lines per list in the terminal (the HTML and JSON list them all).
 MAX_LINES = 12

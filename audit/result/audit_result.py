@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 # Major version: a reader of 2.x reads every 2.y; anything else is refused (re-run the audit).
 SCHEMA_VERSION = "2.0"
+RESULTS_FILE = "results.json"
 GIVE_RESULTS = "Give the results.json that `rai-audit run` wrote, or re-run the audit."
 
 
@@ -289,14 +290,22 @@ class AuditResult(Section):
 
     @classmethod
     def load(cls, path: str | Path) -> AuditResult:
-        """Read a saved ``results.json``.
+        """Read a saved ``results.json``, or the one in an audit's output folder.
 
         Raises
         ------
         AuditError
-            When the file is missing, not JSON, or not a result this version reads.
+            When the file is missing (or the folder holds none), not JSON, or not a result
+            this version reads.
         """
         path = Path(path)
+        if path.is_dir():
+            if not (path / RESULTS_FILE).is_file():
+                raise AuditError(
+                    f"{path} holds no {RESULTS_FILE}. Give the output folder of "
+                    f"`rai-audit run` or the {RESULTS_FILE} it wrote."
+                )
+            path = path / RESULTS_FILE
         if not path.is_file():
             raise AuditError(f"Results file not found: {path}. {GIVE_RESULTS}")
         text = read_text(path, "Results file")
@@ -366,10 +375,10 @@ class AuditResult(Section):
             When the path holds no result this version reads.
         """
         # The comparison reads results; it lives above this module (see save()).
-        from audit.comparison import compare, read_audit
+        from audit.comparison import compare
 
         if isinstance(other, str | os.PathLike):
-            other = read_audit(other)
+            other = AuditResult.load(other)
         elif not isinstance(other, AuditResult):
             raise TypeError(
                 "compare() takes an AuditResult, or the path of a results.json or of an audit "
