@@ -17,11 +17,10 @@ from audit.checklist.evaluate import evaluate_checklist
 from audit.checklist.spec import prepare_checklist
 from audit.compliance.stage import add_evidence_map, check_compliance_data, compliance_rows
 from audit.config import AuditConfig
-from audit.crossval import cross_validate, plan_folds
+from audit.crossval import cross_validate, measure_evaluation, plan_folds
 from audit.data import AuditData, load_audit_data
 from audit.evaluation import Evaluation, evaluate, plan_rows
 from audit.explain.stage import explain_evaluation, explain_mitigated
-from audit.metrics import measure
 from audit.metrics.fairness import group_labels
 from audit.metrics.inputs import sample_weights
 from audit.mitigation.stage import run_mitigation
@@ -70,23 +69,8 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         tuning = timed("Tuning the model", lambda: tune(config, data, plan, folds))
         config = with_params(config, tuning["chosen"])  # the final model uses the choice
     evaluation: Evaluation = timed("Getting predictions", lambda: evaluate(config, data, plan))
-    sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
-    weights = sample_weights(data.frame, evaluation.rows, config, data.source)
-    measured = timed(
-        "Computing metrics",
-        lambda: measure(
-            evaluation.y_true,
-            evaluation.y_pred if evaluation.decision_probability is None else None,
-            evaluation.scores,
-            sensitive,
-            config.fairness,
-            config.policy,
-            task=config.data.task,
-            seed=config.seed,
-            sample_weight=weights,
-            decision_probability=evaluation.decision_probability,
-        ),
-    )
+    weights = sample_weights(data.frame, evaluation.rows, config, data.source)  # mitigation's
+    measured = timed("Computing metrics", lambda: measure_evaluation(config, data, evaluation))
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "provenance": {
