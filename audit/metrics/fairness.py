@@ -48,6 +48,7 @@ from audit.metrics.counts import (
 from audit.metrics.disparities import compute, groups_behind, versus_reference
 from audit.metrics.groups import (
     Partition,
+    SensitiveCodes,
     build_partitions,
     encode_sensitive,
     group_labels,
@@ -63,7 +64,7 @@ from audit.vocabulary import metrics as catalog
 if TYPE_CHECKING:
     from audit.config import FairnessConfig
 
-__all__ = ["group_labels", "fairness_by_feature"]
+__all__ = ["group_labels", "fairness_by_feature", "fairness_from_table", "FineTable"]
 
 Task = Literal["classification", "regression"]
 # base_rate vs the reference is the label's statistical parity, as AIF360's dataset metrics
@@ -168,6 +169,59 @@ def fairness_by_feature(
         zeros = np.zeros(n_rows, dtype=np.int8)
         present, fine_counts, fine_weighted = confusion_table(codes, zeros, zeros, sample_weight)
         row_values = y_pred
+    table = FineTable(codes, present, fine_counts, fine_weighted)
+    rows = _Rows(y_true, y_pred, row_values, sample_weight, decision_probability)
+    return _fairness(table, settings, task, seed, rows)
+
+
+@dataclass
+class FineTable:
+    """What every group metric starts from: the count table of the finest groups (all
+    sensitive columns crossed) and what those groups are.
+
+    An engine that never holds the rows (DuckDB, :mod:`audit.engines`) computes this table
+    with one GROUP BY; the in-memory engine with one bincount pass. Both then go through
+    the same code below, so their numbers agree exactly.
+    """
+
+    codes: SensitiveCodes  # each sensitive column's group labels and bins (row codes optional)
+    present: np.ndarray  # (C,) finest-group codes that occur, ascending
+    counts: np.ndarray  # (C, 4) tn, fp, fn, tp
+    weighted: np.ndarray | None = None  # (C, 4) weight sums, for weighted audits
+
+
+@dataclass
+class _Rows:
+    """The evaluated rows, for the metrics that are not functions of the count table."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray | None
+    values: np.ndarray | None  # scores (classification) or predictions (regression)
+    sample_weight: np.ndarray | None
+    decision_probability: np.ndarray | None
+
+
+def fairness_from_table(
+    table: FineTable, settings: FairnessConfig, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Fairness entries of a classification audit from its finest count table alone (no
+    rows): what :func:`fairness_by_feature` returns for the same rows, number for number,
+    intervals included (the same multinomial draws from the same table and seed)."""
+    if table.weighted is not None:
+        raise AuditError(
+            "A weighted audit resamples its rows for the intervals; it needs the rows "
+            "(use the in-memory engine)."
+        )
+    return _fairness(table, settings, "classification", seed, None)
+
+
+def _fairness(
+    table: FineTable, settings: FairnessConfig, task: Task, seed: int, rows: _Rows | None
+) -> list[dict[str, Any]]:
+    present, fine_counts, fine_weighted = table.present, table.counts, table.weighted
+    codes = table.codes
+    row_values = rows.values if rows is not None else None
+    sample_weight = rows.sample_weight if rows is not None else None
     partitions = build_partitions(codes, present, settings.intersections)
     _check_reference_features(settings.reference_groups, partitions)
     fine_of_row = None
@@ -177,15 +231,16 @@ def fairness_by_feature(
     if sample_weight is not None:
         weights = np.asarray(sample_weight, float)
     else:
-        weights = np.ones(n_rows if row_values is not None else 0)
+        weights = np.ones(len(rows.y_true) if row_values is not None else 0)
     row_sums = None
     if row_values is not None:
-        assert fine_of_row is not None
+        assert fine_of_row is not None and rows is not None
         row_sums = RowSums(
-            fine_of_row, len(present), y_true, row_values, task, settings.calibration_bins
+            fine_of_row, len(present), rows.y_true, row_values, task, settings.calibration_bins
         )
     context = _Context(task, row_sums, settings)
 
+    y_true = rows.y_true if rows is not None else None
     states = [
         _prepare(p, fine_counts, fine_weighted, fine_of_row, y_true, row_values, context)
         for p in partitions
@@ -203,11 +258,11 @@ def fairness_by_feature(
                 fine_counts,
                 fine_of_row,
                 y_true,
-                y_pred,
+                rows.y_pred if rows is not None else None,
                 sample_weight,
                 resamples,
                 count_rng,
-                decision_probability,
+                rows.decision_probability if rows is not None else None,
             )
         if row_sums is not None:
             _bootstrap_rows(states, weights, resamples, row_rng, context)
