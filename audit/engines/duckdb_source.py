@@ -80,6 +80,21 @@ class DuckSource:
         return self.query(sql).iloc[0, 0]
 
 
+def _address_space_left() -> int | None:
+    """Bytes this process may still map under ``ulimit -v`` (RLIMIT_AS), or None (no limit)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as handle:
+            used = next(int(x.split()[1]) * 1024 for x in handle if x.startswith("VmSize"))
+    except (ImportError, OSError, StopIteration, ValueError):
+        return None
+    return max(soft - used, 0)
+
+
 def open_source(path: Path, threads: int | None = None) -> DuckSource:
     """Open ``path`` (CSV or Parquet) as the view ``src`` in a fresh in-process database."""
     import duckdb
@@ -91,6 +106,10 @@ def open_source(path: Path, threads: int | None = None) -> DuckSource:
             "file, or use --engine memory."
         )
     connection = duckdb.connect(":memory:")
+    limit = _address_space_left()
+    if limit is not None:  # DuckDB sizes its buffers by RAM; ulimit -v may allow far less
+        connection.execute(f"SET memory_limit = '{max(limit // 2, 16 * 2**20) // 2**20}MB'")
+        threads = 1  # each thread reads the file in 32 MB buffers of its own
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
     # Spill to disk rather than fail when a GROUP BY outgrows memory.
