@@ -56,6 +56,7 @@ from audit.metrics.groups import (
 from audit.metrics.intervals import disparity_interval
 from audit.metrics.rowwise import GroupAUC, RowSums
 from audit.metrics.rowwise import undefined_reasons as row_reasons_of
+from audit.metrics.score_cells import ScoreCells
 from audit.metrics.scoring_rate import impact_ratios
 from audit.metrics.verdicts import INSUFFICIENT, four_fifths_verdict
 from audit.text import printable, quoted_list
@@ -188,6 +189,7 @@ class FineTable:
     present: np.ndarray  # (C,) finest-group codes that occur, ascending
     counts: np.ndarray  # (C, 4) tn, fp, fn, tp
     weighted: np.ndarray | None = None  # (C, 4) weight sums, for weighted audits
+    scores: ScoreCells | None = None  # score histogram cells, when the audit has scores
 
 
 @dataclass
@@ -232,13 +234,20 @@ def _fairness(
         weights = np.asarray(sample_weight, float)
     else:
         weights = np.ones(len(rows.y_true) if row_values is not None else 0)
-    row_sums = None
-    if row_values is not None:
+    row_sums, cells = None, table.scores
+    if row_values is not None and task == "classification" and sample_weight is None:
+        # Unweighted scores: the histogram cells both engines build (one implementation).
+        assert fine_of_row is not None and rows is not None
+        cells = ScoreCells.from_rows(
+            fine_of_row, rows.y_true, row_values, settings.calibration_bins
+        )
+        row_values = None
+    elif row_values is not None:
         assert fine_of_row is not None and rows is not None
         row_sums = RowSums(
             fine_of_row, len(present), rows.y_true, row_values, task, settings.calibration_bins
         )
-    context = _Context(task, row_sums, settings)
+    context = _Context(task, row_sums, settings, cells)
 
     y_true = rows.y_true if rows is not None else None
     states = [
@@ -266,16 +275,42 @@ def _fairness(
             )
         if row_sums is not None:
             _bootstrap_rows(states, weights, resamples, row_rng, context)
+        if cells is not None:
+            _bootstrap_cells(states, cells, resamples, row_rng)
     return [_entry(state, context) for state in states]
 
 
 @dataclass
 class _Context:
-    """What every partition shares: the task, the per-finest-group row sums, the settings."""
+    """What every partition shares: the task, the per-finest-group row sums or score
+    cells, the settings."""
 
     task: Task
     row_sums: RowSums | None
     settings: FairnessConfig
+    cells: ScoreCells | None = None
+
+    @property
+    def scored(self) -> bool:
+        return self.row_sums is not None or self.cells is not None
+
+    @property
+    def probabilities(self) -> bool:
+        if self.cells is not None:
+            return self.cells.binning.probabilities
+        return bool(self.row_sums and self.row_sums.probabilities)
+
+
+def _bootstrap_cells(
+    states: list[_Partition], cells: ScoreCells, resamples: int, rng: np.random.Generator
+) -> None:
+    """Bootstrap samples of the score metrics from multinomial redraws of the score cells."""
+    maps = [(state.partition.fine_map, state.partition.n_groups) for state in states]
+    start = 0
+    for chunk in cells.resampled(maps, resamples, rng):
+        for state, values in zip(states, chunk, strict=True):
+            _store(state, values, start, resamples)
+        start += len(next(iter(chunk[0].values())))
 
 
 def _prepare(
@@ -303,9 +338,9 @@ def _prepare(
         specs = list(catalog.REGRESSION_DISPARITIES)
     else:
         specs = list(catalog.CLASSIFICATION_DISPARITIES)
-        if context.row_sums is not None:
+        if context.scored:
             kept = {"roc_auc"}
-            if context.row_sums.probabilities:
+            if context.probabilities:
                 kept |= set(catalog.SCORE_METRICS)
             specs += [d for d in catalog.SCORE_DISPARITIES if d.metrics[0] in kept]
     return _Partition(
@@ -370,6 +405,8 @@ def _point_values(states: list[_Partition], weights: np.ndarray, context: _Conte
             nan = np.full((1, state.partition.n_groups), np.nan)
             values.update({name: nan.copy() for name in catalog.SCORE_METRICS})
         values.update(_row_values(state, fine_sums, weights[None], context))
+        if context.cells is not None:
+            values.update(context.cells.point(state.partition.fine_map, state.partition.n_groups))
         state.point = values
         for metric, v in values.items():
             state.short_of[metric] = _shortfalls(state, metric)
@@ -524,12 +561,8 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
     confidence = settings.bootstrap.confidence
     point_derived = _derived(state, state.point, task)
     count_reasons = undefined_reasons(state.counts if state.weighted is None else state.weighted)
-    row_sums = context.row_sums
     row_reasons = row_reasons_of(
-        state.point,
-        task,
-        probabilities=bool(row_sums and row_sums.probabilities),
-        scored=row_sums is not None,
+        state.point, task, probabilities=context.probabilities, scored=context.scored
     )
     metric_names = [
         *(catalog.COUNT_RATES if task == "classification" else ()),
