@@ -101,6 +101,37 @@ def test_duckdb_equals_memory(tmp_path, suffix):
         )
 
 
+@pytest.mark.parametrize("direction", ["higher_is_positive", "lower_is_positive"])
+def test_duckdb_equals_memory_with_scores(tmp_path, direction):
+    """A score column: decisions, ROC AUC, Brier, log loss and calibration per group, and
+    their intervals (from the same score cells and seed) agree between the engines."""
+    frame = _log(3000, seed=4)
+    rng = np.random.default_rng(5)
+    good = (frame["label"] == "good").to_numpy()
+    frame["score"] = np.clip(rng.normal(0.45 + 0.2 * good, 0.2), 0, 1).round(3)
+    path = tmp_path / "scored.parquet"
+    frame.to_parquet(path)
+    extra = {
+        "predictions": {"score_column": "score", "threshold": 0.5, "score_direction": direction}
+    }
+    memory, duck = _audit(path, "memory", **extra), _audit(path, "duckdb", **extra)
+    assert_close(duck["fairness"], memory["fairness"])
+    assert_close(duck["verdicts"], memory["verdicts"])
+    overall = {k: v for k, v in duck["performance"].items() if k not in ("roc_auc", "brier")}
+    assert_close(overall, {k: memory["performance"][k] for k in overall})
+    # The overall AUC: exact (scikit-learn) in memory, from the cells in DuckDB; these
+    # scores have 3 decimals, each value in a bin of its own, so they agree too.
+    assert duck["performance"]["roc_auc"] == pytest.approx(
+        memory["performance"]["roc_auc"], abs=1e-12
+    )
+    sex = next(f for f in duck["fairness"]["features"] if f["feature"] == "sex")
+    assert sex["groups"][0]["ci"]["roc_auc"] is not None
+    if direction == "higher_is_positive":
+        assert sex["groups"][0]["brier"] is not None
+    else:  # negated scores are not probabilities
+        assert sex["groups"][0]["brier"] is None
+
+
 def test_duckdb_counts_by_hand(tmp_path):
     """A tiny log whose table is written out here: the engine's cells are these counts."""
     rows = [

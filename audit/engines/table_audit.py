@@ -35,9 +35,10 @@ from audit.engines.duckdb_source import (
 from audit.errors import AuditError
 from audit.evaluation import _encode_predictions
 from audit.metrics import measure_table
-from audit.metrics.counts import confusion_table
+from audit.metrics.counts import confusion_table, fine_rows
 from audit.metrics.fairness import FineTable
 from audit.metrics.groups import encode_sensitive
+from audit.metrics.score_cells import EPS, HISTOGRAM_BINS, Binning, ScoreCells
 from audit.quality.findings import Finding, QualityInput
 from audit.quality.runner import run_checks
 from audit.text import printable, quoted_list
@@ -96,7 +97,13 @@ def duckdb_result(
     stop_on_errors(quality, config)
     measured = timed(
         "Computing metrics",
-        lambda: measure_table(loaded["table"], config.fairness, config.policy, seed=config.seed),
+        lambda: measure_table(
+            loaded["table"],
+            config.fairness,
+            config.policy,
+            seed=config.seed,
+            scores=loaded["scores"],
+        ),
     )
     shown = config.shown_path(config.data.path)
     files = [{"role": "data", "path": shown, "sha256": loaded["sha256"]}]
@@ -202,7 +209,30 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
             f"Column '{column}' has {bad} missing or infinite values; every audited row needs "
             "a prediction. Fill or drop those rows first."
         )
-    rows = grouped(source, list(dict.fromkeys(keys)), extra, where=target_present)
+    measures: dict[str, str] = {}
+    binning = None
+    if predictions.score_column:
+        # Scores oriented as the in-memory engine keeps them (higher = positive), binned
+        # by the same arithmetic (audit.metrics.score_cells.Binning).
+        oriented = f"(-{q_column})" if op == "<=" else q_column
+        low, high = source.query(
+            f"SELECT min({oriented}), max({oriented}) FROM src WHERE {target_present}"
+        ).iloc[0]
+        binning = Binning.of(
+            float(low), float(high), HISTOGRAM_BINS, config.fairness.calibration_bins
+        )
+        extra.update(binning.sql(oriented))
+        clipped = f"greatest(least({oriented}, {float(1 - EPS)!r}), {float(EPS)!r})"
+        measures = {
+            "__sum": f"sum({oriented})",
+            "__square": f"sum({oriented} * {oriented})",
+            "__low": f"min({oriented})",
+            "__high": f"max({oriented})",
+        }
+        if binning.probabilities:
+            measures["__loss1"] = f"sum(-ln({clipped}))"
+            measures["__loss0"] = f"sum(-ln(1 - {clipped}))"
+    rows = grouped(source, list(dict.fromkeys(keys)), extra, measures, where=target_present)
     positive = resolve_positive_label(rows[target], cfg.positive_label, target)
     y = binary_target(rows[target], positive, target)
     if y.min() == y.max():
@@ -237,6 +267,22 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
     codes = encode_sensitive(rows[cfg.sensitive], bins, config.fairness.missing)
     n = rows["n"].to_numpy(dtype=np.float64)
     present, counts, _ = confusion_table(codes, y, y_pred, row_counts=n)
+    cells = None
+    if binning is not None:
+        loss = np.zeros(len(rows))
+        if binning.probabilities:
+            loss = np.where(y == 1, rows["__loss1"], rows["__loss0"])
+        sums = np.column_stack([n, rows["__sum"], rows["__square"], loss]).astype(np.float64)
+        cells = ScoreCells.build(
+            binning,
+            fine_rows(codes, present),
+            y.astype(np.int64),
+            rows["cal_bin"].to_numpy(dtype=np.int64),
+            rows["hist_bin"].to_numpy(dtype=np.int64),
+            sums,
+            rows["__low"].to_numpy(dtype=np.float64),
+            rows["__high"].to_numpy(dtype=np.float64),
+        )
     group_sizes = {
         name: {
             str(k): int(v)
@@ -252,7 +298,8 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
     }
     evaluated = int(n.sum())
     return {
-        "table": FineTable(codes, present, counts),
+        "table": FineTable(codes, present, counts, scores=cells),
+        "scores": _overall_scores(cells, len(present)),
         "n_file": n_file,
         "n_rows": evaluated,
         "without_target": without_target,
@@ -265,6 +312,15 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
         "column": column,
         "sha256": sha256_of(source.path),
     }
+
+
+def _overall_scores(cells: ScoreCells | None, n_fine: int) -> dict[str, float | None]:
+    """Overall ROC AUC and Brier score from the score cells (all groups as one)."""
+    if cells is None:
+        return {}
+    point = cells.point(np.zeros(n_fine, dtype=np.int64), 1)
+    brier = float(point["brier"][0, 0]) if cells.binning.probabilities else None
+    return {"roc_auc": float(point["roc_auc"][0, 0]), "brier": brier}
 
 
 def _quality(source: DuckSource, config: AuditConfig, loaded: dict[str, Any]) -> dict[str, Any]:
