@@ -91,6 +91,11 @@ def test_duckdb_equals_memory(tmp_path, suffix):
     assert_close(duck["verdicts"], memory["verdicts"])
     assert_close(duck["policy"], memory["policy"])
     assert duck["data"]["group_sizes"] == memory["data"]["group_sizes"]
+    findings = {f["id"]: f for f in memory["quality"]["findings"]}
+    for finding in duck["quality"]["findings"]:  # what both engines check, they find alike
+        assert finding["evidence"] == findings[finding["id"]]["evidence"] or (
+            finding["check"] == "null_markers"
+        )
     assert duck["data"]["n_rows"] == memory["data"]["n_rows"] == len(frame)
     for a, b in zip(duck["data"]["columns"], memory["data"]["columns"], strict=True):
         assert (a["name"], a["missing"], a["unique"], a["role"]) == (
@@ -196,8 +201,14 @@ def test_cli_duckdb_end_to_end(tmp_path):
     assert saved["data"]["n_rows"] == len(frame) - 7
     checks = {c["id"]: c for c in saved["quality"]["checks"]}
     assert checks["missing_values"]["status"] == "ran"
-    assert checks["duplicates"]["status"] == "skipped"
-    assert "--engine memory" in checks["duplicates"]["reason"]
+    assert checks["outliers"]["status"] == "skipped"
+    assert "--engine memory" in checks["outliers"]["reason"]
+    # Duplicate rows counted in SQL, as pandas counts them among the rows with a label.
+    labelled = frame[frame["label"].notna()]
+    copies = int(labelled.duplicated(keep="first").sum())
+    (rows,) = [f for f in saved["quality"]["findings"] if f["id"] == "duplicates:rows"]
+    assert rows["evidence"]["duplicate_rows"] == copies > 0
+    assert rows["evidence"]["rows_involved"] == int(labelled.duplicated(keep=False).sum())
     ids = [f["id"] for f in saved["quality"]["findings"]]
     assert "missing_values:race" in ids and "null_markers:note" in ids
     missing_race = next(f for f in saved["quality"]["findings"] if f["id"] == "missing_values:race")

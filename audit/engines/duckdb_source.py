@@ -174,13 +174,15 @@ def marker_counts(source: DuckSource, columns: list[str], markers: list[str]) ->
     return {c: dict(sorted(v.items())) for c, v in out.items()}
 
 
-def duplicate_rows(source: DuckSource) -> int:
-    """Rows that repeat an earlier row exactly (all columns)."""
-    return int(
-        source.scalar(
-            "SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT * FROM src)) FROM src"
-        )
-    )
+def duplicate_rows(source: DuckSource, where: str) -> tuple[int, int]:
+    """Rows (among those ``where`` holds) that copy an earlier row exactly, and rows involved
+    in a copy: one GROUP BY over every column."""
+    every = ", ".join(quote(c) for c in source.columns)
+    copies, involved = source.query(
+        "SELECT coalesce(sum(n - 1), 0), coalesce(sum(n) FILTER (WHERE n > 1), 0) FROM "
+        f"(SELECT count(*) AS n FROM src WHERE {where} GROUP BY {every})"
+    ).iloc[0]
+    return int(copies), int(involved)
 
 
 def grouped(

@@ -26,6 +26,7 @@ from audit.config import AuditConfig
 from audit.data import binary_target, resolve_positive_label, sha256_of
 from audit.engines.duckdb_source import (
     DuckSource,
+    duplicate_rows,
     grouped,
     marker_counts,
     open_source,
@@ -49,7 +50,6 @@ ROWS_NEEDED = (
 )
 SKIPPED_CHECKS = {
     "missing_by_group": ROWS_NEEDED,
-    "duplicates": ROWS_NEEDED,
     "conflicting_labels": ROWS_NEEDED,
     "constant_columns": ROWS_NEEDED,
     "id_like": ROWS_NEEDED,
@@ -67,9 +67,17 @@ SKIPPED_CHECKS = {
 class TableQualityInput(QualityInput):
     """The quality checks' input from SQL counts: no rows, only what the checks read."""
 
-    def __init__(self, counts: dict[str, int], n_rows: int, positives: int, **kwargs: Any):
+    def __init__(
+        self,
+        counts: dict[str, int],
+        n_rows: int,
+        positives: int,
+        duplicates: tuple[int, int],
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self._missing, self._n_rows, self._positives = counts, n_rows, positives
+        self._duplicates = duplicates
 
     @property
     def n_rows(self) -> int:
@@ -80,6 +88,9 @@ class TableQualityInput(QualityInput):
 
     def positives(self) -> int:
         return self._positives
+
+    def duplicate_rows(self) -> tuple[int, int]:
+        return self._duplicates
 
 
 def duckdb_result(
@@ -332,6 +343,7 @@ def _quality(source: DuckSource, config: AuditConfig, loaded: dict[str, Any]) ->
         missing,
         loaded["n_rows"],
         loaded["positives"],
+        duplicate_rows(source, f"{quote(cfg.target)} IS NOT NULL"),
         frame=empty,
         target=cfg.target,
         y=np.zeros(0),
@@ -350,8 +362,9 @@ def _quality(source: DuckSource, config: AuditConfig, loaded: dict[str, Any]) ->
     _add_markers(report, inp, source, config)
     report["note"] = (
         "Computed by the DuckDB engine (the rows were not loaded into memory): missing "
-        "values, null markers kept as values and label imbalance ran in SQL; the checks "
-        "marked skipped need the rows (run with --engine memory for them)."
+        "values, null markers kept as values, duplicate rows and label imbalance ran in "
+        "SQL (repeated identifiers are not looked for); the checks marked skipped need the "
+        "rows (run with --engine memory for them)."
     )
     return report
 

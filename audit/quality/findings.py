@@ -149,6 +149,13 @@ class QualityInput:
         """Rows with the positive label."""
         return int(self.y.sum())
 
+    def duplicate_rows(self) -> tuple[int, int]:
+        """Rows that copy an earlier row exactly, and rows involved in a copy (both)."""
+        from audit.quality.rows import row_hashes
+
+        hashes = row_hashes(self.frame, list(self.frame.columns))
+        return int(hashes.duplicated(keep="first").sum()), int(hashes.duplicated(keep=False).sum())
+
     @property
     def has_split(self) -> bool:
         return self.train_rows is not None and self.test_rows is not None
