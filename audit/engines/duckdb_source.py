@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.data import KIND_NAMES, READERS, _without_pd_na
+from audit.data import KIND_NAMES, READERS, without_pd_na
 from audit.errors import AuditError
 from audit.text import printable
 
@@ -48,8 +48,10 @@ PANDAS_NA = [
     "null",
 ]
 # pandas' boolean spellings: a text column holding only these is read as booleans.
-BOOLEAN_TEXT = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False}
-BOOLEAN_TEXT["false"] = False
+BOOLEAN_TEXT = {
+    **dict.fromkeys(("True", "TRUE", "true"), True),
+    **dict.fromkeys(("False", "FALSE", "false"), False),
+}
 
 
 def quote(name: str) -> str:
@@ -112,7 +114,7 @@ def open_source(path: Path, threads: int | None = None) -> DuckSource:
         threads = 1  # each thread reads the file in 32 MB buffers of its own
     if threads:
         connection.execute(f"SET threads = {int(threads)}")
-    # Spill to disk rather than fail when a GROUP BY outgrows memory.
+    # Grouped rows come back in any order (they are sorted later): lets DuckDB stream.
     connection.execute("SET preserve_insertion_order = false")
     literal = "'" + str(path).replace("'", "''") + "'"
     if kind == "parquet":
@@ -208,7 +210,7 @@ def grouped(
     frame = source.query(sql)
     for key in keys:
         frame[key] = _as_pandas_reads(frame[key])
-    frame = _without_pd_na(frame)
+    frame = without_pd_na(frame)
     return frame.rename(columns={"__n": "n"})
 
 

@@ -16,14 +16,13 @@ Checks that need the rows themselves are skipped and say so (:data:`SKIPPED_CHEC
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from audit.config import AuditConfig
-from audit.data import binary_target, resolve_positive_label, sha256_of
+from audit.data import binary_target, require_columns, resolve_positive_label, sha256_of
 from audit.engines.duckdb_source import (
     DuckSource,
     duplicate_rows,
@@ -34,7 +33,7 @@ from audit.engines.duckdb_source import (
     quote,
 )
 from audit.errors import AuditError
-from audit.evaluation import _encode_predictions
+from audit.evaluation import encode_predictions
 from audit.metrics import measure_table
 from audit.metrics.counts import confusion_table, fine_rows
 from audit.metrics.fairness import FineTable
@@ -42,7 +41,7 @@ from audit.metrics.groups import encode_sensitive
 from audit.metrics.score_cells import EPS, HISTOGRAM_BINS, Binning, ScoreCells
 from audit.quality.findings import Finding, QualityInput
 from audit.quality.runner import run_checks
-from audit.text import printable, quoted_list
+from audit.text import printable
 from audit.vocabulary.groups import MISSING_GROUP
 
 ROWS_NEEDED = (
@@ -176,20 +175,15 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
     column = predictions.prediction_column or predictions.score_column
     roles = [("Target", [target]), ("Sensitive", cfg.sensitive), ("Dropped", cfg.drop)]
     roles.append(("Prediction" if predictions.prediction_column else "Score", [column]))
+    header = pd.DataFrame(columns=source.columns)
     for role, wanted in roles:
-        absent = [c for c in wanted if c not in source.columns]
-        if absent:
-            raise AuditError(
-                f"{role} column(s) {quoted_list(absent)} not found in {source.path}, whose "
-                f"columns are {quoted_list(source.columns, shown=10)}."
-            )
+        require_columns(header, wanted, role, source.path)
     if target in cfg.sensitive:
         raise AuditError(
             f"Column '{printable(target)}' is both the target and a sensitive feature; "
             "remove it from --sensitive (data.sensitive) or choose another --target."
         )
-    columns = [c for c in source.columns]
-    stats = profile(source, columns, target)
+    stats = profile(source, source.columns, target)
     n_file = int(stats["n_file"].iloc[0])
     without_target = n_file - int(stats["n_rows"].iloc[0])
     if without_target == n_file:
@@ -266,8 +260,7 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
             "text": f"{column} {op} {predictions.threshold:g} → positive",
         }
     else:
-        like_data = SimpleNamespace(frame=rows, target=target, positive_label=positive)
-        y_pred = _encode_predictions(rows[column], like_data, column)  # type: ignore[arg-type]
+        y_pred = encode_predictions(rows[column], rows[target], positive, column)
         decision = {"text": f"{column} == {positive!r} → positive"}
     bins = {name: spec.model_dump(exclude_none=True) for name, spec in config.fairness.bins.items()}
     if any("quantiles" in spec for spec in bins.values()):
