@@ -186,7 +186,11 @@ def settings_summary(
                 "rows resampled with their weights"
                 if weighted
                 else "count metrics redraw the count table (multinomial), "
-                "score and regression metrics resample rows"
+                + (
+                    "regression metrics resample rows"
+                    if task == "regression"
+                    else "score metrics redraw the score histogram cells (multinomial)"
+                )
             )
             + (
                 "; the decisions are a randomized classifier's, so count metrics are its "
