@@ -254,7 +254,7 @@ def worse(metric: str) -> str:
 def _alert(point: dict[str, Any], reference_label: str) -> dict[str, Any]:
     where = worse(point["metric"])
     text = (
-        f"{point['window']}: {point['feature']} {point['metric']} = "
+        f"window {point['window']}: {point['feature']} {point['metric']} = "
         f"{number_text(point['value'])} {interval_text(point['ci'])}, {where} the reference "
         f"interval {interval_text(point['reference_ci'])} of window {reference_label}"
     )
@@ -289,6 +289,12 @@ def statement(section: dict[str, Any]) -> str:
         if short
         else ""
     )
+    failing = [w["label"] for w in section["windows"] if w["policy"]["status"] == "fail"]
+    if failing:
+        tail += (
+            f" The policy fails in {len(failing)} of {section['n_windows']} windows "
+            f"({', '.join(failing[:6])}{', …' if len(failing) > 6 else ''})."
+        )
     alerts = section["alerts"]
     if not section["monitored"]:
         return head + " No disparity could be watched (no feature has one)." + tail
