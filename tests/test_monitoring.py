@@ -344,6 +344,9 @@ def test_cli_writes_the_monitoring_section_and_the_report(tmp_path, log):
     assert mon["time_column"] == "decided_at" and mon["n_windows"] == 6
     assert {a["window"] for a in mon["alerts"]} == {"2024-04"}
     assert "2024-04" in [w["label"] for w in mon["windows"] if w["policy"]["status"] == "fail"]
+    table = pd.read_csv(out / "tables" / "over_time.csv")
+    assert len(table) == len(mon["trend"]) == mon["n_windows"] * len(mon["monitored"])
+    assert set(table.loc[table["status"] == "alert", "window"]) == {"2024-04"}
     html = (out / "report.html").read_text()
     assert '<section id="monitoring">' in html and "<h2>Over time</h2>" in html
     assert 'id="annex-over-time"' in html and "Over time: every window" in html
@@ -352,3 +355,48 @@ def test_cli_writes_the_monitoring_section_and_the_report(tmp_path, log):
     assert "Over time" in body and "2024-04" in body and not past
     annex, past = pdf_text_and_overflow(out / "report-annex.pdf")
     assert "Over time: every window" in annex and not past
+
+
+def test_the_trend_figure_is_readable_with_many_windows(monkeypatch):
+    """60 day windows and 8 watched disparities: at most 6 panels (those with alerts
+    first), at most 12 window labels, none touching, a key below the panels."""
+    from test_figures import assert_readable
+
+    from audit.report import monitoring_plots, plots
+
+    drawn = []
+
+    def keep(figure):
+        uri = plots.to_data_uri(figure)
+        drawn.append((figure, uri))
+        return uri
+
+    monkeypatch.setattr(monitoring_plots, "to_data_uri", keep)
+    labels = [str(d.date()) for d in pd.date_range("2024-01-01", periods=60)]
+    pairs = [(f"feature {i}", "demographic_parity_difference") for i in range(8)]
+    rng = np.random.default_rng(0)
+    trend = []
+    for w, label in enumerate(labels):
+        for feature, metric in pairs:
+            value = float(rng.uniform(0.0, 0.1)) + (0.3 if (feature, w) == ("feature 7", 40) else 0)
+            status = "reference" if w == 0 else ("alert" if value > 0.2 else "within")
+            trend.append(
+                {"window": label, "feature": feature, "metric": metric, "value": value,
+                 "ci": [value - 0.03, value + 0.03], "status": status}
+            )  # fmt: skip
+    monitoring = {
+        "monitored": [{"feature": f, "metric": m} for f, m in pairs],
+        "windows": [{"label": label} for label in labels],
+        "trend": trend,
+        "alerts": [{"feature": "feature 7", "metric": pairs[0][1], "window": labels[40]}],
+    }
+    assert monitoring_plots.trend_chart(monitoring).startswith("data:image/png")
+    ((figure, uri),) = drawn
+    assert_readable(figure, uri)
+    panels = [axes.get_title() for axes in figure.axes]
+    assert len(panels) == 6 and panels[0].startswith("feature 7")
+    assert (
+        len(shown := [t.get_text() for t in figure.axes[-1].get_xticklabels() if t.get_text()])
+        <= 12
+    )
+    assert shown[0] == labels[0]

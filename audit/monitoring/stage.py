@@ -118,7 +118,9 @@ def over_time(
     Parameters
     ----------
     windows : Windows
-        The windows (labels, rows, time spans); ``measured[i]`` is window i's result.
+        The windows; only their ``time_column``, ``window``, ``labels``, ``starts``, ``ends``
+        and ``sizes`` are read (an engine that counts per window needs no row positions).
+        ``measured[i]`` is window i's result.
     reference : int
         The position of the reference window.
     explicit_reference : bool
@@ -144,7 +146,7 @@ def over_time(
         if explicit_reference
         else "the first window",
         "n_windows": len(windows.labels),
-        "n_rows": int(sum(len(rows) for rows in windows.members)),
+        "n_rows": int(sum(windows.sizes)),
         "metrics_from": source,
         "monitored": [{"feature": f, "metric": m} for f, m in pairs],
         "windows": [
@@ -152,7 +154,7 @@ def over_time(
                 "label": windows.labels[i],
                 "start": windows.starts[i],
                 "end": windows.ends[i],
-                "n_rows": int(len(windows.members[i])),
+                "n_rows": windows.sizes[i],
                 "performance": result["performance"],
                 "fairness": slim_fairness(result["fairness"]),
                 "verdicts": result["verdicts"],

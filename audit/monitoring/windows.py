@@ -38,6 +38,11 @@ class Windows:
     starts: list[str]
     ends: list[str]
 
+    @property
+    def sizes(self) -> list[int]:
+        """Rows in each window."""
+        return [int(len(rows)) for rows in self.members]
+
     def index_of(self, label: str | None) -> int:
         """The position of window ``label`` (None: the first window).
 
