@@ -16,6 +16,7 @@ interval (too few rows in its groups) is "insufficient data" and never alerts.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -138,6 +139,7 @@ def over_time(
     alerts = [
         _alert(point, windows.labels[reference]) for point in trend if point["status"] == "alert"
     ]
+    counts = Counter((point["window"], point["status"]) for point in trend)
     section = {
         "time_column": windows.time_column,
         "window": windows.window,
@@ -155,6 +157,8 @@ def over_time(
                 "start": windows.starts[i],
                 "end": windows.ends[i],
                 "n_rows": windows.sizes[i],
+                "n_alerts": counts[(windows.labels[i], "alert")],
+                "n_insufficient": counts[(windows.labels[i], "insufficient data")],
                 "performance": result["performance"],
                 "fairness": slim_fairness(result["fairness"]),
                 "verdicts": result["verdicts"],

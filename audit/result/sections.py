@@ -782,6 +782,8 @@ class MonitoringWindow(Section):
     start: str  # the earliest time in the window (ISO)
     end: str  # the latest
     n_rows: int
+    n_alerts: int  # watched disparities that alert in this window
+    n_insufficient: int  # watched disparities with insufficient data in this window
     performance: Performance
     fairness: list[FeatureFairness]  # per group: point values only; disparities with intervals
     verdicts: list[Verdict]
