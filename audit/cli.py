@@ -486,6 +486,30 @@ def run(
             "metric and verdict per fold, with mean and spread.",
         ),
     ] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option(
+            "--time-column",
+            help="Also audit fairness over time: cut the evaluated rows into windows by this "
+            "column's dates/times (monitoring.time_column).",
+        ),
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            "--window",
+            help="Time window: month (default), week, day, or N-rows (e.g. 50000-rows: "
+            "blocks of N rows in time order).",
+        ),
+    ] = None,
+    reference_window: Annotated[
+        str | None,
+        typer.Option(
+            "--reference-window",
+            help="The window others are compared with, by its label (e.g. 2024-01; default: "
+            "the first). An alert: a disparity outside its interval.",
+        ),
+    ] = None,
     evaluate_on: Annotated[
         EvaluateOn | None,
         typer.Option(
@@ -584,6 +608,11 @@ def run(
             "seed": seed,
             "quality": {"allow_errors": True if allow_quality_errors else None},
             "checklist": {"answers": checklist_answers},
+            "monitoring": {
+                "time_column": time_column,
+                "window": window,
+                "reference_window": reference_window,
+            },
         }
         overrides[threshold_key]["threshold"] = threshold
         cfg = build_config(path, overrides)
