@@ -1,0 +1,274 @@
+"""The teaching exercises (examples/exercises, `rai-audit exercise`): each audit finds the cause
+its scenario plants, the answer keys derived from them mark themselves right, `check` gives
+hints for wrong answers, `start` copies an exercise with its data, every notebook runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from audit.cli import app
+from audit.datasets import teaching
+from audit.exercises import (
+    KEY_FILE,
+    QUESTION_TYPES,
+    check,
+    exercise_data,
+    exercise_folder,
+    exercise_names,
+    key_module,
+    load_exercise,
+    mark,
+    start,
+)
+
+runner = CliRunner()
+FOLDER_FILES = ("task.md", "exercise.ipynb", "audit.yaml", "questions.yaml", KEY_FILE)
+
+
+@pytest.fixture(scope="module")
+def keys():
+    """Each exercise's key, computed once (each runs its audit)."""
+    cache: dict[str, dict] = {}
+
+    def get(name: str) -> dict:
+        if name not in cache:
+            cache[name] = key_module(name).key()
+        return cache[name]
+
+    return get
+
+
+def _plain(value):
+    """A key value as YAML writes it (numpy scalars to Python)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _write(path: Path, answers: dict) -> Path:
+    path.write_text(yaml.safe_dump({k: _plain(v) for k, v in answers.items()}), encoding="utf-8")
+    return path
+
+
+# --- the exercises' files ------------------------------------------------------------------
+
+
+def test_every_exercise_is_complete():
+    names = exercise_names()
+    assert names
+    for name in names:
+        folder = exercise_folder(name)
+        for file in FOLDER_FILES:
+            assert (folder / file).is_file(), f"{name} lacks {file}"
+        exercise = load_exercise(name)
+        assert exercise.minutes > 0 and exercise.teaches and exercise.questions
+        ids = [q.id for q in exercise.questions]
+        assert len(ids) == len(set(ids)), f"{name}: repeated question ids"
+        for q in exercise.questions:
+            assert q.type in QUESTION_TYPES and q.hint.strip()
+            assert (q.tolerance is not None) == (q.type == "number")
+            assert q.type in ("number", "yesno") or q.options
+            assert q.id in (folder / "task.md").read_text(), f"{name}: task.md omits {q.id}"
+        config = yaml.safe_load((folder / "audit.yaml").read_text())
+        data_file = Path(config["data"]["path"]).name
+        assert data_file in exercise.data, f"{name}: audit.yaml reads a file start does not write"
+
+
+def test_learning_order_is_unique():
+    orders = [load_exercise(n).order for n in exercise_names()]
+    assert len(orders) == len(set(orders))
+
+
+# --- every audit finds its planted cause ---------------------------------------------------
+
+
+def test_label_bias_key_is_the_planted_bias(keys):
+    key = keys("label_bias")
+    frame = exercise_data("label_bias")["hiring.csv"]
+    test = frame[frame["split"] == "test"]
+    # hand counts on the audited (test) rows: the labels' gap, and no gap in `qualified`
+    rates = test.groupby("sex")["hired"].mean()
+    assert key["label_gap"] == pytest.approx(rates["female"] - rates["male"], abs=1e-9)
+    assert key["label_gap"] < -0.15
+    qualified = frame.groupby("sex")["qualified"].mean()
+    assert abs(qualified["female"] - qualified["male"]) < 0.05
+    assert key["skills_differ"] is False
+    assert key["disadvantaged_group"] == teaching.LABEL_BIAS_GROUP
+    assert key["dp_verdict"] == "fail"
+    # judged against the unbiased label, qualified women are selected far less often
+    _, against_qualified = key_module("label_bias").audits()
+    tpr = against_qualified.groups("sex").set_index("group")
+    assert key["tpr_gap_qualified"] < -0.2
+    assert tpr.loc["female", "tpr_high"] < tpr.loc["male", "tpr_low"]
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["label_bias"])
+def test_check_marks_the_key_fully_right(name, keys, tmp_path):
+    answers = _write(tmp_path / "answers.yaml", keys(name))
+    marks = check(name, answers, key=keys)
+    assert marks and all(m.right for m in marks), [(m.question.id, m.note) for m in marks]
+
+
+def _wrong(question, value):
+    """A wrong answer of the question's type."""
+    if question.type == "number":
+        return float(value) + 2 * question.tolerance + 0.01
+    if question.type == "yesno":
+        return "no" if value else "yes"
+    if question.type == "set":
+        chosen = {str(v) for v in value}
+        return [o for o in question.options if o not in chosen] or []
+    return next(o for o in question.options if o != str(value))
+
+
+@pytest.mark.parametrize("name", ["label_bias"])
+def test_check_marks_wrong_answers_wrong(name, keys, tmp_path):
+    exercise = load_exercise(name)
+    key = keys(name)
+    wrong = {q.id: _wrong(q, key[q.id]) for q in exercise.questions}
+    marks = check(name, _write(tmp_path / "answers.yaml", wrong), key=keys)
+    assert [m.right for m in marks] == [False] * len(exercise.questions)
+
+
+def test_check_on_the_command_line(keys, tmp_path, monkeypatch):
+    """Right: exit 0; one wrong: exit 1 with that question's hint; others not hinted."""
+    monkeypatch.setattr("audit.exercises.answer_key", keys)
+    key = keys("label_bias")
+    done = runner.invoke(
+        app, ["exercise", "check", "label_bias", str(_write(tmp_path / "a.yaml", key))]
+    )
+    assert done.exit_code == 0, done.output
+    assert "5 of 5 right" in done.output
+    exercise = load_exercise("label_bias")
+    wrong = {**key, "dp_verdict": "pass"}
+    done = runner.invoke(
+        app, ["exercise", "check", "label_bias", str(_write(tmp_path / "b.yaml", wrong))]
+    )
+    assert done.exit_code == 1, done.output
+    assert "WRONG  dp_verdict" in done.output and "4 of 5 right" in done.output
+    assert exercise.question("dp_verdict").hint.strip() in " ".join(done.output.split())
+    assert "WRONG  label_gap" not in done.output
+
+
+def test_number_tolerance_is_the_stated_one():
+    question = next(q for q in load_exercise("label_bias").questions if q.id == "label_gap")
+    assert question.tolerance == pytest.approx(0.03)
+    assert mark(question, -0.20 + 0.029, -0.20).right
+    assert not mark(question, -0.20 + 0.031, -0.20).right
+    assert not mark(question, "about a fifth", -0.20).right
+    assert "not a number" in mark(question, "about a fifth", -0.20).note
+    assert not mark(question, None, -0.20).right
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("label_gap: [unclosed\n", "not readable YAML"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("label_gap: 0.1\nfavourite_colour: blue\n", "unknown question ids: favourite_colour"),
+    ],
+)
+def test_check_refuses_bad_answer_files(content, says, tmp_path):
+    path = tmp_path / "answers.yaml"
+    path.write_text(content, encoding="utf-8")
+    done = runner.invoke(app, ["exercise", "check", "label_bias", str(path)])
+    assert done.exit_code == 2, done.output
+    assert says in " ".join(done.output.split())
+    assert "Traceback" not in done.output
+
+
+def test_check_refuses_an_unknown_exercise_and_a_missing_file(tmp_path):
+    path = _write(tmp_path / "answers.yaml", {})
+    done = runner.invoke(app, ["exercise", "check", "no_such_exercise", str(path)])
+    assert done.exit_code == 2 and "Unknown exercise 'no_such_exercise'" in done.output
+    assert "label_bias" in done.output  # names the known ones
+    done = runner.invoke(app, ["exercise", "check", "label_bias", str(tmp_path / "none.yaml")])
+    assert done.exit_code == 2 and "Cannot read the answers file" in done.output
+
+
+# --- start and list -------------------------------------------------------------------------
+
+
+def test_start_copies_the_exercise_with_its_data(tmp_path):
+    target = tmp_path / "mine"
+    done = runner.invoke(app, ["exercise", "start", "label_bias", "--dir", str(target)])
+    assert done.exit_code == 0, done.output
+    names = {p.name for p in target.iterdir()}
+    assert names == {
+        "task.md",
+        "exercise.ipynb",
+        "audit.yaml",
+        "questions.yaml",
+        "data",
+        "answers.yaml",
+    }  # the key (answers.py) is the teacher's: not copied
+    written = pd.read_csv(target / "data" / "hiring.csv")
+    generated = teaching.make_label_bias(n_rows=3000, seed=0)
+    pd.testing.assert_frame_equal(written, generated, check_dtype=False)
+    template = yaml.safe_load((target / "answers.yaml").read_text())
+    assert template == {q.id: None for q in load_exercise("label_bias").questions}
+
+
+def test_start_refuses_a_non_empty_folder_and_writes_nothing(tmp_path):
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    done = runner.invoke(app, ["exercise", "start", "label_bias", "--dir", str(target)])
+    assert done.exit_code == 2 and "already exists and is not empty" in done.output
+    assert [p.name for p in target.iterdir()] == ["notes.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]  # no staging folder left
+
+
+def test_start_into_an_empty_folder_and_an_unknown_name(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert start("label_bias", empty) == empty and (empty / "data" / "hiring.csv").is_file()
+    done = runner.invoke(app, ["exercise", "start", "../label_bias", "--dir", str(tmp_path / "x")])
+    assert done.exit_code == 2 and "Unknown exercise" in done.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_list_names_every_exercise_with_its_time():
+    done = runner.invoke(app, ["exercise", "list"])
+    assert done.exit_code == 0
+    for name in exercise_names():
+        assert name in done.output
+        assert f"{load_exercise(name).minutes} min" in done.output
+
+
+# --- notebooks ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", exercise_names())
+def test_notebook_runs_top_to_bottom(name, tmp_path):
+    """As a student runs it: in a started copy, every cell in order, in under 60 s."""
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    folder = start(name, tmp_path / name)
+    notebook = nbformat.read(folder / "exercise.ipynb", as_version=4)
+    began = time.perf_counter()
+    nbclient.NotebookClient(
+        notebook, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    assert time.perf_counter() - began < 60
+    errors = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
+    assert errors == []
