@@ -111,10 +111,26 @@ def test_label_bias_key_is_the_planted_bias(keys):
     assert tpr.loc["female", "tpr_high"] < tpr.loc["male", "tpr_low"]
 
 
+def test_representation_bias_key_is_the_rare_group(keys):
+    key = keys("representation_bias")
+    frame = exercise_data("representation_bias")["screening.csv"]
+    share = (frame["group"] == teaching.RARE_GROUP).mean()
+    assert share == pytest.approx(teaching.RARE_SHARE, abs=0.01)
+    assert key["rare_group"] == key["lowest_accuracy_group"] == teaching.RARE_GROUP
+    groups = key_module("representation_bias").audits().groups("group").set_index("group")
+    assert groups.loc["minority", "accuracy_high"] < groups.loc["majority", "accuracy_low"]
+    assert key["accuracy_gap"] > 0.15
+    assert key["minority_verdict"] == "fail"
+    # fewer rows, wider interval: roughly sqrt(n_majority / n_minority) times wider
+    n = groups["n"]
+    assert key["interval_width_ratio"] > 0.5 * np.sqrt(n["majority"] / n["minority"])
+    assert key["minority_signal"] == "lab_value"  # where the generator plants its signal
+
+
 # --- check ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["label_bias"])
+@pytest.mark.parametrize("name", exercise_names())
 def test_check_marks_the_key_fully_right(name, keys, tmp_path):
     answers = _write(tmp_path / "answers.yaml", keys(name))
     marks = check(name, answers, key=keys)
@@ -133,7 +149,7 @@ def _wrong(question, value):
     return next(o for o in question.options if o != str(value))
 
 
-@pytest.mark.parametrize("name", ["label_bias"])
+@pytest.mark.parametrize("name", exercise_names())
 def test_check_marks_wrong_answers_wrong(name, keys, tmp_path):
     exercise = load_exercise(name)
     key = keys(name)
