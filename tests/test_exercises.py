@@ -127,6 +127,25 @@ def test_representation_bias_key_is_the_rare_group(keys):
     assert key["minority_signal"] == "lab_value"  # where the generator plants its signal
 
 
+def test_measurement_bias_key_is_the_noisy_feature_and_group(keys):
+    from sklearn.metrics import roc_auc_score
+
+    key = keys("measurement_bias")
+    frame = exercise_data("measurement_bias")["admissions.csv"]
+    # the planted noise, seen by scikit-learn: the raw test score ranks the noisy group worse
+    raw_auc = {
+        name: roc_auc_score(rows["success"], rows[teaching.NOISY_FEATURE])
+        for name, rows in frame.groupby("language")
+    }
+    assert raw_auc[teaching.NOISY_GROUP] < raw_auc["native"] - 0.1
+    assert key["noisy_feature"] == teaching.NOISY_FEATURE
+    assert key["lowest_auc_group"] == key["higher_fpr_group"] == teaching.NOISY_GROUP
+    groups = key_module("measurement_bias").audits().groups("language").set_index("group")
+    assert groups.loc[teaching.NOISY_GROUP, "roc_auc_high"] < groups.loc["native", "roc_auc_low"]
+    assert key["auc_gap"] > 0.08
+    assert key["base_rates_differ"] is False  # ability is drawn alike for both groups
+
+
 # --- check ----------------------------------------------------------------------------------
 
 

@@ -38,8 +38,8 @@ LABEL_BIAS_GROUP = "female"
 RARE_GROUP, RARE_SHARE = "minority", 0.05
 
 NOISY_GROUP, NOISY_FEATURE = "second_language", "test_score"
-TEST_NOISE = {"native": 0.3, "second_language": 1.5}  # sd of the measurement error
-ESSAY_NOISE = 0.8  # the same for both groups
+TEST_NOISE = {"native": 0.2, "second_language": 1.5}  # sd of the measurement error
+ESSAY_NOISE = 1.5  # the same for both groups
 
 PROXY_COLUMN, PROXY_OF = "neighbourhood", "race"
 PROXY_BIAS = 1.2
@@ -124,7 +124,7 @@ def make_measurement_bias(n_rows: int = 4000, seed: int = 0) -> pd.DataFrame:
     noise_sd = np.where(language == NOISY_GROUP, TEST_NOISE[NOISY_GROUP], TEST_NOISE["native"])
     test_score = np.round(50 + 10 * (ability + noise_sd * rng.normal(0.0, 1.0, n_rows)), 1)
     essay_score = np.round(50 + 10 * (ability + ESSAY_NOISE * rng.normal(0.0, 1.0, n_rows)), 1)
-    success = (rng.random(n_rows) < _sigmoid(-0.3 + 2.5 * ability)).astype(int)
+    success = (rng.random(n_rows) < _sigmoid(-0.3 + 4.0 * ability)).astype(int)
     return pd.DataFrame(
         {
             "language": language,
