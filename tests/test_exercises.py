@@ -146,6 +146,24 @@ def test_measurement_bias_key_is_the_noisy_feature_and_group(keys):
     assert key["base_rates_differ"] is False  # ability is drawn alike for both groups
 
 
+def test_proxy_key_is_the_planted_proxy(keys):
+    from scipy.stats.contingency import association
+
+    key = keys("proxy")
+    frame = exercise_data("proxy")["lending.csv"]
+    result, without = key_module("proxy").audits()
+    flagged = key_module("proxy").flagged_proxies(result)
+    assert list(flagged) == [teaching.PROXY_COLUMN]  # the planted proxy, and only it
+    assert key["proxy_feature"] == teaching.PROXY_COLUMN
+    table = pd.crosstab(frame[teaching.PROXY_COLUMN], frame[teaching.PROXY_OF]).to_numpy()
+    assert key["proxy_strength"] == pytest.approx(association(table, method="cramer"), abs=1e-9)
+    assert key["race_is_input"] is False
+    assert key["dp_verdict"] == "fail" and key["selection_gap"] > 0.15
+    # without the proxy, nothing the model sees is associated with race: the gap closes
+    assert abs(key["gap_without_proxy"]) < 0.06
+    assert without.verdicts()["verdict"].tolist() != ["fail"]
+
+
 # --- check ----------------------------------------------------------------------------------
 
 
