@@ -164,6 +164,25 @@ def test_proxy_key_is_the_planted_proxy(keys):
     assert without.verdicts()["verdict"].tolist() != ["fail"]
 
 
+def test_historical_bias_key_reweighing_cannot_remove_the_gap(keys):
+    key = keys("historical_bias")
+    frame = exercise_data("historical_bias")["loans.csv"]
+    income = frame.groupby("group")["income"].median()
+    assert income["B"] / income["A"] == pytest.approx(
+        np.exp(-teaching.HISTORICAL_INCOME_GAP), abs=0.05
+    )
+    assert key["income_differs"] is True
+    result = key_module("historical_bias").audits()
+    rates = result.groups("group").set_index("group")["selection_rate"]
+    assert key["baseline_gap"] == pytest.approx(rates["A"] - rates["B"], abs=1e-9)
+    # reweighing reduces the gap by at least the amount task.md states, and leaves most of it
+    assert key["reweighing_reduction"] >= 0.01
+    reweighed = next(s for s in result.mitigation.strategies if s.name == "reweighing")
+    assert reweighed.disparity["ci"][0] > 0.2 and key["reweighing_passes"] is False
+    assert key["closest_to_parity"] == "threshold_optimizer:demographic_parity"
+    assert key["accuracy_cost"] > 0.02  # parity is bought with accuracy
+
+
 # --- check ----------------------------------------------------------------------------------
 
 
