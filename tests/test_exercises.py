@@ -183,6 +183,32 @@ def test_historical_bias_key_reweighing_cannot_remove_the_gap(keys):
     assert key["accuracy_cost"] > 0.02  # parity is bought with accuracy
 
 
+def test_thresholds_key_matches_scikit_learn_per_group(keys):
+    from sklearn.metrics import precision_score, recall_score
+
+    key = keys("thresholds")
+    frame = exercise_data("thresholds")["scores.csv"]
+    by_hand = {}
+    for threshold in (0.3, 0.5, 0.7):
+        for name, rows in frame.groupby("group"):
+            decided = (rows["score"] >= threshold).astype(int)
+            by_hand[threshold, name] = (
+                precision_score(rows["label"], decided),
+                recall_score(rows["label"], decided),
+                decided.mean(),
+            )
+    assert key["precision_a"] == pytest.approx(by_hand[0.5, "A"][0], abs=1e-9)
+    assert key["recall_b"] == pytest.approx(by_hand[0.5, "B"][1], abs=1e-9)
+    assert key["recall_b_trend"] == "falls" and by_hand[0.3, "B"][1] > by_hand[0.7, "B"][1]
+    assert key["precision_trend"] == "rises" and by_hand[0.3, "A"][0] < by_hand[0.7, "A"][0]
+    # the planted lower base logit of B: B is selected less at every threshold, least
+    # unequally at the lowest one
+    ratios = {t: by_hand[t, "B"][2] / by_hand[t, "A"][2] for t in (0.3, 0.5, 0.7)}
+    assert all(r < 1 for r in ratios.values()) and ratios[0.3] > ratios[0.5] > ratios[0.7]
+    assert key["best_parity_threshold"] == "0.3"
+    assert key["thresholds_passing_policy"] == ["0.3"]
+
+
 # --- check ----------------------------------------------------------------------------------
 
 
