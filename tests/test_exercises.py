@@ -209,6 +209,29 @@ def test_thresholds_key_matches_scikit_learn_per_group(keys):
     assert key["thresholds_passing_policy"] == ["0.3"]
 
 
+def test_uncertainty_key_the_verdict_flips_between_500_and_50000_rows(keys):
+    from scipy.stats import norm
+
+    key = keys("uncertainty")
+    # the planted truth: score = sigmoid(base logit + 1.5 z), positive when score >= 0.5,
+    # i.e. z >= -base / 1.5; the scenario's selection rates follow from the normal law
+    rate = {g: norm.sf(-teaching.SCORE_BASE_LOGIT[g] / 1.5) for g in ("A", "B")}
+    true_ratio, true_difference = rate["B"] / rate["A"], rate["A"] - rate["B"]
+    assert true_difference > 0.2  # so the rule demographic_parity_difference <= 0.2 is broken
+    small, large = key_module("uncertainty").audits()
+    rule = "demographic_parity_difference <= 0.2"
+    big = large.verdicts().set_index("rule")
+    assert big.loc[rule, "low"] <= true_difference <= big.loc[rule, "high"]
+    ratio_rule = big.loc["demographic_parity_ratio >= 0.5"]
+    assert ratio_rule["low"] <= true_ratio <= ratio_rule["high"]
+    assert key["dp_ratio_large"] == pytest.approx(true_ratio, abs=0.02)
+    # the flip: inconclusive on 500 rows, a conclusive fail on 50,000
+    assert rule in key["inconclusive_small"] and key["inconclusive_large"] == []
+    assert key["difference_verdict_large"] == "fail"
+    assert key["small_passes_gate"] is True and large.passed is False
+    assert key["width_ratio"] == pytest.approx(np.sqrt(50_000 / 500), rel=0.3)
+
+
 # --- check ----------------------------------------------------------------------------------
 
 
