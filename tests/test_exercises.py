@@ -257,6 +257,27 @@ def test_cv_tuning_key_accuracy_alone_breaks_the_policy(keys):
     assert key["test_verdict"] in ("pass", "inconclusive")
 
 
+def test_monitoring_key_finds_the_planted_drift(keys):
+    key = keys("monitoring")
+    module = key_module("monitoring")
+    frame = exercise_data("monitoring")["monitoring.csv"]
+    model = module.trained_model(frame)
+    results = module.audits()
+    for month, rows in frame.groupby("month"):
+        # the audit's selection rates are the deployed model's decisions, counted by hand
+        decided = pd.Series(model.predict(rows[module.INPUTS]), index=rows.index)
+        by_hand = decided.groupby(rows["group"]).mean()
+        audited = results[month].groups("group").set_index("group")["selection_rate"]
+        assert audited.to_dict() == pytest.approx(by_hand.to_dict(), abs=1e-12)
+        verdict = results[month].verdicts()["verdict"].iloc[0]
+        assert (verdict == "pass") == (month < teaching.DRIFT_MONTH), (month, verdict)
+    assert key["first_failing_month"] == teaching.DRIFT_MONTH
+    assert key["drifted_group"] == teaching.DRIFT_GROUP
+    assert key["drifted_feature"] == "credit_score"  # the column the generator shifts
+    assert key["repayment_changed"] is False
+    assert key["dp_ratio_month1"] > 0.9 > 0.5 > key["dp_ratio_month6"]
+
+
 # --- check ----------------------------------------------------------------------------------
 
 
