@@ -422,8 +422,9 @@ def test_list_names_every_exercise_with_its_time():
 @pytest.mark.parametrize("name", exercise_names())
 def test_notebook_runs_top_to_bottom(name, tmp_path):
     """As a student runs it: in a started copy, every cell in order, in under 60 s."""
-    nbclient = pytest.importorskip("nbclient")
-    nbformat = pytest.importorskip("nbformat")
+    import nbclient
+    import nbformat
+
     folder = start(name, tmp_path / name)
     notebook = nbformat.read(folder / "exercise.ipynb", as_version=4)
     began = time.perf_counter()
@@ -439,3 +440,56 @@ def test_notebook_runs_top_to_bottom(name, tmp_path):
         if output.get("output_type") == "error"
     ]
     assert errors == []
+
+
+@pytest.mark.slow
+def test_exercises_ship_in_the_wheel_and_run_installed(tmp_path):
+    """Installed from a wheel (not editable), in another folder: every exercise's files are in
+    the package, and `start` and `check` work from there."""
+    import os
+    import subprocess
+    import sys
+    import sysconfig
+    import venv
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", tmp_path, root],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("rai_audit-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    for name in exercise_names():
+        for file in FOLDER_FILES:
+            assert f"audit/exercise_files/{name}/{file}" in shipped, (name, file)
+
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "--no-deps", "--quiet", wheel], check=True)
+    site = subprocess.check_output(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+    ).strip()
+    # dependencies from this interpreter (no network); `audit` only from the wheel
+    (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    rai_audit = str(env_dir / "bin" / "rai-audit")
+
+    def run(*args):
+        return subprocess.run(
+            [rai_audit, "exercise", *args], cwd=work, env=env, capture_output=True, text=True
+        )
+
+    listed = run("list")
+    assert listed.returncode == 0 and all(n in listed.stdout for n in exercise_names())
+    started = run("start", "proxy", "--dir", "mine")
+    assert started.returncode == 0, started.stderr
+    assert (work / "mine" / "data" / "lending.csv").is_file()
+    assert not (work / "mine" / KEY_FILE).exists()
+    (work / "mine" / "answers.yaml").write_text("proxy_feature: income\n")
+    checked = run("check", "proxy", "mine/answers.yaml")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "WRONG  proxy_feature" in checked.stdout and "hint:" in checked.stdout
