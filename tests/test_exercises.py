@@ -83,6 +83,16 @@ def test_at_least_eight_exercises_each_complete():
         assert data_file in exercise.data, f"{name}: audit.yaml reads a file start does not write"
 
 
+def test_every_exercise_is_listed_for_the_wheel():
+    """setuptools ships a data folder it is told of (the slow wheel test below proves it)."""
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    listed = set(tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["packages"])
+    missing = {f"audit.exercise_files.{n}" for n in exercise_names()} - listed
+    assert missing == set(), "add to [tool.setuptools] packages in pyproject.toml"
+
+
 def test_learning_order_is_unique():
     orders = [load_exercise(n).order for n in exercise_names()]
     assert len(orders) == len(set(orders))
