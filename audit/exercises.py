@@ -163,8 +163,14 @@ def start(name: str, destination: Path) -> Path:
             "folder with --dir, or remove it first (nothing was written)."
         )
     parent = destination.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=parent))
+    except OSError as exc:
+        raise AuditError(
+            f"Cannot create {printable(str(destination))}: {exc.strerror}; choose another "
+            "folder with --dir."
+        ) from None
     try:
         for item in source.iterdir():
             if item.name not in NOT_COPIED:
@@ -218,7 +224,7 @@ def answer_key(name: str) -> dict[str, Any]:
 
 def read_answers(name: str, path: Path) -> dict[str, Any]:
     """A student's answers file: a YAML mapping of question ids (AuditError otherwise)."""
-    exercise = load_exercise(name)
+    exercise = load_exercise(exercise_folder(name).name)
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -254,8 +260,8 @@ def check(
     name: str, answers_path: Path, key: Callable[[str], dict[str, Any]] = answer_key
 ) -> list[Mark]:
     """Mark every question of exercise ``name`` right or wrong against its key."""
-    exercise = load_exercise(exercise_folder(name).name)
-    answers = read_answers(name, answers_path)
+    answers = read_answers(name, answers_path)  # checks the name and the ids first: fast
+    exercise = load_exercise(name)
     expected = key(name)
     return [mark(q, answers.get(q.id), expected[q.id]) for q in exercise.questions]
 

@@ -503,3 +503,10 @@ def test_exercises_ship_in_the_wheel_and_run_installed(tmp_path):
     checked = run("check", "proxy", "mine/answers.yaml")
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert "WRONG  proxy_feature" in checked.stdout and "hint:" in checked.stdout
+
+
+def test_start_where_nothing_can_be_written_exits_2(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    done = runner.invoke(app, ["exercise", "start", "proxy", "--dir", str(blocked / "inside")])
+    assert done.exit_code == 2 and "Cannot create" in done.output, done.output
