@@ -98,6 +98,14 @@ def test_learning_order_is_unique():
     assert len(orders) == len(set(orders))
 
 
+@pytest.mark.parametrize("generator", sorted(teaching.GENERATORS))
+def test_scenarios_are_deterministic_from_their_seed(generator):
+    make = teaching.GENERATORS[generator]
+    size = {"rows_per_month": 50} if generator == "monitoring" else {"n_rows": 300}
+    pd.testing.assert_frame_equal(make(**size, seed=3), make(**size, seed=3))
+    assert not make(**size, seed=3).equals(make(**size, seed=4))
+
+
 # --- every audit finds its planted cause ---------------------------------------------------
 
 

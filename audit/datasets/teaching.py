@@ -15,10 +15,11 @@ the data is clean (no missing values or duplicates): each exercise teaches one t
 * :func:`make_proxy` — a label bias against one race, and ``neighbourhood``, a "neutral"
   input that encodes race.
 * :func:`make_historical_bias` — a label bias plus a historical income gap: reweighing the
-  training rows removes the first, not the second.
+  training rows of a model not given the group leaves most of the selection gap.
 * :func:`make_scores` — scores already made, for the threshold and uncertainty exercises:
   group base rates differ, and the score is an honest probability for everybody.
-* :func:`make_tuning` — a label bias where stronger regularisation narrows the gap.
+* :func:`make_tuning` — a label bias against group B that ``postcode_risk`` carries into the
+  model, and approvals rare enough that ``class_weight`` moves the parity ratio.
 * :func:`make_monitoring` — monthly data; from month ``DRIFT_MONTH`` on, the bureau that
   reports one group's ``credit_score`` switches to a scale ``SCORE_SHIFT`` points lower.
 """
@@ -164,7 +165,7 @@ def make_historical_bias(n_rows: int = 4000, seed: int = 0) -> pd.DataFrame:
     """Lending after a history of exclusion: group B's incomes are lower
     (``HISTORICAL_INCOME_GAP`` in log income) *and* its labels carry a bias of
     ``HISTORICAL_LABEL_BIAS`` log-odds. Income legitimately predicts repayment here, so a
-    model that is not told the group keeps part of the gap whatever the weights."""
+    model that is not told the group keeps most of the gap whatever the weights."""
     rng = np.random.default_rng(seed)
     group = _choice(rng, ("A", "B"), [0.6, 0.4], n_rows)
     is_b = (group == "B").astype(float)
@@ -194,8 +195,10 @@ def make_scores(n_rows: int = 4000, seed: int = 0) -> pd.DataFrame:
 
 
 def make_tuning(n_rows: int = 3000, seed: int = 0) -> pd.DataFrame:
-    """Credit with a label bias against group B that flows through ``postcode_risk`` (a
-    proxy the model may lean on more or less, as its regularisation allows)."""
+    """Credit with a label bias of ``TUNING_BIAS`` log-odds against group B, which
+    ``postcode_risk`` (group membership plus noise) carries into a model that is not given the
+    group. Approvals are the rarer class, so weighting them up (``class_weight: balanced``)
+    selects more of both groups and raises the parity ratio, at a cost in accuracy."""
     rng = np.random.default_rng(seed)
     group = _choice(rng, ("A", "B"), [0.6, 0.4], n_rows)
     is_b = (group == "B").astype(float)
