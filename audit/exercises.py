@@ -257,12 +257,13 @@ def read_answers(name: str, path: Path) -> dict[str, Any]:
 
 
 def check(
-    name: str, answers_path: Path, key: Callable[[str], dict[str, Any]] = answer_key
+    name: str, answers_path: Path, key: Callable[[str], dict[str, Any]] | None = None
 ) -> list[Mark]:
-    """Mark every question of exercise ``name`` right or wrong against its key."""
+    """Mark every question of exercise ``name`` right or wrong against its key (``key``:
+    a function giving it, by default :func:`answer_key`, which runs the exercise's audit)."""
     answers = read_answers(name, answers_path)  # checks the name and the ids first: fast
     exercise = load_exercise(name)
-    expected = key(name)
+    expected = (key or answer_key)(name)
     return [mark(q, answers.get(q.id), expected[q.id]) for q in exercise.questions]
 
 

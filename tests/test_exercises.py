@@ -18,6 +18,7 @@ from audit.datasets import teaching
 from audit.exercises import (
     KEY_FILE,
     QUESTION_TYPES,
+    answer_key,
     check,
     exercise_data,
     exercise_folder,
@@ -34,12 +35,12 @@ FOLDER_FILES = ("task.md", "exercise.ipynb", "audit.yaml", "questions.yaml", KEY
 
 @pytest.fixture(scope="module")
 def keys():
-    """Each exercise's key, computed once (each runs its audit)."""
+    """Each exercise's key as `check` gets it, computed once (each runs its audit)."""
     cache: dict[str, dict] = {}
 
     def get(name: str) -> dict:
         if name not in cache:
-            cache[name] = key_module(name).key()
+            cache[name] = answer_key(name)
         return cache[name]
 
     return get
