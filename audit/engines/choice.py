@@ -35,6 +35,10 @@ def duckdb_obstacle(config: AuditConfig) -> str | None:
         return "it is weighted (fairness.weight_column): its intervals resample rows"
     if config.split.column:
         return "it evaluates the rows a split column marks (split.column)"
+    if config.monitoring.time_column is not None:
+        # Each window would be one more GROUP BY key (see audit/engines/table_audit.py);
+        # until then the windows are audited in memory.
+        return "it audits time windows (monitoring.time_column)"
     if config.compliance.rules:
         return "its compliance tables (compliance.rules) read the rows"
     if config.data.features:

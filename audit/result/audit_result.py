@@ -32,6 +32,7 @@ from audit.result.sections import (
     MitigationSection,
     ModelCard,
     ModelSection,
+    MonitoringSection,
     Performance,
     PolicySummary,
     Provenance,
@@ -68,6 +69,8 @@ class AuditResult(Section):
         The K-fold cross-validated audit of the training rows (``None`` without ``--cv``).
     tuning
         The hyperparameter search and the parameters it chose (``None`` without ``tune:``).
+    monitoring
+        Fairness per time window with alerts (``None`` without ``--time-column``).
 
     Examples
     --------
@@ -107,6 +110,7 @@ class AuditResult(Section):
     compliance: ComplianceSection | None = None
     cross_validation: CrossValidationSection | None = None  # only with split.cv (--cv K)
     tuning: TuningSection | None = None  # only with a tune: section
+    monitoring: MonitoringSection | None = None  # only with monitoring.time_column
     # Live objects of the run that made this result (never in results.json): the model
     # trained here and the mitigated model chosen for saving, which save() writes.
     _trained_model: Any = PrivateAttr(default=None)
