@@ -559,6 +559,13 @@ def run(
     ] = None,
     detail: Detail = None,
     compliance: Compliance = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="auto (default: DuckDB for a large predictions-only CSV/Parquet file), memory "
+            "(pandas; every check) or duckdb (out of core, SQL). Sets engine.",
+        ),
+    ] = None,
     force: Force = False,
     sign_key: SignKey = None,
     quiet: Quiet = False,
@@ -608,6 +615,7 @@ def run(
                 "reference_groups": _parse_reference_groups(reference_group),
             },
             "seed": seed,
+            "engine": engine,
             "quality": {"allow_errors": True if allow_quality_errors else None},
             "checklist": {"answers": checklist_answers},
             "monitoring": {

@@ -739,6 +739,9 @@ class AuditConfig(_Section):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     tune: TuneConfig | None = None
     seed: int = 0
+    # Which engine computes the audit: auto (DuckDB for large predictions-only files, see
+    # audit/engines/choice.py), memory (pandas) or duckdb (out of core, SQL).
+    engine: Literal["auto", "memory", "duckdb"] = "auto"
     # Where relative paths are shown from in results.json: the config file's folder, or the
     # working directory (a result never records an absolute local path).
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

@@ -66,7 +66,7 @@ def _given_frame(given: Any) -> tuple[pd.DataFrame, dict[str, int]]:
                 f"'{printable(name)}'; the audit cannot tell which one is meant. Rename them."
             )
     frame = frame.loc[:, ~frame.columns.duplicated()]
-    return _without_pd_na(frame), repeated
+    return without_pd_na(frame), repeated
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
@@ -111,10 +111,10 @@ def load_table(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise AuditError(f"Data file {path} has a header but no rows. {GIVE_DATA}")
     frame.columns = [str(c) for c in frame.columns]
-    return _without_pd_na(frame)
+    return without_pd_na(frame)
 
 
-def _without_pd_na(frame: pd.DataFrame) -> pd.DataFrame:
+def without_pd_na(frame: pd.DataFrame) -> pd.DataFrame:
     """Nullable columns (Int64, boolean, string with ``pd.NA``, as Parquet files written by
     pandas restore them) as plain numpy columns with NaN for missing values.
 

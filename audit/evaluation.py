@@ -627,7 +627,7 @@ def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         y_pred = rule.decide(scores)
         info.update(threshold=cfg.threshold, decision_rule=rule.as_dict())
     else:
-        y_pred = _encode_predictions(values, data, column)
+        y_pred = encode_predictions(values, data.frame[data.target], data.positive_label, column)
         rule = DecisionRule(None, score=column)
         info.update(
             threshold=None,
@@ -664,12 +664,14 @@ def _numeric(values: pd.Series, column: str, what: str, purpose: str) -> np.ndar
     return array
 
 
-def _encode_predictions(values: pd.Series, data: AuditData, column: str) -> np.ndarray:
-    """Predicted labels: in the target's own values, else 0/1 or boolean."""
-    target_values = set(data.frame[data.target].dropna().astype(str))
+def encode_predictions(
+    values: pd.Series, target: pd.Series, positive_label: Any, column: str
+) -> np.ndarray:
+    """Predicted labels: in the target's own values (``target``), else 0/1 or boolean."""
+    target_values = set(target.dropna().astype(str))
     shown = set(values.astype(str))
     if shown <= target_values:
-        return binary_target(values, data.positive_label, column)
+        return binary_target(values, positive_label, column)
     if shown <= {"0", "1", "True", "False", "0.0", "1.0"}:
         return binary_target(values, 1, column)
     raise AuditError(

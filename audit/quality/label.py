@@ -21,7 +21,7 @@ def label_imbalance(inp: QualityInput) -> list[Finding]:
     """A warning when the rarer outcome is under ``imbalance_share`` of the rows."""
     if inp.task == "regression":
         raise CheckSkipped("a numeric (regression) target has no outcome classes")
-    positives = int(inp.y.sum())
+    positives = inp.positives()
     negatives = inp.n_rows - positives
     minority = min(positives, negatives)
     frac = share(minority, inp.n_rows)

@@ -30,10 +30,8 @@ def duplicates(inp: QualityInput) -> list[Finding]:
                 {"repeated_columns": dict(inp.repeated_columns)},
             )
         )
-    hashes = row_hashes(inp.frame, list(inp.frame.columns))
-    copies = int(hashes.duplicated(keep="first").sum())
+    copies, involved = inp.duplicate_rows()
     if copies:
-        involved = int(hashes.duplicated(keep=False).sum())
         frac = share(copies, inp.n_rows)
         findings.append(
             Finding(

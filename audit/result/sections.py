@@ -47,6 +47,9 @@ class Provenance(Section):
     versions: dict[str, str | None]
     timings_seconds: dict[str, float] = Field(default_factory=dict)
     tuned_params: Json | None = None  # the parameters a tune: search chose for the model
+    # Which engine computed the audit (audit/engines/choice.py) and why it was chosen.
+    engine: Literal["memory", "duckdb"] = "memory"
+    engine_reason: str | None = None
 
 
 # --- data -------------------------------------------------------------------------------

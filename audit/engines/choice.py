@@ -1,0 +1,70 @@
+"""Which engine computes an audit: in memory (pandas + numpy) or DuckDB (out of core).
+
+``engine: auto`` (the default) picks DuckDB for a predictions-only classification audit of
+a CSV or Parquet file at least :data:`AUTO_BYTES` large on disk, where loading the rows
+into pandas costs far more time and memory than the metrics; everything else runs in
+memory, where every check and metric is available.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from audit.config import AuditConfig
+from audit.data import READERS
+from audit.errors import AuditError
+
+# File size from which ``auto`` reads with DuckDB. Parquet compresses a decision log about
+# 10x better than CSV (10M rows of 4 columns: 7.7 MB), so the thresholds differ; both are
+# about 3-5M rows of a narrow log, where pandas would hold ~1 GB.
+AUTO_BYTES = {"csv": 64 * 2**20, "parquet": 4 * 2**20}
+
+
+def duckdb_obstacle(config: AuditConfig) -> str | None:
+    """Why this audit cannot run on DuckDB (None: it can)."""
+    if config.frame is not None:
+        return "the data was given as a DataFrame in memory"
+    if config.mode != "predictions":
+        return "it audits a model (DuckDB serves predictions-only audits)"
+    if config.data.task != "classification":
+        return "it is a regression audit"
+    path = config.data.path
+    if path is None or READERS.get(Path(path).suffix.lower()) is None:
+        return "the data is not a CSV or Parquet file"
+    if config.fairness.weight_column:
+        return "it is weighted (fairness.weight_column): its intervals resample rows"
+    if config.split.column:
+        return "it evaluates the rows a split column marks (split.column)"
+    if config.monitoring.time_column is not None:
+        # Each window would be one more GROUP BY key (see audit/engines/table_audit.py);
+        # until then the windows are audited in memory.
+        return "it audits time windows (monitoring.time_column)"
+    if config.compliance.rules:
+        return "its compliance tables (compliance.rules) read the rows"
+    if config.data.features:
+        return "it declares model inputs (data.features), whose checks read the rows"
+    return None
+
+
+def choose_engine(config: AuditConfig) -> tuple[str, str]:
+    """The engine this audit runs on, and why (for the provenance)."""
+    asked = config.engine
+    obstacle = duckdb_obstacle(config)
+    if asked == "memory":
+        return "memory", "asked for (engine: memory)"
+    if asked == "duckdb":
+        if obstacle:
+            raise AuditError(
+                f"--engine duckdb (engine: duckdb) cannot run this audit: {obstacle}. "
+                "Use --engine memory (or auto)."
+            )
+        return "duckdb", "asked for (engine: duckdb)"
+    if obstacle:
+        return "memory", f"auto: in memory, since {obstacle}"
+    path = Path(config.data.path)  # type: ignore[arg-type]
+    kind = READERS[path.suffix.lower()]
+    size = path.stat().st_size if path.is_file() else 0
+    limit = AUTO_BYTES[kind]
+    if size >= limit:
+        return "duckdb", f"auto: the file is {size / 2**20:.1f} MB, ≥ {limit // 2**20} MB"
+    return "memory", f"auto: the file is {size / 2**20:.1f} MB, < {limit // 2**20} MB"
