@@ -118,9 +118,9 @@ def _counts(result: dict) -> dict:
     }
 
 
-def _assert_same_numbers(result: dict, reference: dict, sections=None) -> None:
+def _assert_same_numbers(result: dict, reference: dict) -> None:
     assert_close(_counts(result), _counts(reference))
-    for section in sections or ("fairness", "performance", "verdicts", "policy"):
+    for section in ("fairness", "performance", "verdicts", "policy"):
         assert_close(result[section], reference[section])
     assert result["data"]["group_sizes"] == reference["data"]["group_sizes"]
     assert result["data"]["n_rows"] == reference["data"]["n_rows"]
@@ -161,10 +161,11 @@ def test_spark_equals_duckdb_and_memory(spark, tmp_path, suffix, decisions):
     # Intervals are in the fairness section: identical from the same table and seed.
     assert any(d["ci"] is not None for d in region["disparities"])
     _assert_same_numbers(spark_result, duck)
-    # Until the table engines compute AUC from score histograms (issue 14, item 2), a score
-    # audit's AUC and Brier are the in-memory engine's only: its counts and verdicts agree.
-    by_scores = "score_column" in decisions
-    _assert_same_numbers(spark_result, memory, ("verdicts",) if by_scores else None)
+    _assert_same_numbers(spark_result, memory)
+    if "score_column" in decisions:  # AUC and Brier per group, from the same score cells
+        two_class = [g for g in region["groups"] if 0 < g["positives"] < g["n"]]
+        assert two_class and all(g["roc_auc"] is not None for g in two_class)
+        assert one_class["roc_auc"] is None
     assert spark_result["quality"]["findings"] == duck["quality"]["findings"]
 
 
