@@ -219,27 +219,36 @@ def test_cli_spark_end_to_end(spark, tmp_path):
     frame.loc[frame.index[:7], "label"] = None  # rows without a target are dropped, counted
     path = tmp_path / "log.csv"
     frame.to_csv(path, index=False)
-    saved = {}
-    for engine in ("spark", "duckdb"):
-        out = tmp_path / engine
-        result = run_cli(
-            "run", "--data", path, "--target", "label", "--positive-label", "good",
-            "--sensitive", "sex", "--sensitive", "region", "--prediction-column", "decision",
-            "--engine", engine, "--resamples", "100", "--out", out, "--format", "json",
-            "--format", "html", *(["--spark-master", MASTER] if engine == "spark" else []),
-        )  # fmt: skip
-        assert result.exit_code == 0, result.output
-        saved[engine] = json.loads((out / "results.json").read_text())
-    spark_saved = saved["spark"]
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--data", path, "--target", "label", "--positive-label", "good",
+        "--sensitive", "sex", "--sensitive", "region", "--prediction-column", "decision",
+        "--engine", "spark", "--spark-master", MASTER, "--resamples", "100", "--out", out,
+        "--format", "json", "--format", "html",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    spark_saved = json.loads((out / "results.json").read_text())
+    overrides = {
+        "data": {
+            "path": path,
+            "target": "label",
+            "positive_label": "good",
+            "sensitive": ["sex", "region"],
+        },
+        "predictions": {"prediction_column": "decision"},
+        "fairness": {"bootstrap": {"resamples": 100}},
+        "engine": "duckdb",
+    }
+    duck = json.loads(run_audit(build_config(None, overrides)).to_json())  # as results.json
     assert spark_saved["provenance"]["engine"] == "spark"
     assert spark_saved["config"]["spark"] == {"master": MASTER}
     assert spark_saved["data"]["rows_without_target_dropped"] == 7
     assert spark_saved["data"]["n_rows"] == len(frame) - 7
     ids = [f["id"] for f in spark_saved["quality"]["findings"]]
     assert "missing_values:region" in ids and "null_markers:note" in ids
-    assert spark_saved["quality"]["findings"] == saved["duckdb"]["quality"]["findings"]
-    assert_close(spark_saved["fairness"], saved["duckdb"]["fairness"])
-    html = (tmp_path / "spark" / "report.html").read_text()
+    assert spark_saved["quality"]["findings"] == duck["quality"]["findings"]
+    assert_close(spark_saved["fairness"], duck["fairness"])
+    html = (out / "report.html").read_text()
     assert f"Spark, master <code>{MASTER}</code>" in html
     # A running session cannot serve another master: said, exit 2, nothing written.
     result = run_cli(
