@@ -312,6 +312,8 @@ def test_auto_never_picks_spark(tmp_path):
     assert choose_engine(build_config(None, base))[0] == "duckdb"
     asked = build_config(None, {**base, "engine": "spark"})
     assert choose_engine(asked) == ("spark", "asked for (engine: spark)")
+    with pytest.raises(AuditError, match="--spark-master"):  # a master for no Spark: said
+        choose_engine(build_config(None, {**base, "spark": {"master": "local[2]"}}))
     trained = build_config(None, {"data": base["data"], "engine": "spark"})
     with pytest.raises(AuditError, match="predictions-only"):
         choose_engine(trained)

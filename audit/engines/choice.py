@@ -70,6 +70,11 @@ def choose_engine(config: AuditConfig) -> tuple[str, str]:
     asked = config.engine
     if asked == "spark" or is_spark_frame(config.frame):
         return "spark", _spark_reason(config, asked)
+    if config.spark.master is not None:
+        raise AuditError(
+            f"spark.master (--spark-master) is {config.spark.master!r}, but the audit does not "
+            f"run on Spark (engine: {asked}). Add --engine spark (engine: spark), or remove it."
+        )
     obstacle = duckdb_obstacle(config)
     if asked == "memory":
         return "memory", "asked for (engine: memory)"
