@@ -47,7 +47,7 @@ def spark_obstacle(config: AuditConfig) -> str | None:
 def rows_obstacle(config: AuditConfig) -> str | None:
     """What an engine that never holds the rows (DuckDB, Spark) cannot audit."""
     if config.mode != "predictions":
-        return "it audits a model (DuckDB serves predictions-only audits)"
+        return "it audits a model (DuckDB and Spark serve predictions-only audits)"
     if config.data.task != "classification":
         return "it is a regression audit"
     if config.fairness.weight_column:
