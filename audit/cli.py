@@ -563,7 +563,15 @@ def run(
         str | None,
         typer.Option(
             help="auto (default: DuckDB for a large predictions-only CSV/Parquet file), memory "
-            "(pandas; every check) or duckdb (out of core, SQL). Sets engine.",
+            "(pandas; every check), duckdb (out of core, SQL) or spark (Spark SQL; pip install "
+            "'rai-audit[spark]'). Sets engine.",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine spark: the Spark master URL (default local[*]; "
+            "spark://HOST:7077, yarn...). Sets spark.master.",
         ),
     ] = None,
     force: Force = False,
@@ -616,6 +624,7 @@ def run(
             },
             "seed": seed,
             "engine": engine,
+            "spark": {"master": spark_master},
             "quality": {"allow_errors": True if allow_quality_errors else None},
             "checklist": {"answers": checklist_answers},
             "monitoring": {

@@ -718,6 +718,14 @@ class ComplianceConfig(_Section):
         return self
 
 
+class SparkConfig(_Section):
+    """The Spark engine (``engine: spark``, ``pip install 'rai-audit[spark]'``): the master
+    URL of the cluster (``local[*]``: this machine's cores, ``spark://host:7077``, ``yarn``).
+    Unset: a Spark session already running in the process, else ``local[*]``."""
+
+    master: str | None = None
+
+
 class AuditConfig(_Section):
     """Everything an audit needs; see README.md for an annotated example."""
 
@@ -741,7 +749,8 @@ class AuditConfig(_Section):
     seed: int = 0
     # Which engine computes the audit: auto (DuckDB for large predictions-only files, see
     # audit/engines/choice.py), memory (pandas) or duckdb (out of core, SQL).
-    engine: Literal["auto", "memory", "duckdb"] = "auto"
+    engine: Literal["auto", "memory", "duckdb", "spark"] = "auto"
+    spark: SparkConfig = Field(default_factory=SparkConfig)  # engine: spark only
     # Where relative paths are shown from in results.json: the config file's folder, or the
     # working directory (a result never records an absolute local path).
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -752,7 +761,7 @@ class AuditConfig(_Section):
 
     @property
     def frame(self) -> Any:
-        """The data given in memory (a pandas DataFrame), or None to read ``data.path``."""
+        """The data given in memory (a pandas or Spark DataFrame), or None to read ``data.path``."""
         return self._frame
 
     @property

@@ -20,7 +20,7 @@ from audit.config import AuditConfig
 from audit.crossval import cross_validate, measure_evaluation, plan_folds
 from audit.data import AuditData, load_audit_data
 from audit.engines.choice import choose_engine
-from audit.engines.table_audit import duckdb_result
+from audit.engines.table_audit import duckdb_result, spark_result
 from audit.evaluation import Evaluation, evaluate, plan_rows
 from audit.explain.stage import explain_evaluation, explain_mitigated
 from audit.metrics.fairness import group_labels
@@ -64,6 +64,13 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         return _completed(result, config, checklist, None, timed).with_read_from(
             {config.shown_path(config.data.path): str(Path(config.data.path).absolute())}
         )
+    if engine == "spark":
+        result = spark_result(config, timed, timings, engine_why)
+        path = config.data.path if config.frame is None else None
+        read_from = {}  # a file is checked again by `rai-audit verify`; a folder is not
+        if path is not None and Path(path).is_file():
+            read_from = {config.shown_path(path): str(Path(path).absolute())}
+        return _completed(result, config, checklist, None, timed).with_read_from(read_from)
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     plan = plan_rows(config, data)
     check_compliance_data(config, data, plan.evaluated)  # a rule's columns, before any work

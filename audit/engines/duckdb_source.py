@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.data import KIND_NAMES, READERS, without_pd_na
+from audit.data import KIND_NAMES, READERS, sha256_of, without_pd_na
 from audit.errors import AuditError
 from audit.text import printable
 
@@ -61,12 +61,45 @@ def quote(name: str) -> str:
 
 @dataclass
 class DuckSource:
-    """One data file opened in DuckDB as the view ``src``."""
+    """One data file opened in DuckDB as the view ``src``.
+
+    The SQL below is shared with the Spark engine (:mod:`audit.engines.spark_source`): what
+    differs between the two dialects (identifier and text quoting, type names, a finite
+    test) is asked of the source, so each query is written once."""
 
     path: Path
     connection: Any
     columns: list[str]
     types: dict[str, str]
+    engine = "DuckDB"
+    view = "src"
+    text_type = "VARCHAR"
+
+    def quote(self, name: str) -> str:
+        return quote(name)
+
+    def literal(self, text: str) -> str:
+        """A SQL string literal holding ``text``."""
+        return "'" + text.replace("'", "''") + "'"
+
+    def is_text(self, column: str) -> bool:
+        return self.types.get(column) == "VARCHAR"
+
+    def is_numeric(self, column: str) -> bool:
+        return any(t in self.types[column] for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL"))
+
+    def not_finite(self, expression: str) -> str:
+        return f"NOT isfinite({expression})"
+
+    def shown(self, config: Any) -> str:
+        """The data as results.json names it."""
+        return config.shown_path(self.path)
+
+    def fingerprint(self) -> str:
+        return sha256_of(self.path)
+
+    def close(self) -> None:
+        self.connection.close()
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         try:
@@ -142,13 +175,14 @@ def open_source(path: Path, threads: int | None = None) -> DuckSource:
 def profile(source: DuckSource, columns: list[str], target: str) -> pd.DataFrame:
     """Per column its missing and distinct values among the rows with a target (the rows
     audited), with those rows and all rows of the file, in one scan."""
+    quote = source.quote
     kept = f"{quote(target)} IS NOT NULL"
     parts = ["count(*) AS n_file", f"count(*) FILTER (WHERE {kept}) AS n_rows"]
     for i, column in enumerate(columns):
         q = quote(column)
         parts.append(f"count(*) FILTER (WHERE {kept} AND {q} IS NULL) AS missing_{i}")
         parts.append(f"count(DISTINCT {q}) FILTER (WHERE {kept}) AS unique_{i}")
-    row = source.query(f"SELECT {', '.join(parts)} FROM src").iloc[0]
+    row = source.query(f"SELECT {', '.join(parts)} FROM {source.view}").iloc[0]
     return pd.DataFrame(
         {
             "column": columns,
@@ -160,13 +194,14 @@ def profile(source: DuckSource, columns: list[str], target: str) -> pd.DataFrame
 
 def marker_counts(source: DuckSource, columns: list[str], markers: list[str]) -> dict[str, dict]:
     """Text values meaning "missing" kept as values (e.g. Adult's '?'), per text column."""
-    text = [c for c in columns if source.types.get(c) == "VARCHAR"]
+    text = [c for c in columns if source.is_text(c)]
     if not text or not markers:
         return {}
-    listed = ", ".join("'" + m.replace("'", "''") + "'" for m in markers)
+    quote, literal = source.quote, source.literal
+    listed = ", ".join(literal(m) for m in markers)
     unions = " UNION ALL ".join(
-        f"SELECT '{c.replace(chr(39), chr(39) * 2)}' AS col, CAST({quote(c)} AS VARCHAR) AS v, "
-        f"count(*) AS n FROM src WHERE lower(trim({quote(c)})) IN ({listed}) GROUP BY 2"
+        f"SELECT {literal(c)} AS col, CAST({quote(c)} AS {source.text_type}) AS v, "
+        f"count(*) AS n FROM {source.view} WHERE lower(trim({quote(c)})) IN ({listed}) GROUP BY 2"
         for c in text
     )
     found = source.query(unions)
@@ -179,10 +214,10 @@ def marker_counts(source: DuckSource, columns: list[str], markers: list[str]) ->
 def duplicate_rows(source: DuckSource, where: str) -> tuple[int, int]:
     """Rows (among those ``where`` holds) that copy an earlier row exactly, and rows involved
     in a copy: one GROUP BY over every column."""
-    every = ", ".join(quote(c) for c in source.columns)
+    every = ", ".join(source.quote(c) for c in source.columns)
     copies, involved = source.query(
         "SELECT coalesce(sum(n - 1), 0), coalesce(sum(n) FILTER (WHERE n > 1), 0) FROM "
-        f"(SELECT count(*) AS n FROM src WHERE {where} GROUP BY {every})"
+        f"(SELECT count(*) AS n FROM {source.view} WHERE {where} GROUP BY {every})"
     ).iloc[0]
     return int(copies), int(involved)
 
@@ -198,12 +233,13 @@ def grouped(
     ``n`` (its rows) and any other ``measures`` (SQL aggregates) — the only rows that ever
     reach Python. Text holding only True/False becomes booleans and nullable columns plain
     numpy ones, as the in-memory loader has them."""
+    quote = source.quote
     select = [quote(k) for k in keys]
     select += [f"{sql} AS {quote(name)}" for name, sql in (extra or {}).items()]
     aggregates = ["count(*) AS __n"]
     aggregates += [f"{sql} AS {quote(name)}" for name, sql in (measures or {}).items()]
     group = ", ".join(str(i + 1) for i in range(len(select)))
-    sql = f"SELECT {', '.join(select + aggregates)} FROM src"
+    sql = f"SELECT {', '.join(select + aggregates)} FROM {source.view}"
     if where:
         sql += f" WHERE {where}"
     sql += f" GROUP BY {group}" if group else ""

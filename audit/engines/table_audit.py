@@ -1,4 +1,5 @@
-"""A predictions-only audit computed by DuckDB: the same result, the rows never in pandas.
+"""A predictions-only audit computed by DuckDB or Spark: the same result, the rows never in
+pandas.
 
 The file is scanned by SQL a few times — a profile (rows, missing and distinct values per
 column), the marker and duplicate counts, and one GROUP BY over the sensitive columns, the
@@ -12,6 +13,9 @@ A time window (issue 14, "fairness over time") would be one more GROUP BY key: t
 table gains a ``window`` column, and each window's rows of it give that window's table.
 
 Checks that need the rows themselves are skipped and say so (:data:`SKIPPED_CHECKS`).
+
+The source is a :class:`~audit.engines.duckdb_source.DuckSource` or a
+:class:`~audit.engines.spark_source.SparkSource`: the same queries, in each one's dialect.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from audit.config import AuditConfig
-from audit.data import binary_target, require_columns, resolve_positive_label, sha256_of
+from audit.data import IN_MEMORY, binary_target, require_columns, resolve_positive_label
 from audit.engines.duckdb_source import (
     DuckSource,
     duplicate_rows,
@@ -30,7 +34,6 @@ from audit.engines.duckdb_source import (
     marker_counts,
     open_source,
     profile,
-    quote,
 )
 from audit.errors import AuditError
 from audit.evaluation import encode_predictions
@@ -44,9 +47,7 @@ from audit.quality.runner import run_checks
 from audit.text import printable
 from audit.vocabulary.groups import MISSING_GROUP
 
-ROWS_NEEDED = (
-    "needs the rows themselves; the DuckDB engine does not load them (--engine memory runs it)"
-)
+ROWS_NEEDED = "needs the rows themselves; this engine does not load them (--engine memory runs it)"
 SKIPPED_CHECKS = {
     "missing_by_group": ROWS_NEEDED,
     "conflicting_labels": ROWS_NEEDED,
@@ -97,12 +98,52 @@ def duckdb_result(
 ) -> dict[str, Any]:
     """The result of a predictions-only audit computed by DuckDB, up to the sections that
     read the others (model card, checklist), which the pipeline adds as for any audit."""
+    source: DuckSource = timed("Loading data", lambda: open_source(config.data.path))
+    return table_result(config, source, timed, timings, {"engine": "duckdb"}, engine_why)
+
+
+def spark_result(
+    config: AuditConfig, timed: Any, timings: dict[str, float], engine_why: str
+) -> dict[str, Any]:
+    """The same result computed by Spark, from a CSV/Parquet path or a Spark DataFrame."""
+    from audit.engines.spark_source import open_spark
+
+    source = timed(
+        "Loading data", lambda: open_spark(config.data.path, config.frame, config.spark.master)
+    )
+    engine = {"engine": "spark", "spark_master": source.master}
+    return table_result(config, source, timed, timings, engine, engine_why)
+
+
+def table_result(
+    config: AuditConfig,
+    source: Any,
+    timed: Any,
+    timings: dict[str, float],
+    engine: dict[str, str],
+    engine_why: str,
+) -> dict[str, Any]:
+    """The result computed from ``source`` (a DuckDB or Spark source, closed here);
+    ``engine`` names it in the provenance (``engine`` and, for Spark, ``spark_master``)."""
+    try:
+        return _table_result(config, source, timed, timings, engine, engine_why)
+    finally:
+        source.close()
+
+
+def _table_result(
+    config: AuditConfig,
+    source: Any,
+    timed: Any,
+    timings: dict[str, float],
+    engine: dict[str, str],
+    engine_why: str,
+) -> dict[str, Any]:
     from audit.mitigation.stage import not_run
     from audit.quality.runner import stop_on_errors
     from audit.result import SCHEMA_VERSION, provenance
 
-    source: DuckSource = timed("Loading data", lambda: open_source(config.data.path))
-    loaded = timed("Counting rows by group (DuckDB)", lambda: _load(source, config))
+    loaded = timed(f"Counting rows by group ({source.engine})", lambda: _load(source, config))
     quality = timed("Checking data quality", lambda: _quality(source, config, loaded))
     stop_on_errors(quality, config)
     measured = timed(
@@ -115,8 +156,9 @@ def duckdb_result(
             scores=loaded["scores"],
         ),
     )
-    shown = config.shown_path(config.data.path)
-    files = [{"role": "data", "path": shown, "sha256": loaded["sha256"]}]
+    files = [{"role": "data", "path": source.shown(config), "sha256": loaded["sha256"]}]
+    made = provenance(config.seed, files)
+    made["versions"].update(getattr(source, "versions", {}))  # e.g. pyspark's and Spark's
     evaluated_on = (
         "every row of the data was evaluated: the decisions were already made, nothing is "
         "trained here"
@@ -131,13 +173,13 @@ def duckdb_result(
     return {
         "schema_version": SCHEMA_VERSION,
         "provenance": {
-            **provenance(config.seed, files),
+            **made,
             "timings_seconds": timings,
-            "engine": "duckdb",
+            **engine,
             "engine_reason": engine_why,
         },
         "config": config.to_dict(),
-        "data": data_overview(config, loaded),
+        "data": data_overview(config, loaded, source.shown(config)),
         "model": {**model_info, "warnings": []},
         "performance": measured["performance"],
         "fairness": {
@@ -155,7 +197,7 @@ def duckdb_result(
 
 def _no_model(config: AuditConfig) -> dict[str, Any]:
     """The explanations section of a predictions-only audit that declares no model inputs
-    (the DuckDB engine runs only those): no model, no inputs to check for proxies."""
+    (the table engines run only those): no model, no inputs to check for proxies."""
     from audit.explain.explanation import proxy_associations
 
     no_rows = pd.DataFrame({c: pd.Series(dtype=object) for c in config.data.sensitive})
@@ -169,7 +211,7 @@ def _no_model(config: AuditConfig) -> dict[str, Any]:
     }
 
 
-def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
+def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
     cfg, predictions = config.data, config.predictions
     target = cfg.target
     column = predictions.prediction_column or predictions.score_column
@@ -187,27 +229,30 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
     n_file = int(stats["n_file"].iloc[0])
     without_target = n_file - int(stats["n_rows"].iloc[0])
     if without_target == n_file:
-        raise AuditError(f"Target column '{printable(target)}' in {source.path} has no values.")
+        where = source.path or IN_MEMORY
+        raise AuditError(f"Target column '{printable(target)}' in {where} has no values.")
+    quote = source.quote
     q_column = quote(column)
     extra: dict[str, str] = {}
     keys = [*cfg.sensitive, target]
     if predictions.score_column:
         threshold = float(predictions.threshold)  # type: ignore[arg-type]
         op = "<=" if predictions.score_direction == "lower_is_positive" else ">="
-        kind = source.types[column]
-        if not any(t in kind for t in ("INT", "DOUBLE", "FLOAT", "DECIMAL")):
+        if not source.is_numeric(column):
             raise AuditError(
-                f"Score column '{printable(column)}' must be numeric (found {kind}). Give a "
-                "column of numbers."
+                f"Score column '{printable(column)}' must be numeric (found "
+                f"{source.types[column]}). Give a column of numbers."
             )
         extra["__decision"] = f"CAST({q_column} {op} {threshold!r} AS TINYINT)"
-        missing_decisions = f"{q_column} IS NULL OR NOT isfinite({q_column})"
+        missing_decisions = f"{q_column} IS NULL OR {source.not_finite(q_column)}"
     else:
         keys.append(column)
         missing_decisions = f"{q_column} IS NULL"
     target_present = f"{quote(target)} IS NOT NULL"
     bad = int(
-        source.scalar(f"SELECT count(*) FROM src WHERE {target_present} AND ({missing_decisions})")
+        source.scalar(
+            f"SELECT count(*) FROM {source.view} WHERE {target_present} AND ({missing_decisions})"
+        )
     )
     if bad:
         raise AuditError(
@@ -221,7 +266,7 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
         # by the same arithmetic (audit.metrics.score_cells.Binning).
         oriented = f"(-{q_column})" if op == "<=" else q_column
         low, high = source.query(
-            f"SELECT min({oriented}), max({oriented}) FROM src WHERE {target_present}"
+            f"SELECT min({oriented}), max({oriented}) FROM {source.view} WHERE {target_present}"
         ).iloc[0]
         binning = Binning.of(
             float(low), float(high), HISTOGRAM_BINS, config.fairness.calibration_bins
@@ -265,8 +310,9 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
     bins = {name: spec.model_dump(exclude_none=True) for name, spec in config.fairness.bins.items()}
     if any("quantiles" in spec for spec in bins.values()):
         raise AuditError(
-            "fairness.bins with quantiles needs every value of the column; the DuckDB engine "
-            "groups them. Give the bin edges (fairness.bins.COL.edges), or use --engine memory."
+            "fairness.bins with quantiles needs every value of the column; the "
+            f"{source.engine} engine groups them. Give the bin edges (fairness.bins.COL.edges), "
+            "or use --engine memory."
         )
     codes = encode_sensitive(rows[cfg.sensitive], bins, config.fairness.missing)
     n = rows["n"].to_numpy(dtype=np.float64)
@@ -314,7 +360,7 @@ def _load(source: DuckSource, config: AuditConfig) -> dict[str, Any]:
         "group_sizes": group_sizes,
         "decision": decision,
         "column": column,
-        "sha256": sha256_of(source.path),
+        "sha256": source.fingerprint(),
     }
 
 
@@ -327,7 +373,7 @@ def _overall_scores(cells: ScoreCells | None, n_fine: int) -> dict[str, float | 
     return {"roc_auc": float(point["roc_auc"][0, 0]), "brier": brier}
 
 
-def _quality(source: DuckSource, config: AuditConfig, loaded: dict[str, Any]) -> dict[str, Any]:
+def _quality(source: Any, config: AuditConfig, loaded: dict[str, Any]) -> dict[str, Any]:
     cfg = config.data
     profile_ = loaded["profile"]
     missing = dict(zip(profile_["column"], profile_["missing"], strict=True))
@@ -336,7 +382,7 @@ def _quality(source: DuckSource, config: AuditConfig, loaded: dict[str, Any]) ->
         missing,
         loaded["n_rows"],
         loaded["positives"],
-        duplicate_rows(source, f"{quote(cfg.target)} IS NOT NULL"),
+        duplicate_rows(source, f"{source.quote(cfg.target)} IS NOT NULL"),
         frame=empty,
         target=cfg.target,
         y=np.zeros(0),
@@ -354,7 +400,8 @@ def _quality(source: DuckSource, config: AuditConfig, loaded: dict[str, Any]) ->
     report = run_checks(inp)
     _add_markers(report, inp, source, config)
     report["note"] = (
-        "Computed by the DuckDB engine (the rows were not loaded into memory): missing "
+        f"Computed by the {source.engine} engine (the rows were not loaded into memory): "
+        "missing "
         "values, null markers kept as values, duplicate rows and label imbalance ran in "
         "SQL (repeated identifiers are not looked for); the checks marked skipped need the "
         "rows (run with --engine memory for them)."
@@ -363,7 +410,7 @@ def _quality(source: DuckSource, config: AuditConfig, loaded: dict[str, Any]) ->
 
 
 def _add_markers(
-    report: dict[str, Any], inp: QualityInput, source: DuckSource, config: AuditConfig
+    report: dict[str, Any], inp: QualityInput, source: Any, config: AuditConfig
 ) -> None:
     """The null-marker check in SQL: text meaning "missing" kept as a value (e.g. '?').
     Which spellings the CSV reader turned into missing values is not checked here."""
@@ -386,7 +433,7 @@ def _add_markers(
         if entry["id"] == "null_markers" and "null_markers" not in config.quality.disable:
             entry.update(
                 status="ran",
-                reason="DuckDB engine: markers kept as values only (mixed spellings of "
+                reason=f"{source.engine} engine: markers kept as values only (mixed spellings of "
                 "missing values are not checked)",
                 findings=len(findings),
             )
@@ -396,8 +443,8 @@ def _add_markers(
     report["counts"]["warning"] += len(findings)
 
 
-def data_overview(config: AuditConfig, loaded: dict[str, Any]) -> dict[str, Any]:
-    """The data section, from the SQL profile."""
+def data_overview(config: AuditConfig, loaded: dict[str, Any], shown: str) -> dict[str, Any]:
+    """The data section, from the SQL profile (``shown``: the data as results.json names it)."""
     from audit.data import column_role
 
     cfg = config.data
@@ -410,7 +457,7 @@ def data_overview(config: AuditConfig, loaded: dict[str, Any]) -> dict[str, Any]
         "score": config.predictions.score_column,
     }
     return {
-        "file": config.shown_path(cfg.path),
+        "file": shown,
         "n_rows": loaded["n_rows"],
         "n_columns": len(stats),
         "rows_without_target_dropped": loaded["without_target"],

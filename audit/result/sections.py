@@ -48,8 +48,9 @@ class Provenance(Section):
     timings_seconds: dict[str, float] = Field(default_factory=dict)
     tuned_params: Json | None = None  # the parameters a tune: search chose for the model
     # Which engine computed the audit (audit/engines/choice.py) and why it was chosen.
-    engine: Literal["memory", "duckdb"] = "memory"
+    engine: Literal["memory", "duckdb", "spark"] = "memory"
     engine_reason: str | None = None
+    spark_master: str | None = None  # the Spark engine's master URL (e.g. local[*])
 
 
 # --- data -------------------------------------------------------------------------------
