@@ -277,24 +277,42 @@ def test_cv_tuning_key_accuracy_alone_breaks_the_policy(keys):
 
 
 def test_monitoring_key_finds_the_planted_drift(keys):
+    """The time-window audit's first alert and first failure are the month the drift was
+    planted; each window's selection rates are the deployed model's decisions counted by hand."""
     key = keys("monitoring")
     module = key_module("monitoring")
     frame = exercise_data("monitoring")["monitoring.csv"]
     model = module.trained_model(frame)
-    results = module.audits()
-    for month, rows in frame.groupby("month"):
-        # the audit's selection rates are the deployed model's decisions, counted by hand
+    monitoring = module.audit_over_time().monitoring
+    labels = [teaching.month_label(m) for m in range(1, teaching.MONTHS + 1)]
+    assert [w.label for w in monitoring.windows] == labels
+    drift = teaching.month_label(teaching.DRIFT_MONTH)
+    month = frame["decided_on"].str[:7]
+    for window in monitoring.windows:
+        rows = frame[month == window.label]
+        assert window.n_rows == len(rows)
         decided = pd.Series(model.predict(rows[module.INPUTS]), index=rows.index)
         by_hand = decided.groupby(rows["group"]).mean()
-        audited = results[month].groups("group").set_index("group")["selection_rate"]
-        assert audited.to_dict() == pytest.approx(by_hand.to_dict(), abs=1e-12)
-        verdict = results[month].verdicts()["verdict"].iloc[0]
-        assert (verdict == "pass") == (month < teaching.DRIFT_MONTH), (month, verdict)
-    assert key["first_failing_month"] == teaching.DRIFT_MONTH
+        assert module.selection_rates(window).to_dict() == pytest.approx(
+            by_hand.to_dict(), abs=1e-12
+        )
+        before = window.label < drift
+        assert (module.rule_verdict(window).verdict == "pass") == before, window.label
+        assert (window.n_alerts == 0) == before, window.label
+    assert monitoring.alerts[0].window == drift
+    assert key["first_alert_window"] == key["first_failing_window"] == drift
     assert key["drifted_group"] == teaching.DRIFT_GROUP
     assert key["drifted_feature"] == "credit_score"  # the column the generator shifts
     assert key["repayment_changed"] is False
-    assert key["dp_ratio_month1"] > 0.9 > 0.5 > key["dp_ratio_month6"]
+    assert key["dp_ratio_reference"] > 0.9 > 0.5 > key["dp_ratio_last"]
+
+
+def test_monitoring_window_questions_offer_the_audit_s_labels():
+    """The window questions' options are the windows the audit labels (2024-01 ... 2024-06)."""
+    labels = [teaching.month_label(m) for m in range(1, teaching.MONTHS + 1)]
+    exercise = load_exercise("monitoring")
+    for question_id in ("first_alert_window", "first_failing_window"):
+        assert list(exercise.question(question_id).options) == labels
 
 
 # --- check ----------------------------------------------------------------------------------
