@@ -196,6 +196,8 @@ def test_historical_bias_key_reweighing_cannot_remove_the_gap(keys):
     assert key["baseline_gap"] == pytest.approx(rates["A"] - rates["B"], abs=1e-9)
     # reweighing reduces the gap by at least the amount task.md states, and leaves most of it
     assert key["reweighing_reduction"] >= 0.01
+    reduction = load_exercise("historical_bias").question("reweighing_reduction")
+    assert not mark(reduction, 0, key["reweighing_reduction"]).right  # "no change" is wrong
     reweighed = next(s for s in result.mitigation.strategies if s.name == "reweighing")
     assert reweighed.disparity["ci"][0] > 0.2 and key["reweighing_passes"] is False
     assert key["closest_to_parity"] == "threshold_optimizer:demographic_parity"
@@ -344,6 +346,19 @@ def test_check_marks_wrong_answers_wrong(name, keys, tmp_path):
     wrong = {q.id: _wrong(q, key[q.id]) for q in exercise.questions}
     marks = check(name, _write(tmp_path / "answers.yaml", wrong), key=keys)
     assert [m.right for m in marks] == [False] * len(exercise.questions)
+
+
+@pytest.mark.parametrize("name", exercise_names())
+def test_a_number_copied_from_another_question_is_wrong(name, keys):
+    """A tolerance narrower than the distance to every other numeric answer of the exercise:
+    e.g. the baseline's parity difference given as the reweighed model's is marked wrong."""
+    key = keys(name)
+    numbers = [q for q in load_exercise(name).questions if q.type == "number"]
+    for question in numbers:
+        for other in numbers:
+            if other is not question:
+                copied = mark(question, _plain(key[other.id]), key[question.id])
+                assert not copied.right, (question.id, "given", other.id)
 
 
 def test_check_on_the_command_line(keys, tmp_path, monkeypatch):
