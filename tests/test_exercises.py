@@ -389,6 +389,8 @@ def test_number_tolerance_is_the_stated_one():
     assert not mark(question, "about a fifth", -0.20).right
     assert "not a number" in mark(question, "about a fifth", -0.20).note
     assert not mark(question, None, -0.20).right
+    for boolean in (True, False):  # `label_gap: yes` is not the number 1
+        assert "not a number" in mark(question, boolean, 1.0).note
 
 
 @pytest.mark.parametrize(
@@ -397,6 +399,9 @@ def test_number_tolerance_is_the_stated_one():
         ("label_gap: [unclosed\n", "not readable YAML"),
         ("- just\n- a list\n", "must be a mapping"),
         ("label_gap: 0.1\nfavourite_colour: blue\n", "unknown question ids: favourite_colour"),
+        ("", "is empty"),
+        ("# only a comment\n", "is empty"),
+        ("{}\n", "is empty"),
     ],
 )
 def test_check_refuses_bad_answer_files(content, says, tmp_path):
