@@ -1,5 +1,6 @@
 """Every exercise's notebook runs top to bottom in a started copy, as a student runs it
-(slow: about 10-15 s each; in a file of its own so pytest-xdist can run it beside the keys)."""
+(slow: 13-19 s each on a loaded 2-core machine; in a file of its own so pytest-xdist can
+run it beside the keys)."""
 
 from __future__ import annotations
 
