@@ -274,7 +274,8 @@ def check(
 def mark(question: Question, given: Any, expected: Any) -> Mark:
     """One answer against the key, by the question's type."""
     if given is None or given == "":
-        return Mark(question, False, "not answered")
+        # YAML reads a blank value and null (or ~) alike: say so, for options such as none
+        return Mark(question, False, "not answered: the value is blank or null")
     kind = question.type
     if kind == "number":
         try:

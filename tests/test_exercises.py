@@ -389,6 +389,9 @@ def test_number_tolerance_is_the_stated_one():
     assert not mark(question, "about a fifth", -0.20).right
     assert "not a number" in mark(question, "about a fifth", -0.20).note
     assert not mark(question, None, -0.20).right
+    chosen = load_exercise("cv_tuning").question("chosen_class_weight")
+    assert "blank or null" in mark(chosen, None, "none").note  # `null` is not the option none
+    assert mark(chosen, "None", "none").right
     for boolean in (True, False):  # `label_gap: yes` is not the number 1
         assert "not a number" in mark(question, boolean, 1.0).note
 
