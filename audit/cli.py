@@ -202,6 +202,8 @@ def _guarded(debug: bool, action: Callable[[], int]) -> None:
     except KeyboardInterrupt:
         _echo("Interrupted; no output was written.", err=True)
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): Click quietens the streams and exits 1
     except Exception as exc:
         if debug:
             _echo(traceback.format_exc().rstrip("\n"), err=True)
