@@ -8,7 +8,14 @@ from audit.datasets.public import (
     load_german,
     load_public,
 )
-from audit.datasets.synthetic import SCENARIOS, Scenario, make_credit, make_hiring, make_scenario
+from audit.datasets.synthetic import (
+    SCENARIOS,
+    Scenario,
+    make_credit,
+    make_hiring,
+    make_offers,
+    make_scenario,
+)
 
 __all__ = [
     "PUBLIC_DATASETS",
@@ -21,5 +28,6 @@ __all__ = [
     "load_public",
     "make_credit",
     "make_hiring",
+    "make_offers",
     "make_scenario",
 ]

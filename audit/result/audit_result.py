@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from audit.errors import AuditError
 from audit.result.sections import (
     ChecklistSection,
+    ClassesSection,
     ComplianceSection,
     CrossValidationSection,
     DataSection,
@@ -68,6 +69,9 @@ class AuditResult(Section):
         The K-fold cross-validated audit of the training rows (``None`` without ``--cv``).
     tuning
         The hyperparameter search and the parameters it chose (``None`` without ``tune:``).
+    classes
+        A multiclass audit's classes, each audited one-vs-rest, and the macro summaries
+        (``None`` unless ``data.task: multiclass``).
 
     Examples
     --------
@@ -107,6 +111,7 @@ class AuditResult(Section):
     compliance: ComplianceSection | None = None
     cross_validation: CrossValidationSection | None = None  # only with split.cv (--cv K)
     tuning: TuningSection | None = None  # only with a tune: section
+    classes: ClassesSection | None = None  # only with data.task: multiclass
     # Live objects of the run that made this result (never in results.json): the model
     # trained here and the mitigated model chosen for saving, which save() writes.
     _trained_model: Any = PrivateAttr(default=None)

@@ -126,7 +126,7 @@ class ConfusionMatrix(Section):
 
 
 class Performance(Section):
-    task: Literal["classification", "regression"]
+    task: Literal["classification", "multiclass", "regression"]
     n: int
     decisions: Literal["as made", "expected"] | None = None
     # classification
@@ -156,6 +156,10 @@ class Performance(Section):
     mean_target: float | None = None
     mean_residual: float | None = None
     median_prediction: float | None = None  # the scoring rate's median (full sample)
+    # multiclass: the unweighted means over the classes (one-vs-rest)
+    macro_precision: float | None = None
+    macro_recall: float | None = None
+    macro_f1: float | None = None
 
 
 # --- fairness ---------------------------------------------------------------------------
@@ -252,7 +256,7 @@ class FeatureFairness(Section):
 
 class FairnessSettings(Section):
     decisions: Literal["as made", "expected"] = "as made"
-    task: Literal["classification", "regression"]
+    task: Literal["classification", "multiclass", "regression"]
     min_group_size: int
     missing: str
     intersections: bool | list[list[str]]
@@ -289,6 +293,7 @@ class Verdict(Section):
     reason: str
     point_violates: bool | None = None  # None: no point value
     fails_gate: bool = False  # the one decision the terminal, JUnit and the report show
+    class_label: str | None = None  # a multiclass audit's class the verdict is about
 
 
 class PolicySummary(Section):
@@ -808,3 +813,40 @@ class TuningSection(Section):
         "most accurate (no policy)",
     ]
     statement: str
+
+
+# --- multiclass -------------------------------------------------------------------------
+
+
+class ClassAudit(Section):
+    """One class of a multiclass audit, one-vs-rest: the binary engine's numbers for
+    'is this class' against 'predicted this class' (audit/metrics/multiclass.py)."""
+
+    label: str
+    support: int  # evaluated rows of this class
+    predicted: int  # evaluated rows predicted as this class
+    performance: Performance
+    fairness: list[FeatureFairness]
+
+
+class MacroDisparity(Section):
+    """One disparity of one feature across the classes: each class's value, their mean,
+    and the worst class (largest difference in absolute value, ratio furthest from 1)."""
+
+    feature: str
+    metric: str
+    values: dict[str, float | None]
+    defined_classes: int
+    mean: float | None
+    worst_class: str | None
+    worst_value: float | None
+    worst_ci: Interval | None = None
+
+
+class ClassesSection(Section):
+    """A multiclass audit's classes (``data.task: multiclass``), each audited one-vs-rest."""
+
+    labels: list[str]
+    text: str
+    per_class: dict[str, ClassAudit]
+    macro: list[MacroDisparity]
