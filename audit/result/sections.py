@@ -442,6 +442,15 @@ class PrincipalReasons(Section):
     flags: list[ReasonFlag] = Field(default_factory=list)
 
 
+class ClassExplanation(Section):
+    """A multiclass model's SHAP ranking for one class's predicted probability."""
+
+    label: str
+    base_value: float
+    additivity_max_error: float
+    features: list[FeatureImportance]
+
+
 class Explanation(Section):
     """SHAP explanations of one model (the audited one, or a mitigated variant)."""
 
@@ -469,6 +478,7 @@ class Explanation(Section):
     rows: Json | None = None  # explained rows' values, kept to draw the plots from
     cases: list[Json] = Field(default_factory=list)
     seconds: float | None = None
+    classes: list[ClassExplanation] = Field(default_factory=list)  # multiclass: per class
 
 
 class ExplanationSection(Explanation):
