@@ -1,7 +1,7 @@
 """SHAP explanations of a multiclass model: one global ranking per class, and the overall one.
 
 The model's predicted probabilities are explained for every class at once
-(:func:`audit.explain.explainers.class_probability_explainer`) on a sample of the evaluated
+(:func:`audit.explain.explainers.class_explainer`) on a sample of the evaluated
 rows stratified by the sensitive groups, sized by the same time budget as a binary
 model's. Per class: the features ranked by mean |SHAP| of that class's probability and
 the base value; overall: the mean across classes of each feature's mean |SHAP|. The
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from audit.config import ExplainConfig
-from audit.explain.explainers import ModelExplainer, class_probability_explainer
+from audit.explain.explainers import ModelExplainer, class_explainer
 from audit.explain.explanation import IMPORTANT_SHARE, MIN_SAMPLE_ROWS, _kind
 from audit.explain.groups import weighted_mean
 from audit.explain.sampling import Sample, stratified_sample
@@ -45,11 +45,11 @@ def explain_classes(
     section: ``features`` (overall mean |SHAP| across the classes) and ``classes`` (one
     ranking per class, with its base value and additivity error).
     """
-    if not hasattr(model, "predict_proba"):
+    if not hasattr(model, "predict_proba") and not hasattr(model, "decision_function"):
         return {
             "status": "not_explained",
-            "reason": "The multiclass model gives no predict_proba: SHAP values explain the "
-            "probability of each class, which this model does not give.",
+            "reason": "The multiclass model gives neither predict_proba nor a decision "
+            "function: SHAP values explain a score of each class, which this model lacks.",
         }
     started = time.perf_counter()
     cfg = settings
@@ -58,7 +58,7 @@ def explain_classes(
         proxies = proxy_associations(X, groups, seed=seed)
     source = X if background is None else background
     background = source.sample(min(cfg.background_size, len(source)), random_state=seed)
-    explainer = class_probability_explainer(model, background[list(X.columns)], seed)
+    explainer = class_explainer(model, background[list(X.columns)], seed)
     budget_rows = max(int(cfg.budget_seconds / explainer.seconds_per_row), 0)
     size = min(cfg.sample_size, max(budget_rows, MIN_SAMPLE_ROWS))
     sample = stratified_sample(groups, size, cfg.min_group_rows, seed)
@@ -91,10 +91,11 @@ def explain_classes(
         "additivity_max_error": float(errors.max()),
         "background_rows": explainer.background_rows,
         "notes": [
+            *explainer.notes,
             "A multiclass model: each class's probability is explained (one ranking per "
             "class); the overall ranking is the mean |SHAP| across the classes. Per-group "
             "views, principal reasons and individual cases explain one adverse decision and "
-            "are given for binary audits only."
+            "are given for binary audits only.",
         ],
         "sample": {
             "rows": sample.size,
