@@ -266,6 +266,13 @@ def resolve_positive_label(values: pd.Series, positive_label: Any, column: str) 
     if set(pd.Series(observed).astype(str)) <= {"0", "1", "0.0", "1.0", "True", "False"}:
         return True if values.dtype == bool else 1
     shown = _values(observed)
+    if len(observed) > 2:
+        raise AuditError(
+            f"Column '{printable(column)}' has {len(observed)} classes ({shown}); a "
+            "classification audit needs two. To audit a model with more than two classes, set "
+            "data.task: multiclass (--task multiclass); otherwise recode the target to two "
+            "values and set --positive-label (data.positive_label)."
+        )
     raise AuditError(
         f"Column '{printable(column)}' is not 0/1 or boolean: set --positive-label "
         "(data.positive_label) to the value that is the positive (favourable or predicted) "

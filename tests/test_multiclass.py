@@ -28,6 +28,7 @@ from audit.explain.explainers import class_explainer
 from audit.metrics.multiclass import measure_multiclass
 from audit.model_files import save_model
 from tests.conftest import needs_tools, pdf_text_and_overflow, run_cli
+from tests.test_report_layout import identifiers, split_identifiers
 
 CLASSES = ["ant", "bee", "cat"]
 QUIET = {
@@ -206,6 +207,15 @@ def test_the_offers_scenario_plants_fewer_premium_offers_for_women(offers):
 
 
 def test_three_classes_under_classification_point_to_the_multiclass_task(offers):
+    with pytest.raises(AuditError, match=r"has 3 classes .*set data.task: multiclass"):
+        audit.run(
+            data=offers,
+            target="offer",
+            sensitive="sex",
+            model="logistic_regression",
+            drop=["applicant_id"],
+            **QUIET,
+        )
     with pytest.raises(AuditError, match="set data.task: multiclass"):
         audit.run(
             data=offers,
@@ -323,7 +333,7 @@ def test_a_saved_multiclass_model_is_loaded_and_audited(offers, tmp_path, suffix
         import joblib
 
         joblib.dump(model, path)
-    result = audit.run(
+    typed = audit.run(
         {"model": {"file": str(path), "trust": suffix != ".skops"}},  # a pickle: trusted
         data=offers,
         target="offer",
@@ -331,13 +341,20 @@ def test_a_saved_multiclass_model_is_loaded_and_audited(offers, tmp_path, suffix
         task="multiclass",
         fairness={"bootstrap": {"resamples": 0}},
         **QUIET,
-    ).to_dict()
+    )
+    result = typed.to_dict()
     predicted = model.predict(models.as_model_input(offers, columns))
     assert result["performance"]["accuracy"] == pytest.approx(
         skm.accuracy_score(offers["offer"], predicted), abs=1e-12
     )
     premium = result["classes"]["per_class"]["premium"]
     assert premium["predicted"] == int((predicted == "premium").sum())
+    table = typed.groups("sex", class_label="premium").set_index("group")
+    assert table.loc["male", "selection_rate"] == pytest.approx(
+        (predicted[offers["sex"].to_numpy() == "male"] == "premium").mean(), abs=1e-12
+    )
+    with pytest.raises(KeyError, match="name the class"):
+        typed.groups("sex")
     female = next(g for g in premium["fairness"][0]["groups"] if g["group"] == "female")
     women = (offers["sex"] == "female").to_numpy()
     expected = (predicted[women] == "premium").mean()
@@ -386,6 +403,10 @@ def test_the_cli_audits_text_labels_with_missing_values_end_to_end(offers, tmp_p
     assert past == []
     assert "Fairness by class" in body and "against the rest" in body
     assert "Importance per class" in body
+    names = identifiers(written)
+    assert "demographic_parity_difference" in names
+    pdfs = [out / "report.pdf", out / "report-annex.pdf"]
+    assert [piece for pdf in pdfs for piece in split_identifiers(pdf, names)] == []
 
     predictions = offers.assign(decided=np.where(offers["income"] > 50_000, "premium", "standard"))
     predictions.to_csv(data, index=False)
