@@ -424,3 +424,27 @@ def test_the_cli_audits_text_labels_with_missing_values_end_to_end(offers, tmp_p
     assert written["performance"]["accuracy"] == pytest.approx(
         (predictions["decided"] == predictions["offer"]).mean(), abs=1e-12
     )
+
+
+def test_quality_names_a_rare_class_and_skips_the_binary_base_rate_check(offers):
+    """imbalance_share is 10% by default: a class on 40 of 1,500 rows (2.7%) is flagged."""
+    frame = offers.copy()
+    rare = frame.index[frame["offer"] == "premium"][40:]
+    frame.loc[rare, "offer"] = "standard"
+    frame["decided"] = frame["offer"]
+    result = audit.run(
+        data=frame,
+        target="offer",
+        sensitive="sex",
+        task="multiclass",
+        predictions="decided",
+        fairness={"bootstrap": {"resamples": 0}},
+        quality={"allow_errors": True},
+    ).to_dict()
+    imbalance = [f for f in result["quality"]["findings"] if f["check"] == "label_imbalance"]
+    assert [f["evidence"]["class"] for f in imbalance] == ["premium"]
+    assert imbalance[0]["evidence"]["rows"] == 40
+    checks = {c["id"]: c for c in result["quality"]["checks"]}
+    assert checks["base_rate"]["status"] == "skipped"
+    assert "multiclass" in checks["base_rate"]["reason"]
+    assert result["performance"]["accuracy"] == pytest.approx(1.0, abs=1e-12)
