@@ -448,3 +448,30 @@ def test_quality_names_a_rare_class_and_skips_the_binary_base_rate_check(offers)
     assert checks["base_rate"]["status"] == "skipped"
     assert "multiclass" in checks["base_rate"]["reason"]
     assert result["performance"]["accuracy"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_an_onnx_multiclass_model_is_audited_like_the_model_it_was_converted_from(offers, tmp_path):
+    skl2onnx = pytest.importorskip("skl2onnx")
+    columns = ["debt_ratio", "history_years", "savings"]
+    model = LogisticRegression(max_iter=2000).fit(offers[columns], offers["offer"])
+    onnx = skl2onnx.to_onnx(
+        model, offers[columns].to_numpy(np.float32)[:1], options={"zipmap": False}
+    )
+    path = tmp_path / "offers.onnx"
+    path.write_bytes(onnx.SerializeToString())
+    result = audit.run(
+        {"model": {"file": str(path)}},
+        data=offers[[*columns, "sex", "offer"]],
+        target="offer",
+        sensitive="sex",
+        task="multiclass",
+        fairness={"bootstrap": {"resamples": 0}},
+        **QUIET,
+    ).to_dict()
+    predicted = model.predict(offers[columns])
+    assert result["performance"]["accuracy"] == pytest.approx(
+        skm.accuracy_score(offers["offer"], predicted), abs=1e-12
+    )
+    assert result["classes"]["per_class"]["premium"]["predicted"] == int(
+        (predicted == "premium").sum()
+    )
