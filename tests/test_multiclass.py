@@ -240,6 +240,7 @@ def test_three_classes_under_classification_point_to_the_multiclass_task(offers)
         ({"threshold": 0.4}, r"model.threshold \(--threshold\) has no meaning in a multiclass"),
         ({"positive_label": "premium"}, "data.positive_label"),
         ({"mitigation": {"strategies": ["reweighing"]}}, "mitigation strategies"),
+        ({"split": {"cv": 3}}, r"split.cv \(--cv\) and tune has no meaning"),
     ],
 )
 def test_options_without_meaning_for_multiclass_are_refused(offers, options, message):
@@ -403,6 +404,10 @@ def test_the_cli_audits_text_labels_with_missing_values_end_to_end(offers, tmp_p
     assert past == []
     assert "Fairness by class" in body and "against the rest" in body
     assert "Importance per class" in body
+    html_premium = html[html.index("Class <code>premium</code> against the rest") :]
+    assert "<code>demographic_parity_ratio</code> " + f"{dp['value']:.3f}" in html_premium.replace(
+        "<wbr>", ""
+    )
     names = identifiers(written)
     assert "demographic_parity_difference" in names
     pdfs = [out / "report.pdf", out / "report-annex.pdf"]
