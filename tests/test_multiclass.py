@@ -398,6 +398,13 @@ def test_the_cli_audits_text_labels_with_missing_values_end_to_end(offers, tmp_p
     dp = next(d for d in premium["disparities"] if d["metric"] == "demographic_parity_ratio")
     assert verdict["value"] == pytest.approx(dp["value"], abs=1e-12)
     assert result.exit_code == (1 if verdict["fails_gate"] else 0)
+    classes_csv = pd.read_csv(out / "tables" / "classes.csv")
+    row = classes_csv.query("`class` == 'premium' and feature == 'sex' and group == 'female'")
+    female = next(g for g in premium["groups"] if g["group"] == "female")
+    assert row["selection_rate"].item() == pytest.approx(female["selection_rate"], abs=1e-12)
+    assert row["selection_rate_ci_low"].item() == pytest.approx(
+        female["ci"]["selection_rate"][0], abs=1e-12
+    )
     html = (out / "report.html").read_text()
     assert '<section id="classes">' in html and "Fairness by class" in html
     body, past = pdf_text_and_overflow(out / "report.pdf")
