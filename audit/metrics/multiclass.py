@@ -19,10 +19,13 @@ import sklearn.metrics as skm
 
 from audit.config import FairnessConfig, PolicyConfig
 from audit.errors import AuditError
+from audit.metrics import measure, settings_summary
 from audit.metrics.performance import effective_size, wilson_interval, z_value
+from audit.metrics.verdicts import summarize
 from audit.multiclass import class_names
 from audit.text import printable, quoted_list
 from audit.vocabulary.metrics import ALL_DISPARITIES
+from audit.vocabulary.rules import rule_text
 
 ONE_VS_REST = (
     "Each class is audited one-vs-rest: its rows against all others (y = c), the model's "
@@ -60,9 +63,6 @@ def measure_multiclass(
         ``performance`` (task multiclass), ``classes`` (labels, per_class, macro),
         ``verdicts`` (each with ``class_label``), ``policy`` and ``settings``.
     """
-    from audit.metrics import measure, settings_summary
-    from audit.metrics.verdicts import summarize
-
     fairness = fairness if fairness is not None else FairnessConfig()
     policy = policy if policy is not None else PolicyConfig()
     y_true, y_pred = _codes(y_true, len(classes), "labels"), _codes(y_pred, len(classes), "y_pred")
@@ -92,8 +92,8 @@ def measure_multiclass(
             "fairness": measured["fairness"],
         }
         for verdict in measured["verdicts"]:
-            verdicts.append({**verdict, "rule": f"{verdict['rule']} [class {name}]"})
-            verdicts[-1]["class_label"] = name
+            rule = f"{verdict['rule']} [class {name}]"
+            verdicts.append({**verdict, "rule": rule, "class_label": name})
     summary = summarize(verdicts, policy)
     summary["rules"] = [_rule_words(rule) for rule in policy.rules]
     return {
@@ -207,7 +207,5 @@ def _check_rule_classes(policy: PolicyConfig, classes: list[str]) -> None:
 
 
 def _rule_words(rule: Any) -> str:
-    from audit.vocabulary.rules import rule_text
-
     text = rule_text(rule, with_feature=True)
     return text if rule.class_label is None else f"{text} [class {rule.class_label}]"
