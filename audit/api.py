@@ -75,8 +75,8 @@ def run(
     **options
         Any other section of the configuration as a keyword (``fairness={...}``,
         ``mitigation={...}``, ``explain={...}``, ``quality={...}``, ``split={...}``, ``tune={...}``,
-        ``seed=3``, ...) and the data options ``positive_label``, ``features``, ``drop``,
-        ``task``.
+        ``monitoring={"time_column": "decided_at", "window": "month"}``, ``seed=3``, ...)
+        and the data options ``positive_label``, ``features``, ``drop``, ``task``.
 
     Returns
     -------

@@ -48,6 +48,8 @@ checklist_app = typer.Typer(help="The ethics checklist: write a template for you
 app.add_typer(checklist_app, name="checklist")
 keys_app = typer.Typer(help="Ed25519 keys to sign an audit's manifest (--sign-key).")
 app.add_typer(keys_app, name="keys")
+exercise_app = typer.Typer(help="Teaching exercises with planted biases: list, start, check.")
+app.add_typer(exercise_app, name="exercise")
 
 Formats = Annotated[
     list[str] | None,
@@ -489,6 +491,30 @@ def run(
             "metric and verdict per fold, with mean and spread.",
         ),
     ] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option(
+            "--time-column",
+            help="Also audit fairness over time: cut the evaluated rows into windows by this "
+            "column's dates/times (monitoring.time_column).",
+        ),
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            "--window",
+            help="Time window: month (default), week, day, or N-rows (e.g. 50000-rows: "
+            "blocks of N rows in time order).",
+        ),
+    ] = None,
+    reference_window: Annotated[
+        str | None,
+        typer.Option(
+            "--reference-window",
+            help="The window others are compared with, by its label (e.g. 2024-01; default: "
+            "the first). An alert: a disparity outside its interval.",
+        ),
+    ] = None,
     evaluate_on: Annotated[
         EvaluateOn | None,
         typer.Option(
@@ -587,6 +613,11 @@ def run(
             "seed": seed,
             "quality": {"allow_errors": True if allow_quality_errors else None},
             "checklist": {"answers": checklist_answers},
+            "monitoring": {
+                "time_column": time_column,
+                "window": window,
+                "reference_window": reference_window,
+            },
         }
         overrides[threshold_key]["threshold"] = threshold
         cfg = build_config(path, overrides)
@@ -979,6 +1010,66 @@ def datasets_export(
         write_file_atomically(out, frame.to_csv(index=False).encode("utf-8"))
         _echo(f"Wrote {len(frame):,} rows to {out}")
         return EXIT_OK
+
+    _guarded(debug, action)
+
+
+@exercise_app.command("list")
+def exercise_list() -> None:
+    """List the exercises in their learning order, with the time each takes."""
+    from audit.exercises import exercise_names, load_exercise
+
+    for name in exercise_names():
+        exercise = load_exercise(name)
+        typer.echo(f"{name:<22} {exercise.minutes:>3} min  {exercise.title}")
+        typer.echo(f"{'':<22}          {exercise.teaches}")
+
+
+@exercise_app.command("start")
+def exercise_start(
+    name: Annotated[str, typer.Argument(help="Exercise name (`rai-audit exercise list`).")],
+    dir: Annotated[
+        Path | None, typer.Option("--dir", "-d", help="Folder to create (default: ./NAME).")
+    ] = None,
+    debug: Debug = False,
+) -> None:
+    """Copy an exercise into a new folder and generate its data."""
+
+    def action() -> int:
+        from audit.exercises import start
+
+        folder = start(name, dir if dir is not None else Path(name))
+        _echo(
+            f"Started '{printable(name)}' in {printable(str(folder))}: read task.md, open "
+            f"exercise.ipynb, fill in answers.yaml, then run "
+            f"`rai-audit exercise check {printable(name)} answers.yaml` there."
+        )
+        return EXIT_OK
+
+    _guarded(debug, action)
+
+
+@exercise_app.command("check")
+def exercise_check(
+    name: Annotated[str, typer.Argument(help="Exercise name.")],
+    answers: Annotated[Path, typer.Argument(help="Your answers file (YAML).")],
+    debug: Debug = False,
+) -> None:
+    """Mark your answers right or wrong, with a hint for each wrong one (exit 1 if any)."""
+
+    def action() -> int:
+        from audit.exercises import check
+
+        marks = check(name, answers)
+        for m in marks:
+            if m.right:
+                _echo(f"  right  {m.question.id}")
+            else:
+                why = f" ({m.note})" if m.note else ""
+                _echo(f"  WRONG  {m.question.id}{why}\n         hint: {m.question.hint.strip()}")
+        right = sum(m.right for m in marks)
+        _echo(f"{right} of {len(marks)} right.")
+        return EXIT_OK if right == len(marks) else EXIT_POLICY_FAILED
 
     _guarded(debug, action)
 

@@ -495,6 +495,35 @@ class FairnessConfig(_Section):
     weight_column: str | None = None
 
 
+class MonitoringConfig(_Section):
+    """Fairness over time (audit/monitoring): the evaluated rows cut into windows by
+    ``time_column`` — calendar ``month``, ``week`` (ISO, from Monday) or ``day``, or
+    ``N-rows`` blocks of N consecutive rows in time order — each audited like the whole;
+    a window's disparity outside the ``reference_window``'s interval (default: the first
+    window) is an alert."""
+
+    time_column: str | None = None
+    window: str = "month"
+    reference_window: str | None = None
+
+    @field_validator("window")
+    @classmethod
+    def _known_window(cls, window: str) -> str:
+        from audit.vocabulary.monitoring import parse_window
+
+        parse_window(window)  # raises ValueError naming what is allowed
+        return window
+
+    @model_validator(mode="after")
+    def _needs_column(self) -> MonitoringConfig:
+        if self.time_column is None and self.reference_window is not None:
+            raise ValueError(
+                "monitoring.reference_window needs monitoring.time_column (--time-column): "
+                "the column whose times cut the rows into windows"
+            )
+        return self
+
+
 class PolicyRule(_Section):
     """One rule: ``metric op bound``, on one feature / intersection or on all of them."""
 
@@ -711,6 +740,7 @@ class AuditConfig(_Section):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     tune: TuneConfig | None = None
     seed: int = 0
     # Where relative paths are shown from in results.json: the config file's folder, or the
@@ -840,6 +870,11 @@ class AuditConfig(_Section):
                 self.split.cv is not None or self.tune is not None,
                 "split.cv (--cv) and tune",
                 "cross-validated multiclass audits are not supported yet",
+            ),
+            (
+                self.monitoring.time_column is not None,
+                "monitoring.time_column (--time-column)",
+                "fairness over time is not supported for multiclass audits yet",
             ),
             (
                 bool(self.compliance.rules),

@@ -33,6 +33,7 @@ ROLE_SETTINGS = {
     "Prediction": "--prediction-column (predictions.prediction_column)",
     "Score": "--score-column (predictions.score_column)",
     "Split": "--split-column (split.column)",
+    "Time": "--time-column (monitoring.time_column)",
 }
 
 
@@ -490,6 +491,7 @@ def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
     prediction_columns = {config.predictions.prediction_column, config.predictions.score_column}
     prediction_columns.add(config.fairness.weight_column)  # measurement weights: not an input
     prediction_columns.add(config.split.column)  # says which rows train: never an input
+    prediction_columns.add(config.monitoring.time_column)  # places rows in windows: not an input
     if cfg.features is not None:
         require_columns(frame, cfg.features, "Feature", cfg.path)
         chosen = [c for c in cfg.features if c not in cfg.drop]

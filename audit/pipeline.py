@@ -25,6 +25,7 @@ from audit.metrics.fairness import group_labels
 from audit.metrics.inputs import sample_weights
 from audit.mitigation.stage import run_mitigation
 from audit.model_card import build_datasheet, build_model_card
+from audit.monitoring.stage import monitor, plan_windows
 from audit.quality.runner import assess_quality, stop_on_errors
 from audit.result import SCHEMA_VERSION, AuditResult, provenance
 from audit.result.audit_result import plain
@@ -58,6 +59,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     plan = plan_rows(config, data)
     check_compliance_data(config, data, plan.evaluated)  # a rule's columns, before any work
+    plan_windows(config, data, plan.evaluated)  # a bad time column or window, before any work
     folds = plan_folds(config, data, plan)  # split.cv: a bad K stops here, before training
     # Train/test checks compare the rows a model learned from with the rows it is judged
     # on: they mean something only when this audit trained the model.
@@ -91,6 +93,10 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     }
     if "classes" in measured:  # a multiclass audit: every class one-vs-rest
         result["classes"] = measured["classes"]
+    if config.monitoring.time_column is not None:
+        result["monitoring"] = timed(
+            "Auditing each time window", lambda: monitor(config, data, evaluation)
+        )
     if tuning is not None:
         result["tuning"] = tuning
         result["provenance"]["tuned_params"] = tuning["chosen"]

@@ -241,6 +241,7 @@ def test_three_classes_under_classification_point_to_the_multiclass_task(offers)
         ({"positive_label": "premium"}, "data.positive_label"),
         ({"mitigation": {"strategies": ["reweighing"]}}, "mitigation strategies"),
         ({"split": {"cv": 3}}, r"split.cv \(--cv\) and tune has no meaning"),
+        ({"monitoring": {"time_column": "applicant_id"}}, "monitoring.time_column"),
     ],
 )
 def test_options_without_meaning_for_multiclass_are_refused(offers, options, message):

@@ -1,5 +1,6 @@
 """Audit datasets: synthetic scenarios with planted problems and local public benchmarks."""
 
+from audit.datasets.decision_log import make_decision_log
 from audit.datasets.public import (
     PUBLIC_DATASETS,
     PublicDataset,
@@ -27,6 +28,7 @@ __all__ = [
     "load_german",
     "load_public",
     "make_credit",
+    "make_decision_log",
     "make_hiring",
     "make_offers",
     "make_scenario",

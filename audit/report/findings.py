@@ -63,6 +63,7 @@ def top_findings(result: dict[str, Any]) -> list[dict[str, str]]:
     """The few things a reviewer must read first, most serious first, each with its section."""
     found: list[dict[str, str]] = []
     found += _failed_rules(result)
+    found += _over_time(result)
     found += _cross_validation(result)
     found += _quality(result)
     found += _proxies(result)
@@ -142,6 +143,26 @@ def _cross_validation(result: dict[str, Any]) -> list[dict[str, str]]:
         f"(first: {first['rule']} on {where}: {', '.join(str(v) for v in first['fold_verdicts'])})."
     )
     return [{"severity": "warning", "text": text, "anchor": "cross_validation"}]
+
+
+def _over_time(result: dict[str, Any]) -> list[dict[str, str]]:
+    """Alerts of fairness over time: a window's disparity left the reference interval."""
+    monitoring = result.get("monitoring") or {}
+    alerts = monitoring.get("alerts") or []
+    if not alerts:
+        return []
+    windows = list(dict.fromkeys(a["window"] for a in alerts))
+    first = alerts[0]
+    text = (
+        f"Over time: {len(alerts)} alert{'s' if len(alerts) != 1 else ''} in "
+        f"{len(windows)} of {monitoring['n_windows']} windows ({', '.join(windows[:4])}"
+        f"{', …' if len(windows) > 4 else ''}); first: window {first['window']}, "
+        f"{first['feature']}: "
+        f"{first['metric'].replace('_', ' ')} {number_text(first['value'])}, "
+        f"{first['direction']} the reference interval {interval_text(first['reference_ci'])} "
+        f"of {first['reference_window']}."
+    )
+    return [{"severity": "warning", "text": text, "anchor": "monitoring"}]
 
 
 def _quality(result: dict[str, Any]) -> list[dict[str, str]]:

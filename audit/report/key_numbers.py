@@ -22,17 +22,7 @@ from typing import Any
 
 from audit.metrics.verdicts import four_fifths_verdict
 from audit.text import interval_text, number_text
-
-# The disparities shown per feature when there is no policy to say which matter.
-DEFAULT_DISPARITIES = {
-    "classification": (
-        "demographic_parity_difference",
-        "demographic_parity_ratio",
-        "equalized_odds_difference",
-    ),
-    "regression": ("mae_difference", "mean_prediction_difference"),
-}
-
+from audit.vocabulary.metrics import DEFAULT_DISPARITIES
 
 ACRONYMS = {"mae": "MAE", "rmse": "RMSE", "r2": "R²", "tpr": "TPR", "fpr": "FPR", "fnr": "FNR"}
 

@@ -18,7 +18,7 @@ import yaml
 from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from audit.report import fairness_plots, wrapping
+from audit.report import fairness_plots, monitoring_plots, wrapping
 from audit.report.background import in_background
 from audit.report.explain_plots import annex_figures, body_figures, merge_figures
 from audit.report.findings import overall_verdict, top_findings
@@ -188,6 +188,7 @@ def _body_figures(result: dict[str, Any]) -> dict[str, Any]:
         },
         "explanations": body_figures(result.get("explanations"), _z(result), BODY_CASES),
         "mitigation": tradeoff_chart(result.get("mitigation") or {}),
+        "monitoring": monitoring_plots.trend_chart(result.get("monitoring")),
         "tuning": search_chart(result.get("tuning")),
         "verdicts": fairness_plots.verdict_chart(result.get("verdicts", [])),
     }

@@ -65,6 +65,7 @@ def table_files(result: dict[str, Any]) -> dict[str, bytes]:
         "tuning.csv": _tuning,
         "classes.csv": _classes,
         "classes_macro.csv": _classes_macro,
+        "over_time.csv": _over_time,
     }
     for name, build in optional.items():
         content = build(result)
@@ -394,5 +395,27 @@ def _tuning(result: dict[str, Any]) -> bytes | None:
             + [t["score"]["mean"], t["score"]["std"], margin.get("mean"), margin.get("std")]
             + list(t["fold_statuses"])
             + [t.get("passes"), t["pareto_optimal"], t["chosen"]]
+        )
+    return _csv(header, rows)
+
+
+def _over_time(result: dict[str, Any]) -> bytes | None:
+    """Fairness over time: every watched disparity in every window, with the window's rows
+    and policy status, its interval, the reference interval and the status (alert, ...)."""
+    monitoring = result.get("monitoring")
+    if not monitoring:
+        return None
+    windows = {w["label"]: w for w in monitoring["windows"]}
+    header = ["window", "start", "end", "n_rows", "policy_status", "feature", "metric"]
+    header += ["value", "ci_low", "ci_high", "reference_ci_low", "reference_ci_high", "status"]
+    rows = []
+    for point in monitoring["trend"]:
+        window = windows[point["window"]]
+        rows.append(
+            [point["window"], window["start"], window["end"], window["n_rows"]]
+            + [window["policy"]["status"], point["feature"], point["metric"], point["value"]]
+            + _interval(point.get("ci"))
+            + _interval(point.get("reference_ci"))
+            + [point["status"]]
         )
     return _csv(header, rows)

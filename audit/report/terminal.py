@@ -94,6 +94,13 @@ def summary_lines(result: Any, files: list[Path] | None = None) -> list[str]:
             lines.append(line.rstrip())
         if len(shown) < len(numbers):
             lines.append(f"  … and {len(numbers) - len(shown)} more in the report")
+    monitoring = result.get("monitoring")
+    if monitoring and not monitoring.get("alerts"):  # alerts are among the top findings
+        lines.append(
+            f"Over time: no alert in {monitoring['n_windows']} windows "
+            f"({printable(monitoring['window'], 20)} of {printable(monitoring['time_column'], 40)}"
+            f", reference {printable(monitoring['reference_window'], 20)})."
+        )
     findings = top_findings(result)
     if findings:
         lines.append("Top findings:")

@@ -33,6 +33,7 @@ from audit.result.sections import (
     MitigationSection,
     ModelCard,
     ModelSection,
+    MonitoringSection,
     Performance,
     PolicySummary,
     Provenance,
@@ -72,6 +73,8 @@ class AuditResult(Section):
     classes
         A multiclass audit's classes, each audited one-vs-rest, and the macro summaries
         (``None`` unless ``data.task: multiclass``).
+    monitoring
+        Fairness per time window with alerts (``None`` without ``--time-column``).
 
     Examples
     --------
@@ -112,6 +115,7 @@ class AuditResult(Section):
     cross_validation: CrossValidationSection | None = None  # only with split.cv (--cv K)
     tuning: TuningSection | None = None  # only with a tune: section
     classes: ClassesSection | None = None  # only with data.task: multiclass
+    monitoring: MonitoringSection | None = None  # only with monitoring.time_column
     # Live objects of the run that made this result (never in results.json): the model
     # trained here and the mitigated model chosen for saving, which save() writes.
     _trained_model: Any = PrivateAttr(default=None)

@@ -787,6 +787,78 @@ class CrossValidationSection(Section):
     statement: str
 
 
+# --- fairness over time ----------------------------------------------------------------
+
+
+class MonitoringWindow(Section):
+    """One time window, audited by the same metric engine, settings and seed as the whole."""
+
+    label: str  # 2024-03 (month), 2024-W09 (ISO week), 2024-03-15 (day), 1, 2, ... (N-rows)
+    start: str  # the earliest time in the window (ISO)
+    end: str  # the latest
+    n_rows: int
+    n_alerts: int  # watched disparities that alert in this window
+    n_insufficient: int  # watched disparities with insufficient data in this window
+    performance: Performance
+    fairness: list[FeatureFairness]  # per group: point values only; disparities with intervals
+    verdicts: list[Verdict]
+    policy: PolicySummary
+
+
+class MonitoredPoint(Section):
+    """One watched disparity in one window, against the reference window's interval."""
+
+    window: str
+    feature: str
+    metric: str
+    value: float | None
+    ci: Interval | None = None
+    groups_behind: str | None = None
+    reason: str | None = None  # why the value is undefined or insufficient, when it is
+    status: Literal[
+        "reference", "within", "alert", "improved", "insufficient data", "no reference interval"
+    ]
+    reference_value: float | None = None
+    reference_ci: Interval | None = None
+
+
+class MonitoringAlert(Section):
+    """A window's disparity outside the reference window's interval."""
+
+    window: str
+    feature: str
+    metric: str
+    value: float
+    ci: Interval | None = None
+    reference_window: str
+    reference_value: float | None = None
+    reference_ci: Interval
+    direction: Literal["above", "below"]
+    text: str
+
+
+class MonitoredPair(Section):
+    feature: str
+    metric: str
+
+
+class MonitoringSection(Section):
+    """Fairness over time (``monitoring:``, ``--time-column``; audit/monitoring)."""
+
+    time_column: str
+    window: str  # month, week, day or N-rows, as configured
+    reference_window: str
+    reference_rule: str
+    n_windows: int
+    n_rows: int  # the evaluated rows, every one in exactly one window
+    metrics_from: Literal["policy", "default"]  # the policy's disparities, or the defaults
+    monitored: list[MonitoredPair]
+    windows: list[MonitoringWindow]
+    trend: list[MonitoredPoint]  # window-major: every monitored pair in each window
+    alerts: list[MonitoringAlert]
+    statement: str
+
+
 # --- hyperparameter search --------------------------------------------------------------
 
 

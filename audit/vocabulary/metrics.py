@@ -254,3 +254,15 @@ FOUR_FIFTHS = 0.8
 def known_rule_metrics() -> list[str]:
     """Every metric name a policy rule may use: disparities and per-group metrics."""
     return [*ALL_DISPARITIES, *GROUP_METRICS]
+
+
+# The disparities shown per feature (key numbers) and watched over time when there is no
+# policy to say which matter.
+DEFAULT_DISPARITIES = {
+    "classification": (
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+    ),
+    "regression": ("mae_difference", "mean_prediction_difference"),
+}

@@ -1,0 +1,155 @@
+"""Cutting the evaluated rows into time windows (``monitoring.window``): calendar months,
+ISO weeks (from Monday) or days of ``monitoring.time_column``, or blocks of N consecutive
+rows in time order.
+
+A time that is missing or cannot be read as a date stops the audit (exit 2) with the
+column, the count and examples: a row with no time belongs to no window, and dropping it
+silently would make the windows' rows no longer add up to the rows the audit evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from audit.errors import AuditError
+from audit.text import printable, quoted_list
+from audit.vocabulary.monitoring import parse_window
+
+SETTING = "monitoring.time_column (--time-column)"
+# Calendar windows: pandas period of each, and how its label is written.
+_PERIODS = {"month": "M", "day": "D"}
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The windows of the evaluated rows, in time order.
+
+    ``members[i]`` are positions (0 .. n − 1) into the evaluated rows that fall in window
+    ``labels[i]``; ``starts[i]`` / ``ends[i]`` the earliest and latest time in it (ISO).
+    """
+
+    time_column: str
+    window: str  # as configured: month, week, day or N-rows
+    labels: list[str]
+    members: list[np.ndarray]
+    starts: list[str]
+    ends: list[str]
+
+    @property
+    def sizes(self) -> list[int]:
+        """Rows in each window."""
+        return [int(len(rows)) for rows in self.members]
+
+    def index_of(self, label: str | None) -> int:
+        """The position of window ``label`` (None: the first window).
+
+        Raises
+        ------
+        AuditError
+            When no window has that label (the message lists those there are).
+        """
+        if label is None:
+            return 0
+        wanted = str(label).strip()
+        if wanted in self.labels:
+            return self.labels.index(wanted)
+        raise AuditError(
+            f"monitoring.reference_window (--reference-window) '{printable(wanted, 40)}' is "
+            f"not a window of the data: with window {self.window} the windows are "
+            f"{quoted_list(self.labels, shown=8)}. Give one of them, or leave it out to "
+            "compare with the first."
+        )
+
+
+def parse_times(values: pd.Series, column: str) -> pd.Series:
+    """``values`` as datetimes (time-zone-aware ones in UTC, without the zone).
+
+    Text is read as ISO 8601 first (fast), then any other date format pandas recognises.
+
+    Raises
+    ------
+    AuditError
+        When the column holds numbers (ambiguous: seconds? days? a year?), or when any value
+        is missing or unreadable: the message names the column, the counts and examples.
+    """
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        raise AuditError(
+            f"The time column '{printable(column, 60)}' ({SETTING}) holds numbers, not dates "
+            "or times. Write its values as dates or times (ISO 8601, e.g. 2024-03-31 or "
+            "2024-03-31T14:05:00), or name another column."
+        )
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        times = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        times = values
+    else:
+        times = _read_text(values)
+    missing = values.isna() | values.astype(str).str.strip().eq("")
+    unreadable = times.isna() & ~missing
+    if missing.any() or unreadable.any():
+        parts = []
+        if missing.any():
+            parts.append(f"{int(missing.sum()):,} missing")
+        if unreadable.any():
+            examples = quoted_list(values[unreadable].astype(str).unique(), shown=3)
+            parts.append(f"{int(unreadable.sum()):,} not readable as a date or time ({examples})")
+        raise AuditError(
+            f"The time column '{printable(column, 60)}' ({SETTING}) has "
+            f"{' and '.join(parts)} of its {len(values):,} evaluated rows: every row must have "
+            "a time to be put in a window. Fill in or drop those rows, or name another column."
+        )
+    return times.reset_index(drop=True)
+
+
+def _read_text(values: pd.Series) -> pd.Series:
+    """Dates and times written as text; unreadable ones become NaT."""
+    text = values.astype("string").str.strip()
+    times = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    rest = times.isna() & text.notna() & text.ne("")
+    if rest.any():  # another format: read value by value (slower, so only these)
+        times[rest] = pd.to_datetime(text[rest], errors="coerce", utc=True, format="mixed")
+    return times.dt.tz_localize(None)
+
+
+def cut_windows(times: pd.Series, window: str, column: str) -> Windows:
+    """The windows of rows whose times are ``times`` (one per row, read by parse_times)."""
+    kind, size = parse_window(window)
+    times = times.reset_index(drop=True)
+    if kind == "rows":
+        assert size is not None
+        order = np.argsort(times.to_numpy(), kind="stable")  # ties keep the data's order
+        members = [order[i : i + size] for i in range(0, len(order), size)]
+        labels = [str(i + 1) for i in range(len(members))]
+    else:
+        keys = _calendar_keys(times, kind)
+        first_time = times.groupby(keys, sort=False).min().sort_values(kind="stable")
+        labels = list(first_time.index)
+        positions = pd.Series(np.arange(len(times))).groupby(keys.to_numpy(), sort=False)
+        grouped = {key: rows.to_numpy() for key, rows in positions}
+        members = [grouped[label] for label in labels]
+    values = times.to_numpy()
+    return Windows(
+        time_column=column,
+        window=window,
+        labels=labels,
+        members=members,
+        starts=[_iso(values[rows].min()) for rows in members],
+        ends=[_iso(values[rows].max()) for rows in members],
+    )
+
+
+def _calendar_keys(times: pd.Series, kind: str) -> pd.Series:
+    """Each row's window label: 2024-03 (month), 2024-W09 (ISO week), 2024-03-15 (day)."""
+    if kind == "week":
+        iso = times.dt.isocalendar()
+        return iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    return times.dt.to_period(_PERIODS[kind]).astype(str)
+
+
+def _iso(value: np.datetime64) -> str:
+    """A time as ISO text, without a time of day at midnight (most logs hold dates)."""
+    stamp = pd.Timestamp(value)
+    return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
