@@ -417,7 +417,10 @@ def run(
     ] = None,
     task: Annotated[
         str | None,
-        typer.Option(help="classification (default) or regression (a numeric target; data.task)."),
+        typer.Option(
+            help="classification (default), multiclass (more than two classes) or regression "
+            "(a numeric target; data.task)."
+        ),
     ] = None,
     sensitive: Annotated[
         list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")

@@ -108,6 +108,8 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         "verdicts": measured["verdicts"],
         "policy": measured["policy"],
     }
+    if "classes" in measured:  # a multiclass audit: every class one-vs-rest
+        result["classes"] = measured["classes"]
     if config.monitoring.time_column is not None:
         result["monitoring"] = timed(
             "Auditing each time window", lambda: monitor(config, data, evaluation)
@@ -204,7 +206,7 @@ def _data_overview(config: AuditConfig, data: AuditData, evaluation: Evaluation)
         "rows_without_target_dropped": data.rows_without_target,
         "target": data.target,
         "positive_label": data.positive_label,
-        "base_rate": float(data.y.mean()),
+        "base_rate": None if data.classes is not None else float(data.y.mean()),
         "sensitive": data.sensitive,
         # The columns the model reads: for a loaded model, those it was fitted on.
         "features": evaluation.input_columns or data.features,
