@@ -49,7 +49,7 @@ def rows_obstacle(config: AuditConfig) -> str | None:
     if config.mode != "predictions":
         return "it audits a model (DuckDB and Spark serve predictions-only audits)"
     if config.data.task != "classification":
-        return "it is a regression audit"
+        return f"it is a {config.data.task} audit (DuckDB and Spark serve binary ones)"
     if config.fairness.weight_column:
         return "it is weighted (fairness.weight_column): its intervals resample rows"
     if config.split.column:
