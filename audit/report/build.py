@@ -97,7 +97,9 @@ def _annex_process(
 ) -> None:
     """The second process: its share of the annex's figures, then the annex's PDF."""
     drawn = _draw(jobs, shared)
-    others = connection.recv()  # first, so that the sender never waits on this one
+    # Receive, then send: were both processes to send at once, each would wait for the
+    # other to read (a pipe holds little).
+    others = connection.recv()
     connection.send(drawn)
     figs = assemble_annex_figures(result, jobs, {**drawn, **others})
     connection.send(_annex_pdf(result, level, figs))
