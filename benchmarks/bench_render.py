@@ -4,9 +4,10 @@ Usage: python benchmarks/bench_render.py [--rows N] [--repeat K] [--detail summa
 
 Times ``audit.report.build.render_report``, the path `rai-audit run`, `demo` and `report` take
 (at detail standard: the body in report.pdf and the annex in report-annex.pdf, laid out side
-by side on two cores), against the same report rendered in one process as one PDF with the
-annex after a divider, measured in the same run. Target (issue 12): figures, HTML and PDF of
-the demo report in <= 6 s on the 2-core reference machine.
+by side on two cores), against the same report as one PDF with the annex after a divider,
+measured in the same run: wall time, and CPU time of this process and of the processes it
+forks (on a busy machine the wall time varies; the CPU time much less). Target (issue 12):
+figures, HTML and PDF of the demo report in <= 6 s on the 2-core reference machine.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _one_process(result: dict, detail: str | None) -> None:
-    """The reference: every figure, the HTML and one PDF, one after the other."""
+def _one_pdf(result: dict, detail: str | None) -> None:
+    """The reference: every figure, the HTML and one PDF (the annex after a divider)."""
     figs = figures(result)
     render_html(result, figs, detail=detail)
     render_pdf(render_html(result, figs, for_pdf=True, detail=detail), {"results.json": b"{}"})
@@ -52,25 +53,39 @@ def main() -> None:
 
     ours, reference = [], []
     for _ in range(args.repeat):
-        start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
-        files = render_report(result, ["html", "pdf"], args.detail, {"results.json": b"{}"})
-        wall = time.perf_counter() - start
-        ours.append((wall, time.process_time() - cpu, _children_cpu() - children))
-        start = time.perf_counter()
-        _one_process(result, args.detail)
-        reference.append(time.perf_counter() - start)
-    wall, main_cpu, second_cpu = min(ours)
+        files = _timed(ours, render_report, result, ["html", "pdf"], args.detail, ATTACHED)
+        _timed(reference, _one_pdf, result, args.detail)
     level = args.detail or "standard"
     print(f"demo report ({args.rows:,} rows, detail {level}), best of {args.repeat}:")
     for name, content in files.items():
         print(f"  {name:18s} {len(content) / 1e6:5.2f} MB")
+    print(_line("render_report", min(ours)))
+    print(_line("one PDF", min(reference)) + "  (the annex after a divider)")
+    wall, here, forked = min(ours)
     print(
-        f"  render_report      {wall:6.2f} s wall  (CPU {main_cpu:.2f} s here, "
-        f"{second_cpu:.2f} s in the annex's process)"
+        f"  render_report CPU: {here + forked:.2f} s in all, {max(here, forked):.2f} s in the "
+        "busier process (the least wall time two idle cores could take)"
     )
-    print(f"  one PDF            {min(reference):6.2f} s wall  (the annex after a divider)")
     verdict = "met" if wall <= TARGET else "NOT met"
-    print(f"  target <= {TARGET:g} s: {verdict}")
+    print(f"  target <= {TARGET:g} s wall: {verdict}")
+
+
+ATTACHED = {"results.json": b"{}"}
+
+
+def _timed(times: list, function, *arguments):
+    """``function(*arguments)``, its (wall, CPU here, CPU of forked processes) appended."""
+    start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+    out = function(*arguments)
+    times.append(
+        (time.perf_counter() - start, time.process_time() - cpu, _children_cpu() - children)
+    )
+    return out
+
+
+def _line(name: str, times: tuple[float, float, float]) -> str:
+    wall, here, forked = times
+    return f"  {name:18s} {wall:6.2f} s wall, CPU {here:.2f} s here + {forked:.2f} s forked"
 
 
 if __name__ == "__main__":

@@ -2,19 +2,30 @@
 annex as a PDF of its own (report-annex.pdf).
 
 WeasyPrint lays a document out on one processor core, and the annex is longer than the
-main body: as one PDF the demo's report took 12 s. As two, a forked process draws the
-annex's figures and lays the annex out while this one does the main body; the HTML, which
-keeps everything, is then written with both sets of figures.
+main body: as one PDF the demo's report took 12 s. As two, on two cores: a forked process
+lays the annex out while this one does the main body. The annex's figures are drawn first,
+shared out between the two processes (each takes the next figure not yet taken), so that
+its layout starts as early as it can; the HTML, which keeps everything, is written here
+with every figure while the annex is laid out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from multiprocessing.connection import Connection
 from typing import Any
 
-from audit.report.background import in_background
+from audit.report.background import SharedJobs, can_fork, partner, receive
+from audit.report.explain_plots import Job
 from audit.report.pdf import render_pdf
-from audit.report.render import figures, merged_figures, render_html, report_detail
+from audit.report.render import (
+    annex_figure_jobs,
+    assemble_annex_figures,
+    figures,
+    merged_figures,
+    render_html,
+    report_detail,
+)
 from audit.vocabulary.report import REPORT_FILES
 
 
@@ -28,30 +39,89 @@ def render_report(
     """The report's files (name -> bytes) in ``formats`` (html, pdf) from a result's plain
     data; ``attachments`` (name -> bytes) are embedded in report.pdf."""
     formats = set(formats)
-    files: dict[str, bytes] = {}
     level = report_detail(result, detail)
     if "pdf" in formats and level == "standard":
         say("Rendering report and annex")
-        with in_background(_annex, (result, level)) as annex:
-            figs = figures(result, "body")
-            body = render_html(result, figs, for_pdf=True, detail=level, document="body")
-            files[REPORT_FILES["pdf"]] = render_pdf(body, attachments)
-            annex_figures, files[REPORT_FILES["annex"]] = annex.result()
-        figs = merged_figures(figs, annex_figures)
-    else:
-        say("Rendering report")
-        figs = figures(result)
-        if "pdf" in formats:
-            html = render_html(result, figs, for_pdf=True, detail=level)
-            files[REPORT_FILES["pdf"]] = render_pdf(html, attachments)
+        return _body_and_annex("html" in formats, result, level, attachments)
+    say("Rendering report")
+    files: dict[str, bytes] = {}
+    figs = figures(result)
+    if "pdf" in formats:
+        html = render_html(result, figs, for_pdf=True, detail=level)
+        files[REPORT_FILES["pdf"]] = render_pdf(html, attachments)
     if "html" in formats:
         files[REPORT_FILES["html"]] = render_html(result, figs, detail=level).encode("utf-8")
     return files
 
 
-def _annex(job: tuple[dict[str, Any], str]) -> tuple[dict[str, Any], bytes]:
-    """The annex's figures and its PDF (run in the second process)."""
-    result, level = job
-    figs = figures(result, "annex")
+def _body_and_annex(
+    with_html: bool, result: dict[str, Any], level: str, attachments: dict[str, bytes] | None
+) -> dict[str, bytes]:
+    """report.pdf, report-annex.pdf and (``with_html``) report.html at detail standard."""
+    jobs = annex_figure_jobs(result)
+    files: dict[str, bytes] = {}
+    if can_fork():
+        shared = SharedJobs(len(jobs))
+        with partner(lambda there: _annex_process(there, result, level, jobs, shared)) as annex:
+            drawn = _draw(jobs, shared)
+            # The two shares of the annex's figures change hands: the other process lays
+            # the annex out with all of them; this one writes the HTML with all of them.
+            annex.send(drawn)
+            drawn.update(receive(annex))
+            figs = _body_pdf(result, level, attachments, files)
+            figs = merged_figures(figs, assemble_annex_figures(result, jobs, drawn))
+            if with_html:
+                files[REPORT_FILES["html"]] = _html(result, figs, level)
+            files[REPORT_FILES["annex"]] = receive(annex)
+    else:
+        annex_figs = assemble_annex_figures(result, jobs, _draw(jobs))
+        files[REPORT_FILES["annex"]] = _annex_pdf(result, level, annex_figs)
+        figs = merged_figures(_body_pdf(result, level, attachments, files), annex_figs)
+        if with_html:
+            files[REPORT_FILES["html"]] = _html(result, figs, level)
+    return files
+
+
+def _draw(jobs: list[Job], shared: SharedJobs | None = None) -> dict[tuple[Any, ...], Any]:
+    """The figures of ``jobs`` (key -> figure): every one, or this process' share."""
+    numbers = shared.take() if shared is not None else range(len(jobs))
+    return {jobs[number][0]: jobs[number][1]() for number in numbers}
+
+
+def _annex_process(
+    connection: Connection,
+    result: dict[str, Any],
+    level: str,
+    jobs: list[Job],
+    shared: SharedJobs,
+) -> None:
+    """The second process: its share of the annex's figures, then the annex's PDF."""
+    drawn = _draw(jobs, shared)
+    # Receive, then send: were both processes to send at once, each would wait for the
+    # other to read (a pipe holds little).
+    others = connection.recv()
+    connection.send(drawn)
+    figs = assemble_annex_figures(result, jobs, {**drawn, **others})
+    connection.send(_annex_pdf(result, level, figs))
+
+
+def _body_pdf(
+    result: dict[str, Any],
+    level: str,
+    attachments: dict[str, bytes] | None,
+    files: dict[str, bytes],
+) -> dict[str, Any]:
+    """report.pdf, the main body, into ``files``; returns its figures."""
+    figs = figures(result, "body")
+    html = render_html(result, figs, for_pdf=True, detail=level, document="body")
+    files[REPORT_FILES["pdf"]] = render_pdf(html, attachments)
+    return figs
+
+
+def _annex_pdf(result: dict[str, Any], level: str, figs: dict[str, Any]) -> bytes:
     html = render_html(result, figs, for_pdf=True, detail=level, document="annex")
-    return figs, render_pdf(html)
+    return render_pdf(html)
+
+
+def _html(result: dict[str, Any], figs: dict[str, Any], level: str) -> bytes:
+    return render_html(result, figs, detail=level).encode("utf-8")

@@ -9,6 +9,8 @@ palette: positive contributions vermillion, negative blue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -73,23 +75,66 @@ def annex_figures(
 ) -> dict[str, Any]:
     """The figures only the annex shows: the beeswarm and dependence plots, the cases after
     the first ``body_cases`` (none when None) and the mitigated models' disparity drivers."""
+    jobs = annex_jobs(explanations, z, body_cases)
+    return assemble_annex(explanations, jobs, {key: draw() for key, draw in jobs})
+
+
+# One figure to draw: where it goes in the annex's figures (see assemble_annex), and how.
+Job = tuple[tuple[Any, ...], Callable[[], Any]]
+
+
+def annex_jobs(
+    explanations: dict[str, Any] | None, z: float = 1.959964, body_cases: int | None = 1
+) -> list[Job]:
+    """The figures of :func:`annex_figures` as one job per figure, in a fixed order, so
+    that two processes can share the drawing out (see audit/report/build.py)."""
+    if not explanations or explanations.get("status") != "explained":
+        return []
+    jobs: list[Job] = []
+    rows = explanations.get("rows")
+    if rows and rows["n"] > 0:
+        jobs.append((("summary",), partial(beeswarm, explanations)))
+        jobs.append((("dependence",), partial(dependence, explanations)))
+    # A mitigated model's section shows its disparity drivers only (no per-group plots).
+    for index, variant in enumerate(explanations.get("variants", [])):
+        if variant.get("status") != "explained":
+            continue
+        for entry in variant["disparity"]:
+            if entry["largest"] is not None:
+                key = ("variants", index, entry["sensitive"])
+                jobs.append((key, partial(disparity_bars, entry, variant, z)))
+    if body_cases is not None:
+        jobs.append((("cases",), dict))  # the annex's cases: an empty dict, filled below
+        for case in explanations.get("cases", [])[body_cases:]:
+            jobs.append((("cases", case["id"]), partial(waterfall, case, explanations)))
+    return [(key, partial(_styled, draw)) for key, draw in jobs]
+
+
+def _styled(draw: Callable[[], Any]) -> Any:
+    with plt.rc_context(STYLE):
+        return draw()
+
+
+def assemble_annex(
+    explanations: dict[str, Any] | None, jobs: list[Job], drawn: dict[tuple[Any, ...], Any]
+) -> dict[str, Any]:
+    """The annex's figures as the templates expect them, from each of ``jobs`` drawn
+    (``drawn``: job key -> figure)."""
     if not explanations or explanations.get("status") != "explained":
         return {}
-    figures: dict[str, Any] = {}
-    with plt.rc_context(STYLE):
-        rows = explanations.get("rows")
-        if rows and rows["n"] > 0:
-            figures["summary"] = beeswarm(explanations)
-            figures["dependence"] = dependence(explanations)
-        # A mitigated model's section shows its disparity drivers only (no per-group plots).
-        figures["variants"] = [
-            _variant_figures(variant, z, per_group=False)
-            if variant.get("status") == "explained"
-            else {}
-            for variant in explanations.get("variants", [])
+    figures: dict[str, Any] = {
+        "variants": [
+            {"disparity": {}} if variant.get("status") == "explained" else {}
+            for variant in (explanations or {}).get("variants", [])
         ]
-    if body_cases is not None:
-        figures["cases"] = case_figures(explanations, slice(body_cases, None))
+    }
+    for key, _ in jobs:
+        if key[0] == "variants":
+            figures["variants"][key[1]]["disparity"][key[2]] = drawn[key]
+        elif key[0] == "cases" and len(key) == 2:
+            figures["cases"][key[1]] = drawn[key]
+        else:
+            figures[key[0]] = drawn[key]
     return figures
 
 

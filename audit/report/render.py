@@ -20,7 +20,14 @@ from markupsafe import Markup
 
 from audit.report import fairness_plots, monitoring_plots, wrapping
 from audit.report.background import in_background
-from audit.report.explain_plots import annex_figures, body_figures, merge_figures
+from audit.report.explain_plots import (
+    Job,
+    annex_figures,
+    annex_jobs,
+    assemble_annex,
+    body_figures,
+    merge_figures,
+)
 from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.key_numbers import disparate_impact_shown, key_numbers
@@ -165,6 +172,18 @@ def figures(result: dict[str, Any], part: str = "all") -> dict[str, Any]:
         raise ValueError(f"figures: part must be all, body or annex, not {part!r}")
     with in_background(partial(figures, part="annex"), result) as annex:
         return merged_figures(_body_figures(result), annex.result())
+
+
+def annex_figure_jobs(result: dict[str, Any]) -> list[Job]:
+    """The annex's figures (``figures(result, "annex")``) as one drawing job per figure."""
+    return annex_jobs(result.get("explanations"), _z(result), BODY_CASES)
+
+
+def assemble_annex_figures(
+    result: dict[str, Any], jobs: list[Job], drawn: dict[tuple[Any, ...], Any]
+) -> dict[str, Any]:
+    """``figures(result, "annex")`` from its ``jobs`` drawn (job key -> figure)."""
+    return {"explanations": assemble_annex(result.get("explanations"), jobs, drawn)}
 
 
 def merged_figures(body: dict[str, Any], annex: dict[str, Any]) -> dict[str, Any]:
