@@ -74,6 +74,7 @@ def measure_windows(
         return None if values is None else np.asarray(values)[rows]
 
     randomized = evaluation.decision_probability is not None
+    shown = watched_disparities(config)
     return [
         measure(
             np.asarray(evaluation.y_true)[rows],
@@ -86,9 +87,21 @@ def measure_windows(
             seed=config.seed,
             sample_weight=part(weights, rows),
             decision_probability=part(evaluation.decision_probability, rows),
+            disparities=shown,
+            contrasts=False,
         )
         for rows in windows.members
     ]
+
+
+def watched_disparities(config: AuditConfig) -> list[str]:
+    """The disparities a window needs: those the policy's rules judge, else the defaults.
+
+    Only these are computed per window (each as among all, same draws): with day windows
+    the others' intervals made most of the time and of results.json, and nothing shows them.
+    """
+    judged = [r.metric for r in config.policy.rules if r.metric in ALL_DISPARITIES]
+    return list(dict.fromkeys(judged)) or list(DEFAULT_DISPARITIES.get(config.data.task, ()))
 
 
 def monitor(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict[str, Any] | None:
