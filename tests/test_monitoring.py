@@ -340,6 +340,29 @@ def test_bad_column_or_window_exits_2_with_a_clear_message(tmp_path, log, change
     assert not (out / "results.json").exists()
 
 
+def test_day_first_dates_are_refused_when_ambiguous_and_read_when_not(tmp_path, log):
+    """05/03/2024 is 5 March or 3 May: pandas read each value whichever way parsed, so a
+    dd/mm/yyyy log had 13/03 in March and 05/03 in May (months of 465 to 542 rows instead
+    of 500). Ambiguous text is refused; day-first text that only reads one way is read."""
+    frame = log.head(600).copy()
+    iso = pd.to_datetime(frame["decided_at"])
+    frame["decided_at"] = iso.dt.strftime("%d/%m/%Y")
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    result = run_cli(
+        "run", "--data", tmp_path / "log.csv", "--target", "repaid", "--sensitive", "sex",
+        "--prediction-column", "approved", "--out", tmp_path / "out", "-f", "json", "--quiet",
+        "--time-column", "decided_at",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "read differently day first and month first" in result.output
+    assert "ISO 8601" in result.output and "Traceback" not in result.output
+    late = frame[iso.dt.day > 12]  # 13/01/2024 ...: only day first reads
+    months = audit_log(late)["monitoring"]["windows"]
+    assert [(w["label"], w["n_rows"]) for w in months] == sorted(
+        iso[iso.dt.day > 12].dt.strftime("%Y-%m").value_counts().items()
+    )
+
+
 def test_cli_writes_the_monitoring_section_and_the_report(tmp_path, log):
     log.to_csv(tmp_path / "log.csv", index=False)
     out = tmp_path / "out"

@@ -86,7 +86,7 @@ def parse_times(values: pd.Series, column: str) -> pd.Series:
     elif pd.api.types.is_datetime64_any_dtype(values):
         times = values
     else:
-        times = _read_text(values)
+        times = _read_text(values, column)
     missing = values.isna() | values.astype(str).str.strip().eq("")
     unreadable = times.isna() & ~missing
     if missing.any() or unreadable.any():
@@ -104,13 +104,34 @@ def parse_times(values: pd.Series, column: str) -> pd.Series:
     return times.reset_index(drop=True)
 
 
-def _read_text(values: pd.Series) -> pd.Series:
-    """Dates and times written as text; unreadable ones become NaT."""
+def _read_text(values: pd.Series, column: str) -> pd.Series:
+    """Dates and times written as text; unreadable ones become NaT.
+
+    Raises
+    ------
+    AuditError
+        When some non-ISO values read differently day first and month first (05/03/2024):
+        pandas would read each value whichever way parses, mixing both in one column.
+    """
     text = values.astype("string").str.strip()
     times = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
     rest = times.isna() & text.notna() & text.ne("")
     if rest.any():  # another format: read value by value (slower, so only these)
-        times[rest] = pd.to_datetime(text[rest], errors="coerce", utc=True, format="mixed")
+        month_first = pd.to_datetime(text[rest], errors="coerce", utc=True, format="mixed")
+        day_first = pd.to_datetime(
+            text[rest], errors="coerce", utc=True, format="mixed", dayfirst=True
+        )
+        ambiguous = month_first.notna() & day_first.notna() & month_first.ne(day_first)
+        if ambiguous.any():
+            example = str(text[rest][ambiguous].iloc[0])
+            raise AuditError(
+                f"The time column '{printable(column, 60)}' ({SETTING}) has dates that read "
+                f"differently day first and month first ({int(ambiguous.sum()):,} values, "
+                f"e.g. '{printable(example, 40)}': {_day(day_first[ambiguous].iloc[0])} or "
+                f"{_day(month_first[ambiguous].iloc[0])}). Write the times as ISO 8601 "
+                "(2024-03-05 or 2024-03-05T14:00), which is never ambiguous."
+            )
+        times[rest] = month_first
     return times.dt.tz_localize(None)
 
 
@@ -147,6 +168,11 @@ def _calendar_keys(times: pd.Series, kind: str) -> pd.Series:
         iso = times.dt.isocalendar()
         return iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
     return times.dt.to_period(_PERIODS[kind]).astype(str)
+
+
+def _day(stamp: pd.Timestamp) -> str:
+    """A date in words, e.g. 5 March 2024."""
+    return f"{stamp.day} {stamp:%B %Y}"
 
 
 def _iso(value: np.datetime64) -> str:
