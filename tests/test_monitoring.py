@@ -246,6 +246,31 @@ def test_a_short_window_is_insufficient_and_never_alerts(log):
     assert "too few rows" in mon["statement"]
 
 
+def test_a_reference_window_without_an_interval_does_not_claim_no_alert(log):
+    # A log in local time with an offset: 13 decisions of 1 January before 05:00 at +05:00
+    # fall in December in UTC, a 20-row first window with no interval. The statement and
+    # the terminal said "No alert: every window's disparity lies inside the reference
+    # interval" although no window had been compared with anything.
+    from audit.report.terminal import summary_lines
+
+    frame = log.copy()
+    january = frame.index[frame["decided_at"].str.startswith("2024-01")][:20]
+    frame.loc[january, "decided_at"] = "2023-12-31"
+    result = audit_log(frame)
+    mon = result["monitoring"]
+    assert mon["reference_window"] == "2023-12"
+    statuses = {p["status"] for p in mon["trend"] if p["window"] != "2023-12"}
+    assert statuses == {"no reference interval"} and not mon["alerts"]
+    assert "No alert" not in mon["statement"]
+    assert "Nothing was compared" in mon["statement"]
+    assert "--reference-window" in mon["statement"]
+    terminal = "\n".join(summary_lines(result))
+    assert "nothing compared in 7 windows" in terminal and "no alert" not in terminal
+    # Named reference with an interval: compared again.
+    named = audit_log(frame, reference_window="2024-02")["monitoring"]
+    assert "Nothing was compared" not in named["statement"]
+
+
 def test_a_trained_and_a_loaded_model_are_watched_on_their_evaluated_rows(log):
     features = log.assign(x=log["score"], month=log["decided_at"].str[5:7].astype(int))
     trained = audit.run(

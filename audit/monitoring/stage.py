@@ -317,10 +317,22 @@ def statement(section: dict[str, Any]) -> str:
     alerts = section["alerts"]
     if not section["monitored"]:
         return head + " No disparity could be watched (no feature has one)." + tail
-    if not alerts:
+    missing = without_reference_interval(section)
+    if len(missing) == len(section["monitored"]):
         return (
-            head + " No alert: every window's disparity lies inside the reference interval." + tail
+            head + f" Nothing was compared: the reference window {section['reference_window']} has "
+            "no interval on any watched disparity (too few rows in its groups). Name a window "
+            "with more rows as the reference (monitoring.reference_window, --reference-window)."
+            + tail
         )
+    if missing:
+        tail = (
+            f" Not compared, for want of an interval in the reference window: "
+            f"{', '.join(missing[:4])}{', …' if len(missing) > 4 else ''}." + tail
+        )
+    if not alerts:
+        compared = "every compared disparity" if missing else "every window's disparity"
+        return head + f" No alert: {compared} lies inside the reference interval." + tail
     windows = list(dict.fromkeys(a["window"] for a in alerts))
     return (
         head
@@ -331,3 +343,13 @@ def statement(section: dict[str, Any]) -> str:
         + "."
         + tail
     )
+
+
+def without_reference_interval(section: dict[str, Any]) -> list[str]:
+    """The watched disparities ("sex demographic_parity_difference") the reference window
+    has no interval for: no window is compared on them."""
+    return [
+        f"{point['feature']} {point['metric']}"
+        for point in section["trend"]
+        if point["status"] == "reference" and point["reference_ci"] is None
+    ]
