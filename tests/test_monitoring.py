@@ -246,6 +246,22 @@ def test_a_short_window_is_insufficient_and_never_alerts(log):
     assert "too few rows" in mon["statement"]
 
 
+@pytest.mark.parametrize("zoned", ["offset text", "zone-aware datetimes"])
+def test_times_with_a_zone_keep_their_own_clock(log, zoned):
+    # Decisions at 01:00+05:00 (or midnight in Berlin) on 1 January were put in a
+    # December 2023 window (converted to UTC), 13 rows of a log that starts in January.
+    frame = log.copy()
+    local = pd.to_datetime(frame["decided_at"]) + pd.Timedelta(hours=1)
+    if zoned == "offset text":
+        frame["decided_at"] = local.dt.strftime("%Y-%m-%dT%H:%M:%S") + "+05:00"
+    else:
+        frame["decided_at"] = local.dt.tz_localize("Europe/Berlin")
+    mon = audit_log(frame)["monitoring"]
+    by_month = log["decided_at"].str[:7].value_counts().sort_index()
+    assert [(w["label"], w["n_rows"]) for w in mon["windows"]] == list(by_month.items())
+    assert mon["windows"][0]["start"] == log["decided_at"].min() + "T01:00:00"
+
+
 def test_a_reference_window_without_an_interval_does_not_claim_no_alert(log):
     # A log in local time with an offset: 13 decisions of 1 January before 05:00 at +05:00
     # fall in December in UTC, a 20-row first window with no interval. The statement and

@@ -19,6 +19,9 @@ from audit.text import printable, quoted_list
 from audit.vocabulary.monitoring import parse_window
 
 SETTING = "monitoring.time_column (--time-column)"
+# A trailing UTC offset or Z after a time of day (14:05:00+05:30, 14:05Z, 14:05 +0100):
+# dropped, so that each time keeps the clock it was written in.
+_OFFSET = r"(?<=\d:\d\d)((?::\d\d)?(?:\.\d+)?)\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"
 # Calendar windows: pandas period of each, and how its label is written.
 _PERIODS = {"month": "M", "day": "D"}
 
@@ -65,9 +68,12 @@ class Windows:
 
 
 def parse_times(values: pd.Series, column: str) -> pd.Series:
-    """``values`` as datetimes (time-zone-aware ones in UTC, without the zone).
+    """``values`` as datetimes, each at the local time it is written in.
 
-    Text is read as ISO 8601 first (fast), then any other date format pandas recognises.
+    A time with a zone or an offset keeps its own clock, the zone dropped: a decision at
+    00:30+01:00 on 1 January is in January and in week 2024-W01, as the log's owner reads
+    it, not at 23:30 UTC on 31 December. Text is read as ISO 8601 first (fast), then any
+    other date format pandas recognises.
 
     Raises
     ------
@@ -82,7 +88,7 @@ def parse_times(values: pd.Series, column: str) -> pd.Series:
             "2024-03-31T14:05:00), or name another column."
         )
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        times = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        times = values.dt.tz_localize(None)  # the clock of its own zone
     elif pd.api.types.is_datetime64_any_dtype(values):
         times = values
     else:
@@ -113,7 +119,7 @@ def _read_text(values: pd.Series, column: str) -> pd.Series:
         When some non-ISO values read differently day first and month first (05/03/2024):
         pandas would read each value whichever way parses, mixing both in one column.
     """
-    text = values.astype("string").str.strip()
+    text = values.astype("string").str.strip().str.replace(_OFFSET, r"\1", regex=True)
     times = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
     rest = times.isna() & text.notna() & text.ne("")
     if rest.any():  # another format: read value by value (slower, so only these)
