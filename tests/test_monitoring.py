@@ -9,6 +9,7 @@ log with a drift planted in one month, where the alert must fire in that month o
 from __future__ import annotations
 
 import json
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -431,6 +432,16 @@ def test_cli_writes_the_monitoring_section_and_the_report(tmp_path, log):
     assert "Over time" in body and "2024-04" in body and not past
     annex, past = pdf_text_and_overflow(out / "report-annex.pdf")
     assert "Over time: every window" in annex and not past
+    # The trend figure (the tallest image: a panel per watched disparity) is printed at a
+    # readable width: under the PDF's 6 cm cap on figures it was 4 cm wide with 6 panels.
+    needs_tools("pdfimages")
+    listing = subprocess.run(
+        ["pdfimages", "-list", out / "report.pdf"], check=True, capture_output=True, text=True
+    ).stdout.splitlines()[2:]
+    images = [line.split() for line in listing if line.split()[2] == "image"]
+    tallest = max(images, key=lambda fields: int(fields[4]))  # page num type width height ...
+    width_cm = int(tallest[3]) / float(tallest[12]) * 2.54  # pixels / x-ppi
+    assert width_cm >= 11
 
 
 def test_the_trend_figure_is_readable_with_many_windows(monkeypatch):
