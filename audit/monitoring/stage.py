@@ -328,7 +328,8 @@ def statement(section: dict[str, Any]) -> str:
     if missing:
         tail = (
             f" Not compared, for want of an interval in the reference window: "
-            f"{', '.join(missing[:4])}{', …' if len(missing) > 4 else ''}." + tail
+            f"{', '.join(missing[:4])}"
+            f"{f' and {len(missing) - 4} more' if len(missing) > 4 else ''}." + tail
         )
     if not alerts:
         compared = "every compared disparity" if missing else "every window's disparity"
