@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from audit.config import AuditConfig, config_from_dict, read_config_file
+from audit.engines.spark_source import is_spark_frame
 from audit.errors import AuditError
 from audit.result import AuditResult
 
@@ -46,8 +47,10 @@ def run(
     config : path, dict or AuditConfig, optional
         An ``audit.yaml`` (or ``.toml``), the same as a dict, or a built config. Keywords
         below override it.
-    data : pandas.DataFrame or path
-        The rows to audit: a DataFrame, or a CSV / Parquet file.
+    data : pandas.DataFrame, Spark DataFrame or path
+        The rows to audit: a DataFrame, or a CSV / Parquet file. A Spark DataFrame is
+        audited by the Spark engine where it lives (decisions already made, as columns of
+        it: ``predictions="col"`` or ``scores="col"``).
     target : str
         The label column.
     sensitive : str or list of str
@@ -158,6 +161,8 @@ def _build(
     frame = None
     if isinstance(data, pd.DataFrame):
         frame = data.copy()
+    elif is_spark_frame(data):
+        frame = data  # read by Spark where it is (audit/engines/spark_source.py)
     elif data is not None:
         data_section["path"] = str(data)
     if policy is not None:
@@ -176,6 +181,11 @@ def _build(
         kind, values = decisions
         column = _column(kind, values, frame)
         if not isinstance(values, str):
+            if is_spark_frame(frame):
+                raise AuditError(
+                    f"With a Spark DataFrame as data, give {kind} as the name of its column "
+                    f"({kind}='column'), not as values."
+                )
             if frame is None:
                 raise AuditError(
                     f"{kind} given as values need data as a DataFrame of the same rows."

@@ -202,6 +202,8 @@ def _guarded(debug: bool, action: Callable[[], int]) -> None:
     except KeyboardInterrupt:
         _echo("Interrupted; no output was written.", err=True)
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): Click quietens the streams and exits 1
     except Exception as exc:
         if debug:
             _echo(traceback.format_exc().rstrip("\n"), err=True)
@@ -415,7 +417,10 @@ def run(
     ] = None,
     task: Annotated[
         str | None,
-        typer.Option(help="classification (default) or regression (a numeric target; data.task)."),
+        typer.Option(
+            help="classification (default), multiclass (more than two classes) or regression "
+            "(a numeric target; data.task)."
+        ),
     ] = None,
     sensitive: Annotated[
         list[str] | None, typer.Option(help="Sensitive feature column (repeatable).")
@@ -559,6 +564,21 @@ def run(
     ] = None,
     detail: Detail = None,
     compliance: Compliance = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="auto (default: DuckDB for a large predictions-only CSV/Parquet file), memory "
+            "(pandas; every check), duckdb (out of core, SQL) or spark (Spark SQL; pip install "
+            "'rai-audit[spark]'). Sets engine.",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine spark: the Spark master URL (default local[*]; "
+            "spark://HOST:7077, yarn...). Sets spark.master.",
+        ),
+    ] = None,
     force: Force = False,
     sign_key: SignKey = None,
     quiet: Quiet = False,
@@ -608,6 +628,8 @@ def run(
                 "reference_groups": _parse_reference_groups(reference_group),
             },
             "seed": seed,
+            "engine": engine,
+            "spark": {"master": spark_master},
             "quality": {"allow_errors": True if allow_quality_errors else None},
             "checklist": {"answers": checklist_answers},
             "monitoring": {

@@ -59,7 +59,7 @@ class DataConfig(_Section):
     sensitive: list[str] = Field(default_factory=list)
     features: list[str] | None = None
     drop: list[str] = Field(default_factory=list)
-    task: Literal["classification", "regression"] = "classification"
+    task: Literal["classification", "multiclass", "regression"] = "classification"
 
 
 class ModelConfig(_Section):
@@ -531,6 +531,10 @@ class PolicyRule(_Section):
     op: Literal[">=", ">", "<=", "<"]
     bound: float
     feature: str | list[str] | None = None
+    # A multiclass audit's class the rule is checked on (one-vs-rest); None: every class.
+    class_label: str | int | float | bool | None = Field(None, alias="class")
+
+    model_config = ConfigDict(populate_by_name=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -718,6 +722,14 @@ class ComplianceConfig(_Section):
         return self
 
 
+class SparkConfig(_Section):
+    """The Spark engine (``engine: spark``, ``pip install 'rai-audit[spark]'``): the master
+    URL of the cluster (``local[*]``: this machine's cores, ``spark://host:7077``, ``yarn``).
+    Unset: a Spark session already running in the process, else ``local[*]``."""
+
+    master: str | None = None
+
+
 class AuditConfig(_Section):
     """Everything an audit needs; see README.md for an annotated example."""
 
@@ -739,6 +751,10 @@ class AuditConfig(_Section):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     tune: TuneConfig | None = None
     seed: int = 0
+    # Which engine computes the audit: auto (DuckDB for large predictions-only files, see
+    # audit/engines/choice.py), memory (pandas) or duckdb (out of core, SQL).
+    engine: Literal["auto", "memory", "duckdb", "spark"] = "auto"
+    spark: SparkConfig = Field(default_factory=SparkConfig)  # engine: spark only
     # Where relative paths are shown from in results.json: the config file's folder, or the
     # working directory (a result never records an absolute local path).
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -749,7 +765,7 @@ class AuditConfig(_Section):
 
     @property
     def frame(self) -> Any:
-        """The data given in memory (a pandas DataFrame), or None to read ``data.path``."""
+        """The data given in memory (a pandas or Spark DataFrame), or None to read ``data.path``."""
         return self._frame
 
     @property
@@ -799,6 +815,13 @@ class AuditConfig(_Section):
             raise AuditError("model.include_sensitive has no meaning in a predictions-only audit.")
         if self.data.task == "regression":
             self._check_regression()
+        if self.data.task == "multiclass":
+            self._check_multiclass()
+        elif any(rule.class_label is not None for rule in self.policy.rules):
+            raise AuditError(
+                "A policy rule names a class (class:), which only a multiclass audit has: "
+                "set data.task: multiclass (--task multiclass), or remove the rule's class."
+            )
         if (self.split.cv is not None or self.tune is not None) and self.mode != "train":
             what = "loads a model" if self.mode == "model_file" else "reads decisions made"
             raise AuditError(
@@ -828,6 +851,56 @@ class AuditConfig(_Section):
                 "mitigation.save) are for binary classifiers; a regression audit cannot run "
                 "them. Remove the mitigation settings (or use --mitigate none)."
             )
+
+    def _check_multiclass(self) -> None:
+        """What a multiclass audit cannot use: a positive label, scores to threshold, a
+        threshold, the binary-only mitigation strategies, cross-validation, tuning and the
+        compliance tables (they count one selected outcome)."""
+        refused = [
+            (
+                self.data.positive_label is not None,
+                "data.positive_label (--positive-label)",
+                "every class is audited one-vs-rest, none is 'the' positive one",
+            ),
+            (
+                self.predictions.score_column is not None,
+                "predictions.score_column (--score-column)",
+                "give the predicted class labels with "
+                "predictions.prediction_column (--prediction-column)",
+            ),
+            (
+                self.model.threshold is not None,
+                "model.threshold (--threshold)",
+                "a multiclass model predicts its most likely class, there is no score to threshold",
+            ),
+            (
+                bool(self.mitigation.strategies or self.mitigation.save),
+                "the mitigation strategies (mitigation.strategies / --mitigate, mitigation.save)",
+                "they retrain or post-process binary classifiers (use --mitigate none)",
+            ),
+            (
+                self.split.cv is not None or self.tune is not None,
+                "split.cv (--cv) and tune",
+                "cross-validated multiclass audits are not supported yet",
+            ),
+            (
+                self.monitoring.time_column is not None,
+                "monitoring.time_column (--time-column)",
+                "fairness over time is not supported for multiclass audits yet",
+            ),
+            (
+                bool(self.compliance.rules),
+                "compliance.rules",
+                "the compliance tables count one selected outcome, which a multiclass model "
+                "does not decide",
+            ),
+        ]
+        for wrong, what, why in refused:
+            if wrong:
+                raise AuditError(
+                    f"{what} has no meaning in a multiclass audit (data.task: multiclass): "
+                    f"{why}. Remove it."
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved configuration as recorded in results.json (paths shown relative)."""

@@ -28,7 +28,9 @@ from audit.errors import AuditError
 from audit.evaluation import Evaluation, RowPlan, evaluate
 from audit.metrics import measure
 from audit.metrics.inputs import sample_weights
+from audit.metrics.multiclass import measure_multiclass
 from audit.mitigation.stage import slim_fairness
+from audit.multiclass import class_names
 from audit.vocabulary.metrics import GROUP_METRICS
 
 # Overall figures that are sizes, not rates: they follow the fold's size, not the model.
@@ -106,6 +108,19 @@ def measure_evaluation(
 ) -> dict[str, Any]:
     """:func:`audit.metrics.measure` of an evaluation, called as the main audit calls it."""
     sensitive = data.frame.loc[evaluation.rows, data.sensitive].reset_index(drop=True)
+    if config.data.task == "multiclass":
+        assert data.classes is not None
+        return measure_multiclass(
+            evaluation.y_true,
+            evaluation.y_pred,
+            evaluation.scores,
+            sensitive,
+            class_names(data.classes),
+            config.fairness,
+            config.policy,
+            seed=config.seed,
+            sample_weight=sample_weights(data.frame, evaluation.rows, config, data.source),
+        )
     randomized = evaluation.decision_probability is not None
     return measure(
         evaluation.y_true,

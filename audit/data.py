@@ -17,6 +17,7 @@ import pandas as pd
 
 from audit.config import AuditConfig
 from audit.errors import AuditError
+from audit.multiclass import class_labels, encode_classes
 from audit.regression import regression_target
 from audit.text import printable, quoted_list
 
@@ -66,7 +67,7 @@ def _given_frame(given: Any) -> tuple[pd.DataFrame, dict[str, int]]:
                 f"'{printable(name)}'; the audit cannot tell which one is meant. Rename them."
             )
     frame = frame.loc[:, ~frame.columns.duplicated()]
-    return _without_pd_na(frame), repeated
+    return without_pd_na(frame), repeated
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:
@@ -111,10 +112,10 @@ def load_table(path: Path) -> pd.DataFrame:
     if frame.empty:
         raise AuditError(f"Data file {path} has a header but no rows. {GIVE_DATA}")
     frame.columns = [str(c) for c in frame.columns]
-    return _without_pd_na(frame)
+    return without_pd_na(frame)
 
 
-def _without_pd_na(frame: pd.DataFrame) -> pd.DataFrame:
+def without_pd_na(frame: pd.DataFrame) -> pd.DataFrame:
     """Nullable columns (Int64, boolean, string with ``pd.NA``, as Parquet files written by
     pandas restore them) as plain numpy columns with NaN for missing values.
 
@@ -266,6 +267,13 @@ def resolve_positive_label(values: pd.Series, positive_label: Any, column: str) 
     if set(pd.Series(observed).astype(str)) <= {"0", "1", "0.0", "1.0", "True", "False"}:
         return True if values.dtype == bool else 1
     shown = _values(observed)
+    if len(observed) > 2:
+        raise AuditError(
+            f"Column '{printable(column)}' has {len(observed)} classes ({shown}); a "
+            "classification audit needs two. To audit a model with more than two classes, set "
+            "data.task: multiclass (--task multiclass); otherwise recode the target to two "
+            "values and set --positive-label (data.positive_label)."
+        )
     raise AuditError(
         f"Column '{printable(column)}' is not 0/1 or boolean: set --positive-label "
         "(data.positive_label) to the value that is the positive (favourable or predicted) "
@@ -278,6 +286,12 @@ def _values(observed: Any, shown: int = 10) -> str:
     return ", ".join(printable(v, 40) for v in sorted(observed, key=str)[:shown])
 
 
+def multiclass_target(values: pd.Series, column: str) -> np.ndarray:
+    """The class code (0..K-1, the labels in sorted order) of each row of a multiclass target."""
+    labels = class_labels(values, column)
+    return encode_classes(values, labels, f"Target column '{printable(column)}'")
+
+
 def binary_target(values: pd.Series, positive_label: Any, column: str) -> np.ndarray:
     """Encode a target or prediction column as 0/1 against the positive label."""
     observed = values.dropna().unique()
@@ -285,7 +299,9 @@ def binary_target(values: pd.Series, positive_label: Any, column: str) -> np.nda
         shown = _values(observed)
         raise AuditError(
             f"Column '{printable(column)}' has {len(observed)} distinct values ({shown}...); a "
-            "binary classification audit needs exactly two. Recode it, or pick another column."
+            "binary classification audit needs exactly two. To audit a model with more than "
+            "two classes, set data.task: multiclass (--task multiclass); otherwise recode it, "
+            "or pick another column."
         )
     return _matches(values, positive_label).to_numpy(dtype=np.int8)
 
@@ -308,6 +324,7 @@ class AuditData:
     score: str | None = None  # the column of scores, if given
     weight: str | None = None  # fairness.weight_column
     repeated_columns: dict[str, int] = field(default_factory=dict)  # name -> copies in the file
+    classes: list[Any] | None = None  # a multiclass target's classes; y holds their codes
 
     @property
     def source(self) -> str:
@@ -391,8 +408,12 @@ def load_audit_data(config: AuditConfig) -> AuditData:
     # A row without a label cannot be scored; it is dropped and the count reported, not hidden.
     frame = frame.loc[~missing_target].reset_index(drop=True)
 
+    classes = None
     if cfg.task == "regression":  # a numeric target, no positive label
         positive, y = None, regression_target(frame[cfg.target], cfg.target)
+    elif cfg.task == "multiclass":  # class codes 0..K-1 in sorted label order, no positive label
+        positive, y = None, multiclass_target(frame[cfg.target], cfg.target)
+        classes = class_labels(frame[cfg.target], cfg.target)
     else:
         positive = resolve_positive_label(frame[cfg.target], cfg.positive_label, cfg.target)
         y = binary_target(frame[cfg.target], positive, cfg.target)
@@ -426,6 +447,7 @@ def load_audit_data(config: AuditConfig) -> AuditData:
         score=config.predictions.score_column,
         weight=config.fairness.weight_column,
         repeated_columns=repeated,
+        classes=classes,
     )
 
 

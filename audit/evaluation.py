@@ -23,7 +23,7 @@ from sklearn.base import is_regressor
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from audit import model_files, models
+from audit import model_files, models, multiclass
 from audit.callable_model import ScoreFunction
 from audit.config import AuditConfig
 from audit.data import AuditData, binary_target, label_matches, require_columns, sha256_of
@@ -249,7 +249,7 @@ def _random_split(
     n_rows: int, y: np.ndarray, test_size: float, config: AuditConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     rows = np.arange(n_rows)
-    stratify = y if config.split.stratify and config.data.task == "classification" else None
+    stratify = y if config.split.stratify and config.data.task != "regression" else None
     try:
         train, test = train_test_split(
             rows, test_size=test_size, random_state=config.seed, stratify=stratify
@@ -336,9 +336,11 @@ def model_output(model: Any, positive_label: Any, source: str = "The model") -> 
     classes = tuple(np.asarray(classes).tolist())
     if len(classes) != 2:
         raise AuditError(
-            f"{source} ({name}) has {len(classes)} classes ({_shown(classes)}); this audit "
-            "needs a binary classifier. Give a binary classifier, or the decisions made for "
-            "the positive outcome as a column (--prediction-column)."
+            f"{source} ({name}) has {len(classes)} classes ({_shown(classes)}); a "
+            "classification audit needs a binary classifier. To audit a model with more "
+            "than two classes, set data.task: multiclass (--task multiclass); otherwise give "
+            "a binary classifier, or the decisions made for the positive outcome as a column "
+            "(--prediction-column)."
         )
     found = [i for i, c in enumerate(classes) if label_matches(c, positive_label)]
     if len(found) != 1:
@@ -455,6 +457,12 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
     elif config.model_object is not None:
         model = config.model_object
         if not hasattr(model, "predict") and callable(model):
+            if config.data.task == "multiclass":
+                raise AuditError(
+                    "A multiclass audit needs a classifier with predict() (and classes_), "
+                    "not a plain score function. Give a fitted classifier, or the predicted "
+                    "classes as a column (--prediction-column)."
+                )
             model = _score_function(model, data, plan, config.model.threshold)
         info = {"source": "object", **models.describe(model)}
         columns = models.model_input_columns(model, data.features)
@@ -480,6 +488,8 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
     X_test = models.as_model_input(data.frame.iloc[plan.evaluated], columns)
     if config.data.task == "regression":
         return _regressed(config, data, plan, model, X_test, info, columns, source)
+    if config.data.task == "multiclass":
+        return _classified(config, data, plan, model, X_test, info, columns, source)
     output = model_output(model, data.positive_label, source)
     rule = default_rule(output, config.model.threshold)
     try:
@@ -580,6 +590,54 @@ def _regressed(
     )
 
 
+def _classified(
+    config: AuditConfig,
+    data: AuditData,
+    plan: RowPlan,
+    model: Any,
+    X_test: pd.DataFrame,
+    info: dict[str, Any],
+    columns: list[str],
+    source: str,
+) -> Evaluation:
+    """A multiclass model's predicted classes (codes) and, when it gives them, the
+    probability of every class (``scores``, one column per class)."""
+    assert data.classes is not None
+    try:
+        y_pred, proba = multiclass.model_predictions(model, X_test, data.classes, source)
+    except (ValueError, TypeError, KeyError) as exc:
+        if config.mode == "train":
+            raise
+        problem = printable(str(exc).strip().split("\n")[0], 160)
+        raise AuditError(
+            f"{source} could not be applied to the data ({type(exc).__name__}: {problem}). "
+            "Check that the data's columns have the types the model was trained on."
+        ) from None
+    info.update(
+        task="multiclass",
+        input_columns=columns,
+        output="labels" if proba is None else "probability",
+        classes=[_plain(c) for c in np.asarray(model.classes_).tolist()],
+        threshold=None,
+        decision_rule={"text": "the model's predicted class (predict()): its most likely class"},
+        evaluated_on=plan.why,
+    )
+    return Evaluation(
+        rows=plan.evaluated,
+        y_true=data.y[plan.evaluated],
+        y_pred=y_pred,
+        scores=proba,
+        model=model,
+        model_info=info,
+        train_rows=plan.train,
+        rule=DecisionRule(None, score="predicted class"),
+        plan_how=plan.how,
+        plan_why=plan.why,
+        trained_here=config.mode == "train",
+        in_sample=plan.in_sample,
+    )
+
+
 def _score_function(
     function: Any, data: AuditData, plan: RowPlan, threshold: float | None
 ) -> ScoreFunction:
@@ -619,6 +677,15 @@ def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         y_pred = _numeric(values, column, "Prediction column", "for a regression audit")
         rule = DecisionRule(None, score=column)
         info.update(task="regression", decision_rule={"text": f"numeric predictions in {column}"})
+    elif config.data.task == "multiclass":
+        assert data.classes is not None
+        y_pred = multiclass.encode_classes(values, data.classes, f"Prediction column '{column}'")
+        rule = DecisionRule(None, score=column)
+        info.update(
+            task="multiclass",
+            threshold=None,
+            decision_rule={"text": f"the class in {column}"},
+        )
     elif cfg.score_column:
         raw = _numeric(values, column, "Score column", "")
         lower = cfg.score_direction == "lower_is_positive"
@@ -627,14 +694,14 @@ def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         y_pred = rule.decide(scores)
         info.update(threshold=cfg.threshold, decision_rule=rule.as_dict())
     else:
-        y_pred = _encode_predictions(values, data, column)
+        y_pred = encode_predictions(values, data.frame[data.target], data.positive_label, column)
         rule = DecisionRule(None, score=column)
         info.update(
             threshold=None,
             decision_rule={"text": f"{column} == {data.positive_label!r} → positive"},
         )
     y_true = data.y[plan.evaluated]
-    notes = _direction_notes(scores, y_true, rule) if config.data.task != "regression" else []
+    notes = _direction_notes(scores, y_true, rule) if config.data.task == "classification" else []
     return Evaluation(
         rows=plan.evaluated,
         y_true=y_true,
@@ -664,12 +731,14 @@ def _numeric(values: pd.Series, column: str, what: str, purpose: str) -> np.ndar
     return array
 
 
-def _encode_predictions(values: pd.Series, data: AuditData, column: str) -> np.ndarray:
-    """Predicted labels: in the target's own values, else 0/1 or boolean."""
-    target_values = set(data.frame[data.target].dropna().astype(str))
+def encode_predictions(
+    values: pd.Series, target: pd.Series, positive_label: Any, column: str
+) -> np.ndarray:
+    """Predicted labels: in the target's own values (``target``), else 0/1 or boolean."""
+    target_values = set(target.dropna().astype(str))
     shown = set(values.astype(str))
     if shown <= target_values:
-        return binary_target(values, data.positive_label, column)
+        return binary_target(values, positive_label, column)
     if shown <= {"0", "1", "True", "False", "0.0", "1.0"}:
         return binary_target(values, 1, column)
     raise AuditError(

@@ -238,8 +238,12 @@ def read_answers(name: str, path: Path) -> dict[str, Any]:
             f"The answers file {printable(str(path))} is not readable YAML{at}; write one "
             f"`question_id: answer` per line (`rai-audit exercise start {name}` writes a template)."
         ) from None
-    if raw is None:
-        raw = {}
+    if raw is None or raw == {}:  # an empty file: most likely the wrong one, or unsaved
+        raise AuditError(
+            f"The answers file {printable(str(path))} is empty: write one "
+            f"`question_id: answer` per line (`rai-audit exercise start {name}` writes an "
+            "answers.yaml with every question id to fill in)."
+        )
     if not isinstance(raw, dict):
         raise AuditError(
             f"The answers file {printable(str(path))} must be a mapping of question ids to "
@@ -270,10 +274,13 @@ def check(
 def mark(question: Question, given: Any, expected: Any) -> Mark:
     """One answer against the key, by the question's type."""
     if given is None or given == "":
-        return Mark(question, False, "not answered")
+        # YAML reads a blank value and null (or ~) alike: say so, for options such as none
+        return Mark(question, False, "not answered: the value is blank or null")
     kind = question.type
     if kind == "number":
         try:
+            if isinstance(given, bool):  # YAML reads yes/no/true as booleans: not numbers
+                raise TypeError
             value = float(given)
         except (TypeError, ValueError):
             return Mark(question, False, f"not a number; expected {question.answer_format()}")

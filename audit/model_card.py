@@ -110,8 +110,11 @@ def _training_data(result: AuditResult, config: AuditConfig) -> list[str]:
         f"{data.n_train:,} rows of {PurePath(data.file).name} (SHA-256 "
         f"{result.provenance.data_sha256[:12]}…): {data.evaluated_rows}"
         f"{'; stratified by the label' if config.split.stratify else ''}.",
-        f"Positive label share in the whole file: {_pct(data.base_rate)}.",
-    ]
+    ] + (
+        [f"Positive label share in the whole file: {_pct(data.base_rate)}."]
+        if data.base_rate is not None
+        else []
+    )
 
 
 def _evaluation_data(result: AuditResult) -> list[str]:
@@ -145,6 +148,19 @@ def _metrics(result: AuditResult) -> list[str]:
         f"Accuracy {_f(perf.accuracy)}, balanced accuracy {_f(perf.balanced_accuracy)}, ROC AUC "
         f"{_f(perf.roc_auc)}, Brier score {_f(perf.brier)} on {perf.n:,} rows."
     ]
+    if result.classes is not None:
+        facts = [
+            f"Accuracy {_f(perf.accuracy)}, balanced accuracy {_f(perf.balanced_accuracy)}, "
+            f"macro F1 {_f(perf.macro_f1)} on {perf.n:,} rows ({len(result.classes.labels)} "
+            "classes)."
+        ]
+        for macro in result.classes.macro:
+            if macro.metric == "demographic_parity_difference":
+                facts.append(
+                    f"{_name(macro.feature)}: demographic parity difference, one class vs the "
+                    f"rest: mean {_f(macro.mean)} across classes, worst "
+                    f"{_f(macro.worst_value)} (class {_name(macro.worst_class or '')})."
+                )
     for feature in result.fairness.features:
         values = {d.metric: d.value for d in feature.disparities}
         facts.append(
@@ -196,7 +212,11 @@ def _composition(result: AuditResult) -> list[str]:
         roles.setdefault(column.role, []).append(column.name)
     facts = [
         f"{data.n_rows:,} rows × {data.n_columns} columns; target '{_name(data.target)}' "
-        f"(positive label {data.positive_label!r}, {_pct(data.base_rate)} positive).",
+        + (
+            f"({len(result.classes.labels)} classes: {_listed(result.classes.labels)})."
+            if result.classes is not None
+            else f"(positive label {data.positive_label!r}, {_pct(data.base_rate)} positive)."
+        ),
         *[f"{role.capitalize()}: {_listed(names)}." for role, names in roles.items()],
     ]
     missing = [c for c in data.columns if c.missing]

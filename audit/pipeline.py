@@ -19,6 +19,8 @@ from audit.compliance.stage import add_evidence_map, check_compliance_data, comp
 from audit.config import AuditConfig
 from audit.crossval import cross_validate, measure_evaluation, plan_folds
 from audit.data import AuditData, load_audit_data
+from audit.engines.choice import choose_engine
+from audit.engines.table_audit import duckdb_result, spark_result
 from audit.evaluation import Evaluation, evaluate, plan_rows
 from audit.explain.stage import explain_evaluation, explain_mitigated
 from audit.metrics.fairness import group_labels
@@ -56,6 +58,19 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         return value
 
     checklist = prepare_checklist(config)  # read and validate the answers before any work
+    engine, engine_why = choose_engine(config)
+    if engine == "duckdb":
+        result = duckdb_result(config, timed, timings, engine_why)
+        return _completed(result, config, checklist, None, timed).with_read_from(
+            {config.shown_path(config.data.path): str(Path(config.data.path).absolute())}
+        )
+    if engine == "spark":
+        result = spark_result(config, timed, timings, engine_why)
+        path = config.data.path if config.frame is None else None
+        read_from = {}  # a file is checked again by `rai-audit verify`; a folder is not
+        if path is not None and Path(path).is_file():
+            read_from = {config.shown_path(path): str(Path(path).absolute())}
+        return _completed(result, config, checklist, None, timed).with_read_from(read_from)
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     plan = plan_rows(config, data)
     check_compliance_data(config, data, plan.evaluated)  # a rule's columns, before any work
@@ -78,6 +93,8 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         "provenance": {
             **provenance(config.seed, _files_read(config, data, evaluation)),
             "timings_seconds": timings,
+            "engine": engine,
+            "engine_reason": engine_why,
         },
         "config": config.to_dict(),
         "data": _data_overview(config, data, evaluation),
@@ -91,6 +108,8 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         "verdicts": measured["verdicts"],
         "policy": measured["policy"],
     }
+    if "classes" in measured:  # a multiclass audit: every class one-vs-rest
+        result["classes"] = measured["classes"]
     if config.monitoring.time_column is not None:
         result["monitoring"] = timed(
             "Auditing each time window", lambda: monitor(config, data, evaluation)
@@ -128,6 +147,21 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         if config.compliance.rules
         else None
     )
+    typed = _completed(result, config, checklist, compliance, timed)
+    trained = evaluation.model if config.mode == "train" and config.model.save else None
+    typed.with_read_from(_read_from(config, data))
+    return typed.with_models(trained, mitigation.saved_model, mitigation.saved_file)
+
+
+def _completed(
+    result: dict[str, Any],
+    config: AuditConfig,
+    checklist: Any,
+    compliance: Any,
+    timed: Callable[[str, Callable[[], Any]], Any],
+) -> AuditResult:
+    """The sections that read every other one (model card, datasheet, checklist, the EU AI
+    Act map), then the whole result validated against the typed contract."""
     # The model card and the checklist read every other stage's result, through the typed
     # contract: keep them last (the checklist also reads the card).
     so_far = AuditResult.model_validate(plain(result))
@@ -143,10 +177,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         add_evidence_map(compliance, AuditResult.model_validate(plain(result)))
     # Validated against the typed contract: a stage that wrote an undeclared or mistyped
     # field is a bug, and fails here rather than in a reader.
-    typed = AuditResult.model_validate(plain(result))
-    trained = evaluation.model if config.mode == "train" and config.model.save else None
-    typed.with_read_from(_read_from(config, data))
-    return typed.with_models(trained, mitigation.saved_model, mitigation.saved_file)
+    return AuditResult.model_validate(plain(result))
 
 
 def _files_read(
@@ -175,7 +206,7 @@ def _data_overview(config: AuditConfig, data: AuditData, evaluation: Evaluation)
         "rows_without_target_dropped": data.rows_without_target,
         "target": data.target,
         "positive_label": data.positive_label,
-        "base_rate": float(data.y.mean()),
+        "base_rate": None if data.classes is not None else float(data.y.mean()),
         "sensitive": data.sensitive,
         # The columns the model reads: for a loaded model, those it was fitted on.
         "features": evaluation.input_columns or data.features,

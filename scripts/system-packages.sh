@@ -2,12 +2,16 @@
 # Install the Debian/Ubuntu packages rai-audit needs, only those missing (fast when done).
 #   scripts/system-packages.sh          what the audit needs: venv support, Pango for the PDF
 #   scripts/system-packages.sh --test   also what the tests use to look at the reports as a
-#                                       person sees them: Chromium, its driver, poppler
+#                                       person sees them: Chromium, its driver, poppler; and
+#                                       a Java runtime for the Spark engine's tests (pyspark
+#                                       starts a JVM), unless a `java` is already on PATH
 set -euo pipefail
 
 packages=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 if [ "${1:-}" = "--test" ]; then
   packages+=(chromium chromium-driver poppler-utils)
+  # Any Java already installed will do (17 or newer); Debian's default is 17 on bookworm.
+  command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 fi
 # Debian's python3 has no venv/ensurepip until python3-venv (or python3.X-venv) is installed.
 if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then

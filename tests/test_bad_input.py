@@ -157,3 +157,22 @@ def test_usage_error_exits_2(tmp_path):
     result = run_cli("run", "--no-such-flag")
     assert result.exit_code == 2
     assert "No such option" in result.output
+
+
+def test_a_reader_that_goes_away_is_not_an_internal_error(tmp_path):
+    """`rai-audit ... | head`: the reader closes the pipe before the command prints. That is
+    no bug in rai-audit, so no "Internal error" message (it was one, exit 3)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "audit", "checklist", "init", "--out", str(tmp_path / "a.yaml")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    process.stdout.close()  # before the command has started to write
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) not in (0, 3), stderr
+    assert "Internal error" not in stderr and "Traceback" not in stderr, stderr
+    assert (tmp_path / "a.yaml").is_file()  # the work itself was done

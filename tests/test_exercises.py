@@ -196,6 +196,8 @@ def test_historical_bias_key_reweighing_cannot_remove_the_gap(keys):
     assert key["baseline_gap"] == pytest.approx(rates["A"] - rates["B"], abs=1e-9)
     # reweighing reduces the gap by at least the amount task.md states, and leaves most of it
     assert key["reweighing_reduction"] >= 0.01
+    reduction = load_exercise("historical_bias").question("reweighing_reduction")
+    assert not mark(reduction, 0, key["reweighing_reduction"]).right  # "no change" is wrong
     reweighed = next(s for s in result.mitigation.strategies if s.name == "reweighing")
     assert reweighed.disparity["ci"][0] > 0.2 and key["reweighing_passes"] is False
     assert key["closest_to_parity"] == "threshold_optimizer:demographic_parity"
@@ -277,24 +279,42 @@ def test_cv_tuning_key_accuracy_alone_breaks_the_policy(keys):
 
 
 def test_monitoring_key_finds_the_planted_drift(keys):
+    """The time-window audit's first alert and first failure are the month the drift was
+    planted; each window's selection rates are the deployed model's decisions counted by hand."""
     key = keys("monitoring")
     module = key_module("monitoring")
     frame = exercise_data("monitoring")["monitoring.csv"]
     model = module.trained_model(frame)
-    results = module.audits()
-    for month, rows in frame.groupby("month"):
-        # the audit's selection rates are the deployed model's decisions, counted by hand
+    monitoring = module.audit_over_time().monitoring
+    labels = [teaching.month_label(m) for m in range(1, teaching.MONTHS + 1)]
+    assert [w.label for w in monitoring.windows] == labels
+    drift = teaching.month_label(teaching.DRIFT_MONTH)
+    month = frame["decided_on"].str[:7]
+    for window in monitoring.windows:
+        rows = frame[month == window.label]
+        assert window.n_rows == len(rows)
         decided = pd.Series(model.predict(rows[module.INPUTS]), index=rows.index)
         by_hand = decided.groupby(rows["group"]).mean()
-        audited = results[month].groups("group").set_index("group")["selection_rate"]
-        assert audited.to_dict() == pytest.approx(by_hand.to_dict(), abs=1e-12)
-        verdict = results[month].verdicts()["verdict"].iloc[0]
-        assert (verdict == "pass") == (month < teaching.DRIFT_MONTH), (month, verdict)
-    assert key["first_failing_month"] == teaching.DRIFT_MONTH
+        assert module.selection_rates(window).to_dict() == pytest.approx(
+            by_hand.to_dict(), abs=1e-12
+        )
+        before = window.label < drift
+        assert (module.rule_verdict(window).verdict == "pass") == before, window.label
+        assert (window.n_alerts == 0) == before, window.label
+    assert monitoring.alerts[0].window == drift
+    assert key["first_alert_window"] == key["first_failing_window"] == drift
     assert key["drifted_group"] == teaching.DRIFT_GROUP
     assert key["drifted_feature"] == "credit_score"  # the column the generator shifts
     assert key["repayment_changed"] is False
-    assert key["dp_ratio_month1"] > 0.9 > 0.5 > key["dp_ratio_month6"]
+    assert key["dp_ratio_reference"] > 0.9 > 0.5 > key["dp_ratio_last"]
+
+
+def test_monitoring_window_questions_offer_the_audit_s_labels():
+    """The window questions' options are the windows the audit labels (2024-01 ... 2024-06)."""
+    labels = [teaching.month_label(m) for m in range(1, teaching.MONTHS + 1)]
+    exercise = load_exercise("monitoring")
+    for question_id in ("first_alert_window", "first_failing_window"):
+        assert list(exercise.question(question_id).options) == labels
 
 
 # --- check ----------------------------------------------------------------------------------
@@ -328,6 +348,19 @@ def test_check_marks_wrong_answers_wrong(name, keys, tmp_path):
     assert [m.right for m in marks] == [False] * len(exercise.questions)
 
 
+@pytest.mark.parametrize("name", exercise_names())
+def test_a_number_copied_from_another_question_is_wrong(name, keys):
+    """A tolerance narrower than the distance to every other numeric answer of the exercise:
+    e.g. the baseline's parity difference given as the reweighed model's is marked wrong."""
+    key = keys(name)
+    numbers = [q for q in load_exercise(name).questions if q.type == "number"]
+    for question in numbers:
+        for other in numbers:
+            if other is not question:
+                copied = mark(question, _plain(key[other.id]), key[question.id])
+                assert not copied.right, (question.id, "given", other.id)
+
+
 def test_check_on_the_command_line(keys, tmp_path, monkeypatch):
     """Right: exit 0; one wrong: exit 1 with that question's hint; others not hinted."""
     monkeypatch.setattr("audit.exercises.answer_key", keys)
@@ -356,6 +389,11 @@ def test_number_tolerance_is_the_stated_one():
     assert not mark(question, "about a fifth", -0.20).right
     assert "not a number" in mark(question, "about a fifth", -0.20).note
     assert not mark(question, None, -0.20).right
+    chosen = load_exercise("cv_tuning").question("chosen_class_weight")
+    assert "blank or null" in mark(chosen, None, "none").note  # `null` is not the option none
+    assert mark(chosen, "None", "none").right
+    for boolean in (True, False):  # `label_gap: yes` is not the number 1
+        assert "not a number" in mark(question, boolean, 1.0).note
 
 
 @pytest.mark.parametrize(
@@ -364,6 +402,9 @@ def test_number_tolerance_is_the_stated_one():
         ("label_gap: [unclosed\n", "not readable YAML"),
         ("- just\n- a list\n", "must be a mapping"),
         ("label_gap: 0.1\nfavourite_colour: blue\n", "unknown question ids: favourite_colour"),
+        ("", "is empty"),
+        ("# only a comment\n", "is empty"),
+        ("{}\n", "is empty"),
     ],
 )
 def test_check_refuses_bad_answer_files(content, says, tmp_path):

@@ -169,6 +169,18 @@ def test_duplicate_rows_and_repeated_ids():
     assert found["cid"]["severity"] == "warning"
 
 
+def test_duplicate_rows_of_decisions_already_made_are_information():
+    """A predictions-only audit trains nothing: copies of (group, score, label) rows are
+    noted without the warning about training (the teaching score data is 52% such copies)."""
+    frame = clean_frame()
+    frame = pd.concat([frame, frame.iloc[:50]], ignore_index=True)
+    found = findings_of(make_input(frame, split_rows=False, trains_model=False), "duplicates")
+    rows = next(f for f in found if f["subject"] == "rows")
+    assert rows["evidence"]["duplicate_rows"] == 50
+    assert rows["severity"] == "info"
+    assert "training" not in rows["message"] and "trains nothing" in rows["message"]
+
+
 def test_conflicting_labels():
     frame = clean_frame()
     twin = frame.iloc[[3, 8]].copy()

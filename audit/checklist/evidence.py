@@ -204,6 +204,11 @@ def _performance(result: AuditResult) -> Resolved:
     p = result.performance
     if p.task == "regression":
         shown = f"MAE {_number(p.mae)}, RMSE {_number(p.rmse)}, R² {_number(p.r2)}"
+    elif p.task == "multiclass":
+        shown = (
+            f"accuracy {_number(p.accuracy)}, balanced accuracy "
+            f"{_number(p.balanced_accuracy)}, macro F1 {_number(p.macro_f1)}"
+        )
     else:
         shown = (
             f"accuracy {_number(p.accuracy)}, balanced accuracy "
@@ -228,9 +233,29 @@ def _fairness(result: AuditResult) -> Resolved:
                 f"{feature.feature}: demographic parity ratio {number_text(ratio)} is below the "
                 f"four-fifths rule ({FOUR_FIFTHS})"
             )
+    if result.classes is not None:  # multiclass: each feature's worst class, one-vs-rest
+        texts, concerns = _class_fairness(result)
     if not texts:
         raise NotAvailable("no sensitive feature was measured")
     return "; ".join(texts), concerns
+
+
+def _class_fairness(result: AuditResult) -> tuple[list[str], list[str]]:
+    assert result.classes is not None
+    texts, concerns = [], []
+    for macro in result.classes.macro:
+        if macro.metric == "demographic_parity_difference":
+            texts.append(
+                f"{macro.feature}: demographic parity difference (one class vs the rest) up to "
+                f"{_number(macro.worst_value)} (class {macro.worst_class})"
+            )
+        ratio = macro.worst_value
+        if macro.metric == "demographic_parity_ratio" and ratio is not None and ratio < FOUR_FIFTHS:
+            concerns.append(
+                f"{macro.feature}: demographic parity ratio of class {macro.worst_class} "
+                f"{number_text(ratio)} is below the four-fifths rule ({FOUR_FIFTHS})"
+            )
+    return texts, concerns
 
 
 def _verdicts(result: AuditResult) -> Resolved:

@@ -9,7 +9,14 @@ from audit.datasets.public import (
     load_german,
     load_public,
 )
-from audit.datasets.synthetic import SCENARIOS, Scenario, make_credit, make_hiring, make_scenario
+from audit.datasets.synthetic import (
+    SCENARIOS,
+    Scenario,
+    make_credit,
+    make_hiring,
+    make_offers,
+    make_scenario,
+)
 
 __all__ = [
     "PUBLIC_DATASETS",
@@ -23,5 +30,6 @@ __all__ = [
     "make_credit",
     "make_decision_log",
     "make_hiring",
+    "make_offers",
     "make_scenario",
 ]

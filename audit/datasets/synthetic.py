@@ -292,6 +292,81 @@ def make_hiring(n_rows: int = 5_000, bias: float = 1.0, seed: int = 0) -> pd.Dat
     return _assemble(columns, rows)
 
 
+OFFERS = ("decline", "standard", "premium")
+# P(part_time | sex) of the offers scenario; rows follow SEXES: a strong proxy for sex, so a
+# model that never reads sex still learns the premium class's bias against women.
+OFFERS_PART_TIME_GIVEN_SEX = np.array([[0.35, 0.65], [0.90, 0.10]])
+
+
+def make_offers(n_rows: int = 6_000, bias: float = 1.0, seed: int = 0) -> pd.DataFrame:
+    """Synthetic credit offers with three classes and one class planted less often for women.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows returned, duplicates included.
+    bias : float
+        Historical label bias in log-odds units, subtracted from the logit of the
+        ``premium`` class for women only (the other classes' logits are fair).
+    seed : int
+        Seed of the ``numpy.random.Generator``; equal arguments give equal frames.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``applicant_id``, ``sex``, ``age_group``, ``part_time`` (a proxy of sex),
+        ``income``, ``debt_ratio``, ``history_years``, ``savings`` and the text target
+        ``offer`` (``decline``, ``standard`` or ``premium``; a multiclass audit:
+        ``data.task: multiclass``).
+
+    Notes
+    -----
+    ``sex`` is 45 % female and ``age_group`` 30 % "40 and over"; the legitimate features
+    are independent of both (``part_time`` aside), so with ``bias=0`` every group has the
+    same expected share of each class. 3 % of ``income`` is NaN and 1 % of the rows are
+    exact duplicates.
+    The class is drawn from a softmax over three logits by one uniform per row (drawn
+    before ``bias`` is used), so raising ``bias`` only moves women's premium offers to
+    another class.
+    """
+    _check_args(n_rows, bias)
+    rng = np.random.default_rng(seed)
+    n, rows = _row_plan(rng, n_rows)
+
+    sex = (rng.random(n) >= 0.45).astype(np.int64)  # 0 = female
+    older = (rng.random(n) < 0.30).astype(np.int64)
+    part_time = _conditional_choice(rng, OFFERS_PART_TIME_GIVEN_SEX, sex)
+    income = np.round(rng.lognormal(10.8, 0.45, n), -2)
+    debt_ratio = np.round(np.clip(rng.beta(2.0, 5.0, n), 0.0, 1.0), 3)
+    history_years = np.round(rng.gamma(2.5, 3.0, n), 1)
+    savings = np.round(rng.lognormal(8.5, 1.0, n), -1)
+
+    merit = (
+        1.2 * (np.log(income) - 10.8) / 0.45
+        - 3.0 * (debt_ratio - 0.286)
+        + 0.08 * (history_years - 7.5)
+        + 0.3 * (np.log(savings) - 8.5)
+    )
+    logits = np.column_stack([-merit, np.zeros(n), merit - 0.8 - bias * (sex == 0)])
+    uniform = rng.random(n)  # drawn before bias matters: one seed, the same rows
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    cumulative = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
+    offer = (uniform[:, None] >= cumulative[:, :-1]).sum(axis=1)
+
+    columns = {
+        "applicant_id": rng.permutation(n).astype(np.int64) + 1,
+        "sex": _Coded(SEXES, sex),
+        "age_group": _Coded(AGE_GROUPS, older),
+        "part_time": _Coded(YES_NO, part_time),
+        "income": _blank(rng, income, 0.03),
+        "debt_ratio": debt_ratio,
+        "history_years": history_years,
+        "savings": savings,
+        "offer": _Coded(OFFERS, offer),
+    }
+    return _assemble(columns, rows)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A registered synthetic scenario and the audit settings that fit it.

@@ -20,8 +20,9 @@ the data is clean (no missing values or duplicates): each exercise teaches one t
   group base rates differ, and the score is an honest probability for everybody.
 * :func:`make_tuning` — a label bias against group B that ``postcode_risk`` carries into the
   model, and approvals rare enough that ``class_weight`` moves the parity ratio.
-* :func:`make_monitoring` — monthly data; from month ``DRIFT_MONTH`` on, the bureau that
-  reports one group's ``credit_score`` switches to a scale ``SCORE_SHIFT`` points lower.
+* :func:`make_monitoring` — six months of decisions dated ``decided_on`` from ``FIRST_MONTH``;
+  from month ``DRIFT_MONTH`` (1 = the first) on, the bureau that reports one group's
+  ``credit_score`` switches to a scale ``SCORE_SHIFT`` points lower.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ TUNING_BIAS = 1.5
 
 DRIFT_MONTH, SCORE_SHIFT, DRIFT_GROUP = 4, 60.0, "B"
 MONTHS = 6
+FIRST_MONTH = "2024-01"  # the month the model was trained on (its decisions' dates start here)
+
+
+def month_label(month: int) -> str:
+    """Month ``month`` (1 = ``FIRST_MONTH``) as the time-window audit labels it: 2024-04."""
+    return str(pd.Period(FIRST_MONTH, freq="M") + (month - 1))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -218,8 +225,9 @@ def make_tuning(n_rows: int = 3000, seed: int = 0) -> pd.DataFrame:
 
 
 def make_monitoring(rows_per_month: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """``MONTHS`` months of applications; repayment depends on the true credit score the
-    same way every month, but from ``DRIFT_MONTH`` on group ``DRIFT_GROUP``'s recorded
+    """``MONTHS`` months of applications, each dated (``decided_on``, ISO text) on a day of
+    its month from ``FIRST_MONTH`` on; repayment depends on the true credit score the same
+    way every month, but from month ``DRIFT_MONTH`` on group ``DRIFT_GROUP``'s recorded
     ``credit_score`` is ``SCORE_SHIFT`` points below the true one (a new bureau's scale)."""
     rng = np.random.default_rng(seed)
     n = rows_per_month * MONTHS
@@ -229,13 +237,16 @@ def make_monitoring(rows_per_month: int = 1000, seed: int = 0) -> pd.DataFrame:
     income = np.round(np.exp(rng.normal(np.log(40_000), 0.3, n)), -2)
     logit = 0.3 + 0.03 * (true_score - 650.0) + 1.0 * (np.log(income) - np.log(40_000))
     shifted = (group == DRIFT_GROUP) & (month >= DRIFT_MONTH)
+    repaid = (rng.random(n) < _sigmoid(logit)).astype(int)
+    starts = pd.to_datetime([month_label(m) + "-01" for m in range(1, MONTHS + 1)])
+    day = pd.to_timedelta(rng.integers(0, 28, n), unit="D")  # every month has 28 days or more
     return pd.DataFrame(
         {
-            "month": month,
+            "decided_on": (starts[month - 1] + day).strftime("%Y-%m-%d"),
             "group": group,
             "credit_score": np.round(true_score - SCORE_SHIFT * shifted),
             "income": income,
-            "repaid": (rng.random(n) < _sigmoid(logit)).astype(int),
+            "repaid": repaid,
         }
     )
 

@@ -468,3 +468,161 @@ def _permutation(
         _explain=explain,
         _output=output,
     )
+
+
+def class_probability_explainer(model: Any, background: pd.DataFrame, seed: int) -> ModelExplainer:
+    """The permutation explainer of a multiclass model's ``predict_proba``, every class at once.
+
+    One explanation of the whole probability vector costs the model calls of one class
+    (shap masks each row once and reads every output column), and is exact in sum for each
+    class: base value + SHAP values = the probability of that class. ``explain`` returns
+    values of shape rows x input columns x classes (``classes_`` order) and one base value
+    per class.
+    """
+    columns = [str(c) for c in background.columns]
+    codec = _Codec(background)
+    coded_background = codec.encode(background)
+
+    def on_codes(matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict_proba(codec.decode(matrix)), dtype=float)
+
+    shap = _shap()
+    masker = shap.maskers.Independent(coded_background, max_samples=len(background))
+    max_evals = PERMUTATIONS * (2 * len(columns) + 1)
+
+    def explain(rows: pd.DataFrame) -> Explained:
+        explainer = shap.PermutationExplainer(on_codes, masker, seed=seed)
+        result = explainer(codec.encode(rows), max_evals=max_evals, silent=True)
+        base = np.asarray(result.base_values, dtype=float)
+        return Explained(np.asarray(result.values, dtype=float), base[0])  # type: ignore[arg-type]
+
+    def output(rows: pd.DataFrame) -> np.ndarray:
+        return np.asarray(model.predict_proba(rows), dtype=float)
+
+    _, estimator = _split(model)
+    return ModelExplainer(
+        kind="permutation",
+        method=f"shap.PermutationExplainer of predict_proba, every class at once "
+        f"(model-agnostic, {PERMUTATIONS} antithetic permutations per row, background "
+        "sample; exact in sum for each class, approximate per feature)",
+        estimator=type(estimator).__name__,
+        output_space="probability",
+        seconds_per_row=max_evals * len(background) * MODEL_SECONDS_PER_ROW,
+        background_rows=len(background),
+        columns=columns,
+        _explain=explain,
+        _output=output,
+    )
+
+
+# What a multiclass model's per-class margin is: the input of its softmax.
+CLASS_LOGIT = "class logit (decision function, the softmax's input)"
+
+
+def class_explainer(model: Any, background: pd.DataFrame, seed: int) -> ModelExplainer:
+    """The explainer of every class of a multiclass model at once.
+
+    A scikit-learn tree ensemble gets ``shap.TreeExplainer`` (forests in probability,
+    boosting in each class's logit) and a linear model ``shap.LinearExplainer`` (each
+    class's logit), both exact, on the encoded matrix summed back to the input columns;
+    anything else the permutation explainer of ``predict_proba``
+    (:func:`class_probability_explainer`). ``explain`` returns values of shape rows x input
+    columns x classes (``classes_`` order) and one base value per class; ``output`` the
+    explained output per class.
+    """
+    columns = [str(c) for c in background.columns]
+    preprocessor, estimator = _split(model)
+    n_classes = len(getattr(estimator, "classes_", []))
+    tree = isinstance(estimator, TREE_MODELS)
+    coef = getattr(estimator, "coef_", None)
+    linear = coef is not None and np.ndim(coef) == 2 and np.shape(coef)[0] == n_classes
+    notes: list[str] = []
+    if tree or linear:
+        mapping = encoded_to_input(preprocessor, columns)
+        try:
+            if mapping is not None and tree:
+                return _class_tree(preprocessor, estimator, mapping, columns)
+            if mapping is not None:
+                return _class_linear(preprocessor, estimator, mapping, columns, background)
+            notes.append(
+                "The model's preprocessing could not be mapped back to the input columns, "
+                "so the model-agnostic permutation explainer was used."
+            )
+        except Exception as exc:  # shap cannot read every variant
+            notes.append(
+                f"shap could not build a model-specific explainer for "
+                f"{type(estimator).__name__} ({type(exc).__name__}: {exc}); the "
+                "permutation explainer was used."
+            )
+    explainer = class_probability_explainer(model, background, seed)
+    explainer.notes = notes
+    return explainer
+
+
+def _per_class(values: Any, mapping: np.ndarray, n_inputs: int) -> np.ndarray:
+    """shap's per-class values (a list of matrices, or rows x encoded x classes) summed
+    back to the input columns: rows x inputs x classes."""
+    stacked = np.stack(values, axis=-1) if isinstance(values, list) else np.asarray(values)
+    return np.stack(
+        [sum_by_input(stacked[:, :, k], mapping, n_inputs) for k in range(stacked.shape[2])],
+        axis=-1,
+    )
+
+
+def _class_tree(preprocessor, estimator, mapping, columns) -> ModelExplainer:
+    explainer = _shap().TreeExplainer(estimator, feature_perturbation="tree_path_dependent")
+    boosting = isinstance(estimator, BOOSTING)
+
+    def output(rows: pd.DataFrame) -> np.ndarray:
+        encoded = rows if preprocessor is None else _encode(preprocessor, rows)
+        if boosting:
+            return np.asarray(estimator.decision_function(encoded), dtype=float)
+        return np.asarray(estimator.predict_proba(encoded), dtype=float)
+
+    def explain(rows: pd.DataFrame) -> Explained:
+        encoded = rows if preprocessor is None else _encode(preprocessor, rows)
+        values = explainer.shap_values(encoded, check_additivity=False)
+        base = np.ravel(explainer.expected_value).astype(float)
+        return Explained(_per_class(values, mapping, len(columns)), base)  # type: ignore[arg-type]
+
+    return ModelExplainer(
+        kind="tree",
+        method="shap.TreeExplainer (exact TreeSHAP, path-dependent), every class",
+        estimator=type(estimator).__name__,
+        output_space=CLASS_LOGIT if boosting else "probability",
+        seconds_per_row=_tree_units(explainer.model.trees) * TREE_SECONDS_PER_UNIT,
+        background_rows=None,
+        columns=columns,
+        _explain=explain,
+        _output=output,
+    )
+
+
+def _class_linear(preprocessor, estimator, mapping, columns, background) -> ModelExplainer:
+    encoded_background = _encode(preprocessor, background)
+    shap = _shap()
+    explainer = shap.LinearExplainer(
+        estimator, shap.maskers.Independent(encoded_background, max_samples=len(background))
+    )
+
+    def output(rows: pd.DataFrame) -> np.ndarray:
+        encoded = rows if preprocessor is None else _encode(preprocessor, rows)
+        return np.asarray(estimator.decision_function(encoded), dtype=float)
+
+    def explain(rows: pd.DataFrame) -> Explained:
+        values = explainer.shap_values(_encode(preprocessor, rows))
+        base = np.ravel(explainer.expected_value).astype(float)
+        return Explained(_per_class(values, mapping, len(columns)), base)  # type: ignore[arg-type]
+
+    return ModelExplainer(
+        kind="linear",
+        method="shap.LinearExplainer (exact, interventional: features independent of "
+        "each other, background sample), every class",
+        estimator=type(estimator).__name__,
+        output_space=CLASS_LOGIT,
+        seconds_per_row=LINEAR_SECONDS_PER_ROW,
+        background_rows=len(background),
+        columns=columns,
+        _explain=explain,
+        _output=output,
+    )

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 from audit import models
 from audit.config import AuditConfig
 from audit.evaluation import Evaluation, model_decisions, strategy_rule
+from audit.explain.classes import explain_classes
 from audit.explain.explanation import explain
 from audit.explain.postprocessing import group_threshold_rules
+from audit.multiclass import class_names, model_classes
 
 if TYPE_CHECKING:
     from audit.data import AuditData
@@ -40,6 +42,20 @@ def explain_evaluation(
         background = models.as_model_input(train, evaluation.input_columns)
     if background is not None and len(background) == 0:
         background = None  # a loaded model audited on every row: the evaluated rows stand in
+    if config.data.task == "multiclass" and evaluation.model is not None:
+        assert data.classes is not None
+        names = class_names(data.classes)
+        codes = model_classes(evaluation.model, data.classes, "The model")
+        return explain_classes(
+            evaluation.model,
+            X,
+            sensitive,
+            [names[c] for c in codes],
+            config.explain,
+            seed=config.seed,
+            background=background,
+            proxies=proxies,
+        )
     return explain(
         evaluation.model,
         X,

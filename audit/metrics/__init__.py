@@ -80,7 +80,6 @@ def measure(
     """
     from audit.metrics.fairness import fairness_by_feature
     from audit.metrics.performance import overall_metrics, regression_metrics
-    from audit.metrics.verdicts import evaluate, summarize
 
     fairness_settings = fairness if fairness is not None else FairnessConfig()
     policy = policy if policy is not None else PolicyConfig()
@@ -114,6 +113,52 @@ def measure(
         disparities=disparities,
         contrasts=contrasts,
     )
+    return _judged(
+        performance,
+        entries,
+        fairness_settings,
+        policy,
+        task,
+        weighted=weights is not None,
+        expected=probability is not None,
+    )
+
+
+def measure_table(
+    table: Any,
+    fairness: FairnessConfig | None = None,
+    policy: PolicyConfig | None = None,
+    *,
+    seed: int = 0,
+    scores: dict[str, float | None] | None = None,
+) -> dict[str, Any]:
+    """:func:`measure` of an unweighted classification audit from its finest count table
+    (:class:`audit.metrics.fairness.FineTable`) alone, as an engine without the rows
+    (DuckDB) computes it: the same numbers, intervals and verdicts as ``measure`` gives
+    for the rows the table counts. ``scores`` are the overall ROC AUC and Brier score."""
+    from audit.metrics.fairness import fairness_from_table
+    from audit.metrics.performance import overall_from_table
+
+    fairness_settings = fairness if fairness is not None else FairnessConfig()
+    policy = policy if policy is not None else PolicyConfig()
+    confidence = fairness_settings.bootstrap.confidence
+    performance = overall_from_table(table.counts, confidence, scores)
+    entries = fairness_from_table(table, fairness_settings, seed=seed)
+    return _judged(performance, entries, fairness_settings, policy, "classification")
+
+
+def _judged(
+    performance: dict[str, Any],
+    entries: list[dict[str, Any]],
+    fairness_settings: FairnessConfig,
+    policy: PolicyConfig,
+    task: str,
+    weighted: bool = False,
+    expected: bool = False,
+) -> dict[str, Any]:
+    """Verdicts, the policy summary and the settings, around the measured numbers."""
+    from audit.metrics.verdicts import evaluate, summarize
+
     resamples = fairness_settings.bootstrap.resamples
     verdicts = evaluate(policy.rules, entries, intervals=resamples > 0, gate=policy.gate)
     return {
@@ -121,12 +166,7 @@ def measure(
         "fairness": entries,
         "verdicts": verdicts,
         "policy": summarize(verdicts, policy),
-        "settings": settings_summary(
-            fairness_settings,
-            task,
-            weighted=weights is not None,
-            expected=probability is not None,
-        ),
+        "settings": settings_summary(fairness_settings, task, weighted=weighted, expected=expected),
     }
 
 
@@ -156,7 +196,11 @@ def settings_summary(
                 "rows resampled with their weights"
                 if weighted
                 else "count metrics redraw the count table (multinomial), "
-                "score and regression metrics resample rows"
+                + (
+                    "regression metrics resample rows"
+                    if task == "regression"
+                    else "score metrics redraw the score histogram cells (multinomial)"
+                )
             )
             + (
                 "; the decisions are a randomized classifier's, so count metrics are its "

@@ -7,9 +7,10 @@ occurring cells of the finest count table (a few dozen to a few thousand cells),
 whatever the number of rows. Intervals are percentile intervals of the resampled
 statistic.
 
-Metrics that are not functions of the counts (ROC AUC, log loss, regression errors)
-and weighted audits resample rows instead: each resample is a vector of row
-multiplicities, drawn in chunks so memory stays bounded.
+Score metrics (ROC AUC, Brier, log loss, calibration) redraw the score histogram cells the
+same way (:mod:`audit.metrics.score_cells`). Regression errors and weighted audits
+resample rows instead: each resample is a vector of row multiplicities, drawn in chunks
+so memory stays bounded.
 """
 
 from __future__ import annotations

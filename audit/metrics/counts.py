@@ -45,6 +45,7 @@ def confusion_table(
     chunk_rows: int = CHUNK_ROWS,
     *,
     decision_probability: np.ndarray | None = None,
+    row_counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Confusion counts of every occurring finest group (all sensitive columns crossed).
 
@@ -75,7 +76,7 @@ def confusion_table(
     """
     n_fine = codes.n_fine
     if n_fine > MAX_DENSE_GROUPS:
-        return _sparse_table(codes, y_true, y_pred, sample_weight, decision_probability)
+        return _sparse_table(codes, y_true, y_pred, sample_weight, decision_probability, row_counts)
     size = 4 * n_fine
     expected = decision_probability is not None
     counts = np.zeros(size, dtype=np.int64)
@@ -93,7 +94,10 @@ def confusion_table(
         if not expected:
             cell |= y_pred[start:stop]
         key += cell
-        counts += np.bincount(key, minlength=size)
+        if row_counts is None:
+            counts += np.bincount(key, minlength=size)
+        else:  # whole counts summed as floats: exact below 2**53 rows
+            counts += np.rint(np.bincount(key, row_counts[start:stop], size)).astype(np.int64)
         if weighted is not None:
             weights = sample_weight[start:stop]
             weighted += np.bincount(key, weights=weights, minlength=size)
@@ -133,6 +137,7 @@ def _sparse_table(
     y_pred: np.ndarray | None,
     sample_weight: np.ndarray | None,
     decision_probability: np.ndarray | None = None,
+    row_counts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The same table when the full product of groups is too large to allocate densely."""
     fine = codes.fine_codes().astype(np.int64)
@@ -144,7 +149,7 @@ def _sparse_table(
     def cells(weights: np.ndarray | None) -> np.ndarray:
         return np.bincount(key, weights=weights, minlength=size).reshape(-1, 4)
 
-    counts = cells(None)
+    counts = cells(None) if row_counts is None else np.rint(cells(row_counts)).astype(np.int64)
     weighted = None if sample_weight is None else cells(sample_weight)
     if expected:
         counts = _expected(counts, cells(decision_probability))

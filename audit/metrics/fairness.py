@@ -49,6 +49,7 @@ from audit.metrics.counts import (
 from audit.metrics.disparities import compute, groups_behind, versus_reference
 from audit.metrics.groups import (
     Partition,
+    SensitiveCodes,
     build_partitions,
     encode_sensitive,
     group_labels,
@@ -56,6 +57,7 @@ from audit.metrics.groups import (
 from audit.metrics.intervals import disparity_interval
 from audit.metrics.rowwise import GroupAUC, RowSums
 from audit.metrics.rowwise import undefined_reasons as row_reasons_of
+from audit.metrics.score_cells import ScoreCells
 from audit.metrics.scoring_rate import impact_ratios
 from audit.metrics.verdicts import INSUFFICIENT, four_fifths_verdict
 from audit.text import printable, quoted_list
@@ -64,7 +66,7 @@ from audit.vocabulary import metrics as catalog
 if TYPE_CHECKING:
     from audit.config import FairnessConfig
 
-__all__ = ["group_labels", "fairness_by_feature"]
+__all__ = ["group_labels", "fairness_by_feature", "fairness_from_table", "FineTable"]
 
 Task = Literal["classification", "regression"]
 # base_rate vs the reference is the label's statistical parity, as AIF360's dataset metrics
@@ -178,6 +180,69 @@ def fairness_by_feature(
         zeros = np.zeros(n_rows, dtype=np.int8)
         present, fine_counts, fine_weighted = confusion_table(codes, zeros, zeros, sample_weight)
         row_values = y_pred
+    table = FineTable(codes, present, fine_counts, fine_weighted)
+    rows = _Rows(y_true, y_pred, row_values, sample_weight, decision_probability)
+    return _fairness(
+        table, settings, task, seed, rows, disparities=disparities, contrasts=contrasts
+    )
+
+
+@dataclass
+class FineTable:
+    """What every group metric starts from: the count table of the finest groups (all
+    sensitive columns crossed) and what those groups are.
+
+    An engine that never holds the rows (DuckDB, :mod:`audit.engines`) computes this table
+    with one GROUP BY; the in-memory engine with one bincount pass. Both then go through
+    the same code below, so their numbers agree exactly.
+    """
+
+    codes: SensitiveCodes  # each sensitive column's group labels and bins (row codes optional)
+    present: np.ndarray  # (C,) finest-group codes that occur, ascending
+    counts: np.ndarray  # (C, 4) tn, fp, fn, tp
+    weighted: np.ndarray | None = None  # (C, 4) weight sums, for weighted audits
+    scores: ScoreCells | None = None  # score histogram cells, when the audit has scores
+
+
+@dataclass
+class _Rows:
+    """The evaluated rows, for the metrics that are not functions of the count table."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray | None
+    values: np.ndarray | None  # scores (classification) or predictions (regression)
+    sample_weight: np.ndarray | None
+    decision_probability: np.ndarray | None
+
+
+def fairness_from_table(
+    table: FineTable, settings: FairnessConfig, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Fairness entries of a classification audit from its finest count table alone (no
+    rows): what :func:`fairness_by_feature` returns for the same rows, number for number,
+    intervals included (the same multinomial draws from the same table and seed)."""
+    if table.weighted is not None:
+        raise AuditError(
+            "A weighted audit resamples its rows for the intervals; it needs the rows "
+            "(use the in-memory engine)."
+        )
+    return _fairness(table, settings, "classification", seed, None)
+
+
+def _fairness(
+    table: FineTable,
+    settings: FairnessConfig,
+    task: Task,
+    seed: int,
+    rows: _Rows | None,
+    *,
+    disparities: Collection[str] | None = None,
+    contrasts: bool = True,
+) -> list[dict[str, Any]]:
+    present, fine_counts, fine_weighted = table.present, table.counts, table.weighted
+    codes = table.codes
+    row_values = rows.values if rows is not None else None
+    sample_weight = rows.sample_weight if rows is not None else None
     partitions = build_partitions(codes, present, settings.intersections)
     _check_reference_features(settings.reference_groups, partitions)
     fine_of_row = None
@@ -187,16 +252,24 @@ def fairness_by_feature(
     if sample_weight is not None:
         weights = np.asarray(sample_weight, float)
     else:
-        weights = np.ones(n_rows if row_values is not None else 0)
-    row_sums = None
-    if row_values is not None:
-        assert fine_of_row is not None
+        weights = np.ones(len(rows.y_true) if row_values is not None else 0)
+    row_sums, cells = None, table.scores
+    if row_values is not None and task == "classification" and sample_weight is None:
+        # Unweighted scores: the histogram cells both engines build (one implementation).
+        assert fine_of_row is not None and rows is not None
+        cells = ScoreCells.from_rows(
+            fine_of_row, rows.y_true, row_values, settings.calibration_bins
+        )
+        row_values = None
+    elif row_values is not None:
+        assert fine_of_row is not None and rows is not None
         row_sums = RowSums(
-            fine_of_row, len(present), y_true, row_values, task, settings.calibration_bins
+            fine_of_row, len(present), rows.y_true, row_values, task, settings.calibration_bins
         )
     wanted = None if disparities is None else frozenset(disparities)
-    context = _Context(task, row_sums, settings, wanted, contrasts)
+    context = _Context(task, row_sums, settings, cells, wanted, contrasts)
 
+    y_true = rows.y_true if rows is not None else None
     states = [
         _prepare(p, fine_counts, fine_weighted, fine_of_row, y_true, row_values, context)
         for p in partitions
@@ -214,26 +287,52 @@ def fairness_by_feature(
                 fine_counts,
                 fine_of_row,
                 y_true,
-                y_pred,
+                rows.y_pred if rows is not None else None,
                 sample_weight,
                 resamples,
                 count_rng,
-                decision_probability,
+                rows.decision_probability if rows is not None else None,
             )
         if row_sums is not None:
             _bootstrap_rows(states, weights, resamples, row_rng, context)
+        if cells is not None:
+            _bootstrap_cells(states, cells, resamples, row_rng)
     return [_entry(state, context) for state in states]
 
 
 @dataclass
 class _Context:
-    """What every partition shares: the task, the per-finest-group row sums, the settings."""
+    """What every partition shares: the task, the per-finest-group row sums or score
+    cells, the settings."""
 
     task: Task
     row_sums: RowSums | None
     settings: FairnessConfig
+    cells: ScoreCells | None = None
     disparities: frozenset[str] | None = None  # only these (None: all)
     contrasts: bool = True  # each group's contrasts with the reference group
+
+    @property
+    def scored(self) -> bool:
+        return self.row_sums is not None or self.cells is not None
+
+    @property
+    def probabilities(self) -> bool:
+        if self.cells is not None:
+            return self.cells.binning.probabilities
+        return bool(self.row_sums and self.row_sums.probabilities)
+
+
+def _bootstrap_cells(
+    states: list[_Partition], cells: ScoreCells, resamples: int, rng: np.random.Generator
+) -> None:
+    """Bootstrap samples of the score metrics from multinomial redraws of the score cells."""
+    maps = [(state.partition.fine_map, state.partition.n_groups) for state in states]
+    start = 0
+    for chunk in cells.resampled(maps, resamples, rng):
+        for state, values in zip(states, chunk, strict=True):
+            _store(state, values, start, resamples)
+        start += len(next(iter(chunk[0].values())))
 
 
 def _prepare(
@@ -261,9 +360,9 @@ def _prepare(
         specs = list(catalog.REGRESSION_DISPARITIES)
     else:
         specs = list(catalog.CLASSIFICATION_DISPARITIES)
-        if context.row_sums is not None:
+        if context.scored:
             kept = {"roc_auc"}
-            if context.row_sums.probabilities:
+            if context.probabilities:
                 kept |= set(catalog.SCORE_METRICS)
             specs += [d for d in catalog.SCORE_DISPARITIES if d.metrics[0] in kept]
     if context.disparities is not None:
@@ -330,6 +429,8 @@ def _point_values(states: list[_Partition], weights: np.ndarray, context: _Conte
             nan = np.full((1, state.partition.n_groups), np.nan)
             values.update({name: nan.copy() for name in catalog.SCORE_METRICS})
         values.update(_row_values(state, fine_sums, weights[None], context))
+        if context.cells is not None:
+            values.update(context.cells.point(state.partition.fine_map, state.partition.n_groups))
         state.point = values
         for metric, v in values.items():
             state.short_of[metric] = _shortfalls(state, metric)
@@ -494,12 +595,8 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
     confidence = settings.bootstrap.confidence
     point_derived = _derived(state, state.point, task)
     count_reasons = undefined_reasons(state.counts if state.weighted is None else state.weighted)
-    row_sums = context.row_sums
     row_reasons = row_reasons_of(
-        state.point,
-        task,
-        probabilities=bool(row_sums and row_sums.probabilities),
-        scored=row_sums is not None,
+        state.point, task, probabilities=context.probabilities, scored=context.scored
     )
     metric_names = [
         *(catalog.COUNT_RATES if task == "classification" else ()),

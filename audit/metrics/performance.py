@@ -145,3 +145,42 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return float(value) if np.isfinite(value) else None
     return value
+
+
+def overall_from_table(
+    counts: np.ndarray, confidence: float = 0.95, scores: dict[str, float | None] | None = None
+) -> dict[str, Any]:
+    """:func:`overall_metrics` of an unweighted audit from its confusion cells alone (an
+    engine without the rows sums its finest table): the same values by the same definitions
+    (scikit-learn's, checked in the tests), with ``scores`` (``roc_auc``, ``brier``)
+    computed by the engine."""
+    tn, fp, fn, tp = (int(v) for v in np.asarray(counts).reshape(-1, 4).sum(axis=0))
+    n = tn + fp + fn + tp
+    values = rates(np.array([tn, fp, fn, tp], dtype=np.float64))
+    precision, recall = float(values["precision"]), float(values["tpr"])
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else np.nan
+    tpr, tnr = float(values["tpr"]), float(values["tnr"])
+    z = z_value(confidence)
+    result: dict[str, Any] = {
+        "task": "classification",
+        "n": n,
+        "base_rate": (fn + tp) / n,
+        "selection_rate": (fp + tp) / n,
+        "accuracy": (tn + tp) / n,
+        "balanced_accuracy": float(np.nanmean([tpr, tnr])),
+        "precision": precision,
+        "recall": recall,
+        "f1": float(f1),
+        "roc_auc": None,
+        "brier": None,
+        "confusion_matrix": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+    }
+    result["accuracy_ci"] = wilson_interval(result["accuracy"], n, z)
+    for name, label in ERROR_RATES.items():
+        value = float(values[name])
+        among = (tn + fp) if label == 0 else (fn + tp)
+        defined = np.isfinite(value) and among > 0
+        result[name] = value if defined else None
+        result[f"{name}_ci"] = wilson_interval(value, among, z) if defined else None
+    result.update(scores or {})
+    return {k: float(v) if isinstance(v, np.floating) else v for k, v in result.items()}

@@ -151,6 +151,15 @@ def run_mitigation(
                 "classifiers, so none was run on this regressor.",
             )
         )
+    if config.data.task == "multiclass":
+        return MitigationOutcome(
+            not_run(
+                config,
+                "Not applicable to multiclass: the mitigation strategies compared here "
+                f"({', '.join(catalogue.DEFAULT_SET)}) retrain or post-process binary "
+                "classifiers, so none was run on this multiclass model.",
+            )
+        )
     strategies = cfg.to_run(config.mode)
     if not strategies:
         return MitigationOutcome(not_run(config))

@@ -40,7 +40,7 @@ def missing_values(inp: QualityInput) -> list[Finding]:
     cfg = inp.settings
     findings = []
     for column in inp.columns():
-        missing = int(inp.frame[column].isna().sum())
+        missing = inp.missing_count(column)
         if not missing:
             continue
         frac = share(missing, inp.n_rows)
@@ -99,7 +99,7 @@ def missing_table(inp: QualityInput) -> list[dict[str, Any]]:
     """Missing count and share of every column that has missing values (for the report)."""
     rows = []
     for column in inp.columns():
-        missing = int(inp.frame[column].isna().sum())
+        missing = inp.missing_count(column)
         if missing:
             rows.append(
                 {

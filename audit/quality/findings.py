@@ -133,11 +133,28 @@ class QualityInput:
     score: str | None = None
     weight: str | None = None
     repeated_columns: dict[str, int] = field(default_factory=dict)
+    # Checks an engine without the rows cannot run -> why (the runner marks them skipped).
+    skipped_checks: dict[str, str] = field(default_factory=dict)
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_rows(self) -> int:
         return len(self.frame)
+
+    def missing_count(self, column: str) -> int:
+        """Missing values of ``column`` (an engine without the rows counts them in SQL)."""
+        return int(self.frame[column].isna().sum())
+
+    def positives(self) -> int:
+        """Rows with the positive label."""
+        return int(self.y.sum())
+
+    def duplicate_rows(self) -> tuple[int, int]:
+        """Rows that copy an earlier row exactly, and rows involved in a copy (both)."""
+        from audit.quality.rows import row_hashes
+
+        hashes = row_hashes(self.frame, list(self.frame.columns))
+        return int(hashes.duplicated(keep="first").sum()), int(hashes.duplicated(keep=False).sum())
 
     @property
     def has_split(self) -> bool:

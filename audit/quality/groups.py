@@ -36,7 +36,7 @@ def _representation_table(inp: QualityInput) -> list[dict[str, Any]]:
         for level in split.levels:
             n = int(counts.get(level, 0))
             # A numeric (regression) target has no positives to count.
-            pos = None if inp.task == "regression" else int(positives.get(level, 0))
+            pos = None if inp.task != "classification" else int(positives.get(level, 0))
             groups.append(
                 {
                     "group": level,
@@ -98,6 +98,11 @@ def base_rate(inp: QualityInput) -> list[Finding]:
     cfg = inp.settings
     if inp.task == "regression":
         raise CheckSkipped("a numeric (regression) target has no positive labels to count")
+    if inp.task == "multiclass":
+        raise CheckSkipped(
+            "a multiclass target has no single positive label; each class's rate per group "
+            "is in the per-class audit"
+        )
     findings = []
     for table in representation_table(inp):
         present = [g for g in table["groups"] if g["n"]]

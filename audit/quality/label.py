@@ -11,7 +11,9 @@ from sklearn.metrics import roc_auc_score
 
 from audit.metrics.association import correlation_ratio
 from audit.metrics.fairness import group_labels
+from audit.multiclass import class_labels, class_names
 from audit.quality.findings import CheckSkipped, Finding, QualityInput, is_numeric, pct, share
+from audit.text import printable
 
 MAX_BINS = 20
 ROWS_PER_BIN = 50
@@ -21,7 +23,9 @@ def label_imbalance(inp: QualityInput) -> list[Finding]:
     """A warning when the rarer outcome is under ``imbalance_share`` of the rows."""
     if inp.task == "regression":
         raise CheckSkipped("a numeric (regression) target has no outcome classes")
-    positives = int(inp.y.sum())
+    if inp.task == "multiclass":
+        return _rare_classes(inp)
+    positives = inp.positives()
     negatives = inp.n_rows - positives
     minority = min(positives, negatives)
     frac = share(minority, inp.n_rows)
@@ -45,6 +49,35 @@ def label_imbalance(inp: QualityInput) -> list[Finding]:
             },
         )
     ]
+
+
+def _rare_classes(inp: QualityInput) -> list[Finding]:
+    """A warning for each class of a multiclass target under ``imbalance_share`` of the rows
+    (``y`` holds the class codes)."""
+    labels = class_names(class_labels(inp.frame[inp.target], inp.target))
+    counts = np.bincount(np.asarray(inp.y, dtype=np.int64), minlength=len(labels))
+    findings = []
+    for code, count in enumerate(counts):
+        frac = share(int(count), inp.n_rows)
+        if frac >= inp.settings.imbalance_share:
+            continue
+        findings.append(
+            Finding(
+                "label_imbalance",
+                inp.target,
+                "warning",
+                f"Class '{printable(labels[code], 40)}' is rare: {int(count):,} "
+                f"of {inp.n_rows:,} rows ({pct(frac)}). Its one-vs-rest rates rest on few "
+                "rows; read the per-class recall and intervals.",
+                {
+                    "class": labels[code],
+                    "rows": int(count),
+                    "minority_share": frac,
+                    "threshold": inp.settings.imbalance_share,
+                },
+            )
+        )
+    return findings
 
 
 def _rate_score(codes: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -166,6 +199,8 @@ def leakage(inp: QualityInput) -> list[Finding]:
             "no model inputs: a predictions-only audit knows the inputs only when "
             "data.features declares them"
         )
+    if inp.task == "multiclass":
+        raise CheckSkipped("the single-input ROC AUC needs a binary target (multiclass audit)")
     if inp.task == "regression":
         table, key, measure = correlation_table(inp), "correlation", "correlation"
         warn_at, error_at = cfg.leakage_correlation_warning, cfg.leakage_correlation_error

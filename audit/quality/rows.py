@@ -30,19 +30,26 @@ def duplicates(inp: QualityInput) -> list[Finding]:
                 {"repeated_columns": dict(inp.repeated_columns)},
             )
         )
-    hashes = row_hashes(inp.frame, list(inp.frame.columns))
-    copies = int(hashes.duplicated(keep="first").sum())
+    copies, involved = inp.duplicate_rows()
     if copies:
-        involved = int(hashes.duplicated(keep=False).sum())
         frac = share(copies, inp.n_rows)
+        warn = frac >= inp.settings.duplicate_warning and inp.trains_model
+        why = (
+            "Copies weigh twice in training and, split across training and test rows, flatter "
+            "the held-out numbers."
+            if inp.trains_model
+            # decisions already made: nothing is trained, and with few, coarse columns (group,
+            # score, label) separate decisions often look alike
+            else "This predictions-only audit trains nothing: each copy counts as one more "
+            "decision, right if they are separate decisions, not one logged twice."
+        )
         findings.append(
             Finding(
                 "duplicates",
                 "rows",
-                "warning" if frac >= inp.settings.duplicate_warning else "info",
+                "warning" if warn else "info",
                 f"{copies:,} rows ({pct(frac)}) are exact copies of another row ({involved:,} "
-                "rows involved). Copies weigh twice in training and, split across training and "
-                "test rows, flatter the held-out numbers.",
+                f"rows involved). {why}",
                 {
                     "duplicate_rows": copies,
                     "rows_involved": involved,

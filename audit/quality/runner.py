@@ -176,6 +176,8 @@ def run_checks(inp: QualityInput) -> dict[str, Any]:
         }
         if check in cfg.disable:
             entry.update(status="disabled", reason="turned off in quality.disable")
+        elif check in inp.skipped_checks:
+            entry.update(status="skipped", reason=inp.skipped_checks[check])
         elif check in SPLIT_CHECKS and not inp.has_split:
             entry.update(
                 status="skipped",
@@ -232,10 +234,9 @@ def _add_anchors(entries: list[dict[str, Any]]) -> None:
 
 def _tables(inp: QualityInput, checks: list[dict[str, Any]]) -> dict[str, Any]:
     ran = {c["id"] for c in checks if c["status"] == "ran"}
-    tables: dict[str, Any] = {
-        "missing": columns.missing_table(inp),
-        "representation": groups.representation_table(inp),
-    }
+    tables: dict[str, Any] = {"missing": columns.missing_table(inp)}
+    if "representation" not in inp.skipped_checks:
+        tables["representation"] = groups.representation_table(inp)
     if "missing_by_group" in ran:
         tables["missing_by_group"] = groups.missing_by_group_table(inp)
     if "proxy_association" in ran:

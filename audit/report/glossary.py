@@ -39,7 +39,9 @@ CONVENTIONS = [
     "negatives). A group with 500 rows but 3 positives gets “insufficient data” for TPR "
     "rules and takes no part in equal-opportunity disparities.",
     "Intervals are percentile bootstrap intervals (count metrics resample the count table: "
-    "Multinomial(n, observed cell shares)); disparity intervals are simultaneous bands over "
+    "Multinomial(n, observed cell shares); score metrics likewise resample per-group score "
+    "histograms, from which each group's ROC AUC is computed within 1e-4 of the exact value "
+    "when scores spread over their range); disparity intervals are simultaneous bands over "
     "the group contrasts. A group with no selections has a rate of 0 and a ratio of 0 "
     "against any group with selections (two groups both at 0 are at parity).",
     "Verdict of a rule: pass when the whole interval satisfies the bound, fail when the whole "

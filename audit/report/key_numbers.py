@@ -6,13 +6,14 @@ in the report's key-numbers table, in the terminal summary and in the policy ver
 rule's number *is* its verdict's value and interval (the disparity it checks), never a
 recomputation.
 
-- accuracy with its interval (classification; ROC AUC when there are scores), or MAE, RMSE
-  and R² (regression);
+- accuracy with its interval (classification; ROC AUC when there are scores; macro F1 for
+  multiclass), or MAE, RMSE and R² (regression);
 - with a policy: for each rule's metric and each feature, the worst value (for a rule on a
   group metric, the group furthest on the violating side), its interval, the groups behind
   it and its verdict;
 - without one: demographic parity difference and ratio and equalized odds difference per
-  feature (regression: MAE difference and mean prediction difference).
+  feature (regression: MAE difference and mean prediction difference; multiclass: those of
+  the worst class, one-vs-rest).
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def _performance(result: dict[str, Any]) -> list[dict[str, Any]]:
     if perf.get("task") == "regression":
         return [_number(label, perf.get(key)) for key, label in _REGRESSION]
     out = [_number("Accuracy", perf.get("accuracy"), perf.get("accuracy_ci"))]
+    if perf.get("task") == "multiclass":
+        out.append(_number("Macro F1", perf.get("macro_f1")))
     if perf.get("roc_auc") is not None:
         out.append(_number("ROC AUC", perf["roc_auc"]))
     return out
@@ -102,7 +105,24 @@ def _policy(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _worst_classes(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A multiclass audit's default disparities: per feature, the worst class's value."""
+    wanted = DEFAULT_DISPARITIES["classification"]
+    return [
+        _number(
+            f"{_label(m['metric'])} (worst class: {m['worst_class']})",
+            m.get("worst_value"),
+            m.get("worst_ci"),
+            m["feature"],
+        )
+        for m in (result.get("classes") or {}).get("macro", [])
+        if m["metric"] in wanted and m.get("worst_class") is not None
+    ]
+
+
 def _disparities(result: dict[str, Any]) -> list[dict[str, Any]]:
+    if result.get("classes"):
+        return _worst_classes(result)
     fairness = result.get("fairness") or {}
     task = (result.get("performance") or {}).get("task", "classification")
     wanted = DEFAULT_DISPARITIES.get(task, ())

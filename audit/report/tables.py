@@ -63,6 +63,8 @@ def table_files(result: dict[str, Any]) -> dict[str, bytes]:
         "reasons.csv": _reasons,
         "cross_validation.csv": _cross_validation,
         "tuning.csv": _tuning,
+        "classes.csv": _classes,
+        "classes_macro.csv": _classes_macro,
         "over_time.csv": _over_time,
     }
     for name, build in optional.items():
@@ -80,8 +82,49 @@ def _columns(result: dict[str, Any]) -> bytes:
     )
 
 
+def _classes(result: dict[str, Any]) -> bytes | None:
+    """A multiclass audit's per-group metrics, one row per class, feature and group."""
+    classes = result.get("classes")
+    if not classes:
+        return None
+    rows: list[list[Any]] = []
+    header: list[str] = []
+    for label in classes["labels"]:
+        table = _group_table(classes["per_class"][label]["fairness"])
+        header = ["class", *table[0]]
+        rows += [[label, *row] for row in table[1]]
+    return _csv(header, rows)
+
+
+def _classes_macro(result: dict[str, Any]) -> bytes | None:
+    classes = result.get("classes")
+    if not classes:
+        return None
+    labels = classes["labels"]
+    return _csv(
+        ["feature", "metric", "mean", "worst_class", "worst_value", "ci_low", "ci_high"]
+        + [f"value_{label}" for label in labels],
+        (
+            [
+                m["feature"],
+                m["metric"],
+                m["mean"],
+                m["worst_class"],
+                m["worst_value"],
+                *_interval(m.get("worst_ci")),
+                *(m["values"].get(label) for label in labels),
+            ]
+            for m in classes["macro"]
+        ),
+    )
+
+
 def _group_metrics(result: dict[str, Any]) -> bytes:
-    features = result["fairness"]["features"]
+    return _csv(*_group_table(result["fairness"]["features"]))
+
+
+def _group_table(features: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows of the per-group metrics of ``features``, with their intervals."""
     metrics: list[str] = []
     for feature in features:
         for group in feature["groups"]:
@@ -100,7 +143,7 @@ def _group_metrics(result: dict[str, Any]) -> bytes:
             for m in with_ci:
                 row += _interval(group.get("ci", {}).get(m))
             rows.append(row)
-    return _csv(header, rows)
+    return header, rows
 
 
 def _disparities(result: dict[str, Any]) -> bytes:

@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr, ValidationError
 from audit.errors import AuditError
 from audit.result.sections import (
     ChecklistSection,
+    ClassesSection,
     ComplianceSection,
     CrossValidationSection,
     DataSection,
@@ -69,6 +70,9 @@ class AuditResult(Section):
         The K-fold cross-validated audit of the training rows (``None`` without ``--cv``).
     tuning
         The hyperparameter search and the parameters it chose (``None`` without ``tune:``).
+    classes
+        A multiclass audit's classes, each audited one-vs-rest, and the macro summaries
+        (``None`` unless ``data.task: multiclass``).
     monitoring
         Fairness per time window with alerts (``None`` without ``--time-column``).
 
@@ -110,6 +114,7 @@ class AuditResult(Section):
     compliance: ComplianceSection | None = None
     cross_validation: CrossValidationSection | None = None  # only with split.cv (--cv K)
     tuning: TuningSection | None = None  # only with a tune: section
+    classes: ClassesSection | None = None  # only with data.task: multiclass
     monitoring: MonitoringSection | None = None  # only with monitoring.time_column
     # Live objects of the run that made this result (never in results.json): the model
     # trained here and the mitigated model chosen for saving, which save() writes.
@@ -175,23 +180,33 @@ class AuditResult(Section):
 
     # --- tables ---------------------------------------------------------------------
 
-    def feature(self, name: str) -> FeatureFairness:
-        """The fairness entry of one sensitive feature or intersection (e.g. ``"sex × race"``)."""
-        for entry in self.fairness.features:
+    def feature(self, name: str, class_label: str | None = None) -> FeatureFairness:
+        """The fairness entry of one sensitive feature or intersection (e.g. ``"sex × race"``);
+        in a multiclass audit, of one class against the rest (``class_label``)."""
+        entries = self.fairness.features
+        if self.classes is not None:
+            if class_label not in self.classes.per_class:
+                raise KeyError(
+                    f"A multiclass result: name the class (class_label=), one of "
+                    f"{', '.join(map(repr, self.classes.labels))}."
+                )
+            entries = self.classes.per_class[class_label].fairness
+        for entry in entries:
             if entry.feature == name:
                 return entry
-        known = ", ".join(repr(f.feature) for f in self.fairness.features)
+        known = ", ".join(repr(f.feature) for f in entries)
         raise KeyError(f"{name!r} was not audited; audited features and intersections: {known}")
 
-    def groups(self, feature: str) -> pd.DataFrame:
+    def groups(self, feature: str, class_label: str | None = None) -> pd.DataFrame:
         """Per-group metrics of ``feature``, one row per group, with interval columns.
 
         Every metric ``m`` has its value in column ``m`` and its confidence interval in
         ``m_low`` / ``m_high`` (NaN when undefined). ``n``, ``insufficient`` and
         ``reference`` say how many rows the group has, whether it is below the minimum
-        size, and whether it is the reference group.
+        size, and whether it is the reference group. In a multiclass audit, ``class_label``
+        names the class, audited against the rest.
         """
-        entry = self.feature(feature)
+        entry = self.feature(feature, class_label)
         rows = []
         for group in entry.groups:
             row: dict[str, Any] = {
@@ -246,10 +261,12 @@ class AuditResult(Section):
                 "verdict": v.verdict,
                 "fails_gate": v.fails_gate,
                 "reason": v.reason,
+                "class_label": v.class_label,
             }
             for v in self.rule_verdicts
         ]
-        return pd.DataFrame(rows, columns=[*columns, "fails_gate", "reason"])
+        extra = ["class_label"] if self.classes is not None else []  # multiclass: the class
+        return pd.DataFrame(rows, columns=[*columns, "fails_gate", "reason", *extra])
 
     # --- files ----------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ LIBRARIES = (
     "shap",
     "skops",
     "onnxruntime",
+    "duckdb",
 )
 
 

@@ -47,6 +47,10 @@ class Provenance(Section):
     versions: dict[str, str | None]
     timings_seconds: dict[str, float] = Field(default_factory=dict)
     tuned_params: Json | None = None  # the parameters a tune: search chose for the model
+    # Which engine computed the audit (audit/engines/choice.py) and why it was chosen.
+    engine: Literal["memory", "duckdb", "spark"] = "memory"
+    engine_reason: str | None = None
+    spark_master: str | None = None  # the Spark engine's master URL (e.g. local[*])
 
 
 # --- data -------------------------------------------------------------------------------
@@ -126,7 +130,7 @@ class ConfusionMatrix(Section):
 
 
 class Performance(Section):
-    task: Literal["classification", "regression"]
+    task: Literal["classification", "multiclass", "regression"]
     n: int
     decisions: Literal["as made", "expected"] | None = None
     # classification
@@ -156,6 +160,10 @@ class Performance(Section):
     mean_target: float | None = None
     mean_residual: float | None = None
     median_prediction: float | None = None  # the scoring rate's median (full sample)
+    # multiclass: the unweighted means over the classes (one-vs-rest)
+    macro_precision: float | None = None
+    macro_recall: float | None = None
+    macro_f1: float | None = None
 
 
 # --- fairness ---------------------------------------------------------------------------
@@ -252,7 +260,7 @@ class FeatureFairness(Section):
 
 class FairnessSettings(Section):
     decisions: Literal["as made", "expected"] = "as made"
-    task: Literal["classification", "regression"]
+    task: Literal["classification", "multiclass", "regression"]
     min_group_size: int
     missing: str
     intersections: bool | list[list[str]]
@@ -289,6 +297,7 @@ class Verdict(Section):
     reason: str
     point_violates: bool | None = None  # None: no point value
     fails_gate: bool = False  # the one decision the terminal, JUnit and the report show
+    class_label: str | None = None  # a multiclass audit's class the verdict is about
 
 
 class PolicySummary(Section):
@@ -437,6 +446,15 @@ class PrincipalReasons(Section):
     flags: list[ReasonFlag] = Field(default_factory=list)
 
 
+class ClassExplanation(Section):
+    """A multiclass model's SHAP ranking for one class's predicted probability."""
+
+    label: str
+    base_value: float
+    additivity_max_error: float
+    features: list[FeatureImportance]
+
+
 class Explanation(Section):
     """SHAP explanations of one model (the audited one, or a mitigated variant)."""
 
@@ -464,6 +482,7 @@ class Explanation(Section):
     rows: Json | None = None  # explained rows' values, kept to draw the plots from
     cases: list[Json] = Field(default_factory=list)
     seconds: float | None = None
+    classes: list[ClassExplanation] = Field(default_factory=list)  # multiclass: per class
 
 
 class ExplanationSection(Explanation):
@@ -880,3 +899,40 @@ class TuningSection(Section):
         "most accurate (no policy)",
     ]
     statement: str
+
+
+# --- multiclass -------------------------------------------------------------------------
+
+
+class ClassAudit(Section):
+    """One class of a multiclass audit, one-vs-rest: the binary engine's numbers for
+    'is this class' against 'predicted this class' (audit/metrics/multiclass.py)."""
+
+    label: str
+    support: int  # evaluated rows of this class
+    predicted: int  # evaluated rows predicted as this class
+    performance: Performance
+    fairness: list[FeatureFairness]
+
+
+class MacroDisparity(Section):
+    """One disparity of one feature across the classes: each class's value, their mean,
+    and the worst class (largest difference in absolute value, ratio furthest from 1)."""
+
+    feature: str
+    metric: str
+    values: dict[str, float | None]
+    defined_classes: int
+    mean: float | None
+    worst_class: str | None
+    worst_value: float | None
+    worst_ci: Interval | None = None
+
+
+class ClassesSection(Section):
+    """A multiclass audit's classes (``data.task: multiclass``), each audited one-vs-rest."""
+
+    labels: list[str]
+    text: str
+    per_class: dict[str, ClassAudit]
+    macro: list[MacroDisparity]

@@ -444,7 +444,7 @@ def sensitive_with_one_group(ws):
     return ws.run(frame=ws.frame(sex="f"))
 
 
-@case("roles", "40 distinct values", "Recode it")
+@case("roles", "40 distinct values", "set data.task: multiclass (--task multiclass)")
 def target_not_binary(ws):
     return ws.run(frame=ws.frame(y=list(range(40)) * 3), data={"positive_label": 3})
 
@@ -834,7 +834,7 @@ def model_is_a_regressor(ws):
     )
 
 
-@case("models", "has 3 classes", "Give a binary classifier")
+@case("models", "has 3 classes", "set data.task: multiclass (--task multiclass)")
 def model_with_three_classes(ws):
     frame = ws.frame()
     model = LogisticRegression().fit(frame[FEATURES], np.arange(120) % 3)
