@@ -9,6 +9,7 @@ log with a drift planted in one month, where the alert must fire in that month o
 from __future__ import annotations
 
 import json
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,12 @@ RESAMPLES = 200
 FAIRNESS = {"bootstrap": {"resamples": RESAMPLES}}
 POLICY = ["demographic_parity_difference <= 0.1", "equalized_odds_difference <= 0.15"]
 QUIET = {"explain": {"enabled": False}}
+WATCHED = ["demographic_parity_difference", "equalized_odds_difference"]  # POLICY's
+DEFAULTS = [
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+]
 
 
 @pytest.fixture(scope="module")
@@ -80,16 +87,20 @@ def disparities(fairness: list[dict]) -> dict:
     }
 
 
-def compare_window(window: dict, expected: dict) -> None:
-    """A window of the result equals measure() of its rows: metrics, disparities with
-    intervals, verdicts and policy status."""
+def compare_window(window: dict, expected: dict, watched=WATCHED) -> None:
+    """A window of the result equals measure() of its rows: metrics, the watched
+    disparities (the policy's, else the defaults; only those are computed per window)
+    with intervals, verdicts and policy status."""
     assert window["n_rows"] == expected["performance"]["n"]
     for metric in ("accuracy", "selection_rate", "base_rate", "fpr", "fnr"):
         assert window["performance"][metric] == pytest.approx(expected["performance"][metric])
     got, want = disparities(window["fairness"]), disparities(expected["fairness"])
-    assert got.keys() == want.keys()
-    for key, (value, ci) in want.items():
-        assert_close(list(got[key]), [value, None if ci is None else list(ci)], abs=1e-12)
+    features = {feature for feature, _ in want}
+    assert set(got) == {(feature, metric) for feature in features for metric in watched}
+    for key, (value, ci) in got.items():
+        want_value, want_ci = want[key]
+        want_ci = None if want_ci is None else list(want_ci)
+        assert_close([value, None if ci is None else list(ci)], [want_value, want_ci], abs=1e-12)
     verdicts = [(v["rule"], v["feature"], v["verdict"]) for v in window["verdicts"]]
     assert verdicts == [(v["rule"], v["feature"], v["verdict"]) for v in expected["verdicts"]]
     assert window["policy"]["status"] == expected["policy"]["status"]
@@ -196,7 +207,9 @@ def test_week_and_day_windows(log):
     assert [w["label"] for w in weeks["windows"]] == list(expected.index)
     assert [w["n_rows"] for w in weeks["windows"]] == list(expected)
     compare_window(
-        weeks["windows"][1], by_hand(small[labels == weeks["windows"][1]["label"]], policy=[])
+        weeks["windows"][1],
+        by_hand(small[labels == weeks["windows"][1]["label"]], policy=[]),
+        watched=DEFAULTS,
     )
     days = audit_log(small, window="day", policy=None)["monitoring"]
     per_day = small["decided_at"].value_counts().sort_index()
@@ -232,6 +245,47 @@ def test_a_short_window_is_insufficient_and_never_alerts(log):
     assert last and {p["status"] for p in last} == {"insufficient data"}
     assert "2024-07" not in {a["window"] for a in mon["alerts"]}
     assert "too few rows" in mon["statement"]
+
+
+@pytest.mark.parametrize("zoned", ["offset text", "zone-aware datetimes"])
+def test_times_with_a_zone_keep_their_own_clock(log, zoned):
+    # Decisions at 01:00+05:00 (or midnight in Berlin) on 1 January were put in a
+    # December 2023 window (converted to UTC), 13 rows of a log that starts in January.
+    frame = log.copy()
+    local = pd.to_datetime(frame["decided_at"]) + pd.Timedelta(hours=1)
+    if zoned == "offset text":
+        frame["decided_at"] = local.dt.strftime("%Y-%m-%dT%H:%M:%S") + "+05:00"
+    else:
+        frame["decided_at"] = local.dt.tz_localize("Europe/Berlin")
+    mon = audit_log(frame)["monitoring"]
+    by_month = log["decided_at"].str[:7].value_counts().sort_index()
+    assert [(w["label"], w["n_rows"]) for w in mon["windows"]] == list(by_month.items())
+    assert mon["windows"][0]["start"] == log["decided_at"].min() + "T01:00:00"
+
+
+def test_a_reference_window_without_an_interval_does_not_claim_no_alert(log):
+    # A log in local time with an offset: 13 decisions of 1 January before 05:00 at +05:00
+    # fall in December in UTC, a 20-row first window with no interval. The statement and
+    # the terminal said "No alert: every window's disparity lies inside the reference
+    # interval" although no window had been compared with anything.
+    from audit.report.terminal import summary_lines
+
+    frame = log.copy()
+    january = frame.index[frame["decided_at"].str.startswith("2024-01")][:20]
+    frame.loc[january, "decided_at"] = "2023-12-31"
+    result = audit_log(frame)
+    mon = result["monitoring"]
+    assert mon["reference_window"] == "2023-12"
+    statuses = {p["status"] for p in mon["trend"] if p["window"] != "2023-12"}
+    assert statuses == {"no reference interval"} and not mon["alerts"]
+    assert "No alert" not in mon["statement"]
+    assert "Nothing was compared" in mon["statement"]
+    assert "--reference-window" in mon["statement"]
+    terminal = "\n".join(summary_lines(result))
+    assert "nothing compared in 7 windows" in terminal and "no alert" not in terminal
+    # Named reference with an interval: compared again.
+    named = audit_log(frame, reference_window="2024-02")["monitoring"]
+    assert "Nothing was compared" not in named["statement"]
 
 
 def test_a_trained_and_a_loaded_model_are_watched_on_their_evaluated_rows(log):
@@ -328,6 +382,29 @@ def test_bad_column_or_window_exits_2_with_a_clear_message(tmp_path, log, change
     assert not (out / "results.json").exists()
 
 
+def test_day_first_dates_are_refused_when_ambiguous_and_read_when_not(tmp_path, log):
+    """05/03/2024 is 5 March or 3 May: pandas read each value whichever way parsed, so a
+    dd/mm/yyyy log had 13/03 in March and 05/03 in May (months of 465 to 542 rows instead
+    of 500). Ambiguous text is refused; day-first text that only reads one way is read."""
+    frame = log.head(600).copy()
+    iso = pd.to_datetime(frame["decided_at"])
+    frame["decided_at"] = iso.dt.strftime("%d/%m/%Y")
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    result = run_cli(
+        "run", "--data", tmp_path / "log.csv", "--target", "repaid", "--sensitive", "sex",
+        "--prediction-column", "approved", "--out", tmp_path / "out", "-f", "json", "--quiet",
+        "--time-column", "decided_at",
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "read differently day first and month first" in result.output
+    assert "ISO 8601" in result.output and "Traceback" not in result.output
+    late = frame[iso.dt.day > 12]  # 13/01/2024 ...: only day first reads
+    months = audit_log(late)["monitoring"]["windows"]
+    assert [(w["label"], w["n_rows"]) for w in months] == sorted(
+        iso[iso.dt.day > 12].dt.strftime("%Y-%m").value_counts().items()
+    )
+
+
 def test_cli_writes_the_monitoring_section_and_the_report(tmp_path, log):
     log.to_csv(tmp_path / "log.csv", index=False)
     out = tmp_path / "out"
@@ -355,6 +432,16 @@ def test_cli_writes_the_monitoring_section_and_the_report(tmp_path, log):
     assert "Over time" in body and "2024-04" in body and not past
     annex, past = pdf_text_and_overflow(out / "report-annex.pdf")
     assert "Over time: every window" in annex and not past
+    # The trend figure (the tallest image: a panel per watched disparity) is printed at a
+    # readable width: under the PDF's 6 cm cap on figures it was 4 cm wide with 6 panels.
+    needs_tools("pdfimages")
+    listing = subprocess.run(
+        ["pdfimages", "-list", out / "report.pdf"], check=True, capture_output=True, text=True
+    ).stdout.splitlines()[2:]
+    images = [line.split() for line in listing if line.split()[2] == "image"]
+    tallest = max(images, key=lambda fields: int(fields[4]))  # page num type width height ...
+    width_cm = int(tallest[3]) / float(tallest[12]) * 2.54  # pixels / x-ppi
+    assert width_cm >= 11
 
 
 def test_the_trend_figure_is_readable_with_many_windows(monkeypatch):

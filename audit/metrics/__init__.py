@@ -7,6 +7,7 @@ are comparable.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
 import numpy as np
@@ -29,6 +30,8 @@ def measure(
     seed: int = 0,
     sample_weight: np.ndarray | None = None,
     decision_probability: np.ndarray | None = None,
+    disparities: Collection[str] | None = None,
+    contrasts: bool = True,
 ) -> dict[str, Any]:
     """Overall performance, per-group fairness with intervals, and policy verdicts.
 
@@ -58,6 +61,11 @@ def measure(
         expected confusion counts (see :mod:`audit.metrics.counts`), and intervals
         cover one deployment's realised rates (see
         :func:`audit.metrics.bootstrap.multinomial_tables`).
+    disparities : collection of str, optional
+        Compute only these disparities (default: all), each exactly as it is among all;
+        the policy's disparity rules need theirs.
+    contrasts : bool
+        Whether each group gets its contrasts with the reference group (``vs_reference``).
 
     Returns
     -------
@@ -102,6 +110,8 @@ def measure(
         seed=seed,
         sample_weight=weights,
         decision_probability=probability,
+        disparities=disparities,
+        contrasts=contrasts,
     )
     return _judged(
         performance,

@@ -27,6 +27,7 @@ with a reason, never 0.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -125,6 +126,8 @@ def fairness_by_feature(
     seed: int = 0,
     sample_weight: np.ndarray | None = None,
     decision_probability: np.ndarray | None = None,
+    disparities: Collection[str] | None = None,
+    contrasts: bool = True,
 ) -> list[dict[str, Any]]:
     """Fairness entries for each sensitive feature and each intersection.
 
@@ -149,6 +152,13 @@ def fairness_by_feature(
         A randomized classifier's probability of a positive decision per row (``y_pred``
         is then None): count metrics are its expected rates, see
         :mod:`audit.metrics.counts`.
+    disparities : collection of str, optional
+        Only these disparities (default: every one that applies). Each is computed exactly
+        as without the restriction (same bootstrap draws): a caller that shows only a few,
+        once per time window say, skips the others' intervals.
+    contrasts : bool
+        Whether to give each group's contrasts with the reference group (``vs_reference``);
+        without them it is an empty dict.
 
     Returns
     -------
@@ -172,7 +182,9 @@ def fairness_by_feature(
         row_values = y_pred
     table = FineTable(codes, present, fine_counts, fine_weighted)
     rows = _Rows(y_true, y_pred, row_values, sample_weight, decision_probability)
-    return _fairness(table, settings, task, seed, rows)
+    return _fairness(
+        table, settings, task, seed, rows, disparities=disparities, contrasts=contrasts
+    )
 
 
 @dataclass
@@ -218,7 +230,14 @@ def fairness_from_table(
 
 
 def _fairness(
-    table: FineTable, settings: FairnessConfig, task: Task, seed: int, rows: _Rows | None
+    table: FineTable,
+    settings: FairnessConfig,
+    task: Task,
+    seed: int,
+    rows: _Rows | None,
+    *,
+    disparities: Collection[str] | None = None,
+    contrasts: bool = True,
 ) -> list[dict[str, Any]]:
     present, fine_counts, fine_weighted = table.present, table.counts, table.weighted
     codes = table.codes
@@ -247,7 +266,8 @@ def _fairness(
         row_sums = RowSums(
             fine_of_row, len(present), rows.y_true, row_values, task, settings.calibration_bins
         )
-    context = _Context(task, row_sums, settings, cells)
+    wanted = None if disparities is None else frozenset(disparities)
+    context = _Context(task, row_sums, settings, cells, wanted, contrasts)
 
     y_true = rows.y_true if rows is not None else None
     states = [
@@ -289,6 +309,8 @@ class _Context:
     row_sums: RowSums | None
     settings: FairnessConfig
     cells: ScoreCells | None = None
+    disparities: frozenset[str] | None = None  # only these (None: all)
+    contrasts: bool = True  # each group's contrasts with the reference group
 
     @property
     def scored(self) -> bool:
@@ -343,6 +365,8 @@ def _prepare(
             if context.probabilities:
                 kept |= set(catalog.SCORE_METRICS)
             specs += [d for d in catalog.SCORE_DISPARITIES if d.metrics[0] in kept]
+    if context.disparities is not None:
+        specs = [spec for spec in specs if spec.name in context.disparities]
     return _Partition(
         partition, counts, weighted, eligible, settings.min_group_size, reference, rule, auc, specs
     )
@@ -540,19 +564,29 @@ def _plain(value: float) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def _interval(state: _Partition, name: str, confidence: float, index: int | None = None):
-    """``([low, high] or None, note or None)`` from the stored samples of ``name``."""
-    samples = state.samples.get(name)
-    if samples is None:
+def _group_intervals(
+    state: _Partition, names: list[str], confidence: float
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each metric's percentile interval for every group at once (low, high, undefined
+    share, each (G,)): one sort per metric rather than one per metric and group."""
+    return {
+        name: percentile_intervals(state.samples[name], confidence)
+        for name in names
+        if name in state.samples
+    }
+
+
+def _interval(bounds: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], name: str, g: int):
+    """``([low, high] or None, note or None)`` of group ``g`` from :func:`_group_intervals`."""
+    if name not in bounds:
         return None, None
-    column = samples if index is None else samples[:, index]
-    low, high, undefined = percentile_intervals(column[:, None], confidence)
-    if np.isnan(low[0]):
-        share = float(undefined[0])
+    low, high, undefined = (values[g] for values in bounds[name])
+    if np.isnan(low):
+        share = float(undefined)
         if share >= 1.0:
             return None, None
         return None, f"interval undefined: the value is undefined in {share:.0%} of resamples"
-    return [float(low[0]), float(high[0])], None
+    return [float(low), float(high)], None
 
 
 def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
@@ -568,6 +602,7 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
         *(catalog.COUNT_RATES if task == "classification" else ()),
         *(catalog.SCORE_METRICS if task == "classification" else catalog.REGRESSION_METRICS),
     ]
+    bounds = _group_intervals(state, metric_names, confidence)
     groups = []
     for g, label in enumerate(partition.labels):
         row: dict[str, Any] = {"group": label, "n": int(state.n[g])}
@@ -585,7 +620,7 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
         intervals, notes = {}, {}
         for metric in metric_names:
             row[metric] = _plain(state.point[metric][0, g])
-            intervals[metric], note = _interval(state, metric, confidence, g)
+            intervals[metric], note = _interval(bounds, metric, g)
             if note and row[metric] is not None:
                 notes[metric] = note
         row["ci"] = intervals
@@ -606,7 +641,9 @@ def _entry(state: _Partition, context: _Context) -> dict[str, Any]:
             )
         row["reference"] = g == state.reference
         row["vs_reference"] = (
-            {} if g == state.reference else _vs_reference(state, point_derived, g, confidence, task)
+            {}
+            if g == state.reference or not context.contrasts
+            else _vs_reference(state, point_derived, g, confidence, task)
         )
         groups.append(row)
     return {

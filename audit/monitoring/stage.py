@@ -74,6 +74,7 @@ def measure_windows(
         return None if values is None else np.asarray(values)[rows]
 
     randomized = evaluation.decision_probability is not None
+    shown = watched_disparities(config)
     return [
         measure(
             np.asarray(evaluation.y_true)[rows],
@@ -86,9 +87,21 @@ def measure_windows(
             seed=config.seed,
             sample_weight=part(weights, rows),
             decision_probability=part(evaluation.decision_probability, rows),
+            disparities=shown,
+            contrasts=False,
         )
         for rows in windows.members
     ]
+
+
+def watched_disparities(config: AuditConfig) -> list[str]:
+    """The disparities a window needs: those the policy's rules judge, else the defaults.
+
+    Only these are computed per window (each as among all, same draws): with day windows
+    the others' intervals made most of the time and of results.json, and nothing shows them.
+    """
+    judged = [r.metric for r in config.policy.rules if r.metric in ALL_DISPARITIES]
+    return list(dict.fromkeys(judged)) or list(DEFAULT_DISPARITIES.get(config.data.task, ()))
 
 
 def monitor(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict[str, Any] | None:
@@ -304,10 +317,23 @@ def statement(section: dict[str, Any]) -> str:
     alerts = section["alerts"]
     if not section["monitored"]:
         return head + " No disparity could be watched (no feature has one)." + tail
-    if not alerts:
+    missing = without_reference_interval(section)
+    if len(missing) == len(section["monitored"]):
         return (
-            head + " No alert: every window's disparity lies inside the reference interval." + tail
+            head + f" Nothing was compared: the reference window {section['reference_window']} has "
+            "no interval on any watched disparity (too few rows in its groups). Name a window "
+            "with more rows as the reference (monitoring.reference_window, --reference-window)."
+            + tail
         )
+    if missing:
+        tail = (
+            f" Not compared, for want of an interval in the reference window: "
+            f"{', '.join(missing[:4])}"
+            f"{f' and {len(missing) - 4} more' if len(missing) > 4 else ''}." + tail
+        )
+    if not alerts:
+        compared = "every compared disparity" if missing else "every window's disparity"
+        return head + f" No alert: {compared} lies inside the reference interval." + tail
     windows = list(dict.fromkeys(a["window"] for a in alerts))
     return (
         head
@@ -318,3 +344,13 @@ def statement(section: dict[str, Any]) -> str:
         + "."
         + tail
     )
+
+
+def without_reference_interval(section: dict[str, Any]) -> list[str]:
+    """The watched disparities ("sex demographic_parity_difference") the reference window
+    has no interval for: no window is compared on them."""
+    return [
+        f"{point['feature']} {point['metric']}"
+        for point in section["trend"]
+        if point["status"] == "reference" and point["reference_ci"] is None
+    ]

@@ -19,6 +19,9 @@ from audit.text import printable, quoted_list
 from audit.vocabulary.monitoring import parse_window
 
 SETTING = "monitoring.time_column (--time-column)"
+# A trailing UTC offset or Z after a time of day (14:05:00+05:30, 14:05Z, 14:05 +0100):
+# dropped, so that each time keeps the clock it was written in.
+_OFFSET = r"(?<=\d:\d\d)((?::\d\d)?(?:\.\d+)?)\s*(?:Z|[+-]\d\d(?::?\d\d)?)$"
 # Calendar windows: pandas period of each, and how its label is written.
 _PERIODS = {"month": "M", "day": "D"}
 
@@ -65,9 +68,12 @@ class Windows:
 
 
 def parse_times(values: pd.Series, column: str) -> pd.Series:
-    """``values`` as datetimes (time-zone-aware ones in UTC, without the zone).
+    """``values`` as datetimes, each at the local time it is written in.
 
-    Text is read as ISO 8601 first (fast), then any other date format pandas recognises.
+    A time with a zone or an offset keeps its own clock, the zone dropped: a decision at
+    00:30+01:00 on 1 January is in January and in week 2024-W01, as the log's owner reads
+    it, not at 23:30 UTC on 31 December. Text is read as ISO 8601 first (fast), then any
+    other date format pandas recognises.
 
     Raises
     ------
@@ -82,11 +88,11 @@ def parse_times(values: pd.Series, column: str) -> pd.Series:
             "2024-03-31T14:05:00), or name another column."
         )
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        times = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        times = values.dt.tz_localize(None)  # the clock of its own zone
     elif pd.api.types.is_datetime64_any_dtype(values):
         times = values
     else:
-        times = _read_text(values)
+        times = _read_text(values, column)
     missing = values.isna() | values.astype(str).str.strip().eq("")
     unreadable = times.isna() & ~missing
     if missing.any() or unreadable.any():
@@ -104,13 +110,34 @@ def parse_times(values: pd.Series, column: str) -> pd.Series:
     return times.reset_index(drop=True)
 
 
-def _read_text(values: pd.Series) -> pd.Series:
-    """Dates and times written as text; unreadable ones become NaT."""
-    text = values.astype("string").str.strip()
+def _read_text(values: pd.Series, column: str) -> pd.Series:
+    """Dates and times written as text; unreadable ones become NaT.
+
+    Raises
+    ------
+    AuditError
+        When some non-ISO values read differently day first and month first (05/03/2024):
+        pandas would read each value whichever way parses, mixing both in one column.
+    """
+    text = values.astype("string").str.strip().str.replace(_OFFSET, r"\1", regex=True)
     times = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
     rest = times.isna() & text.notna() & text.ne("")
     if rest.any():  # another format: read value by value (slower, so only these)
-        times[rest] = pd.to_datetime(text[rest], errors="coerce", utc=True, format="mixed")
+        month_first = pd.to_datetime(text[rest], errors="coerce", utc=True, format="mixed")
+        day_first = pd.to_datetime(
+            text[rest], errors="coerce", utc=True, format="mixed", dayfirst=True
+        )
+        ambiguous = month_first.notna() & day_first.notna() & month_first.ne(day_first)
+        if ambiguous.any():
+            example = str(text[rest][ambiguous].iloc[0])
+            raise AuditError(
+                f"The time column '{printable(column, 60)}' ({SETTING}) has dates that read "
+                f"differently day first and month first ({int(ambiguous.sum()):,} values, "
+                f"e.g. '{printable(example, 40)}': {_day(day_first[ambiguous].iloc[0])} or "
+                f"{_day(month_first[ambiguous].iloc[0])}). Write the times as ISO 8601 "
+                "(2024-03-05 or 2024-03-05T14:00), which is never ambiguous."
+            )
+        times[rest] = month_first
     return times.dt.tz_localize(None)
 
 
@@ -147,6 +174,11 @@ def _calendar_keys(times: pd.Series, kind: str) -> pd.Series:
         iso = times.dt.isocalendar()
         return iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
     return times.dt.to_period(_PERIODS[kind]).astype(str)
+
+
+def _day(stamp: pd.Timestamp) -> str:
+    """A date in words, e.g. 5 March 2024."""
+    return f"{stamp.day} {stamp:%B %Y}"
 
 
 def _iso(value: np.datetime64) -> str:

@@ -95,7 +95,14 @@ def summary_lines(result: Any, files: list[Path] | None = None) -> list[str]:
         if len(shown) < len(numbers):
             lines.append(f"  … and {len(numbers) - len(shown)} more in the report")
     monitoring = result.get("monitoring")
-    if monitoring and not monitoring.get("alerts"):  # alerts are among the top findings
+    reference = [p for p in (monitoring or {}).get("trend", []) if p["status"] == "reference"]
+    if reference and all(p["reference_ci"] is None for p in reference):
+        lines.append(
+            f"Over time: nothing compared in {monitoring['n_windows']} windows: the reference "
+            f"window {printable(monitoring['reference_window'], 20)} has no interval on any "
+            "watched disparity (too few rows); name another with --reference-window."
+        )
+    elif monitoring and not monitoring.get("alerts"):  # alerts are among the top findings
         lines.append(
             f"Over time: no alert in {monitoring['n_windows']} windows "
             f"({printable(monitoring['window'], 20)} of {printable(monitoring['time_column'], 40)}"
