@@ -140,13 +140,15 @@ def open_source(path: Path, threads: int | None = None) -> DuckSource:
             f"The DuckDB engine reads a CSV or Parquet file; {path} is not one. Give such a "
             "file, or use --engine memory."
         )
-    connection = duckdb.connect(":memory:")
+    settings: dict[str, str | int] = {}
     limit = _address_space_left()
     if limit is not None:  # DuckDB sizes its buffers by RAM; ulimit -v may allow far less
-        connection.execute(f"SET memory_limit = '{max(limit // 2, 16 * 2**20) // 2**20}MB'")
+        settings["memory_limit"] = f"{max(limit // 2, 16 * 2**20) // 2**20}MB"
         threads = 1  # each thread reads the file in 32 MB buffers of its own
     if threads:
-        connection.execute(f"SET threads = {int(threads)}")
+        settings["threads"] = int(threads)
+    # Set when the database opens: a thread pool once started keeps its threads' memory.
+    connection = duckdb.connect(":memory:", config=settings)
     # Grouped rows come back in any order (they are sorted later): lets DuckDB stream.
     connection.execute("SET preserve_insertion_order = false")
     literal = "'" + str(path).replace("'", "''") + "'"
