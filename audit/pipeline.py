@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # only a type here: evaluation imports scikit-learn
     from audit.evaluation import Evaluation
 
 Progress = Callable[[str], None]
+LOG_EVERY_SECONDS = 5.0  # rows read, in a log: a line at most this often
 
 
 def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditResult:
@@ -58,7 +60,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     checklist = prepare_checklist(config)  # read and validate the answers before any work
     engine, engine_why = choose_engine(config)
     if engine == "duckdb":
-        result = duckdb_result(config, timed, timings, engine_why)
+        result = duckdb_result(config, timed, timings, engine_why, _rows_shown(progress))
         return _completed(result, config, checklist, None, timed).with_read_from(
             {config.shown_path(config.data.path): str(Path(config.data.path).absolute())}
         )
@@ -157,6 +159,13 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     trained = evaluation.model if config.mode == "train" and config.model.save else None
     typed.with_read_from(_read_from(config, data))
     return typed.with_models(trained, mitigation.saved_model, mitigation.saved_file)
+
+
+def _rows_shown(progress: Progress | None) -> Callable[[str], None] | None:
+    """Where the DuckDB engine shows the rows read: the detail line of the CLI's reporter
+    (at most every few seconds in a log), or nowhere for a plain progress callback."""
+    detail = getattr(progress, "detail", None)
+    return None if detail is None else partial(detail, every=LOG_EVERY_SECONDS)
 
 
 def _completed(

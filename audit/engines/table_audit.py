@@ -100,11 +100,18 @@ class TableQualityInput(QualityInput):
 
 
 def duckdb_result(
-    config: AuditConfig, timed: Any, timings: dict[str, float], engine_why: str
+    config: AuditConfig,
+    timed: Any,
+    timings: dict[str, float],
+    engine_why: str,
+    show_rows: Any = None,
 ) -> dict[str, Any]:
     """The result of a predictions-only audit computed by DuckDB, up to the sections that
-    read the others (model card, checklist), which the pipeline adds as for any audit."""
-    source: DuckSource = timed("Loading data", lambda: open_source(config.data.path))
+    read the others (model card, checklist), which the pipeline adds as for any audit.
+    ``show_rows`` (text -> None) is given the rows read while each query runs."""
+    source: DuckSource = timed(
+        "Loading data", lambda: open_source(config.data.path, show_progress=show_rows)
+    )
     return table_result(config, source, timed, timings, {"engine": "duckdb"}, engine_why)
 
 
