@@ -29,7 +29,7 @@ from audit.evaluation import Evaluation, RowPlan, evaluate
 from audit.metrics import measure
 from audit.metrics.inputs import sample_weights
 from audit.metrics.multiclass import measure_multiclass
-from audit.mitigation.stage import slim_fairness
+from audit.mitigation.section import slim_fairness
 from audit.multiclass import class_names
 from audit.vocabulary.metrics import GROUP_METRICS
 

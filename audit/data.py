@@ -511,3 +511,19 @@ def _feature_columns(frame: pd.DataFrame, config: AuditConfig) -> list[str]:
             "from data.features."
         )
     return chosen
+
+
+def encode_predictions(
+    values: pd.Series, target: pd.Series, positive_label: Any, column: str
+) -> np.ndarray:
+    """Predicted labels: in the target's own values (``target``), else 0/1 or boolean."""
+    target_values = set(target.dropna().astype(str))
+    shown = set(values.astype(str))
+    if shown <= target_values:
+        return binary_target(values, positive_label, column)
+    if shown <= {"0", "1", "True", "False", "0.0", "1.0"}:
+        return binary_target(values, 1, column)
+    raise AuditError(
+        f"Prediction column '{column}' holds values that are neither the target's values "
+        f"({', '.join(sorted(target_values)[:10])}) nor 0/1. Recode it, or use --score-column."
+    )

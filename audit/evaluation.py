@@ -26,7 +26,13 @@ from sklearn.pipeline import Pipeline
 from audit import model_files, models, multiclass
 from audit.callable_model import ScoreFunction
 from audit.config import AuditConfig
-from audit.data import AuditData, binary_target, label_matches, require_columns, sha256_of
+from audit.data import (
+    AuditData,
+    encode_predictions,
+    label_matches,
+    require_columns,
+    sha256_of,
+)
 from audit.errors import AuditError
 from audit.text import printable, quoted_list
 
@@ -729,22 +735,6 @@ def _numeric(values: pd.Series, column: str, what: str, purpose: str) -> np.ndar
             f"{what} '{printable(column)}' holds infinite values. Give finite numbers only."
         )
     return array
-
-
-def encode_predictions(
-    values: pd.Series, target: pd.Series, positive_label: Any, column: str
-) -> np.ndarray:
-    """Predicted labels: in the target's own values (``target``), else 0/1 or boolean."""
-    target_values = set(target.dropna().astype(str))
-    shown = set(values.astype(str))
-    if shown <= target_values:
-        return binary_target(values, positive_label, column)
-    if shown <= {"0", "1", "True", "False", "0.0", "1.0"}:
-        return binary_target(values, 1, column)
-    raise AuditError(
-        f"Prediction column '{column}' holds values that are neither the target's values "
-        f"({', '.join(sorted(target_values)[:10])}) nor 0/1. Recode it, or use --score-column."
-    )
 
 
 def _direction_notes(

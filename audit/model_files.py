@@ -23,8 +23,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from audit.errors import AuditError
 
 SKOPS_SUFFIX = ".skops"
@@ -92,6 +90,8 @@ def save_model(model: Any, path: Path) -> None:
     path : Path
         Destination file, normally ending in ``.skops``.
     """
+    import skops.io as sio  # imported here: ~0.8 s, needed only to save or load a model
+
     sio.dump(model, path)
 
 
@@ -103,6 +103,8 @@ def model_bytes(model: Any) -> bytes:
     AuditError
         The model holds something skops cannot save (e.g. an ONNX model).
     """
+    import skops.io as sio  # imported here: ~0.8 s, needed only to save or load a model
+
     try:
         return sio.dumps(model)
     except TypeError as exc:
@@ -205,6 +207,8 @@ def _check_limits(path: Path, members: int, inflated: int) -> None:
 
 
 def _load_skops(path: Path, trust: bool) -> Any:
+    import skops.io as sio  # imported here: ~0.8 s, needed only to save or load a model
+
     check_zip_limits(path)
     try:
         untrusted = sio.get_untrusted_types(file=path)

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import is_regressor
 
 from audit.errors import AuditError
 from audit.text import printable
@@ -61,6 +60,8 @@ def model_classes(model: Any, labels: list[Any], source: str) -> np.ndarray:
         For a regressor, a model without ``classes_`` or ``predict``, or one that predicts a
         class the target does not have.
     """
+    from sklearn.base import is_regressor  # imported here: sklearn costs ~1 s at CLI start
+
     name = type(model).__name__
     if is_regressor(model):
         raise AuditError(

@@ -54,18 +54,18 @@ def render_outputs(
 
     ``detail`` (summary, standard, full) overrides the level recorded in the result's
     ``config.report.detail``."""
-    # Imported here: the report stack (matplotlib, WeasyPrint) is slow to import and not
-    # needed by the commands that only write a file (checklist init, datasets export).
-    from audit.report.build import render_report
-    from audit.report.ll144_summary import ll144_summary_files
-    from audit.report.tables import table_files
-
     formats = list(dict.fromkeys(formats))
     rendered: dict[str, bytes] = {}
     encoded = results_json.encode("utf-8")
     if "json" in formats:
         rendered[FILE_NAMES["json"]] = encoded
     if "html" in formats or "pdf" in formats:
+        # Imported here: the report stack (matplotlib, WeasyPrint) takes seconds to import
+        # and is not needed by a JSON-only run or the commands that only write a file.
+        from audit.report.build import render_report
+        from audit.report.ll144_summary import ll144_summary_files
+        from audit.report.tables import table_files
+
         # A JSON round trip gives the templates exactly what a saved results.json would,
         # so a report rendered now equals one re-rendered later from the file.
         plain = json.loads(results_json)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threadpoolctl import threadpool_limits
 
@@ -17,23 +18,22 @@ from audit.checklist.evaluate import evaluate_checklist
 from audit.checklist.spec import prepare_checklist
 from audit.compliance.stage import add_evidence_map, check_compliance_data, compliance_rows
 from audit.config import AuditConfig
-from audit.crossval import cross_validate, measure_evaluation, plan_folds
 from audit.data import AuditData, load_audit_data
 from audit.engines.choice import choose_engine
 from audit.engines.table_audit import duckdb_result, spark_result
-from audit.evaluation import Evaluation, evaluate, plan_rows
-from audit.explain.stage import explain_evaluation, explain_mitigated
 from audit.metrics.fairness import group_labels
 from audit.metrics.inputs import sample_weights
-from audit.mitigation.stage import run_mitigation
 from audit.model_card import build_datasheet, build_model_card
 from audit.monitoring.stage import monitor, plan_windows
 from audit.quality.runner import assess_quality, stop_on_errors
 from audit.result import SCHEMA_VERSION, AuditResult, provenance
 from audit.result.audit_result import plain
-from audit.tuning import tune, with_params
+
+if TYPE_CHECKING:  # only a type here: evaluation imports scikit-learn
+    from audit.evaluation import Evaluation
 
 Progress = Callable[[str], None]
+LOG_EVERY_SECONDS = 5.0  # rows read, in a log: a line at most this often
 
 
 def run_audit(config: AuditConfig, progress: Progress | None = None) -> AuditResult:
@@ -60,7 +60,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     checklist = prepare_checklist(config)  # read and validate the answers before any work
     engine, engine_why = choose_engine(config)
     if engine == "duckdb":
-        result = duckdb_result(config, timed, timings, engine_why)
+        result = duckdb_result(config, timed, timings, engine_why, _rows_shown(progress))
         return _completed(result, config, checklist, None, timed).with_read_from(
             {config.shown_path(config.data.path): str(Path(config.data.path).absolute())}
         )
@@ -71,6 +71,14 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
         if path is not None and Path(path).is_file():
             read_from = {config.shown_path(path): str(Path(path).absolute())}
         return _completed(result, config, checklist, None, timed).with_read_from(read_from)
+    # The in-memory stages are imported only here: they pull in scikit-learn (~1.5 s at
+    # start), which an audit counted by DuckDB or Spark never uses.
+    from audit.crossval import cross_validate, measure_evaluation, plan_folds
+    from audit.evaluation import evaluate, plan_rows
+    from audit.explain.stage import explain_evaluation, explain_mitigated
+    from audit.mitigation.stage import run_mitigation
+    from audit.tuning import tune, with_params
+
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     plan = plan_rows(config, data)
     check_compliance_data(config, data, plan.evaluated)  # a rule's columns, before any work
@@ -151,6 +159,13 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     trained = evaluation.model if config.mode == "train" and config.model.save else None
     typed.with_read_from(_read_from(config, data))
     return typed.with_models(trained, mitigation.saved_model, mitigation.saved_file)
+
+
+def _rows_shown(progress: Progress | None) -> Callable[[str], None] | None:
+    """Where the DuckDB engine shows the rows read: the detail line of the CLI's reporter
+    (at most every few seconds in a log), or nowhere for a plain progress callback."""
+    detail = getattr(progress, "detail", None)
+    return None if detail is None else partial(detail, every=LOG_EVERY_SECONDS)
 
 
 def _completed(

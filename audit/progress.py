@@ -30,6 +30,7 @@ class Reporter:
         self._started = self._began
         self._live: Progress | None = None
         self._task = None
+        self._logged = float("-inf")  # when a detail was last printed in a log
 
     @property
     def stream(self) -> TextIO:
@@ -56,14 +57,19 @@ class Reporter:
         else:
             self._line(f"  [{_clock(self._started - self._began)}] {step} ...")
 
-    def detail(self, text: str) -> None:
-        """What the current step is doing now (e.g. "reweighing, 2 of 5")."""
+    def detail(self, text: str, every: float = 0.0) -> None:
+        """What the current step is doing now (e.g. "reweighing, 2 of 5"). In a log, a
+        detail comes at most once per ``every`` seconds (frequent updates, as rows read)."""
         if self.quiet or self._step is None:
             return
         if self._live is not None and self._task is not None:
             self._live.update(self._task, description=printable_lines(f"{self._step}: {text}"))
-        else:
-            self._line(f"  [{_clock(time.perf_counter() - self._began)}]   {text}")
+            return
+        now = time.perf_counter()
+        if every and now - self._logged < every:
+            return
+        self._logged = now
+        self._line(f"  [{_clock(now - self._began)}]   {text}")
 
     def _finish(self) -> None:
         if self._step is None:

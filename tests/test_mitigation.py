@@ -27,7 +27,7 @@ from audit.mitigation.estimators import (
     group_key,
 )
 from audit.mitigation.reweighing import reweighing_weights
-from audit.mitigation.stage import slim_fairness
+from audit.mitigation.section import slim_fairness
 from audit.pipeline import run_audit
 from audit.vocabulary import strategies as catalogue
 

@@ -445,7 +445,7 @@ def no_skops(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("skops read a file that should have been refused unread")
 
-    monkeypatch.setattr(model_files.sio, "get_untrusted_types", refuse)
+    monkeypatch.setattr("skops.io.get_untrusted_types", refuse)  # imported when used
 
 
 def test_a_declared_huge_member_is_refused_unread(registry_file, tmp_path, no_skops):

@@ -7,22 +7,23 @@ runs last, after the checklist (:func:`add_evidence_map`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from audit.compliance.eeoc import eeoc_section
 from audit.compliance.eu_ai_act import evidence_map
 from audit.compliance.ll144 import ll144_section
 from audit.config import AuditConfig
 from audit.data import AuditData
 from audit.errors import AuditError
-from audit.evaluation import Evaluation
 from audit.metrics.groups import bin_column, intersection_sets
 from audit.result import AuditResult
 from audit.vocabulary.compliance import EEOC, EU_AI_ACT, NYC_LL144
 from audit.vocabulary.groups import SEPARATOR
+
+if TYPE_CHECKING:  # only a type here: evaluation imports scikit-learn
+    from audit.evaluation import Evaluation
 
 
 def check_compliance_data(config: AuditConfig, data: AuditData, rows: np.ndarray) -> None:
@@ -141,6 +142,9 @@ def _ll144(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict
 
 
 def _eeoc(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict[str, Any]:
+    # Imported here: its tests need scipy.stats and scipy.optimize (~1 s), only for EEOC.
+    from audit.compliance.eeoc import eeoc_section
+
     frame = data.frame.loc[evaluation.rows].reset_index(drop=True)
     selected = np.asarray(evaluation.y_pred).astype(bool)
     groups = eeoc_groups(frame, data.sensitive, config)

@@ -14,6 +14,7 @@ identical.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from audit.data import KIND_NAMES, READERS, sha256_of, without_pd_na
+from audit.engines import query_progress
 from audit.errors import AuditError
 from audit.text import printable
 
@@ -71,6 +73,8 @@ class DuckSource:
     connection: Any
     columns: list[str]
     types: dict[str, str]
+    show_progress: Callable[[str], None] | None = None  # shown rows read, while a query runs
+    file_rows: int | None = None  # the file's rows when known up front (Parquet metadata)
     engine = "DuckDB"
     view = "src"
     text_type = "VARCHAR"
@@ -103,7 +107,8 @@ class DuckSource:
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         try:
-            return self.connection.execute(sql, parameters or []).df()
+            with query_progress.watched(self.connection, self.show_progress, self.file_rows):
+                return self.connection.execute(sql, parameters or []).df()
         except Exception as exc:  # DuckDB's conversion and I/O errors: name the file
             problem = printable(str(exc).strip().split("\n")[0], 240)
             raise AuditError(
@@ -130,8 +135,11 @@ def _address_space_left() -> int | None:
     return max(soft - used, 0)
 
 
-def open_source(path: Path, threads: int | None = None) -> DuckSource:
-    """Open ``path`` (CSV or Parquet) as the view ``src`` in a fresh in-process database."""
+def open_source(
+    path: Path, threads: int | None = None, show_progress: Callable[[str], None] | None = None
+) -> DuckSource:
+    """Open ``path`` (CSV or Parquet) as the view ``src`` in a fresh in-process database;
+    ``show_progress`` is given the rows read while each query runs."""
     import duckdb
 
     kind = READERS.get(path.suffix.lower())
@@ -171,7 +179,12 @@ def open_source(path: Path, threads: int | None = None) -> DuckSource:
         ) from None
     columns = [str(row[0]) for row in described]
     types = {str(row[0]): str(row[1]) for row in described}
-    return DuckSource(path, connection, columns, types)
+    file_rows = None
+    if show_progress is not None:
+        query_progress.enable(connection)
+        if kind == "parquet":
+            file_rows = query_progress.parquet_rows(connection, literal)
+    return DuckSource(path, connection, columns, types, show_progress, file_rows)
 
 
 def profile(source: DuckSource, columns: list[str], target: str) -> pd.DataFrame:

@@ -26,7 +26,13 @@ import numpy as np
 import pandas as pd
 
 from audit.config import AuditConfig
-from audit.data import IN_MEMORY, binary_target, require_columns, resolve_positive_label
+from audit.data import (
+    IN_MEMORY,
+    binary_target,
+    encode_predictions,
+    require_columns,
+    resolve_positive_label,
+)
 from audit.engines.duckdb_source import (
     DuckSource,
     duplicate_rows,
@@ -36,8 +42,8 @@ from audit.engines.duckdb_source import (
     profile,
 )
 from audit.errors import AuditError
-from audit.evaluation import encode_predictions
 from audit.metrics import measure_table
+from audit.metrics.association import proxy_associations
 from audit.metrics.counts import confusion_table, fine_rows
 from audit.metrics.fairness import FineTable
 from audit.metrics.groups import encode_sensitive
@@ -94,11 +100,18 @@ class TableQualityInput(QualityInput):
 
 
 def duckdb_result(
-    config: AuditConfig, timed: Any, timings: dict[str, float], engine_why: str
+    config: AuditConfig,
+    timed: Any,
+    timings: dict[str, float],
+    engine_why: str,
+    show_rows: Any = None,
 ) -> dict[str, Any]:
     """The result of a predictions-only audit computed by DuckDB, up to the sections that
-    read the others (model card, checklist), which the pipeline adds as for any audit."""
-    source: DuckSource = timed("Loading data", lambda: open_source(config.data.path))
+    read the others (model card, checklist), which the pipeline adds as for any audit.
+    ``show_rows`` (text -> None) is given the rows read while each query runs."""
+    source: DuckSource = timed(
+        "Loading data", lambda: open_source(config.data.path, show_progress=show_rows)
+    )
     return table_result(config, source, timed, timings, {"engine": "duckdb"}, engine_why)
 
 
@@ -139,7 +152,7 @@ def _table_result(
     engine: dict[str, str],
     engine_why: str,
 ) -> dict[str, Any]:
-    from audit.mitigation.stage import not_run
+    from audit.mitigation.section import not_run
     from audit.quality.runner import stop_on_errors
     from audit.result import SCHEMA_VERSION, provenance
 
@@ -198,8 +211,6 @@ def _table_result(
 def _no_model(config: AuditConfig) -> dict[str, Any]:
     """The explanations section of a predictions-only audit that declares no model inputs
     (the table engines run only those): no model, no inputs to check for proxies."""
-    from audit.explain.explanation import proxy_associations
-
     no_rows = pd.DataFrame({c: pd.Series(dtype=object) for c in config.data.sensitive})
     proxies = proxy_associations(pd.DataFrame(index=range(0)), no_rows, seed=config.seed)
     return {

@@ -36,9 +36,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from sklearn.feature_selection import mutual_info_classif
-from sklearn.metrics import mutual_info_score
 
 DEFAULT_THRESHOLDS = {"cramers_v": 0.2, "mutual_info": 0.05}
 MAX_P_VALUE = 0.001
@@ -49,6 +46,8 @@ MISSING = "(missing)"
 def cramers_v(feature: np.ndarray, group: np.ndarray) -> tuple[float, float]:
     """Cramér's V of two categorical arrays (scipy's, no bias correction), and the
     chi-square test's p-value."""
+    from scipy import stats  # imported here: scipy/sklearn cost seconds at CLI start
+
     _, f_codes = np.unique(feature, return_inverse=True)
     _, g_codes = np.unique(group, return_inverse=True)
     # The contingency table by one bincount: much faster than pd.crosstab on many rows.
@@ -72,6 +71,8 @@ def correlation_ratio(
     SS_total, which removes what in-sample group means explain by chance (needed when
     there are many groups for few rows, as for a leakage check over a column's categories).
     """
+    from scipy import stats  # imported here: scipy/sklearn cost seconds at CLI start
+
     feature = np.asarray(feature, dtype=float)
     _, codes = np.unique(np.asarray(group), return_inverse=True)
     n, k = len(feature), codes.max() + 1
@@ -98,6 +99,10 @@ def normalised_mutual_info(
     feature: np.ndarray, group: np.ndarray, numeric: bool, seed: int
 ) -> float:
     """I(feature; group) / H(group), in [0, 1]."""
+    from scipy import stats  # imported here: scipy/sklearn cost seconds at CLI start
+    from sklearn.feature_selection import mutual_info_classif
+    from sklearn.metrics import mutual_info_score
+
     _, g_codes = np.unique(group, return_inverse=True)
     entropy = float(stats.entropy(np.bincount(g_codes)))
     if entropy == 0.0:

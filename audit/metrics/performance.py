@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from sklearn import metrics as skm
 
 from audit.metrics.counts import rates
 from audit.metrics.scoring_rate import above_median
@@ -33,6 +32,8 @@ def overall_metrics(
     With ``decision_probability`` (a randomized classifier's P(pred = 1) per row, instead of
     ``y_pred``) every decision metric is computed on the expected confusion table, and the
     confusion matrix holds expected (fractional) counts."""
+    from sklearn import metrics as skm  # imported here: sklearn costs ~1 s at CLI start
+
     n_rows = len(y_true)
     w = sample_weight
     n_eff = n_rows if w is None else effective_size(w)
@@ -84,6 +85,8 @@ def _error_rates(
     """Overall FPR, FNR and TNR from the (weighted, or expected) confusion cells by the count
     engine's own definitions, each with the Wilson interval of its denominator's rows (Kish's
     effective size among them when weighted), as accuracy has over all rows."""
+    from sklearn import metrics as skm  # imported here: sklearn costs ~1 s at CLI start
+
     matrix = skm.confusion_matrix(y_true, y_pred, labels=[0, 1], sample_weight=w)
     values = rates(matrix.ravel().astype(np.float64))  # ravel: tn, fp, fn, tp, the engine's order
     labels = y_true[:n_rows]  # each row once (a randomized model's rows come twice)
@@ -103,7 +106,7 @@ def _error_rates(
 
 def z_value(confidence: float) -> float:
     """The standard normal quantile of a two-sided ``confidence`` level (1.96 for 0.95)."""
-    return float(stats.norm.ppf(0.5 + confidence / 2))
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def effective_size(weights: np.ndarray) -> float:
@@ -127,6 +130,8 @@ def regression_metrics(
 ) -> dict[str, Any]:
     """MAE, RMSE, R², mean prediction, mean target and mean residual (prediction - target)
     over all evaluated rows, and the median prediction the scoring rates count above."""
+    from sklearn import metrics as skm  # imported here: sklearn costs ~1 s at CLI start
+
     result = {
         "task": "regression",
         "n": int(len(y_true)),

@@ -11,6 +11,8 @@ The strategy names, constraints, default set and caveats are vocabulary
   plain measured results only;
 * :mod:`audit.mitigation.crossfit` — the folds a strategy is cross-fitted on when the
   audit has no training rows (a loaded model audited on every row), and what they allow;
+* :mod:`audit.mitigation.section` — the section of a stage that did not run, and the
+  slim fairness entries kept per strategy (light: no scikit-learn);
 * :mod:`audit.mitigation.stage` — the audit stage (the default set unless switched off):
   fit, predict the held-out rows (or every row, out of fold), measure every strategy with
   :func:`audit.metrics.measure` (randomized ones at their expected rates, with the

@@ -40,6 +40,7 @@ from audit.metrics.fairness import fairness_by_feature
 from audit.metrics.verdicts import evaluate
 from audit.mitigation import compare, crossfit
 from audit.mitigation.estimators import draw_decisions, group_key, strategy_of
+from audit.mitigation.section import not_run, slim_fairness
 from audit.mitigation.strategies import Fitted, TrainingContext, fit_strategy, split_model
 from audit.vocabulary import strategies as catalogue
 from audit.vocabulary.groups import SEPARATOR
@@ -75,24 +76,6 @@ class MitigationOutcome:
     saved_file: str | None = None
     fitted: dict[str, Any] = field(default_factory=dict)
     predicted: dict[str, Predicted] = field(default_factory=dict)
-
-
-def not_run(config: AuditConfig, reason: str | None = None) -> dict[str, Any]:
-    """The result of a stage that did not run, saying why (the report shows it)."""
-    if reason is None:
-        if config.mode == "predictions":
-            reason = (
-                "Not applicable: this audit reads decisions already made (predictions-only), "
-                "so there is no model to retrain or post-process."
-            )
-        else:
-            reason = (
-                "Switched off (`--mitigate none`, or `mitigation: {strategies: [none]}` in "
-                "audit.yaml). Without that setting the default set is compared: "
-                + ", ".join(catalogue.DEFAULT_SET)
-                + "."
-            )
-    return {"status": "not run", "reason": reason, "strategies": []}
 
 
 def run_mitigation(
@@ -630,23 +613,3 @@ def _measured(measured: dict[str, Any]) -> dict[str, Any]:
         "fairness": slim_fairness(measured["fairness"]),
         "verdicts": compare.verdicts_of(measured),
     }
-
-
-# Per-group detail kept for each strategy: the point values, not the intervals and
-# reference-group contrasts, which the comparison does not show (they would make
-# results.json grow by the full fairness section once per strategy).
-_GROUP_DETAIL = ("ci", "vs_reference", "undefined")
-
-
-def slim_fairness(fairness: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A strategy's fairness entries: every disparity with its interval, group point values."""
-    return [
-        {
-            **entry,
-            "groups": [
-                {k: v for k, v in group.items() if k not in _GROUP_DETAIL}
-                for group in entry["groups"]
-            ],
-        }
-        for entry in fairness
-    ]

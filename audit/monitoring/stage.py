@@ -17,20 +17,22 @@ interval (too few rows in its groups) is "insufficient data" and never alerts.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from audit.config import AuditConfig
 from audit.data import AuditData, require_columns
 from audit.errors import AuditError
-from audit.evaluation import Evaluation
 from audit.metrics import measure
 from audit.metrics.inputs import sample_weights
-from audit.mitigation.stage import slim_fairness
+from audit.mitigation.section import slim_fairness
 from audit.monitoring.windows import SETTING, Windows, cut_windows, parse_times
 from audit.text import interval_text, number_text, printable
 from audit.vocabulary.metrics import ALL_DISPARITIES, DEFAULT_DISPARITIES
+
+if TYPE_CHECKING:  # only a type here: evaluation imports scikit-learn
+    from audit.evaluation import Evaluation
 
 
 def plan_windows(config: AuditConfig, data: AuditData, rows: np.ndarray) -> Windows | None:

@@ -6,8 +6,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
 
 from audit.metrics.association import correlation_ratio
 from audit.metrics.fairness import group_labels
@@ -111,6 +109,10 @@ def single_feature_auc(
     positive rate of each category. ``None`` for columns with too many categories,
     where an in-sample rate per category would overfit.
     """
+    from sklearn.metrics import (
+        roc_auc_score,  # imported here: scipy/sklearn cost seconds at CLI start
+    )
+
     if is_numeric(values):
         x = values.to_numpy(dtype=float)
         finite = np.isfinite(x)
@@ -142,6 +144,8 @@ def single_feature_correlation(
     the categories. Correlation ratios are bias-corrected, as in-sample group means
     flatter them. ``None`` for columns with too many categories.
     """
+    from scipy.stats import spearmanr  # imported here: scipy/sklearn cost seconds at CLI start
+
     if is_numeric(values):
         x = values.to_numpy(dtype=float)
         finite = np.isfinite(x)

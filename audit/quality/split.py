@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import ks_2samp
 
 from audit.metrics.fairness import group_labels
 from audit.quality.findings import CheckSkipped, Finding, QualityInput, is_numeric, pct, share
@@ -107,6 +106,8 @@ def shift_table(inp: QualityInput) -> list[dict[str, Any]]:
 
 
 def _shift_table(inp: QualityInput) -> list[dict[str, Any]]:
+    from scipy.stats import ks_2samp  # imported here: scipy/sklearn cost seconds at CLI start
+
     if min(len(inp.train_rows), len(inp.test_rows)) < MIN_ROWS_FOR_SHIFT:
         raise CheckSkipped(
             f"needs at least {MIN_ROWS_FOR_SHIFT} rows in both the training and the test rows "
