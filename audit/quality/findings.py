@@ -151,8 +151,6 @@ class QualityInput:
 
     def duplicate_rows(self) -> tuple[int, int]:
         """Rows that copy an earlier row exactly, and rows involved in a copy (both)."""
-        from audit.quality.rows import row_hashes
-
         hashes = row_hashes(self.frame, list(self.frame.columns))
         return int(hashes.duplicated(keep="first").sum()), int(hashes.duplicated(keep=False).sum())
 
@@ -235,3 +233,8 @@ def pct(value: float) -> str:
     if 0 < value < 0.001:
         return f"{100 * value:.2g}%"
     return f"{100 * value:.1f}%"
+
+
+def row_hashes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One 64-bit hash per row of ``columns``; equal rows (missing values included) hash equal."""
+    return pd.util.hash_pandas_object(frame[columns], index=False)

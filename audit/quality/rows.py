@@ -6,12 +6,7 @@ import numpy as np
 import pandas as pd
 
 from audit.quality.columns import identifier_columns
-from audit.quality.findings import CheckSkipped, Finding, QualityInput, pct, share
-
-
-def row_hashes(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One 64-bit hash per row of ``columns``; equal rows (missing values included) hash equal."""
-    return pd.util.hash_pandas_object(frame[columns], index=False)
+from audit.quality.findings import CheckSkipped, Finding, QualityInput, pct, row_hashes, share
 
 
 def duplicates(inp: QualityInput) -> list[Finding]:

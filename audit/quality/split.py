@@ -13,8 +13,15 @@ import numpy as np
 import pandas as pd
 
 from audit.metrics.fairness import group_labels
-from audit.quality.findings import CheckSkipped, Finding, QualityInput, is_numeric, pct, share
-from audit.quality.rows import row_hashes
+from audit.quality.findings import (
+    CheckSkipped,
+    Finding,
+    QualityInput,
+    is_numeric,
+    pct,
+    row_hashes,
+    share,
+)
 
 PSI_BINS = 10
 PSI_FLOOR = 1e-4  # share given to an empty bin, so the log stays finite
