@@ -14,12 +14,13 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import needs_tools, run_cli
 from fairlearn.postprocessing import ThresholdOptimizer
 from sklearn.linear_model import LogisticRegression
 
+from audit.datasets import make_scenario
 from audit.result import AuditResult
 from audit.threshold_rules import describe_rules, interpolation_plan
-from tests.conftest import needs_tools, run_cli
 
 
 def fitted_optimizer(constraints: str) -> tuple[ThresholdOptimizer, pd.DataFrame, np.ndarray]:
@@ -220,3 +221,33 @@ def older_entry(group: dict) -> dict:
         entry[f"p{k}"] = p
         entry[f"rule{k}"] = f"score {r['operator']} {threshold:.4g}"
     return entry
+
+
+def test_the_rules_are_reported_without_explanations(tmp_path, monkeypatch):
+    """They are the mitigation result's, so switching explanations off keeps them."""
+    fitted = []
+    original = ThresholdOptimizer.fit
+
+    def keep(self, *args, **kwargs):
+        fitted.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ThresholdOptimizer, "fit", keep)
+    make_scenario("credit", n_rows=3000, bias=2.0, seed=3).to_csv(tmp_path / "credit.csv")
+    (tmp_path / "audit.yaml").write_text(
+        "data: {path: credit.csv, target: approved, sensitive: [sex], drop: [applicant_id]}\n"
+        "model: {name: logistic_regression}\n"
+        "mitigation: {strategies: [threshold_optimizer:equalized_odds]}\n"
+        "explain: {enabled: false}\n"
+        "fairness: {bootstrap: {resamples: 0}}\n"
+        "output: {dir: out, formats: [json, html]}\n"
+    )
+    result = run_cli("run", tmp_path / "audit.yaml", "--quiet")
+    assert result.exit_code in (0, 1), result.output
+    (optimizer,) = fitted
+    interpolation = optimizer.interpolated_thresholder_.interpolation_dict
+    page = (tmp_path / "out" / "report.html").read_text().replace("<wbr>", "")
+    page = flat(html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    assert "No explanations were computed" in page or "not computed" in page
+    for group, b in interpolation.items():
+        assert page.count(f"{group} {rule_text(b)}") == 1, group
