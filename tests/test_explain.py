@@ -514,8 +514,9 @@ def test_threshold_optimizer_explains_the_base_model_and_states_thresholds(credi
     assert set(rules) == {str(k) for k in interpolation}
     for group, rule in interpolation.items():
         stated = rules[str(group)]["rules"]
+        keep = 1 - rule.get("p_ignore", 0.0)  # the threshold parts share what is left
         expected = [
-            (p, op.threshold)
+            (keep * p, op.threshold)
             for p, op in ((rule.p0, rule.operation0), (rule.p1, rule.operation1))
             if p > 0
         ]

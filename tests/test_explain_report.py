@@ -104,29 +104,30 @@ def test_mitigated_variants_and_thresholds_render(demo_result):
     result = copy.deepcopy(demo_result)
     result["explanations"]["cases"] = []  # fewer figures to draw: the variants are the point
     variant = {k: v for k, v in result["explanations"].items() if k not in ("rows", "cases")}
-    variant.update(
-        label="Threshold optimizer (test)",
-        detail="summary",
-        postprocessing={
-            "method": "fairlearn ThresholdOptimizer",
-            "constraints": "demographic_parity",
-            "objective": "accuracy_score",
-            "score": "predict_proba",
-            "groups": [
-                {
-                    "group": "Black",
-                    "rules": [{"probability": 0.7, "operator": ">", "threshold": 0.42}],
-                    "constant": None,
-                    "main_threshold": 0.42,
-                }
-            ],
-            "note": "Base model explained.",
-        },
-    )
+    variant.update(label="Reweighed (test)", detail="summary")
+    # An audited model that is itself a ThresholdOptimizer states its rules with its explanation.
+    result["explanations"]["postprocessing"] = {
+        "method": "fairlearn ThresholdOptimizer",
+        "constraints": "demographic_parity",
+        "objective": "accuracy_score",
+        "score": "predict_proba",
+        "groups": [
+            {
+                "group": "Black",
+                "rules": [{"probability": 0.7, "operator": ">", "threshold": 0.42, "always": None}],
+                "constant": {"probability": 0.3, "positive_rate": 0.25},
+                "main_threshold": 0.42,
+            }
+        ],
+        "note": "Base model explained.",
+    }
     result["explanations"]["variants"] = [variant, {"label": "Broken", "status": "failed"}]
     html = render_html(result, figures(result)).replace("<wbr>", "")
-    assert "Mitigated models" in html and "Threshold optimizer (test)" in html
-    assert "with probability 0.700: positive when score &gt; 0.4200" in html
+    assert "Mitigated models" in html and "Reweighed (test)" in html
+    assert (
+        "with probability 0.700: positive when score &gt; 0.4200; with probability 0.300: "
+        "positive with probability 0.250 whatever the score"
+    ) in html
     # the variant's own disparity chart is drawn
     assert html.count('alt="Bar chart: contribution of each feature') == 4
 

@@ -905,8 +905,8 @@ def test_one_feature_or_an_intersection_keys_the_groups(strong_bias):
     ).to_dict()["mitigation"]
     assert single["group_key"] == "race"
     assert set(single["training_group_sizes"]) == {"White", "Black", "Hispanic", "Asian", "Other"}
-    thresholds = single["strategies"][1]["details"]["thresholds"]
-    assert [t["group"] for t in thresholds] == sorted(single["training_group_sizes"])
+    rules = single["strategies"][1]["details"]["rules"]
+    assert [t["group"] for t in rules] == sorted(single["training_group_sizes"])
     assert single["disparity"]["better"] == "higher"
     assert single["columns"] == [{"feature": "race", "metric": "demographic_parity_ratio"}]
     baseline, mitigated = single["strategies"]

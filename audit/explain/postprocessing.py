@@ -16,31 +16,10 @@ import pandas as pd
 
 from audit.config import ExplainConfig
 from audit.explain.explanation import explain
+from audit.threshold_rules import describe_rules, interpolation_plan
 
 # fairlearn joins several sensitive columns into one group key with this separator.
 MERGE_SEPARATOR = ","
-
-
-def _group_rules(
-    group: Any, parts: list[tuple[float, str, float]], p_ignore: float, constant: float
-) -> dict[str, Any]:
-    """One group's rule: (probability, operator, threshold) parts, an optional constant part."""
-    rules = [
-        {"probability": float(p), "operator": operator, "threshold": float(threshold)}
-        for p, operator, threshold in parts
-        if p > 0
-    ]
-    main = max(rules, key=lambda r: r["probability"]) if rules else None
-    return {
-        "group": str(group),
-        "rules": rules,
-        "constant": {"probability": float(p_ignore), "positive_rate": float(constant)}
-        if p_ignore > 0
-        else None,
-        "main_threshold": main["threshold"]
-        if main is not None and np.isfinite(main["threshold"])
-        else None,
-    }
 
 
 def threshold_optimizer_rules(optimizer: Any) -> dict[str, Any]:
@@ -56,18 +35,7 @@ def threshold_optimizer_rules(optimizer: Any) -> dict[str, Any]:
         ``main_threshold`` (the threshold of the most probable rule).
     """
     thresholder = optimizer.interpolated_thresholder_
-    groups = [
-        _group_rules(
-            group,
-            [
-                (b.p0, b.operation0.operator, b.operation0.threshold),
-                (b.p1, b.operation1.operator, b.operation1.threshold),
-            ],
-            b.get("p_ignore", 0.0),
-            b.get("prediction_constant", 0.0),
-        )
-        for group, b in thresholder.interpolation_dict.items()
-    ]
+    groups = describe_rules(interpolation_plan(thresholder.interpolation_dict))
     return {
         "method": "fairlearn ThresholdOptimizer",
         "constraints": str(optimizer.constraints),
@@ -76,33 +44,6 @@ def threshold_optimizer_rules(optimizer: Any) -> dict[str, Any]:
         "groups": groups,
         "note": "The base model's output is explained; decisions then follow these "
         "randomised per-group rules, which SHAP cannot explain as a function of the features.",
-    }
-
-
-def group_threshold_rules(model: Any, constraint: str, objective: str) -> dict[str, Any]:
-    """The per-group rules of a saved ``GroupThresholdClassifier`` (a ThresholdOptimizer
-    copied for saving), in the same shape as :func:`threshold_optimizer_rules`."""
-    groups = [
-        _group_rules(
-            group,
-            [
-                (model.p0_[i], ">" if model.greater0_[i] else "<", model.threshold0_[i]),
-                (model.p1_[i], ">" if model.greater1_[i] else "<", model.threshold1_[i]),
-            ],
-            model.p_ignore_[i],
-            model.constant_[i],
-        )
-        for i, group in enumerate(model.groups_)
-    ]
-    return {
-        "method": "fairlearn ThresholdOptimizer",
-        "constraints": constraint,
-        "objective": objective,
-        "score": model.score_method_,
-        "groups": groups,
-        "note": "The base model is the audited model, explained above; decisions then follow "
-        "these randomised per-group rules, which SHAP cannot explain as a function of the "
-        "features.",
     }
 
 

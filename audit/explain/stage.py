@@ -9,7 +9,6 @@ from audit.config import AuditConfig
 from audit.evaluation import Evaluation, model_decisions, strategy_rule
 from audit.explain.classes import explain_classes
 from audit.explain.explanation import explain
-from audit.explain.postprocessing import group_threshold_rules
 from audit.multiclass import class_names, model_classes
 
 if TYPE_CHECKING:
@@ -84,9 +83,10 @@ def explain_mitigated(
 
     A model retrained on other weights or inputs (reweighing, correlation remover) is
     explained like the audited one. A post-processed model (threshold optimizer) keeps
-    the audited model as its base, so that explanation stands and only its per-group
-    rules are stated. Randomized mixtures of many models (exponentiated gradient, grid
-    search's best model aside) are not explained: SHAP values of a mixture's decision
+    the audited model as its base, so that explanation stands; its per-group rules are
+    the mitigation result's ``details.rules`` and are not copied here. Randomized
+    mixtures of many models (exponentiated gradient, grid search's best model aside) are
+    not explained: SHAP values of a mixture's decision
     probability are not what a reviewer would read as the model's reasons.
     """
     from audit.vocabulary import strategies as catalogue
@@ -105,13 +105,10 @@ def explain_mitigated(
                 {
                     "label": label,
                     "status": "base_model",
+                    # Its per-group rules are the mitigation result's (one field, one table).
                     "reason": "Post-processing: the base model is the audited model explained "
-                    "above; the per-group rules below turn its score into decisions.",
-                    "postprocessing": group_threshold_rules(
-                        model,
-                        catalogue.constraint_of(name),
-                        config.mitigation.options.threshold_optimizer.objective,
-                    ),
+                    "above; per-group decision rules, stated with the strategy, turn its score "
+                    "into decisions.",
                 }
             )
         elif method in ("reweighing", "correlation_remover"):

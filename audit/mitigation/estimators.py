@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from audit.metrics.fairness import group_labels
+from audit.threshold_rules import PLAN_FIELDS, describe_rules, interpolation_plan
 from audit.vocabulary.groups import SEPARATOR
 
 # Attribute set on every saved mitigated model: which strategy made it.
@@ -177,9 +178,7 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         random_state: int,
     ) -> GroupThresholdClassifier:
         """Copy the per-group thresholds out of a fitted fairlearn ``ThresholdOptimizer``."""
-        thresholder = optimizer.interpolated_thresholder_
-        groups = sorted(thresholder.interpolation_dict, key=str)
-        plan = [thresholder.interpolation_dict[g] for g in groups]
+        plan = interpolation_plan(optimizer.interpolated_thresholder_.interpolation_dict)
         model = cls(random_state=random_state)
         model.estimator_ = optimizer.estimator_
         model.score_method_ = score_method
@@ -188,15 +187,8 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         inputs = list(dict.fromkeys([*model.feature_columns_, *model.sensitive_columns_]))
         model.feature_names_in_ = np.asarray(inputs, dtype=object)
         model.n_features_in_ = len(inputs)
-        model.groups_ = np.asarray([str(g) for g in groups], dtype=str)
-        model.p0_ = np.array([float(b.p0) for b in plan])
-        model.threshold0_ = np.array([float(b.operation0.threshold) for b in plan])
-        model.greater0_ = np.array([b.operation0.operator == ">" for b in plan])
-        model.p1_ = np.array([float(b.p1) for b in plan])
-        model.threshold1_ = np.array([float(b.operation1.threshold) for b in plan])
-        model.greater1_ = np.array([b.operation1.operator == ">" for b in plan])
-        model.p_ignore_ = np.array([float(b.get("p_ignore", 0.0)) for b in plan])
-        model.constant_ = np.array([float(b.get("prediction_constant", 0.0)) for b in plan])
+        for name, values in plan.items():
+            setattr(model, f"{name}_", values)
         model.classes_ = np.array([0, 1])
         return model
 
@@ -206,20 +198,10 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
             "(rai-audit run --mitigate threshold_optimizer:...), not fitted directly."
         )
 
-    def thresholds(self) -> list[dict[str, Any]]:
-        """The per-group decision rule, as plain data (for the report)."""
+    def decision_rules(self) -> list[dict[str, Any]]:
+        """Each group's complete decision rule, as plain data (see audit.threshold_rules)."""
         check_is_fitted(self, "groups_")
-        return [
-            {
-                "group": str(group),
-                "p0": float(self.p0_[i]),
-                "rule0": _rule(self.greater0_[i], self.threshold0_[i]),
-                "p1": float(self.p1_[i]),
-                "rule1": _rule(self.greater1_[i], self.threshold1_[i]),
-                "p_ignore": float(self.p_ignore_[i]),
-            }
-            for i, group in enumerate(self.groups_)
-        ]
+        return describe_rules({name: getattr(self, f"{name}_") for name in PLAN_FIELDS})
 
     def base_scores(self, X: pd.DataFrame) -> np.ndarray:
         """The baseline model's score for each row (what the thresholds apply to)."""
@@ -265,7 +247,3 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return draw_decisions(self.predict_pmf(X), self.random_state)
-
-
-def _rule(greater: bool, threshold: float) -> str:
-    return f"score {'>' if greater else '<'} {threshold:.4g}"

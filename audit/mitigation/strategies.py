@@ -303,5 +303,5 @@ def _threshold_optimizer(context: TrainingContext, constraint: str | None) -> tu
     model = GroupThresholdClassifier.from_threshold_optimizer(
         optimizer, context.feature_columns, context.sensitive_columns, method, context.seed
     )
-    details = {"score": method, "objective": options.objective, "thresholds": model.thresholds()}
+    details = {"score": method, "objective": options.objective, "rules": model.decision_rules()}
     return model, details

@@ -43,6 +43,7 @@ from audit.result.sections import (
     Verdict,
 )
 from audit.text import parse_problem, printable, read_text
+from audit.threshold_rules import upgrade_older_result
 
 if TYPE_CHECKING:
     from audit.comparison import Comparison
@@ -301,7 +302,7 @@ class AuditResult(Section):
                 f"{SCHEMA_VERSION.split('.')[0]}.x. Re-run the audit with this version."
             )
         try:
-            return cls.model_validate(plain(raw))
+            return cls.model_validate(upgrade_older_result(plain(raw)))
         except ValidationError as exc:
             problems = _problems(exc)
         raise AuditError(
