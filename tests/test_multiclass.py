@@ -488,3 +488,24 @@ def test_an_onnx_multiclass_model_is_audited_like_the_model_it_was_converted_fro
     assert result["classes"]["per_class"]["premium"]["predicted"] == int(
         (predicted == "premium").sum()
     )
+
+
+def test_key_numbers_and_findings_name_the_class_of_each_verdict(arrays):
+    """One rule checked on three classes gives three key numbers and failing findings: each
+    must say which class it is, or the first page shows the same label three times."""
+    from audit.report.findings import top_findings
+    from audit.report.key_numbers import key_numbers
+
+    measured = _measured(arrays, rules=["sex: demographic_parity_difference <= 0.0001"])
+    ruled = [n for n in key_numbers(measured) if n["rule"] is not None]
+    assert len(ruled) == len(CLASSES)
+    assert len({n["measure"] for n in ruled}) == len(CLASSES)
+    for number, name in zip(ruled, CLASSES, strict=True):
+        assert f"class {name}" in number["measure"]
+        verdict = next(v for v in measured["verdicts"] if v["class_label"] == name)
+        assert abs(number["value"] - verdict["value"]) < 1e-12
+    failing = [f["text"] for f in top_findings(measured) if f["severity"] == "fail"]
+    failed = [v for v in measured["verdicts"] if v["verdict"] == "fail"]
+    assert failed, "the bound was chosen so that the verdicts fail"
+    for text in failing[: min(2, len(failed))]:
+        assert any(text.startswith(f"class {name}, sex:") for name in CLASSES), text
