@@ -509,3 +509,57 @@ def test_key_numbers_and_findings_name_the_class_of_each_verdict(arrays):
     assert failed, "the bound was chosen so that the verdicts fail"
     for text in failing[: min(2, len(failed))]:
         assert any(text.startswith(f"class {name}, sex:") for name in CLASSES), text
+
+
+def test_compare_reads_each_class_disparities_and_the_macro_scores(offers, tmp_path):
+    """Two multiclass audits: the comparison pairs every class's disparities (their
+    fairness.features is empty) and the macro scores, with the values of each results.json."""
+    from audit.comparison import compare
+    from audit.result import AuditResult
+
+    data = tmp_path / "offers.csv"
+    premium_for_men = np.where(offers["sex"] == "male", "premium", "standard")
+    offers.assign(
+        fair=offers["offer"], skewed=np.where(offers.index % 2 == 0, premium_for_men, "decline")
+    ).to_csv(data, index=False)
+    results = []
+    for column in ("fair", "skewed"):
+        out = tmp_path / column
+        result = run_cli(
+            "run", "--data", data, "--target", "offer", "--task", "multiclass",
+            "--sensitive", "sex", "--prediction-column", column, "--out", out,
+            "--format", "json", "--resamples", "100",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        results.append(AuditResult.load(out / "results.json"))
+    comparison = compare(*results)
+    changes = {(d.class_label, d.feature, d.metric): d for d in comparison.disparities}
+    assert {label for label, _, _ in changes} == {"decline", "premium", "standard"}
+    premium_new = next(
+        d
+        for f in results[1].classes.per_class["premium"].fairness
+        for d in f.disparities
+        if d.metric == "demographic_parity_difference"
+    )
+    change = changes[("premium", "sex", "demographic_parity_difference")]
+    # Women are never offered premium by the skewed predictions; men on every other row.
+    male_share = ((offers.index % 2 == 0) & (offers["sex"] == "male")).sum() / (
+        offers["sex"] == "male"
+    ).sum()
+    assert change.new_value == pytest.approx(male_share, abs=1e-12)
+    assert change.new_value == pytest.approx(premium_new.value, abs=1e-12)
+    assert change.old_value == pytest.approx(
+        abs(
+            offers.groupby("sex")["offer"].apply(lambda s: (s == "premium").mean()).diff().iloc[-1]
+        ),
+        abs=1e-12,
+    )
+    macro = {m.metric: m for m in comparison.performance}
+    assert macro["macro_f1"].old_value == pytest.approx(1.0, abs=1e-12)
+    assert macro["macro_f1"].new_value == pytest.approx(
+        skm.f1_score(offers["offer"], pd.read_csv(data)["skewed"], average="macro"), abs=1e-12
+    )
+    text = run_cli(
+        "compare", tmp_path / "fair" / "results.json", tmp_path / "skewed" / "results.json"
+    )
+    assert "class premium, sex: demographic_parity_difference" in text.output
