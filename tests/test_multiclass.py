@@ -563,3 +563,30 @@ def test_compare_reads_each_class_disparities_and_the_macro_scores(offers, tmp_p
         "compare", tmp_path / "fair" / "results.json", tmp_path / "skewed" / "results.json"
     )
     assert "class premium, sex: demographic_parity_difference" in text.output
+
+
+def test_ten_classes_with_long_names_fit_the_pdf_page(offers, tmp_path):
+    """The per-class SHAP table put every class side by side: with ten classes its last
+    columns ran off the page. Each class's importance must be on the page."""
+    needs_tools("pdftotext")
+    names = [f"band {k} — catégorie à long nom numéro {k}" for k in range(10)]
+    frame = offers.dropna(subset=["income"]).copy()
+    frame["band"] = pd.qcut(frame["income"], 10, labels=names).astype(str)
+    frame = frame.drop(columns=["offer", "applicant_id"])
+    data = tmp_path / "bands.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--data", data, "--target", "band", "--task", "multiclass",
+        "--sensitive", "sex", "--model", "random_forest", "--model-param", "n_estimators=20",
+        "--resamples", "0", "--format", "pdf", "--format", "json", "--out", out,
+        "--allow-quality-errors",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = json.loads((out / "results.json").read_text())
+    assert len(written["explanations"]["classes"]) == 10
+    body, past = pdf_text_and_overflow(out / "report.pdf", pages_with="Importance")
+    assert "Importance per class" in body
+    assert past == []
+    for k in range(10):
+        assert f"numéro {k}" in body
