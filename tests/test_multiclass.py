@@ -590,3 +590,26 @@ def test_ten_classes_with_long_names_fit_the_pdf_page(offers, tmp_path):
     assert past == []
     for k in range(10):
         assert f"numéro {k}" in body
+
+
+def test_a_class_never_predicted_is_said_to_have_no_precision(offers, tmp_path):
+    """Precision of a class the model never predicts is 0/0: the table shows '—' and a note
+    names the class and says why, instead of a bare dash (or NaN)."""
+    data = tmp_path / "offers.csv"
+    decided = np.where(offers["income"] > 50_000, "premium", "standard")
+    offers.assign(decided=decided).to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--data", data, "--target", "offer", "--task", "multiclass",
+        "--sensitive", "sex", "--prediction-column", "decided", "--out", out,
+        "--format", "html", "--format", "json", "--resamples", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = json.loads((out / "results.json").read_text())
+    never = [k for k, c in written["classes"]["per_class"].items() if c["predicted"] == 0]
+    assert never == ["decline"] and "decline" not in set(decided)
+    assert written["classes"]["per_class"]["decline"]["performance"]["precision"] is None
+    html = (out / "report.html").read_text()
+    assert "the model never predicted <code>decline</code>" in html
+    assert "precision is undefined" in html
+    assert "nan" not in html.split('<section id="performance"')[1].split("</section>")[0].lower()
