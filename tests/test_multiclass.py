@@ -613,3 +613,20 @@ def test_a_class_never_predicted_is_said_to_have_no_precision(offers, tmp_path):
     assert "the model never predicted <code>decline</code>" in html
     assert "precision is undefined" in html
     assert "nan" not in html.split('<section id="performance"')[1].split("</section>")[0].lower()
+
+
+def test_an_unknown_key_in_a_rule_lists_class_as_the_file_spells_it(tmp_path):
+    """The allowed keys of a policy rule are those a config file writes: class, not the
+    Python field name class_label."""
+    from audit.config import build_config
+
+    config = tmp_path / "audit.yaml"
+    config.write_text(
+        "data: {path: d.csv, target: y, task: multiclass}\n"
+        "policy:\n  rules:\n    - {metric: tpr, op: '>=', bound: 0.5, disparity: ratio}\n"
+    )
+    with pytest.raises(AuditError) as caught:
+        build_config(config)
+    message = str(caught.value)
+    assert "unknown key 'policy.rules.0.disparity'" in message
+    assert "allowed keys here: metric, op, bound, feature, class." in message
