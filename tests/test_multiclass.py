@@ -630,3 +630,31 @@ def test_an_unknown_key_in_a_rule_lists_class_as_the_file_spells_it(tmp_path):
     message = str(caught.value)
     assert "unknown key 'policy.rules.0.disparity'" in message
     assert "allowed keys here: metric, op, bound, feature, class." in message
+
+
+def test_a_mean_over_fewer_classes_says_over_how_many(offers, tmp_path):
+    """A class too rare for a disparity drops out of the macro mean: the table says the mean
+    is over 2 of 3 classes (by hand: the disparity is defined in two classes only)."""
+    frame = offers.copy()
+    rare = frame.index[frame["offer"] == "premium"][10:]
+    frame = frame.drop(index=rare)  # 10 premium rows: too few for a TPR per group
+    frame["decided"] = frame["offer"]
+    data = tmp_path / "offers.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--data", data, "--target", "offer", "--task", "multiclass",
+        "--sensitive", "sex", "--prediction-column", "decided", "--out", out,
+        "--format", "html", "--format", "json", "--resamples", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = json.loads((out / "results.json").read_text())
+    (eo,) = [
+        m
+        for m in written["classes"]["macro"]
+        if m["feature"] == "sex" and m["metric"] == "equal_opportunity_difference"
+    ]
+    assert eo["values"]["premium"] is None and eo["defined_classes"] == 2
+    html = (out / "report.html").read_text()
+    assert '<span class="ci">over 2 of 3 classes</span>' in html
+    assert "leaves out the classes where the disparity is undefined" in html
