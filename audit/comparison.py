@@ -49,6 +49,9 @@ PERFORMANCE_METRICS: dict[str, bool | None] = {
     "precision": True,
     "recall": True,
     "f1": True,
+    "macro_precision": True,  # multiclass: the means over the classes
+    "macro_recall": True,
+    "macro_f1": True,
     "roc_auc": True,
     "brier": False,
     "mae": False,
@@ -148,6 +151,7 @@ class DisparityChange(Section):
     new_groups: str | None = None
     change: Movement
     toward_parity: bool | None = None  # None: unchanged, undefined, new or removed
+    class_label: str | None = None  # a multiclass audit's class (one-vs-rest)
 
 
 class MetricChange(Section):
@@ -425,14 +429,27 @@ def movement(old: float | None, new: float | None, new_ci: Interval | None) -> s
     return "within noise" if low <= old <= high else "beyond noise"
 
 
-def _disparities(old: AuditResult, new: AuditResult) -> list[DisparityChange]:
-    def items(result: AuditResult) -> list[tuple[str, Any]]:
-        return [(f.feature, d) for f in result.fairness.features for d in f.disparities]
+def _disparity_items(result: AuditResult) -> list[tuple[str | None, str, Any]]:
+    """(class, feature, disparity): a multiclass audit's fairness is per class (one-vs-rest)
+    and its ``fairness.features`` is empty."""
+    if result.classes is not None:
+        return [
+            (label, f.feature, d)
+            for label, audit in result.classes.per_class.items()
+            for f in audit.fairness
+            for d in f.disparities
+        ]
+    return [(None, f.feature, d) for f in result.fairness.features for d in f.disparities]
 
+
+def _disparities(old: AuditResult, new: AuditResult) -> list[DisparityChange]:
     out = []
-    for a, b in _paired(items(old), items(new), lambda item: (item[0], item[1].metric)):
-        feature, either = (b or a)[0], (b or a)[1]
-        da, db = a and a[1], b and b[1]
+    pairs = _paired(
+        _disparity_items(old), _disparity_items(new), lambda item: (*item[:2], item[2].metric)
+    )
+    for a, b in pairs:
+        class_label, feature, either = b or a
+        da, db = a and a[2], b and b[2]
         if da is None or db is None:
             change, toward = ("new" if da is None else "removed"), None
         else:
@@ -453,6 +470,7 @@ def _disparities(old: AuditResult, new: AuditResult) -> list[DisparityChange]:
                 new_groups=db and db.groups_behind,
                 change=change,
                 toward_parity=toward,
+                class_label=class_label,
             )
         )
     return out

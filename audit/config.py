@@ -949,7 +949,9 @@ def _describe(errors: list[dict[str, Any]], model: type[BaseModel]) -> list[str]
         message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"{where}: {printable(message, 300)}")
     for parent, keys in unknown.items():
-        allowed = ", ".join(_section_at(model, parent).model_fields)
+        # A field's alias is the key the file spells (a rule's class_label is written class).
+        fields = _section_at(model, parent).model_fields
+        allowed = ", ".join(field.alias or name for name, field in fields.items())
         where = f" in {printable('.'.join(parent))}" if parent else ""
         if len(keys) == 1 and is_key_name(".".join([*parent, keys[0]])):
             lines.insert(

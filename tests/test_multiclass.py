@@ -488,3 +488,173 @@ def test_an_onnx_multiclass_model_is_audited_like_the_model_it_was_converted_fro
     assert result["classes"]["per_class"]["premium"]["predicted"] == int(
         (predicted == "premium").sum()
     )
+
+
+def test_key_numbers_and_findings_name_the_class_of_each_verdict(arrays):
+    """One rule checked on three classes gives three key numbers and failing findings: each
+    must say which class it is, or the first page shows the same label three times."""
+    from audit.report.findings import top_findings
+    from audit.report.key_numbers import key_numbers
+
+    measured = _measured(arrays, rules=["sex: demographic_parity_difference <= 0.0001"])
+    ruled = [n for n in key_numbers(measured) if n["rule"] is not None]
+    assert len(ruled) == len(CLASSES)
+    assert len({n["measure"] for n in ruled}) == len(CLASSES)
+    for number, name in zip(ruled, CLASSES, strict=True):
+        assert f"class {name}" in number["measure"]
+        verdict = next(v for v in measured["verdicts"] if v["class_label"] == name)
+        assert abs(number["value"] - verdict["value"]) < 1e-12
+    failing = [f["text"] for f in top_findings(measured) if f["severity"] == "fail"]
+    failed = [v for v in measured["verdicts"] if v["verdict"] == "fail"]
+    assert failed, "the bound was chosen so that the verdicts fail"
+    for text in failing[: min(2, len(failed))]:
+        assert any(text.startswith(f"class {name}, sex:") for name in CLASSES), text
+
+
+def test_compare_reads_each_class_disparities_and_the_macro_scores(offers, tmp_path):
+    """Two multiclass audits: the comparison pairs every class's disparities (their
+    fairness.features is empty) and the macro scores, with the values of each results.json."""
+    from audit.comparison import compare
+    from audit.result import AuditResult
+
+    data = tmp_path / "offers.csv"
+    premium_for_men = np.where(offers["sex"] == "male", "premium", "standard")
+    offers.assign(
+        fair=offers["offer"], skewed=np.where(offers.index % 2 == 0, premium_for_men, "decline")
+    ).to_csv(data, index=False)
+    results = []
+    for column in ("fair", "skewed"):
+        out = tmp_path / column
+        result = run_cli(
+            "run", "--data", data, "--target", "offer", "--task", "multiclass",
+            "--sensitive", "sex", "--prediction-column", column, "--out", out,
+            "--format", "json", "--resamples", "100",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        results.append(AuditResult.load(out / "results.json"))
+    comparison = compare(*results)
+    changes = {(d.class_label, d.feature, d.metric): d for d in comparison.disparities}
+    assert {label for label, _, _ in changes} == {"decline", "premium", "standard"}
+    premium_new = next(
+        d
+        for f in results[1].classes.per_class["premium"].fairness
+        for d in f.disparities
+        if d.metric == "demographic_parity_difference"
+    )
+    change = changes[("premium", "sex", "demographic_parity_difference")]
+    # Women are never offered premium by the skewed predictions; men on every other row.
+    male_share = ((offers.index % 2 == 0) & (offers["sex"] == "male")).sum() / (
+        offers["sex"] == "male"
+    ).sum()
+    assert change.new_value == pytest.approx(male_share, abs=1e-12)
+    assert change.new_value == pytest.approx(premium_new.value, abs=1e-12)
+    assert change.old_value == pytest.approx(
+        abs(
+            offers.groupby("sex")["offer"].apply(lambda s: (s == "premium").mean()).diff().iloc[-1]
+        ),
+        abs=1e-12,
+    )
+    macro = {m.metric: m for m in comparison.performance}
+    assert macro["macro_f1"].old_value == pytest.approx(1.0, abs=1e-12)
+    assert macro["macro_f1"].new_value == pytest.approx(
+        skm.f1_score(offers["offer"], pd.read_csv(data)["skewed"], average="macro"), abs=1e-12
+    )
+    text = run_cli(
+        "compare", tmp_path / "fair" / "results.json", tmp_path / "skewed" / "results.json"
+    )
+    assert "class premium, sex: demographic_parity_difference" in text.output
+
+
+def test_ten_classes_with_long_names_fit_the_pdf_page(offers, tmp_path):
+    """The per-class SHAP table put every class side by side: with ten classes its last
+    columns ran off the page. Each class's importance must be on the page."""
+    needs_tools("pdftotext")
+    names = [f"band {k} — catégorie à long nom numéro {k}" for k in range(10)]
+    frame = offers.dropna(subset=["income"]).copy()
+    frame["band"] = pd.qcut(frame["income"], 10, labels=names).astype(str)
+    frame = frame.drop(columns=["offer", "applicant_id"])
+    data = tmp_path / "bands.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--data", data, "--target", "band", "--task", "multiclass",
+        "--sensitive", "sex", "--model", "random_forest", "--model-param", "n_estimators=20",
+        "--resamples", "0", "--format", "pdf", "--format", "json", "--out", out,
+        "--allow-quality-errors",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = json.loads((out / "results.json").read_text())
+    assert len(written["explanations"]["classes"]) == 10
+    body, past = pdf_text_and_overflow(out / "report.pdf", pages_with="Importance")
+    assert "Importance per class" in body
+    assert past == []
+    for k in range(10):
+        assert f"numéro {k}" in body
+
+
+def test_a_class_never_predicted_is_said_to_have_no_precision(offers, tmp_path):
+    """Precision of a class the model never predicts is 0/0: the table shows '—' and a note
+    names the class and says why, instead of a bare dash (or NaN)."""
+    data = tmp_path / "offers.csv"
+    decided = np.where(offers["income"] > 50_000, "premium", "standard")
+    offers.assign(decided=decided).to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--data", data, "--target", "offer", "--task", "multiclass",
+        "--sensitive", "sex", "--prediction-column", "decided", "--out", out,
+        "--format", "html", "--format", "json", "--resamples", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = json.loads((out / "results.json").read_text())
+    never = [k for k, c in written["classes"]["per_class"].items() if c["predicted"] == 0]
+    assert never == ["decline"] and "decline" not in set(decided)
+    assert written["classes"]["per_class"]["decline"]["performance"]["precision"] is None
+    html = (out / "report.html").read_text()
+    assert "the model never predicted <code>decline</code>" in html
+    assert "precision is undefined" in html
+    assert "nan" not in html.split('<section id="performance"')[1].split("</section>")[0].lower()
+
+
+def test_an_unknown_key_in_a_rule_lists_class_as_the_file_spells_it(tmp_path):
+    """The allowed keys of a policy rule are those a config file writes: class, not the
+    Python field name class_label."""
+    from audit.config import build_config
+
+    config = tmp_path / "audit.yaml"
+    config.write_text(
+        "data: {path: d.csv, target: y, task: multiclass}\n"
+        "policy:\n  rules:\n    - {metric: tpr, op: '>=', bound: 0.5, disparity: ratio}\n"
+    )
+    with pytest.raises(AuditError) as caught:
+        build_config(config)
+    message = str(caught.value)
+    assert "unknown key 'policy.rules.0.disparity'" in message
+    assert "allowed keys here: metric, op, bound, feature, class." in message
+
+
+def test_a_mean_over_fewer_classes_says_over_how_many(offers, tmp_path):
+    """A class too rare for a disparity drops out of the macro mean: the table says the mean
+    is over 2 of 3 classes (by hand: the disparity is defined in two classes only)."""
+    frame = offers.copy()
+    rare = frame.index[frame["offer"] == "premium"][10:]
+    frame = frame.drop(index=rare)  # 10 premium rows: too few for a TPR per group
+    frame["decided"] = frame["offer"]
+    data = tmp_path / "offers.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    result = run_cli(
+        "run", "--data", data, "--target", "offer", "--task", "multiclass",
+        "--sensitive", "sex", "--prediction-column", "decided", "--out", out,
+        "--format", "html", "--format", "json", "--resamples", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = json.loads((out / "results.json").read_text())
+    (eo,) = [
+        m
+        for m in written["classes"]["macro"]
+        if m["feature"] == "sex" and m["metric"] == "equal_opportunity_difference"
+    ]
+    assert eo["values"]["premium"] is None and eo["defined_classes"] == 2
+    html = (out / "report.html").read_text()
+    assert '<span class="ci">over 2 of 3 classes</span>' in html
+    assert "leaves out the classes where the disparity is undefined" in html

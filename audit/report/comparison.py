@@ -136,13 +136,18 @@ def _disparity_lines(comparison: Comparison) -> list[str]:
         f"new {level}interval excludes the old value"
     )
     lines = [
-        f"  {printable(d.feature, 30)}: {d.metric}  {_value(d.old_value)} → "
+        f"  {_class_prefix(d.class_label)}{printable(d.feature, 30)}: {d.metric}  "
+        f"{_value(d.old_value)} → "
         f"{_value(d.new_value, d.new_ci)}"
         f"{_direction(d.toward_parity, 'toward parity', 'away from parity')}"
         for d in comparison.disparities
         if d.change == "beyond noise"
     ]
     return [head, *_capped(lines)]
+
+
+def _class_prefix(class_label: str | None) -> str:
+    return "" if class_label is None else f"class {printable(class_label, 30)}, "
 
 
 def _finding_lines(comparison: Comparison) -> list[str]:

@@ -82,9 +82,12 @@ def _behind(verdict: dict[str, Any]) -> str:
 
 
 def _where(verdict: dict[str, Any]) -> str:
-    """``race``, or ``race = Black`` for a rule on a group metric."""
+    """``race``, or ``race = Black`` for a rule on a group metric, preceded by
+    ``class premium,`` for a multiclass audit's one-vs-rest verdict."""
     group = verdict.get("group")
-    return verdict["feature"] + (f" = {group}" if group is not None else "")
+    where = verdict["feature"] + (f" = {group}" if group is not None else "")
+    label = verdict.get("class_label")
+    return where if label is None else f"class {label}, {where}"
 
 
 def _failed_rules(result: dict[str, Any]) -> list[dict[str, str]]:

@@ -91,6 +91,9 @@ def _policy(result: dict[str, Any]) -> list[dict[str, Any]]:
         if worst.get("group") is not None and len(verdicts) > 1:
             low_is_bad = worst["op"] in (">=", ">")
             measure += " (lowest group)" if low_is_bad else " (highest group)"
+        if worst.get("class_label") is not None:
+            # A multiclass rule is checked per class: the same measure repeats once per class.
+            measure += f" [class {worst['class_label']}]"
         out.append(
             _number(
                 measure,
