@@ -131,6 +131,7 @@ def test_duckdb_refuses_row_blocks_that_cut_a_tie(files):
         ({4: "yesterday-ish", 9: "31/02/2024", 11: "31/02/2024"}, [], "3 not readable"),
         ({4: None, 7: " "}, [], "2 missing"),
         ("day first", [], "read differently day first and month first"),
+        (None, ["--time-column", "when"], "'when' not found"),
         (None, ["--time-column", "decision_id"], "holds numbers, not dates"),
         (None, ["--time-column", "sex"], "is also the sensitive column"),
         (None, ["--resamples", "0"], "intervals are turned off"),
