@@ -95,6 +95,14 @@ class DuckSource:
     def not_finite(self, expression: str) -> str:
         return f"NOT isfinite({expression})"
 
+    def time_type(self, column: str) -> str | None:
+        """'naive' for a date or timestamp column, 'zoned' for one with a time zone, else
+        None (text or numbers, read by the time parser)."""
+        kind = self.types[column]
+        if kind.startswith("TIMESTAMP") and "TIME ZONE" in kind:
+            return "zoned"
+        return "naive" if kind.startswith(("TIMESTAMP", "DATE")) else None
+
     def shown(self, config: Any) -> str:
         """The data as results.json names it."""
         return config.shown_path(self.path)

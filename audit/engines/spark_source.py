@@ -110,6 +110,14 @@ class SparkSource:
         as_double = f"CAST({expression} AS DOUBLE)"
         return f"(isnan({as_double}) OR abs({as_double}) = CAST('Infinity' AS DOUBLE))"
 
+    def time_type(self, column: str) -> str | None:
+        """'naive' for a date or timestamp_ntz column, 'zoned' for a timestamp (an instant,
+        shown in the session's zone), else None (text or numbers, read by the time parser)."""
+        kind = self.types[column]
+        if kind == "timestamp":
+            return "zoned"
+        return "naive" if kind in ("date", "timestamp_ntz") else None
+
     def query(self, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         try:
             return self.session.sql(sql).toPandas()

@@ -9,8 +9,8 @@ per distinct combination, with its count), so the finest count table, and everyt
 computed from it (rates, disparities, bootstrap intervals, verdicts), is the in-memory
 engine's, number for number.
 
-A time window (issue 14, "fairness over time") would be one more GROUP BY key: the grouped
-table gains a ``window`` column, and each window's rows of it give that window's table.
+Fairness over time: the time key (the time column, or its day) is one more GROUP BY key,
+and each window's grouped rows give that window's table (:mod:`audit.engines.table_windows`).
 
 Checks that need the rows themselves are skipped and say so (:data:`SKIPPED_CHECKS`).
 
@@ -41,6 +41,7 @@ from audit.engines.duckdb_source import (
     open_source,
     profile,
 )
+from audit.engines.table_windows import TIME_KEY, WINDOW, monitor_table, plan_table_windows
 from audit.errors import AuditError
 from audit.metrics import measure_table
 from audit.metrics.association import proxy_associations
@@ -48,6 +49,7 @@ from audit.metrics.counts import confusion_table, fine_rows
 from audit.metrics.fairness import FineTable
 from audit.metrics.groups import encode_sensitive
 from audit.metrics.score_cells import EPS, HISTOGRAM_BINS, Binning, ScoreCells
+from audit.monitoring.stage import check_time_setting
 from audit.quality.findings import Finding, QualityInput
 from audit.quality.runner import run_checks
 from audit.text import printable
@@ -169,6 +171,11 @@ def _table_result(
             scores=loaded["scores"],
         ),
     )
+    monitoring = None
+    if loaded["windows"] is not None:
+        monitoring = timed(
+            "Auditing each time window", lambda: monitor_table(config, **loaded["windows"])
+        )
     files = [{"role": "data", "path": source.shown(config), "sha256": loaded["sha256"]}]
     made = provenance(config.seed, files)
     made["versions"].update(getattr(source, "versions", {}))  # e.g. pyspark's and Spark's
@@ -205,6 +212,7 @@ def _table_result(
         "explanations": _no_model(config),
         "mitigation": not_run(config),
         "quality": quality,
+        **({"monitoring": monitoring} if monitoring is not None else {}),
     }
 
 
@@ -245,6 +253,11 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
     quote = source.quote
     q_column = quote(column)
     extra: dict[str, str] = {}
+    target_present = f"{quote(target)} IS NOT NULL"
+    windows = None
+    if config.monitoring.time_column is not None:  # a bad time stops here, before any work
+        check_time_setting(config, header, source.path)
+        windows, extra[TIME_KEY], window_of = plan_table_windows(source, config, target_present)
     keys = [*cfg.sensitive, target]
     if predictions.score_column:
         threshold = float(predictions.threshold)  # type: ignore[arg-type]
@@ -259,7 +272,6 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
     else:
         keys.append(column)
         missing_decisions = f"{q_column} IS NULL"
-    target_present = f"{quote(target)} IS NOT NULL"
     bad = int(
         source.scalar(
             f"SELECT count(*) FROM {source.view} WHERE {target_present} AND ({missing_decisions})"
@@ -294,6 +306,8 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
             measures["__loss1"] = f"sum(-ln({clipped}))"
             measures["__loss0"] = f"sum(-ln(1 - {clipped}))"
     rows = grouped(source, list(dict.fromkeys(keys)), extra, measures, where=target_present)
+    if windows is not None:
+        rows[WINDOW] = rows[TIME_KEY].map(window_of).to_numpy()
     positive = resolve_positive_label(rows[target], cfg.positive_label, target)
     y = binary_target(rows[target], positive, target)
     if y.min() == y.max():
@@ -372,6 +386,9 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
         "decision": decision,
         "column": column,
         "sha256": source.fingerprint(),
+        "windows": None
+        if windows is None
+        else {"rows": rows, "y": y, "y_pred": y_pred, "windows": windows},
     }
 
 

@@ -131,11 +131,14 @@ def measure_table(
     *,
     seed: int = 0,
     scores: dict[str, float | None] | None = None,
+    disparities: Collection[str] | None = None,
+    contrasts: bool = True,
 ) -> dict[str, Any]:
     """:func:`measure` of an unweighted classification audit from its finest count table
     (:class:`audit.metrics.fairness.FineTable`) alone, as an engine without the rows
     (DuckDB) computes it: the same numbers, intervals and verdicts as ``measure`` gives
-    for the rows the table counts. ``scores`` are the overall ROC AUC and Brier score."""
+    for the rows the table counts. ``scores`` are the overall ROC AUC and Brier score;
+    ``disparities`` and ``contrasts`` as in :func:`measure`."""
     from audit.metrics.fairness import fairness_from_table
     from audit.metrics.performance import overall_from_table
 
@@ -143,7 +146,9 @@ def measure_table(
     policy = policy if policy is not None else PolicyConfig()
     confidence = fairness_settings.bootstrap.confidence
     performance = overall_from_table(table.counts, confidence, scores)
-    entries = fairness_from_table(table, fairness_settings, seed=seed)
+    entries = fairness_from_table(
+        table, fairness_settings, seed=seed, disparities=disparities, contrasts=contrasts
+    )
     return _judged(performance, entries, fairness_settings, policy, "classification")
 
 

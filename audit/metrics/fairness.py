@@ -216,7 +216,12 @@ class _Rows:
 
 
 def fairness_from_table(
-    table: FineTable, settings: FairnessConfig, seed: int = 0
+    table: FineTable,
+    settings: FairnessConfig,
+    seed: int = 0,
+    *,
+    disparities: Collection[str] | None = None,
+    contrasts: bool = True,
 ) -> list[dict[str, Any]]:
     """Fairness entries of a classification audit from its finest count table alone (no
     rows): what :func:`fairness_by_feature` returns for the same rows, number for number,
@@ -226,7 +231,9 @@ def fairness_from_table(
             "A weighted audit resamples its rows for the intervals; it needs the rows "
             "(use the in-memory engine)."
         )
-    return _fairness(table, settings, "classification", seed, None)
+    return _fairness(
+        table, settings, "classification", seed, None, disparities=disparities, contrasts=contrasts
+    )
 
 
 def _fairness(

@@ -20,6 +20,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from audit.config import AuditConfig
 from audit.data import AuditData, require_columns
@@ -45,8 +46,20 @@ def plan_windows(config: AuditConfig, data: AuditData, rows: np.ndarray) -> Wind
     column = cfg.time_column
     if column is None:
         return None
-    require_columns(data.frame, [column], "Time", data.source)
-    taken = {data.target: "target", **{c: "sensitive" for c in data.sensitive}}
+    check_time_setting(config, data.frame, data.source)
+    times = parse_times(data.frame[column].iloc[np.asarray(rows)], column)
+    windows = cut_windows(times, cfg.window, column)
+    windows.index_of(cfg.reference_window)  # a reference that is no window stops here
+    return windows
+
+
+def check_time_setting(config: AuditConfig, header: pd.DataFrame, source: Any) -> None:
+    """Refuse a time column that is not in the data (``header``: its columns), that is the
+    target or a sensitive column, or an audit without intervals (every engine checks this
+    before reading the times)."""
+    column = config.monitoring.time_column
+    require_columns(header, [column], "Time", source)
+    taken = {config.data.target: "target", **{c: "sensitive" for c in config.data.sensitive}}
     if column in taken:
         raise AuditError(
             f"The time column '{printable(column, 60)}' ({SETTING}) is also the "
@@ -58,10 +71,6 @@ def plan_windows(config: AuditConfig, data: AuditData, rows: np.ndarray) -> Wind
             "but intervals are turned off (fairness.bootstrap.resamples: 0, --resamples 0). "
             "Set resamples to at least 100, or remove monitoring.time_column (--time-column)."
         )
-    times = parse_times(data.frame[column].iloc[np.asarray(rows)], column)
-    windows = cut_windows(times, cfg.window, column)
-    windows.index_of(cfg.reference_window)  # a reference that is no window stops here
-    return windows
 
 
 def measure_windows(

@@ -40,10 +40,13 @@ class Windows:
     members: list[np.ndarray]
     starts: list[str]
     ends: list[str]
+    counted: tuple[int, ...] | None = None  # sizes, from an engine that counts (no members)
 
     @property
     def sizes(self) -> list[int]:
         """Rows in each window."""
+        if self.counted is not None:
+            return list(self.counted)
         return [int(len(rows)) for rows in self.members]
 
     def index_of(self, label: str | None) -> int:
@@ -67,13 +70,17 @@ class Windows:
         )
 
 
-def parse_times(values: pd.Series, column: str) -> pd.Series:
+def parse_times(values: pd.Series, column: str, counts: np.ndarray | None = None) -> pd.Series:
     """``values`` as datetimes, each at the local time it is written in.
 
     A time with a zone or an offset keeps its own clock, the zone dropped: a decision at
     00:30+01:00 on 1 January is in January and in week 2024-W01, as the log's owner reads
     it, not at 23:30 UTC on 31 December. Text is read as ISO 8601 first (fast), then any
     other date format pandas recognises.
+
+    ``counts`` (optional) is how many rows each value stands for, when an engine that never
+    holds the rows (DuckDB, Spark) passes each distinct value once: the messages then count
+    rows, as for the rows themselves.
 
     Raises
     ------
@@ -92,25 +99,28 @@ def parse_times(values: pd.Series, column: str) -> pd.Series:
     elif pd.api.types.is_datetime64_any_dtype(values):
         times = values
     else:
-        times = _read_text(values, column)
+        times = _read_text(values, column, counts)
+    rows = np.ones(len(values), dtype=np.int64) if counts is None else np.asarray(counts)
     missing = values.isna() | values.astype(str).str.strip().eq("")
     unreadable = times.isna() & ~missing
     if missing.any() or unreadable.any():
         parts = []
         if missing.any():
-            parts.append(f"{int(missing.sum()):,} missing")
+            parts.append(f"{int(rows[missing.to_numpy()].sum()):,} missing")
         if unreadable.any():
-            examples = quoted_list(values[unreadable].astype(str).unique(), shown=3)
-            parts.append(f"{int(unreadable.sum()):,} not readable as a date or time ({examples})")
+            # Sorted, not in file order: an engine that counts distinct values has no order.
+            examples = quoted_list(sorted(values[unreadable].astype(str).unique()), shown=3)
+            count = int(rows[unreadable.to_numpy()].sum())
+            parts.append(f"{count:,} not readable as a date or time ({examples})")
         raise AuditError(
             f"The time column '{printable(column, 60)}' ({SETTING}) has "
-            f"{' and '.join(parts)} of its {len(values):,} evaluated rows: every row must have "
+            f"{' and '.join(parts)} of its {int(rows.sum()):,} evaluated rows: every row must have "
             "a time to be put in a window. Fill in or drop those rows, or name another column."
         )
     return times.reset_index(drop=True)
 
 
-def _read_text(values: pd.Series, column: str) -> pd.Series:
+def _read_text(values: pd.Series, column: str, counts: np.ndarray | None = None) -> pd.Series:
     """Dates and times written as text; unreadable ones become NaT.
 
     Raises
@@ -129,12 +139,17 @@ def _read_text(values: pd.Series, column: str) -> pd.Series:
         )
         ambiguous = month_first.notna() & day_first.notna() & month_first.ne(day_first)
         if ambiguous.any():
-            example = str(text[rest][ambiguous].iloc[0])
+            # The smallest such text, not the first in the file: the same on every engine.
+            candidates = text[rest][ambiguous]
+            first = candidates.index[candidates.argmin()]
+            example = str(candidates[first])
+            rows = np.ones(len(values), dtype=np.int64) if counts is None else np.asarray(counts)
+            n_ambiguous = int(rows[rest.to_numpy()][ambiguous.to_numpy()].sum())
             raise AuditError(
                 f"The time column '{printable(column, 60)}' ({SETTING}) has dates that read "
-                f"differently day first and month first ({int(ambiguous.sum()):,} values, "
-                f"e.g. '{printable(example, 40)}': {_day(day_first[ambiguous].iloc[0])} or "
-                f"{_day(month_first[ambiguous].iloc[0])}). Write the times as ISO 8601 "
+                f"differently day first and month first ({n_ambiguous:,} values, "
+                f"e.g. '{printable(example, 40)}': {_day(day_first[first])} or "
+                f"{_day(month_first[first])}). Write the times as ISO 8601 "
                 "(2024-03-05 or 2024-03-05T14:00), which is never ambiguous."
             )
         times[rest] = month_first
@@ -151,7 +166,7 @@ def cut_windows(times: pd.Series, window: str, column: str) -> Windows:
         members = [order[i : i + size] for i in range(0, len(order), size)]
         labels = [str(i + 1) for i in range(len(members))]
     else:
-        keys = _calendar_keys(times, kind)
+        keys = calendar_labels(times, kind)
         first_time = times.groupby(keys, sort=False).min().sort_values(kind="stable")
         labels = list(first_time.index)
         positions = pd.Series(np.arange(len(times))).groupby(keys.to_numpy(), sort=False)
@@ -163,12 +178,12 @@ def cut_windows(times: pd.Series, window: str, column: str) -> Windows:
         window=window,
         labels=labels,
         members=members,
-        starts=[_iso(values[rows].min()) for rows in members],
-        ends=[_iso(values[rows].max()) for rows in members],
+        starts=[iso_time(values[rows].min()) for rows in members],
+        ends=[iso_time(values[rows].max()) for rows in members],
     )
 
 
-def _calendar_keys(times: pd.Series, kind: str) -> pd.Series:
+def calendar_labels(times: pd.Series, kind: str) -> pd.Series:
     """Each row's window label: 2024-03 (month), 2024-W09 (ISO week), 2024-03-15 (day)."""
     if kind == "week":
         iso = times.dt.isocalendar()
@@ -181,7 +196,7 @@ def _day(stamp: pd.Timestamp) -> str:
     return f"{stamp.day} {stamp:%B %Y}"
 
 
-def _iso(value: np.datetime64) -> str:
+def iso_time(value: np.datetime64) -> str:
     """A time as ISO text, without a time of day at midnight (most logs hold dates)."""
     stamp = pd.Timestamp(value)
     return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()

@@ -1,0 +1,176 @@
+"""Fairness over time on an engine that never holds the rows (DuckDB, Spark): the windows
+planned from the time column's distinct values, each window's count table from the grouped
+rows, and the ``monitoring`` section by :func:`audit.monitoring.stage.over_time`.
+
+Times are read by the in-memory engine's own parser (:func:`parse_times`), on each
+distinct value of the time column once, with how many rows it stands for: the same values
+are refused with the same message (row counts included), and the same labels, starts and
+ends come out (:func:`calendar_labels`, :func:`iso_time`). A date or timestamp column
+(Parquet) is cut to its day in SQL for month, week and day windows, so a log with times to
+the second costs one group per day; a text column costs one group per distinct text. Times
+with a time zone (``TIMESTAMP WITH TIME ZONE``, Spark's ``timestamp``) are refused: the
+in-memory engine reads each at its own zone's clock, which these columns no longer hold.
+
+N-rows windows: the in-memory engine sorts the rows by time, ties in file order, and cuts
+every N rows. These engines see no file order, so a block boundary that falls between two
+rows with the same time cannot be placed as the in-memory engine places it: that audit is
+refused (with the time, and what to do); otherwise every window holds whole groups of equal
+times and both engines cut the same rows.
+
+Each window is measured as the in-memory engine measures it (only the watched disparities,
+no contrasts), from its own rows: its sensitive values are encoded from the window's grouped
+rows, as ``measure`` encodes a window's rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.config import AuditConfig
+from audit.errors import AuditError
+from audit.metrics import measure_table
+from audit.metrics.counts import confusion_table
+from audit.metrics.fairness import FineTable
+from audit.metrics.groups import encode_sensitive
+from audit.monitoring.stage import over_time, watched_disparities
+from audit.monitoring.windows import (
+    SETTING,
+    Windows,
+    calendar_labels,
+    iso_time,
+    parse_times,
+)
+from audit.text import printable
+from audit.vocabulary.monitoring import parse_window
+
+TIME_KEY = "__time"  # the grouped rows' time key column
+WINDOW = "__window"  # each grouped row's window (its position in Windows.labels)
+
+
+def time_key(source: Any, config: AuditConfig) -> str:
+    """The SQL expression each row's window is read from: the time column, or its day for a
+    calendar window of a date/timestamp column (the label needs only the day).
+
+    Raises
+    ------
+    AuditError
+        When the column holds times with a time zone (see the module docstring).
+    """
+    column = config.monitoring.time_column
+    kind = source.time_type(column)
+    if kind == "zoned":
+        raise AuditError(
+            f"The time column '{printable(column, 60)}' ({SETTING}) holds times with a time "
+            f"zone ({source.types[column]}); the {source.engine} engine reads them as instants, "
+            "not each at its own zone's clock as the in-memory engine does, so their windows "
+            "could differ. Store the times without a zone (local time), or audit with "
+            "--engine memory."
+        )
+    quoted = source.quote(column)
+    calendar = parse_window(config.monitoring.window)[0] != "rows"
+    return f"CAST({quoted} AS DATE)" if kind == "naive" and calendar else quoted
+
+
+def plan_table_windows(
+    source: Any, config: AuditConfig, where: str
+) -> tuple[Windows, str, pd.Series]:
+    """The windows of the rows ``where`` holds, the time key (SQL), and each key value's
+    window (a Series indexed by key value)."""
+    column = config.monitoring.time_column
+    key = time_key(source, config)
+    quoted = source.quote(column)
+    values = source.query(
+        f"SELECT {key} AS {TIME_KEY}, count(*) AS n, min({quoted}) AS first, "
+        f"max({quoted}) AS last FROM {source.view} WHERE {where} GROUP BY 1"
+    )
+    counts = values["n"].to_numpy(dtype=np.int64)
+    first = parse_times(values["first"], column, counts)
+    last = parse_times(values["last"], column, counts)
+    kind, size = parse_window(config.monitoring.window)
+    if kind == "rows":
+        assert size is not None
+        window = _blocks(first, counts, size, column, source.engine)
+        labels = [str(i + 1) for i in range(int(window.max()) + 1)]
+    else:
+        names = calendar_labels(first, kind)
+        # Windows in time order, as cut_windows orders them (by their earliest time).
+        order = first.groupby(names.to_numpy()).min().sort_values(kind="stable")
+        labels = list(order.index)
+        window = names.map({label: i for i, label in enumerate(labels)}).to_numpy()
+    frame = pd.DataFrame({"w": window, "n": counts, "first": first, "last": last})
+    per = frame.groupby("w").agg(n=("n", "sum"), first=("first", "min"), last=("last", "max"))
+    windows = Windows(
+        time_column=column,
+        window=config.monitoring.window,
+        labels=labels,
+        members=[],
+        starts=[iso_time(t) for t in per["first"].to_numpy()],
+        ends=[iso_time(t) for t in per["last"].to_numpy()],
+        counted=tuple(int(n) for n in per["n"]),
+    )
+    windows.index_of(config.monitoring.reference_window)  # a reference that is no window
+    return windows, key, pd.Series(window, index=values[TIME_KEY])
+
+
+def _blocks(
+    times: pd.Series, counts: np.ndarray, size: int, column: str, engine: str
+) -> np.ndarray:
+    """Each distinct time's block of ``size`` rows in time order, or a refusal when a block
+    boundary falls inside a run of equal times (see the module docstring)."""
+    per_time = pd.Series(counts).groupby(times.to_numpy()).sum().sort_index()
+    end = np.cumsum(per_time.to_numpy())
+    start = end - per_time.to_numpy()
+    block, last_block = start // size, (end - 1) // size
+    split = np.flatnonzero(block != last_block)
+    if len(split):
+        at = per_time.index[split[0]]
+        raise AuditError(
+            f"--window {size}-rows (monitoring.window) would cut between rows with the same "
+            f"time in '{printable(column, 60)}' ({iso_time(at)}, {int(per_time.iloc[split[0]]):,}"
+            f" rows): the in-memory engine orders such rows by their place in the file, which "
+            f"the {engine} engine does not see. Use a calendar window (month, week or day), "
+            "another N, or --engine memory."
+        )
+    return pd.Series(block, index=per_time.index).reindex(times.to_numpy()).to_numpy()
+
+
+def monitor_table(
+    config: AuditConfig,
+    rows: pd.DataFrame,
+    y: np.ndarray,
+    y_pred: np.ndarray,
+    windows: Windows,
+) -> dict[str, Any]:
+    """The ``monitoring`` section from the grouped rows (with their ``__window``), their
+    encoded labels ``y`` and decisions ``y_pred``."""
+    cfg = config.data
+    bins = {name: spec.model_dump(exclude_none=True) for name, spec in config.fairness.bins.items()}
+    window = rows[WINDOW].to_numpy()
+    watched = watched_disparities(config)
+    measured = []
+    for i in range(len(windows.labels)):
+        mine = window == i
+        part = rows.loc[mine, cfg.sensitive].reset_index(drop=True)
+        codes = encode_sensitive(part, bins, config.fairness.missing)
+        n = rows.loc[mine, "n"].to_numpy(dtype=np.float64)
+        present, counts, _ = confusion_table(codes, y[mine], y_pred[mine], row_counts=n)
+        measured.append(
+            measure_table(
+                FineTable(codes, present, counts),
+                config.fairness,
+                config.policy,
+                seed=config.seed,
+                disparities=watched,
+                contrasts=False,
+            )
+        )
+    return over_time(
+        windows,
+        measured,
+        windows.index_of(config.monitoring.reference_window),
+        explicit_reference=config.monitoring.reference_window is not None,
+        task=config.data.task,
+    )
