@@ -29,6 +29,9 @@ from audit.errors import AuditError
 from audit.pipeline import run_audit
 from tests.conftest import assert_close, run_cli
 
+# Starting Spark takes 10-20 s: run with the newest versions only (CI's lowest run: not slow).
+pytestmark = pytest.mark.slow
+
 MASTER = "local[1]"
 
 

@@ -197,6 +197,7 @@ def spark():
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.slow  # starts Spark (see test_engine_spark.py)
 def test_spark_windows_equal_memory(spark, files, suffix):
     memory = audit_file(files[suffix], "memory", "week")
     on_spark = audit_file(files[suffix], "spark", "week")
@@ -206,6 +207,7 @@ def test_spark_windows_equal_memory(spark, files, suffix):
     assert {a["window"] for a in month["monitoring"]["alerts"]} == {DRIFT_MONTH}
 
 
+@pytest.mark.slow  # starts Spark (see test_engine_spark.py)
 def test_spark_bad_times_give_the_memory_message(spark, tmp_path, log):
     frame = log.head(600).copy()
     frame.loc[[4, 9], "decided_at"] = ["yesterday-ish", "31/02/2024"]
