@@ -143,3 +143,23 @@ def test_only_requested_formats_are_written(tmp_path, formats):
     }
     # The manifest lists the files rai-audit wrote; nothing else is there.
     assert written == set().union(*(expected[f] for f in formats)) | {MANIFEST}
+
+
+def test_the_pdf_shows_the_figures_it_is_given():
+    """A figure is a data: URI in the HTML; the PDF must draw it. WeasyPrint 68.0 (the lowest
+    version allowed) refused every data: URI behind an allowed-protocols list, so the PDF
+    had no figure at all, silently. A file: URI stays refused."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from audit.report.pdf import render_pdf
+
+    png = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(png, format="PNG")
+    figure = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    html = f'<img src="{figure}"><img src="file:///etc/hostname">'
+    page = PdfReader(io.BytesIO(render_pdf(html))).pages[0]
+    images = [(image.image.size, image.image.getpixel((20, 15))) for image in page.images]
+    assert images == [((40, 30), (200, 30, 30))]
