@@ -162,9 +162,10 @@ def open_source(
     # Threads are set when the database opens: a thread pool once started keeps its memory.
     connection = duckdb.connect(":memory:", config={"threads": int(threads)} if threads else {})
     if limited:  # DuckDB sizes its buffers by RAM; ulimit -v may allow far less. Measured
-        # after opening, which alone maps ~70 MB.
+        # after opening, which alone maps ~70 MB; a third of what is left, since DuckDB's
+        # allocator reserves address space beyond the buffers it counts (bad_alloc at half).
         left = _address_space_left() or 0
-        connection.execute(f"SET memory_limit = '{max(left // 2, 16 * 2**20) // 2**20}MB'")
+        connection.execute(f"SET memory_limit = '{max(left // 3, 16 * 2**20) // 2**20}MB'")
     # Grouped rows come back in any order (they are sorted later): lets DuckDB stream.
     connection.execute("SET preserve_insertion_order = false")
     literal = "'" + str(path).replace("'", "''") + "'"
