@@ -144,7 +144,9 @@ def _read_text(values: pd.Series, column: str, counts: np.ndarray | None = None)
             first = candidates.index[candidates.argmin()]
             example = str(candidates[first])
             rows = np.ones(len(values), dtype=np.int64) if counts is None else np.asarray(counts)
-            n_ambiguous = int(rows[rest.to_numpy()][ambiguous.to_numpy()].sum())
+            # Plain bool masks: on pandas 2.0 these are nullable booleans (object arrays).
+            in_rest = rest.to_numpy(dtype=bool, na_value=False)
+            n_ambiguous = int(rows[in_rest][ambiguous.to_numpy(dtype=bool, na_value=False)].sum())
             raise AuditError(
                 f"The time column '{printable(column, 60)}' ({SETTING}) has dates that read "
                 f"differently day first and month first ({n_ambiguous:,} values, "
