@@ -60,6 +60,8 @@ def watched(
                 return
             if percent < 0 or percent == shown:  # -1: DuckDB does not know yet
                 continue
+            if shown is None and percent >= 100:  # the previous query's end, not this one's
+                continue
             shown = percent
             show(rows_text(percent, total))
 
