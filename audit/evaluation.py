@@ -14,6 +14,7 @@ the explanations read them the same way whatever the model or the score column d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -498,18 +499,8 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         return _classified(config, data, plan, model, X_test, info, columns, source)
     output = model_output(model, data.positive_label, source)
     rule = default_rule(output, config.model.threshold)
-    try:
-        y_pred, scores = model_decisions(model, X_test, output, rule)
-        probability = randomized_probability(model, X_test)
-    except (ValueError, TypeError, KeyError) as exc:
-        if config.mode == "train":
-            raise  # a model trained here on these very rows: a bug, not the user's input
-        # A model made elsewhere, given columns of another type than it was fitted on.
-        problem = printable(str(exc).strip().split("\n")[0], 160)
-        raise AuditError(
-            f"{source} could not be applied to the data ({type(exc).__name__}: {problem}). "
-            "Check that the data's columns have the types the model was trained on."
-        ) from None
+    y_pred, scores = _applied(config, source, lambda: model_decisions(model, X_test, output, rule))
+    probability = _applied(config, source, lambda: randomized_probability(model, X_test))
     decision_rule = rule.as_dict()
     if probability is not None:
         decision_rule = {
@@ -525,22 +516,56 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         decision_rule=decision_rule,
         evaluated_on=plan.why,
     )
+    return _model_evaluation(
+        config,
+        data,
+        plan,
+        model,
+        info,
+        y_pred=y_pred,
+        scores=scores,
+        rule=rule,
+        output=output,
+        notes=_direction_notes(scores, data.y[plan.evaluated], rule),
+        decision_probability=probability,
+    )
+
+
+def _applied(config: AuditConfig, source: str, predict: Callable[[], Any]) -> Any:
+    """``predict()``, with a model made elsewhere that fails on the data's columns (of
+    another type than it was fitted on) reported as the user's input, not as a bug."""
+    try:
+        return predict()
+    except (ValueError, TypeError, KeyError) as exc:
+        if config.mode == "train":
+            raise  # a model trained here on these very rows: a bug, not the user's input
+        problem = printable(str(exc).strip().split("\n")[0], 160)
+        raise AuditError(
+            f"{source} could not be applied to the data ({type(exc).__name__}: {problem}). "
+            "Check that the data's columns have the types the model was trained on."
+        ) from None
+
+
+def _model_evaluation(
+    config: AuditConfig,
+    data: AuditData,
+    plan: RowPlan,
+    model: Any,
+    info: dict[str, Any],
+    **made: Any,
+) -> Evaluation:
+    """The Evaluation of a model on the planned rows; ``made``: its decisions and how."""
     return Evaluation(
         rows=plan.evaluated,
         y_true=data.y[plan.evaluated],
-        y_pred=y_pred,
-        scores=scores,
         model=model,
         model_info=info,
         train_rows=plan.train,
-        rule=rule,
-        output=output,
         plan_how=plan.how,
         plan_why=plan.why,
         trained_here=config.mode == "train",
         in_sample=plan.in_sample,
-        notes=_direction_notes(scores, data.y[plan.evaluated], rule),
-        decision_probability=probability,
+        **made,
     )
 
 
@@ -561,16 +586,7 @@ def _regressed(
             f"regressor ({type(model).__name__}). Give a fitted scikit-learn regressor, or "
             "set data.task: classification to audit a classifier."
         )
-    try:
-        raw = np.asarray(model.predict(X_test), dtype=np.float64)
-    except (ValueError, TypeError, KeyError) as exc:
-        if config.mode == "train":
-            raise
-        problem = printable(str(exc).strip().split("\n")[0], 160)
-        raise AuditError(
-            f"{source} could not be applied to the data ({type(exc).__name__}: {problem}). "
-            "Check that the data's columns have the types the model was trained on."
-        ) from None
+    raw = _applied(config, source, lambda: np.asarray(model.predict(X_test), dtype=np.float64))
     y_pred = _numeric(pd.Series(raw.ravel()), "predict()", f"{source}'s output", "")
     info.update(
         task="regression",
@@ -580,19 +596,15 @@ def _regressed(
         decision_rule={"text": "the regressor's numeric prediction (predict())"},
         evaluated_on=plan.why,
     )
-    return Evaluation(
-        rows=plan.evaluated,
-        y_true=data.y[plan.evaluated],
+    return _model_evaluation(
+        config,
+        data,
+        plan,
+        model,
+        info,
         y_pred=y_pred,
         scores=None,
-        model=model,
-        model_info=info,
-        train_rows=plan.train,
         rule=DecisionRule(None, score="prediction"),
-        plan_how=plan.how,
-        plan_why=plan.why,
-        trained_here=config.mode == "train",
-        in_sample=plan.in_sample,
     )
 
 
@@ -609,16 +621,11 @@ def _classified(
     """A multiclass model's predicted classes (codes) and, when it gives them, the
     probability of every class (``scores``, one column per class)."""
     assert data.classes is not None
-    try:
-        y_pred, proba = multiclass.model_predictions(model, X_test, data.classes, source)
-    except (ValueError, TypeError, KeyError) as exc:
-        if config.mode == "train":
-            raise
-        problem = printable(str(exc).strip().split("\n")[0], 160)
-        raise AuditError(
-            f"{source} could not be applied to the data ({type(exc).__name__}: {problem}). "
-            "Check that the data's columns have the types the model was trained on."
-        ) from None
+    y_pred, proba = _applied(
+        config,
+        source,
+        lambda: multiclass.model_predictions(model, X_test, data.classes, source),
+    )
     info.update(
         task="multiclass",
         input_columns=columns,
@@ -628,19 +635,15 @@ def _classified(
         decision_rule={"text": "the model's predicted class (predict()): its most likely class"},
         evaluated_on=plan.why,
     )
-    return Evaluation(
-        rows=plan.evaluated,
-        y_true=data.y[plan.evaluated],
+    return _model_evaluation(
+        config,
+        data,
+        plan,
+        model,
+        info,
         y_pred=y_pred,
         scores=proba,
-        model=model,
-        model_info=info,
-        train_rows=plan.train,
         rule=DecisionRule(None, score="predicted class"),
-        plan_how=plan.how,
-        plan_why=plan.why,
-        trained_here=config.mode == "train",
-        in_sample=plan.in_sample,
     )
 
 
