@@ -473,7 +473,7 @@ def test_time_guard_drops_rows_and_reweights(monkeypatch, credit):
     monkeypatch.setattr(explanation_module, "CHUNK_ROWS", 60)
     groups = credit.sensitive.astype(str)
     sample = stratified_sample(groups, 1000, 20, seed=0)
-    values, _, kept, stopped, _ = explanation_module._run(
+    values, _, kept, stopped, _ = explanation_module.shap_within_budget(
         Slow(), credit.X, sample, [], budget_seconds=0.03, seed=0
     )
     assert stopped and 60 <= kept.size < 1000

@@ -18,14 +18,18 @@ import numpy as np
 import pandas as pd
 
 from audit.config import ExplainConfig
-from audit.explain.explainers import ModelExplainer, class_explainer
-from audit.explain.explanation import IMPORTANT_SHARE, MIN_SAMPLE_ROWS, _kind
+from audit.explain.explainers import class_explainer
+from audit.explain.explanation import (
+    IMPORTANT_SHARE,
+    MIN_SAMPLE_ROWS,
+    importance,
+    sample_summary,
+    shap_within_budget,
+)
 from audit.explain.groups import weighted_mean
-from audit.explain.sampling import Sample, stratified_sample
+from audit.explain.sampling import stratified_sample
 from audit.metrics.association import proxy_associations
 from audit.metrics.fairness import group_labels
-
-CHUNK_ROWS = 50  # rows per explainer call; the budget is checked between calls
 
 
 def explain_classes(
@@ -62,9 +66,10 @@ def explain_classes(
     budget_rows = max(int(cfg.budget_seconds / explainer.seconds_per_row), 0)
     size = min(cfg.sample_size, max(budget_rows, MIN_SAMPLE_ROWS))
     sample = stratified_sample(groups, size, cfg.min_group_rows, seed)
-    done, base, stopped = _run(explainer, X, sample, cfg.budget_seconds, seed)
-    if stopped:
-        sample = sample.keep(np.array([p in done for p in sample.positions]))
+    done, base, sample, stopped, _ = shap_within_budget(
+        explainer, X, sample, [], cfg.budget_seconds, seed
+    )
+    base = np.asarray(base, dtype=float).ravel()
     values = np.stack([done[p] for p in sample.positions])  # rows x features x classes
     output = explainer.output(X.iloc[sample.positions])
     errors = np.abs(base[None, :] + values.sum(axis=1) - output).max(axis=0)
@@ -97,19 +102,8 @@ def explain_classes(
             "views, principal reasons and individual cases explain one adverse decision and "
             "are given for binary audits only.",
         ],
-        "sample": {
-            "rows": sample.size,
-            "evaluated_rows": sample.population,
-            "requested": cfg.sample_size,
-            "budget_seconds": cfg.budget_seconds,
-            "budget_rows": budget_rows,
-            "limited_by_budget": budget_rows < cfg.sample_size,
-            "min_group_rows": sample.min_group_rows,
-            "stratified_by": list(groups.columns),
-            "stopped_early": stopped,
-            "plot_rows": 0,
-        },
-        "features": _importance(overall, signed, features, X),
+        "sample": sample_summary(sample, cfg, budget_rows, groups, stopped, plot_rows=0),
+        "features": importance(overall, signed, features, X),
         "classes": per_class,
         # The binary views (one adverse decision), absent here; readers find them empty.
         "by_group": [],
@@ -125,45 +119,8 @@ def explain_classes(
     }
 
 
-def _run(
-    explainer: ModelExplainer, X: pd.DataFrame, sample: Sample, budget_seconds: float, seed: int
-) -> tuple[dict[int, np.ndarray], np.ndarray, bool]:
-    """SHAP values of the sample rows, in chunks of a stratified order, until the budget is
-    spent (never fewer than MIN_SAMPLE_ROWS rows): a model slower than the cost model
-    assumed gets fewer rows, not more time."""
-    order = [int(p) for p in sample.interleaved(seed)]
-    done: dict[int, np.ndarray] = {}
-    base = np.zeros(0)
-    started = time.perf_counter()
-    for start in range(0, len(order), CHUNK_ROWS):
-        if len(done) >= MIN_SAMPLE_ROWS and time.perf_counter() - started > budget_seconds:
-            return done, base, True
-        chunk = order[start : start + CHUNK_ROWS]
-        explained = explainer.explain(X.iloc[chunk])
-        base = np.asarray(explained.base_value, dtype=float).ravel()
-        done.update(zip(chunk, explained.values, strict=True))
-    return done, base, False
-
-
 def _ranking(
     values: np.ndarray, weights: np.ndarray, features: list[str], X: pd.DataFrame
 ) -> list[dict[str, Any]]:
     mean_abs = weighted_mean(np.abs(values), weights)
-    return _importance(mean_abs, weighted_mean(values, weights), features, X)
-
-
-def _importance(
-    mean_abs: np.ndarray, mean_signed: np.ndarray, features: list[str], X: pd.DataFrame
-) -> list[dict[str, Any]]:
-    """Features by mean |SHAP|, largest first (ties in column order)."""
-    total = float(mean_abs.sum()) or 1.0
-    return [
-        {
-            "feature": features[i],
-            "kind": _kind(X[features[i]]),
-            "mean_abs_shap": float(mean_abs[i]),
-            "share": float(mean_abs[i] / total),
-            "mean_shap": float(mean_signed[i]),
-        }
-        for i in np.argsort(-mean_abs, kind="stable")
-    ]
+    return importance(mean_abs, weighted_mean(values, weights), features, X)

@@ -149,7 +149,7 @@ def explain(
         if detail == "full" and not regression
         else []
     )
-    values, base_value, sample, stopped, sample_order = _run(
+    values, base_value, sample, stopped, sample_order = shap_within_budget(
         explainer, X, sample, [c["position"] for c in cases], cfg.budget_seconds, seed
     )
     output = {p: float(output_all[p]) for p in values}
@@ -160,19 +160,8 @@ def explain(
     weights = sample.weights
     mean_abs = weighted_mean(np.abs(sample_values), weights)
     order = np.argsort(-mean_abs, kind="stable")
-    ranked = [features[i] for i in order]
-    total = float(mean_abs.sum()) or 1.0
-    mean_signed = weighted_mean(sample_values, weights)
-    global_importance = [
-        {
-            "feature": features[i],
-            "kind": _kind(X[features[i]]),
-            "mean_abs_shap": float(mean_abs[i]),
-            "share": float(mean_abs[i] / total),
-            "mean_shap": float(mean_signed[i]),
-        }
-        for i in order
-    ]
+    global_importance = importance(mean_abs, weighted_mean(sample_values, weights), features, X)
+    ranked = [f["feature"] for f in global_importance]
     sample_groups = groups.iloc[sample.positions].reset_index(drop=True)
     ranked_values = sample_values[:, order]
     per_group = by_group(
@@ -181,6 +170,7 @@ def explain(
     gaps = disparity(per_group, ranked)
     additivity = max(abs(base_value + values[p].sum() - output[p]) for p in values)
 
+    plot_rows = min(cfg.plot_rows, sample.size) if detail == "full" else 0
     result: dict[str, Any] = {
         "status": "explained",
         "explainer": explainer.kind,
@@ -192,18 +182,7 @@ def explain(
         "additivity_max_error": float(additivity),
         "background_rows": explainer.background_rows,
         "notes": list(explainer.notes),
-        "sample": {
-            "rows": sample.size,
-            "evaluated_rows": sample.population,
-            "requested": cfg.sample_size,
-            "budget_seconds": cfg.budget_seconds,
-            "budget_rows": budget_rows,
-            "limited_by_budget": budget_rows < cfg.sample_size,
-            "min_group_rows": sample.min_group_rows,
-            "stratified_by": list(groups.columns),
-            "stopped_early": stopped,
-            "plot_rows": min(cfg.plot_rows, sample.size) if detail == "full" else 0,
-        },
+        "sample": sample_summary(sample, cfg, budget_rows, groups, stopped, plot_rows),
         "features": global_importance,
         "by_group": per_group,
         "disparity": gaps,
@@ -286,7 +265,7 @@ def _to_output_space(threshold: Any, space: str) -> float | None:
     return None
 
 
-def _run(
+def shap_within_budget(
     explainer: ModelExplainer,
     X: pd.DataFrame,
     sample: Sample,
@@ -294,7 +273,8 @@ def _run(
     budget_seconds: float,
     seed: int,
 ) -> tuple[dict[int, np.ndarray], float, Sample, bool, list[int]]:
-    """SHAP values for the cases and the sample, in chunks, within the hard time limit.
+    """SHAP values for the cases and the sample, in chunks, within the hard time limit
+    (the sample then kept is the rows done); one base value, or one per class.
 
     Sample rows go in an interleaved seeded order (see :meth:`Sample.interleaved`), so the
     rows done before the time guard stops (and the first rows, kept for plots) are still a
@@ -326,6 +306,46 @@ def _run(
 def _kind(values: pd.Series) -> str:
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     return "numeric" if numeric else "categorical"
+
+
+def importance(
+    mean_abs: np.ndarray, mean_signed: np.ndarray, features: list[str], X: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """Features by mean |SHAP|, largest first (ties in column order)."""
+    total = float(mean_abs.sum()) or 1.0
+    return [
+        {
+            "feature": features[i],
+            "kind": _kind(X[features[i]]),
+            "mean_abs_shap": float(mean_abs[i]),
+            "share": float(mean_abs[i] / total),
+            "mean_shap": float(mean_signed[i]),
+        }
+        for i in np.argsort(-mean_abs, kind="stable")
+    ]
+
+
+def sample_summary(
+    sample: Sample,
+    cfg: ExplainConfig,
+    budget_rows: int,
+    groups: pd.DataFrame,
+    stopped: bool,
+    plot_rows: int,
+) -> dict[str, Any]:
+    """How the explained rows were chosen, for the result's ``sample``."""
+    return {
+        "rows": sample.size,
+        "evaluated_rows": sample.population,
+        "requested": cfg.sample_size,
+        "budget_seconds": cfg.budget_seconds,
+        "budget_rows": budget_rows,
+        "limited_by_budget": budget_rows < cfg.sample_size,
+        "min_group_rows": sample.min_group_rows,
+        "stratified_by": list(groups.columns),
+        "stopped_early": stopped,
+        "plot_rows": plot_rows,
+    }
 
 
 def _round(value: float) -> float | None:
