@@ -658,3 +658,72 @@ def test_a_mean_over_fewer_classes_says_over_how_many(offers, tmp_path):
     html = (out / "report.html").read_text()
     assert '<span class="ci">over 2 of 3 classes</span>' in html
     assert "leaves out the classes where the disparity is undefined" in html
+
+
+def test_a_model_without_class_probabilities_is_reported_not_explained():
+    """An RBF SVC has a decision function but no predict_proba and no exact explainer: the
+    explanation says why (it crashed the audit reaching for predict_proba)."""
+    from sklearn.svm import SVC
+
+    from audit.config import ExplainConfig
+    from audit.explain.classes import explain_classes
+
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    y = np.array(CLASSES)[(X["a"] > 0).astype(int) + (X["b"] > 0.5)]
+    sensitive = pd.DataFrame({"sex": rng.choice(["F", "M"], size=120)})
+    model = SVC(kernel="rbf").fit(X, y)
+    assert not hasattr(model, "predict_proba")
+    explained = explain_classes(model, X, sensitive, list(CLASSES), ExplainConfig())
+    assert explained["status"] == "not_explained"
+    assert "predict_proba" in explained["reason"]
+
+
+def test_a_linear_svm_is_not_read_as_one_coefficient_row_per_class():
+    """With 3 classes a linear SVC has 3 coef_ rows, but they are one-vs-one pairs: the
+    explainer must use its probabilities (permutation), not a per-class linear model."""
+    from sklearn.svm import SVC
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(150, 3)), columns=["a", "b", "c"])
+    y = np.array(CLASSES)[(X["a"] > 0).astype(int) + (X["b"] > 0.5)]
+    model = SVC(kernel="linear", probability=True, random_state=0).fit(X, y)
+    assert model.coef_.shape[0] == len(CLASSES)  # the coincidence that fooled the check
+    explainer = class_explainer(model, X.iloc[:40], seed=0)
+    explained = explainer.explain(X.iloc[:10])
+    assert "PermutationExplainer" in explainer.method and explainer.output_space == "probability"
+    np.testing.assert_allclose(
+        np.asarray(explained.base_value) + explained.values.sum(axis=1),
+        model.predict_proba(X.iloc[:10]),
+        atol=1e-6,
+    )
+
+
+def test_the_proxies_a_multiclass_model_relies_on_are_named():
+    """A flagged proxy carrying at least IMPORTANT_SHARE of the overall mean |SHAP| is listed
+    as important, by the same rule as for a binary model (it was always an empty list)."""
+    from audit.config import ExplainConfig
+    from audit.explain.classes import explain_classes
+    from audit.explain.explanation import IMPORTANT_SHARE
+
+    rng = np.random.default_rng(4)
+    sex = rng.choice(["F", "M"], size=600)
+    X = pd.DataFrame(
+        {
+            "shift": (sex == "F") ^ (rng.random(600) < 0.1),  # a proxy of sex
+            "income": rng.normal(size=600),
+        }
+    ).astype(float)
+    y = np.array(CLASSES)[X["shift"].astype(int) + (X["income"] > 1)]
+    model = RandomForestClassifier(n_estimators=30, max_depth=4, random_state=0).fit(X, y)
+    explained = explain_classes(
+        model, X, pd.DataFrame({"sex": sex}), list(CLASSES), ExplainConfig(), seed=0
+    )
+    share = {f["feature"]: f["share"] for f in explained["features"]}
+    expected = {
+        a["feature"]
+        for a in explained["proxies"]["associations"]
+        if a["flagged"] and share.get(a["feature"], 0) >= IMPORTANT_SHARE
+    }
+    assert expected == {"shift"}  # flagged, and what the model relies on most
+    assert {p["feature"] for p in explained["proxies"]["important"]} == expected

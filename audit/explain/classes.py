@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from audit.config import ExplainConfig
-from audit.explain.explainers import class_explainer
+from audit.explain.explainers import class_explainer, class_explanation_obstacle
 from audit.explain.explanation import (
     IMPORTANT_SHARE,
     MIN_SAMPLE_ROWS,
     importance,
+    important_proxies,
     sample_summary,
     shap_within_budget,
 )
@@ -49,12 +50,9 @@ def explain_classes(
     section: ``features`` (overall mean |SHAP| across the classes) and ``classes`` (one
     ranking per class, with its base value and additivity error).
     """
-    if not hasattr(model, "predict_proba") and not hasattr(model, "decision_function"):
-        return {
-            "status": "not_explained",
-            "reason": "The multiclass model gives neither predict_proba nor a decision "
-            "function: SHAP values explain a score of each class, which this model lacks.",
-        }
+    obstacle = class_explanation_obstacle(model)
+    if obstacle is not None:
+        return {"status": "not_explained", "reason": obstacle}
     started = time.perf_counter()
     cfg = settings
     groups = pd.DataFrame({str(c): group_labels(sensitive[c]).to_numpy() for c in sensitive})
@@ -87,6 +85,7 @@ def explain_classes(
         )
     overall = weighted_mean(np.abs(values), sample.weights).mean(axis=1)
     signed = weighted_mean(values, sample.weights).mean(axis=1)
+    overall_ranking = importance(overall, signed, features, X)
     return {
         "status": "explained",
         "explainer": explainer.kind,
@@ -103,7 +102,7 @@ def explain_classes(
             "are given for binary audits only.",
         ],
         "sample": sample_summary(sample, cfg, budget_rows, groups, stopped, plot_rows=0),
-        "features": importance(overall, signed, features, X),
+        "features": overall_ranking,
         "classes": per_class,
         # The binary views (one adverse decision), absent here; readers find them empty.
         "by_group": [],
@@ -112,7 +111,12 @@ def explain_classes(
         "reasons": None,
         "cases": [],
         "rows": None,
-        "proxies": {**proxies, "important_share": IMPORTANT_SHARE, "important": []},
+        "proxies": {
+            **proxies,
+            "important_share": IMPORTANT_SHARE,
+            # No disparity gaps per class: the proxies the model relies on, without a gap.
+            "important": important_proxies(proxies, overall_ranking, []),
+        },
         "top_features": cfg.top_features,
         "detail": "summary",
         "seconds": round(time.perf_counter() - started, 3),

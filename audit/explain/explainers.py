@@ -532,10 +532,7 @@ def class_explainer(model: Any, background: pd.DataFrame, seed: int) -> ModelExp
     """
     columns = [str(c) for c in background.columns]
     preprocessor, estimator = _split(model)
-    n_classes = len(getattr(estimator, "classes_", []))
-    tree = isinstance(estimator, TREE_MODELS)
-    coef = getattr(estimator, "coef_", None)
-    linear = coef is not None and np.ndim(coef) == 2 and np.shape(coef)[0] == n_classes
+    tree, linear = _exact_for_classes(estimator)
     notes: list[str] = []
     if tree or linear:
         mapping = encoded_to_input(preprocessor, columns)
@@ -557,6 +554,28 @@ def class_explainer(model: Any, background: pd.DataFrame, seed: int) -> ModelExp
     explainer = class_probability_explainer(model, background, seed)
     explainer.notes = notes
     return explainer
+
+
+def class_explanation_obstacle(model: Any) -> str | None:
+    """Why :func:`class_explainer` cannot explain ``model`` (None: it can): a model without
+    an exact explainer is explained through ``predict_proba``."""
+    if any(_exact_for_classes(_split(model)[1])) or hasattr(model, "predict_proba"):
+        return None
+    return (
+        "The multiclass model has no predict_proba and no exact SHAP explainer (a tree "
+        "ensemble or a linear model with one coefficient row per class): SHAP values explain "
+        "a score of each class, which this model does not give."
+    )
+
+
+def _exact_for_classes(estimator: Any) -> tuple[bool, bool]:
+    """Whether a tree explainer, or a linear one, explains every class of ``estimator``."""
+    tree = isinstance(estimator, TREE_MODELS)
+    coef = getattr(estimator, "coef_", None)
+    n_classes = len(getattr(estimator, "classes_", []))
+    # An SVM's coef_ rows are one-vs-one pairs (3 of them for 3 classes), not classes.
+    one_row_per_class = coef is not None and np.ndim(coef) == 2 and len(coef) == n_classes
+    return tree, one_row_per_class and not hasattr(estimator, "support_vectors_")
 
 
 def _per_class(values: Any, mapping: np.ndarray, n_inputs: int) -> np.ndarray:

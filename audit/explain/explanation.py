@@ -189,7 +189,7 @@ def explain(
         "proxies": {
             **proxies,
             "important_share": IMPORTANT_SHARE,
-            "important": _important_proxies(proxies, global_importance, gaps),
+            "important": important_proxies(proxies, global_importance, gaps),
         },
         "postprocessing": postprocessing,
         # The model's own negative decisions (a score below its threshold), not the labels.
@@ -442,7 +442,7 @@ def _case_records(
     return records
 
 
-def _important_proxies(
+def important_proxies(
     proxies: dict[str, Any], importance: list[dict[str, Any]], gaps: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Flagged proxies that the model also relies on, with their part in the largest gap."""
