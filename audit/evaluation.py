@@ -510,8 +510,8 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
     info.update(
         input_columns=columns,
         output=output.kind,
-        classes=[_plain(c) for c in output.classes],
-        positive_class=_plain(output.positive_class),
+        classes=[multiclass.plain(c) for c in output.classes],
+        positive_class=multiclass.plain(output.positive_class),
         threshold=rule.threshold,
         decision_rule=decision_rule,
         evaluated_on=plan.why,
@@ -630,7 +630,7 @@ def _classified(
         task="multiclass",
         input_columns=columns,
         output="labels" if proba is None else "probability",
-        classes=[_plain(c) for c in np.asarray(model.classes_).tolist()],
+        classes=[multiclass.plain(c) for c in np.asarray(model.classes_).tolist()],
         threshold=None,
         decision_rule={"text": "the model's predicted class (predict()): its most likely class"},
         evaluated_on=plan.why,
@@ -658,12 +658,11 @@ def _score_function(
     negative = negatives[0] if negatives else 0
     X = models.as_model_input(data.frame.iloc[plan.evaluated], data.features)
     return ScoreFunction(
-        function, data=X, threshold=threshold, classes=(_plain(negative), _plain(positive))
+        function,
+        data=X,
+        threshold=threshold,
+        classes=(multiclass.plain(negative), multiclass.plain(positive)),
     )
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:

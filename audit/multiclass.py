@@ -94,6 +94,7 @@ def model_predictions(
 
 
 def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for results.json)."""
     return value.item() if isinstance(value, np.generic) else value
 
 

@@ -82,7 +82,7 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     data: AuditData = timed("Loading data", lambda: load_audit_data(config))
     plan = plan_rows(config, data)
     check_compliance_data(config, data, plan.evaluated)  # a rule's columns, before any work
-    plan_windows(config, data, plan.evaluated)  # a bad time column or window, before any work
+    windows = plan_windows(config, data, plan.evaluated)  # a bad time column, before any work
     folds = plan_folds(config, data, plan)  # split.cv: a bad K stops here, before training
     # Train/test checks compare the rows a model learned from with the rows it is judged
     # on: they mean something only when this audit trained the model.
@@ -118,9 +118,9 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
     }
     if "classes" in measured:  # a multiclass audit: every class one-vs-rest
         result["classes"] = measured["classes"]
-    if config.monitoring.time_column is not None:
+    if windows is not None:  # the evaluated rows are the planned ones (evaluation.rows)
         result["monitoring"] = timed(
-            "Auditing each time window", lambda: monitor(config, data, evaluation)
+            "Auditing each time window", lambda: monitor(config, data, evaluation, windows)
         )
     if tuning is not None:
         result["tuning"] = tuning

@@ -47,13 +47,13 @@ from audit.metrics import measure_table
 from audit.metrics.association import proxy_associations
 from audit.metrics.counts import confusion_table, fine_rows
 from audit.metrics.fairness import FineTable
-from audit.metrics.groups import encode_sensitive
-from audit.metrics.score_cells import EPS, HISTOGRAM_BINS, Binning, ScoreCells
+from audit.metrics.groups import encode_sensitive, group_labels
+from audit.metrics.rowwise import EPS
+from audit.metrics.score_cells import HISTOGRAM_BINS, Binning, ScoreCells
 from audit.monitoring.stage import check_time_setting
 from audit.quality.findings import Finding, QualityInput
 from audit.quality.runner import run_checks
 from audit.text import printable
-from audit.vocabulary.groups import MISSING_GROUP
 
 ROWS_NEEDED = "needs the rows themselves; this engine does not load them (--engine memory runs it)"
 SKIPPED_CHECKS = {
@@ -361,13 +361,7 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
     group_sizes = {
         name: {
             str(k): int(v)
-            for k, v in rows.assign(
-                __g=rows[name].astype(str).where(rows[name].notna(), MISSING_GROUP)
-            )
-            .groupby("__g")["n"]
-            .sum()
-            .sort_index()
-            .items()
+            for k, v in rows["n"].groupby(group_labels(rows[name])).sum().sort_index().items()
         }
         for name in cfg.sensitive
     }

@@ -54,6 +54,12 @@ def _blocks(group: np.ndarray, n_groups: int, *keys: np.ndarray) -> tuple[np.nda
     return order, starts
 
 
+def log_loss_terms(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row's log loss (scores clipped to [eps, 1 - eps], as scikit-learn)."""
+    clipped = np.clip(scores, EPS, 1 - EPS)
+    return -(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))
+
+
 class RowSums:
     """Weighted sums of per-row statistics, per finest group, for batches of row weights.
 
@@ -105,9 +111,8 @@ class RowSums:
             )
         columns = [np.ones_like(y)]
         if self.probabilities:
-            clipped = np.clip(v, EPS, 1 - EPS)
             columns.append((v - y) ** 2)
-            columns.append(-(y * np.log(clipped) + (1 - y) * np.log1p(-clipped)))
+            columns.append(log_loss_terms(v, y))
             edges = np.linspace(0.0, 1.0, bins + 1)
             which = np.searchsorted(edges[1:-1], v)  # the bins of sklearn.calibration_curve
             residual = y - v

@@ -35,11 +35,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from audit.metrics.bootstrap import multinomial_tables
+from audit.metrics.rowwise import log_loss_terms
 
-EPS = np.finfo(np.float64).eps
 HISTOGRAM_BINS = 2**14
 BOOT_BINS = 128
-STATS = ("count", "sum", "square", "log_loss")
 
 
 @dataclass
@@ -87,12 +86,6 @@ class Binning:
                 f"CAST({column} > {float(e)!r} AS INTEGER)" for e in self.calibration_edges
             )
         return {"hist_bin": f"CAST({hist} AS BIGINT)", "cal_bin": calibration}
-
-
-def log_loss_terms(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each row's log loss (scores clipped to [eps, 1 - eps], as scikit-learn)."""
-    clipped = np.clip(scores, EPS, 1 - EPS)
-    return -(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))
 
 
 @dataclass

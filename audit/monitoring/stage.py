@@ -115,11 +115,11 @@ def watched_disparities(config: AuditConfig) -> list[str]:
     return list(dict.fromkeys(judged)) or list(DEFAULT_DISPARITIES.get(config.data.task, ()))
 
 
-def monitor(config: AuditConfig, data: AuditData, evaluation: Evaluation) -> dict[str, Any] | None:
-    """The ``monitoring`` section of an audit (None without ``monitoring.time_column``)."""
-    windows = plan_windows(config, data, evaluation.rows)
-    if windows is None:
-        return None
+def monitor(
+    config: AuditConfig, data: AuditData, evaluation: Evaluation, windows: Windows
+) -> dict[str, Any]:
+    """The ``monitoring`` section of an audit, over the ``windows`` planned for its evaluated
+    rows (:func:`plan_windows`)."""
     measured = measure_windows(config, data, evaluation, windows)
     return over_time(
         windows,
