@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 
 from audit.errors import AuditError
-from audit.text import printable
+from audit.text import parse_problem, printable, read_text
 
 FILES_PACKAGE = "audit.exercise_files"
 KEY_FILE = "answers.py"
@@ -225,18 +225,14 @@ def answer_key(name: str) -> dict[str, Any]:
 def read_answers(name: str, path: Path) -> dict[str, Any]:
     """A student's answers file: a YAML mapping of question ids (AuditError otherwise)."""
     exercise = load_exercise(exercise_folder(name).name)
+    text = read_text(Path(path), "the answers file")  # UTF-16 from an editor: named
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise AuditError(
-            f"Cannot read the answers file {printable(str(path))}: {exc.strerror}."
-        ) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
-        raise AuditError(
-            f"The answers file {printable(str(path))} is not readable YAML{at}; write one "
-            f"`question_id: answer` per line (`rai-audit exercise start {name}` writes a template)."
+            f"The answers file {printable(str(path))} is not readable YAML "
+            f"({parse_problem(exc)}); write one `question_id: answer` per line "
+            f"(`rai-audit exercise start {name}` writes a template)."
         ) from None
     if raw is None or raw == {}:  # an empty file: most likely the wrong one, or unsaved
         raise AuditError(

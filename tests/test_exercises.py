@@ -533,3 +533,12 @@ def test_start_where_nothing_can_be_written_exits_2(tmp_path):
     blocked.write_text("not a folder")
     done = runner.invoke(app, ["exercise", "start", "proxy", "--dir", str(blocked / "inside")])
     assert done.exit_code == 2 and "Cannot create" in done.output, done.output
+
+
+def test_check_names_the_encoding_of_an_answers_file_saved_as_utf16(tmp_path):
+    """A Windows editor's UTF-16 file is named as such, not called unreadable YAML."""
+    path = tmp_path / "answers.yaml"
+    path.write_text("label_gap: 0.1\n", encoding="utf-16")
+    done = runner.invoke(app, ["exercise", "check", "label_bias", str(path)])
+    assert done.exit_code == 2, done.output
+    assert "UTF-16" in done.output and "UTF-8" in done.output
