@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SEXES = ("female", "male")
-AGE_GROUPS = ("under 40", "40 and over")
+from audit.datasets.synthetic import AGE_GROUPS, SEXES
 
 
 def make_decision_log(
@@ -80,7 +79,6 @@ def make_decision_log(
     score = (1 / (1 + np.exp(-log_odds))).round(4)  # as logged; decisions read the same
     frame = pd.DataFrame(
         {
-            "decision_id": np.arange(1, n_rows + 1),
             "decided_at": decided_at,
             "sex": np.where(female, SEXES[0], SEXES[1]),
             "age_group": np.where(older, AGE_GROUPS[1], AGE_GROUPS[0]),
@@ -90,4 +88,6 @@ def make_decision_log(
         }
     )
     order = np.argsort(frame["decided_at"].to_numpy(), kind="stable")
-    return frame.iloc[order].reset_index(drop=True).assign(decision_id=np.arange(1, n_rows + 1))
+    frame = frame.iloc[order].reset_index(drop=True)
+    frame.insert(0, "decision_id", np.arange(1, n_rows + 1))  # numbered in time order
+    return frame
