@@ -59,13 +59,11 @@ def _run_stages(config: AuditConfig, progress: Progress | None) -> AuditResult:
 
     checklist = prepare_checklist(config)  # read and validate the answers before any work
     engine, engine_why = choose_engine(config)
-    if engine == "duckdb":
-        result = duckdb_result(config, timed, timings, engine_why, _rows_shown(progress))
-        return _completed(result, config, checklist, None, timed).with_read_from(
-            {config.shown_path(config.data.path): str(Path(config.data.path).absolute())}
-        )
-    if engine == "spark":
-        result = spark_result(config, timed, timings, engine_why)
+    if engine in ("duckdb", "spark"):  # the rows never in pandas: a count table
+        if engine == "duckdb":
+            result = duckdb_result(config, timed, timings, engine_why, _rows_shown(progress))
+        else:
+            result = spark_result(config, timed, timings, engine_why)
         path = config.data.path if config.frame is None else None
         read_from = {}  # a file is checked again by `rai-audit verify`; a folder is not
         if path is not None and Path(path).is_file():

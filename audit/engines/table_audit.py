@@ -268,29 +268,26 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
                 f"{source.types[column]}). Give a column of numbers."
             )
         extra["__decision"] = f"CAST({q_column} {op} {threshold!r} AS TINYINT)"
-        missing_decisions = f"{q_column} IS NULL OR {source.not_finite(q_column)}"
+        # Scores oriented as the in-memory engine keeps them (higher = positive), binned
+        # by the same arithmetic (audit.metrics.score_cells.Binning); one scan for the
+        # unusable values and the range.
+        oriented = f"(-{q_column})" if op == "<=" else q_column
+        unusable = f"{q_column} IS NULL OR {source.not_finite(q_column)}"
+        bad, low, high = source.query(
+            f"SELECT count(*) FILTER (WHERE {unusable}), min({oriented}), max({oriented}) "
+            f"FROM {source.view} WHERE {target_present}"
+        ).iloc[0]
     else:
         keys.append(column)
-        missing_decisions = f"{q_column} IS NULL"
-    bad = int(
-        source.scalar(
-            f"SELECT count(*) FROM {source.view} WHERE {target_present} AND ({missing_decisions})"
-        )
-    )
-    if bad:
+        bad = stats.loc[stats["column"] == column, "missing"].iloc[0]  # counted by profile()
+    if int(bad):
         raise AuditError(
-            f"Column '{column}' has {bad} missing or infinite values; every audited row needs "
-            "a prediction. Fill or drop those rows first."
+            f"Column '{column}' has {int(bad)} missing or infinite values; every audited row "
+            "needs a prediction. Fill or drop those rows first."
         )
     measures: dict[str, str] = {}
     binning = None
     if predictions.score_column:
-        # Scores oriented as the in-memory engine keeps them (higher = positive), binned
-        # by the same arithmetic (audit.metrics.score_cells.Binning).
-        oriented = f"(-{q_column})" if op == "<=" else q_column
-        low, high = source.query(
-            f"SELECT min({oriented}), max({oriented}) FROM {source.view} WHERE {target_present}"
-        ).iloc[0]
         binning = Binning.of(
             float(low), float(high), HISTOGRAM_BINS, config.fairness.calibration_bins
         )
