@@ -20,6 +20,7 @@ The source is a :class:`~audit.engines.duckdb_source.DuckSource` or a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -45,9 +46,9 @@ from audit.engines.table_windows import TIME_KEY, WINDOW, monitor_table, plan_ta
 from audit.errors import AuditError
 from audit.metrics import measure_table
 from audit.metrics.association import proxy_associations
-from audit.metrics.counts import confusion_table, fine_rows
-from audit.metrics.fairness import FineTable
-from audit.metrics.groups import encode_sensitive, group_labels
+from audit.metrics.counts import fine_rows
+from audit.metrics.fairness import grouped_count_table
+from audit.metrics.groups import group_labels
 from audit.metrics.rowwise import EPS
 from audit.metrics.score_cells import HISTOGRAM_BINS, Binning, ScoreCells
 from audit.monitoring.stage import check_time_setting
@@ -336,9 +337,8 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
             f"{source.engine} engine groups them. Give the bin edges (fairness.bins.COL.edges), "
             "or use --engine memory."
         )
-    codes = encode_sensitive(rows[cfg.sensitive], bins, config.fairness.missing)
     n = rows["n"].to_numpy(dtype=np.float64)
-    present, counts, _ = confusion_table(codes, y, y_pred, row_counts=n)
+    table = grouped_count_table(rows[cfg.sensitive], y, y_pred, n, config.fairness)
     cells = None
     if binning is not None:
         loss = np.zeros(len(rows))
@@ -347,7 +347,7 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
         sums = np.column_stack([n, rows["__sum"], rows["__square"], loss]).astype(np.float64)
         cells = ScoreCells.build(
             binning,
-            fine_rows(codes, present),
+            fine_rows(table.codes, table.present),
             y.astype(np.int64),
             rows["cal_bin"].to_numpy(dtype=np.int64),
             rows["hist_bin"].to_numpy(dtype=np.int64),
@@ -364,13 +364,13 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
     }
     evaluated = int(n.sum())
     return {
-        "table": FineTable(codes, present, counts, scores=cells),
-        "scores": _overall_scores(cells, len(present)),
+        "table": replace(table, scores=cells),
+        "scores": _overall_scores(cells, len(table.present)),
         "n_file": n_file,
         "n_rows": evaluated,
         "without_target": without_target,
         "positive": positive,
-        "positives": int(counts[:, 2:].sum()),
+        "positives": int(table.counts[:, 2:].sum()),
         "profile": stats,
         "types": source.types,
         "group_sizes": group_sizes,

@@ -32,9 +32,7 @@ import pandas as pd
 from audit.config import AuditConfig
 from audit.errors import AuditError
 from audit.metrics import measure_table
-from audit.metrics.counts import confusion_table
-from audit.metrics.fairness import FineTable
-from audit.metrics.groups import encode_sensitive
+from audit.metrics.fairness import grouped_count_table
 from audit.monitoring.stage import over_time, watched_disparities
 from audit.monitoring.windows import (
     SETTING,
@@ -146,20 +144,16 @@ def monitor_table(
 ) -> dict[str, Any]:
     """The ``monitoring`` section from the grouped rows (with their ``__window``), their
     encoded labels ``y`` and decisions ``y_pred``."""
-    cfg = config.data
-    bins = {name: spec.model_dump(exclude_none=True) for name, spec in config.fairness.bins.items()}
     window = rows[WINDOW].to_numpy()
     watched = watched_disparities(config)
     measured = []
     for i in range(len(windows.labels)):
-        mine = window == i
-        part = rows.loc[mine, cfg.sensitive].reset_index(drop=True)
-        codes = encode_sensitive(part, bins, config.fairness.missing)
+        mine = window == i  # each window encoded from its own rows, as in memory
         n = rows.loc[mine, "n"].to_numpy(dtype=np.float64)
-        present, counts, _ = confusion_table(codes, y[mine], y_pred[mine], row_counts=n)
+        sensitive = rows.loc[mine, config.data.sensitive]
         measured.append(
             measure_table(
-                FineTable(codes, present, counts),
+                grouped_count_table(sensitive, y[mine], y_pred[mine], n, config.fairness),
                 config.fairness,
                 config.policy,
                 seed=config.seed,

@@ -169,8 +169,7 @@ def fairness_by_feature(
         ``definition``, ...).
     """
     n_rows = len(y_true)
-    bins = {name: spec.model_dump(exclude_none=True) for name, spec in settings.bins.items()}
-    codes = encode_sensitive(sensitive, bins, settings.missing)
+    codes = sensitive_codes(sensitive, settings)
     if task == "classification":
         present, fine_counts, fine_weighted = confusion_table(
             codes, y_true, y_pred, sample_weight, decision_probability=decision_probability
@@ -213,6 +212,26 @@ class _Rows:
     values: np.ndarray | None  # scores (classification) or predictions (regression)
     sample_weight: np.ndarray | None
     decision_probability: np.ndarray | None
+
+
+def sensitive_codes(sensitive: pd.DataFrame, settings: FairnessConfig) -> SensitiveCodes:
+    """The sensitive columns encoded with the ``fairness:`` bins and missing-value rule."""
+    bins = {name: spec.model_dump(exclude_none=True) for name, spec in settings.bins.items()}
+    return encode_sensitive(sensitive, bins, settings.missing)
+
+
+def grouped_count_table(
+    sensitive: pd.DataFrame,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    counts: np.ndarray,
+    settings: FairnessConfig,
+) -> FineTable:
+    """The finest count table of grouped rows, each standing for ``counts`` rows (what an
+    engine without the rows, DuckDB or Spark, gets from its GROUP BY)."""
+    codes = sensitive_codes(sensitive.reset_index(drop=True), settings)
+    present, table, _ = confusion_table(codes, y_true, y_pred, row_counts=counts)
+    return FineTable(codes, present, table)
 
 
 def fairness_from_table(

@@ -145,22 +145,18 @@ def merge_figures(first: dict[str, Any], second: dict[str, Any]) -> dict[str, An
     return merged if first or second else {}
 
 
-def _variant_figures(
-    explanations: dict[str, Any], z: float, per_group: bool = True
-) -> dict[str, Any]:
-    figures: dict[str, Any] = {
+def _variant_figures(explanations: dict[str, Any], z: float) -> dict[str, Any]:
+    return {
         "disparity": {
             entry["sensitive"]: disparity_bars(entry, explanations, z)
             for entry in explanations["disparity"]
             if entry["largest"] is not None
-        }
-    }
-    if per_group:
-        figures["by_group"] = {
+        },
+        "by_group": {
             entry["sensitive"]: group_importance(entry, explanations)
             for entry in explanations["by_group"]
-        }
-    return figures
+        },
+    }
 
 
 def _space(explanations: dict[str, Any]) -> str:
