@@ -493,10 +493,11 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
             "Add them to the data, or give the model trained on the data's columns."
         )
     X_test = models.as_model_input(data.frame.iloc[plan.evaluated], columns)
+    info.update(input_columns=columns, evaluated_on=plan.why)
     if config.data.task == "regression":
-        return _regressed(config, data, plan, model, X_test, info, columns, source)
+        return _regressed(config, data, plan, model, X_test, info, source)
     if config.data.task == "multiclass":
-        return _classified(config, data, plan, model, X_test, info, columns, source)
+        return _classified(config, data, plan, model, X_test, info, source)
     output = model_output(model, data.positive_label, source)
     rule = default_rule(output, config.model.threshold)
     y_pred, scores = _applied(config, source, lambda: model_decisions(model, X_test, output, rule))
@@ -508,13 +509,11 @@ def evaluate(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
             "expected rates, computed exactly from each row's probability of a positive decision"
         }
     info.update(
-        input_columns=columns,
         output=output.kind,
         classes=[multiclass.plain(c) for c in output.classes],
         positive_class=multiclass.plain(output.positive_class),
         threshold=rule.threshold,
         decision_rule=decision_rule,
-        evaluated_on=plan.why,
     )
     return _model_evaluation(
         config,
@@ -576,7 +575,6 @@ def _regressed(
     model: Any,
     X_test: pd.DataFrame,
     info: dict[str, Any],
-    columns: list[str],
     source: str,
 ) -> Evaluation:
     """A regressor's numeric predictions on the evaluated rows (``data.task: regression``)."""
@@ -590,11 +588,9 @@ def _regressed(
     y_pred = _numeric(pd.Series(raw.ravel()), "predict()", f"{source}'s output", "")
     info.update(
         task="regression",
-        input_columns=columns,
         output="prediction",
         threshold=None,
         decision_rule={"text": "the regressor's numeric prediction (predict())"},
-        evaluated_on=plan.why,
     )
     return _model_evaluation(
         config,
@@ -615,7 +611,6 @@ def _classified(
     model: Any,
     X_test: pd.DataFrame,
     info: dict[str, Any],
-    columns: list[str],
     source: str,
 ) -> Evaluation:
     """A multiclass model's predicted classes (codes) and, when it gives them, the
@@ -628,12 +623,10 @@ def _classified(
     )
     info.update(
         task="multiclass",
-        input_columns=columns,
         output="labels" if proba is None else "probability",
         classes=[multiclass.plain(c) for c in np.asarray(model.classes_).tolist()],
         threshold=None,
         decision_rule={"text": "the model's predicted class (predict()): its most likely class"},
-        evaluated_on=plan.why,
     )
     return _model_evaluation(
         config,
