@@ -7,11 +7,17 @@ lays the annex out while this one does the main body. The annex's figures are dr
 shared out between the two processes (each takes the next figure not yet taken), so that
 its layout starts as early as it can; the HTML, which keeps everything, is written here
 with every figure while the annex is laid out.
+
+Rendering makes millions of short-lived objects (WeasyPrint's boxes, matplotlib's artists):
+with Python's default thresholds the cyclic garbage collector ran so often that it took a
+quarter of the PDF layout time. It runs less often while a report is made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -21,6 +27,7 @@ from audit.report.pdf import render_pdf
 from audit.report.render import (
     annex_figure_jobs,
     assemble_annex_figures,
+    compile_templates,
     figures,
     merged_figures,
     render_html,
@@ -38,7 +45,33 @@ def render_report(
 ) -> dict[str, bytes]:
     """The report's files (name -> bytes) in ``formats`` (html, pdf) from a result's plain
     data; ``attachments`` (name -> bytes) are embedded in report.pdf."""
-    formats = set(formats)
+    with fewer_collections():
+        return _render(result, set(formats), detail, attachments, say)
+
+
+# Young objects collected every 50,000 allocations rather than 700: measured on the demo's
+# annex, the layout took 3.2 s instead of 4.1 s, and the peak memory did not move.
+RENDER_GC_THRESHOLDS = (50_000, 50, 50)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's garbage collector at RENDER_GC_THRESHOLDS inside the block."""
+    before = gc.get_threshold()
+    gc.set_threshold(*RENDER_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _render(
+    result: dict[str, Any],
+    formats: set[str],
+    detail: str | None,
+    attachments: dict[str, bytes] | None,
+    say: Callable[[str], None],
+) -> dict[str, bytes]:
     level = report_detail(result, detail)
     if "pdf" in formats and level == "standard":
         say("Rendering report and annex")
@@ -96,6 +129,9 @@ def _annex_process(
     shared: SharedJobs,
 ) -> None:
     """The second process: its share of the annex's figures, then the annex's PDF."""
+    # Compiling the templates first lets the other process draw more of the figures
+    # meanwhile; it compiles its own when it writes the main body.
+    compile_templates()
     drawn = _draw(jobs, shared)
     # Receive, then send: were both processes to send at once, each would wait for the
     # other to read (a pipe holds little).

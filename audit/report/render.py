@@ -15,7 +15,14 @@ from pathlib import PurePath
 from typing import Any
 
 import yaml
-from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BytecodeCache,
+    Environment,
+    FunctionLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from audit.report import fairness_plots, monitoring_plots, wrapping
@@ -33,7 +40,14 @@ from audit.report.glossary import glossary
 from audit.report.key_numbers import disparate_impact_shown, key_numbers
 from audit.report.mitigation_plots import tradeoff_chart
 from audit.report.tuning_plots import search_chart
-from audit.text import interval_text, number_text, p_value_text, printable
+from audit.text import (
+    data_value_text,
+    interval_text,
+    number_text,
+    p_value_text,
+    printable,
+    signed_text,
+)
 from audit.vocabulary.report import DEFAULT_DETAIL, REPORT_DETAILS, REPORT_FILES
 
 # Column names and group labels are shown at most this long in the report (see _finalizer).
@@ -136,9 +150,47 @@ def _finalizer(result: dict[str, Any]) -> Callable[[Any], Any]:
     return finalize
 
 
+class _CompiledTemplates(BytecodeCache):
+    """The templates' compiled code, kept for the life of the process.
+
+    Compiling the report's templates costs about 0.4 s, and each report makes new
+    environments (their finalizer knows the result's labels): without this, every one paid
+    it again. Jinja checks each entry against its template's source. Compiled code does not depend on the finalizer,
+    except for constant ``{{ "..." }}`` outputs, and no template prints a label as a constant.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[tuple[str, str], Any] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        bucket.code = self._code.get((bucket.key, bucket.checksum))
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[(bucket.key, bucket.checksum)] = bucket.code
+
+    def clear(self) -> None:
+        self._code.clear()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+def compile_templates() -> None:
+    """Compile every template now rather than when it is first used (the process that lays
+    the annex out does it while the other one draws: see audit/report/build.py)."""
+    env = environment()
+    root = resources.files(TEMPLATE_PACKAGE)
+    for folder in (root, root / "sections"):
+        prefix = "" if folder is root else "sections/"
+        for entry in folder.iterdir():
+            if entry.name.endswith(".j2"):
+                env.get_template(prefix + entry.name)
+
+
 def environment(result: dict[str, Any] | None = None) -> Environment:
     env = Environment(
         loader=FunctionLoader(_load_template),
+        bytecode_cache=COMPILED_TEMPLATES,
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -150,6 +202,8 @@ def environment(result: dict[str, Any] | None = None) -> Environment:
     env.filters["basename"] = lambda path: PurePath(str(path)).name
     env.filters["interval"] = interval_text
     env.filters["p_value"] = p_value_text
+    env.filters["signed"] = signed_text  # one formatter with the figures
+    env.filters["data_value"] = data_value_text
     env.filters["index_by"] = lambda items, key: {item[key]: item for item in items}
     env.globals["key_numbers"] = key_numbers
     env.globals["disparate_impact_shown"] = disparate_impact_shown
