@@ -203,6 +203,21 @@ def number_text(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def data_value_text(value: Any) -> str:
+    """A value from the data as the report shows it, in a table or a figure: whole numbers
+    with thousands separators (45,197), other numbers as they are, text unchanged."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return f"{value:,.6g}" if abs(value) >= 1000 else str(value)
+    return f"{int(value):,}"
+
+
+def signed_text(value: float, digits: int = 3) -> str:
+    """A contribution (a SHAP value, a share of a gap) with its sign: ``+0.153``, ``-1.730``."""
+    return f"{value:+.{digits}f}"
+
+
 def interval_text(ci: Any, digits: int = 3) -> str:
     """A confidence interval as text, ``[0.123, 0.456]``; an unbounded end is ``−∞`` / ``∞``;
     no interval gives "". The one formatter the terminal, JUnit and the report share."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from conftest import run_cli
 
@@ -162,3 +164,39 @@ def test_hostile_names_in_an_explained_model_are_text(tmp_path):
     html = (out / "report.html").read_text().replace("<wbr>", "")
     assert "<script>alert(3)" not in html and "<b>x</b>" not in html
     assert "&lt;script&gt;alert(3)&lt;/script&gt;" in html
+
+
+def test_a_case_prints_each_value_and_shap_value_alike_in_its_figure_and_table(
+    demo_result, monkeypatch
+):
+    """One number, one value (issue 12): the waterfall read 'income = 50,083' and -1.730
+    where the table beside it read 50083 and -1.7298."""
+    from audit.report import explain_plots
+
+    drawn = []
+    monkeypatch.setattr(explain_plots, "to_data_uri", lambda figure: drawn.append(figure) or "")
+    ex = demo_result["explanations"]
+    case = ex["cases"][0]
+    explain_plots.waterfall(case, ex)
+    axes = drawn[0].axes[0]
+    in_figure = {}  # feature -> (value text, SHAP text), from the labels and the bar ends
+    bars = sorted(axes.texts, key=lambda text: text.get_position()[1])
+    for label, bar in zip(axes.get_yticklabels(), bars, strict=True):
+        name, _, value = label.get_text().partition(" = ")
+        in_figure[name] = (value, bar.get_text().strip())
+    html = render_html(demo_result, figures(demo_result), detail="full").replace("<wbr>", "")
+    section = html[html.index(f'id="explanations-{case["id"]}"') :]
+    section = section[: section.index("</table>")]
+    in_table = {
+        name: (value, shap_text)
+        for name, value, shap_text in re.findall(
+            r"<tr><td><code>(.*?)</code></td><td>(.*?)</td><td class=\"num\">(.*?)</td></tr>",
+            section,
+        )
+    }
+    shown = {name: pair for name, pair in in_figure.items() if not name.endswith("features")}
+    assert len(shown) >= 5
+    for name, (value, shap_text) in shown.items():
+        assert in_table[name] == (value, shap_text), name
+        # and both are the result's numbers, to the digits shown
+        assert float(shap_text) == pytest.approx(case["shap"][name], abs=5e-4)

@@ -22,6 +22,7 @@ from matplotlib.legend import Legend
 from matplotlib.ticker import FixedLocator
 
 from audit.report import explain_plots, fairness_plots, mitigation_plots, plots
+from audit.text import data_value_text
 
 LONG = "applicant's self-reported ethnic background as recorded on the form"
 GROUPS = [f"{LONG} — group {i}" for i in range(12)]
@@ -278,7 +279,7 @@ def test_the_number_formatter_writes_thousands_and_units():
     for locs, expected in cases.items():
         formatter.set_locs(locs)
         assert [formatter(v) for v in locs] == expected
-    assert plots.value_text(45_197) == "45,197" and plots.value_text(0.158) == "0.158"
+    assert data_value_text(45_197) == "45,197" and data_value_text(0.158) == "0.158"
 
 
 @pytest.mark.parametrize("regression", [False, True])

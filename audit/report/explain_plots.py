@@ -26,8 +26,8 @@ from audit.report.plots import (
     shorten,
     shorten_all,
     to_data_uri,
-    value_text,
 )
+from audit.text import data_value_text, signed_text
 
 POSITIVE, NEGATIVE = "#D55E00", "#0072B2"
 LOW_HIGH = LinearSegmentedColormap.from_list("low_high", [NEGATIVE, "#d9d9d9", POSITIVE])
@@ -372,7 +372,7 @@ def disparity_bars(entry: dict[str, Any], explanations: dict[str, Any], z: float
             axes.text(
                 end,
                 yy,
-                f" {value:+.3f} ",
+                f" {signed_text(value)} ",
                 va="center",
                 fontsize=7,
                 ha="left" if value >= 0 else "right",
@@ -408,7 +408,7 @@ def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
     names_shown = dict(zip(shown, shorten_all(shown, 22), strict=True))
     for name in reversed(shown):
         value = case["values"].get(name)
-        shown_value = "missing" if value is None else shorten(value_text(value), 16)
+        shown_value = "missing" if value is None else shorten(data_value_text(value), 16)
         steps.append((f"{names_shown[name]} = {shown_value}", shap_values[name]))
     # Narrow: the PDF shows it beside the case's table, in 58% of the page's width.
     figure, axes = plt.subplots(figsize=(4.6, 0.3 * len(steps) + 1.2))
@@ -421,7 +421,7 @@ def waterfall(case: dict[str, Any], explanations: dict[str, Any]) -> str:
             axes.text(
                 position + value,
                 y,
-                f" {value:+.3f} ",
+                f" {signed_text(value)} ",
                 va="center",
                 fontsize=7,
                 ha="left" if value >= 0 else "right",

@@ -100,15 +100,6 @@ def number_text(value: float, scale: float = 1.0, suffix: str = "", decimals: in
     return text.replace("-", MINUS) + (suffix if text.strip("0.,") else "")
 
 
-def value_text(value: Any) -> str:
-    """A value from the data as a label: whole numbers with thousands separators (45,197)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        return f"{value:,.6g}" if abs(value) >= 1000 else str(value)
-    return f"{int(value):,}"
-
-
 def readable_axes(axes: plt.Axes, max_ticks: int = MAX_TICKS) -> None:
     """Numbered axes of ``axes``: at most ``max_ticks`` ticks, labelled by NumberFormatter.
 
