@@ -4,6 +4,7 @@ the second process' errors reach the caller, which never leaves it running."""
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 
@@ -81,3 +82,11 @@ def test_standard_report_has_every_figure_as_drawn_in_one_go(demo_result, forked
     assert len(cases) > 2
     for case in cases:
         assert f'alt="Waterfall plot of the SHAP values of {case["id"]}"' in expected
+
+
+def test_the_collector_thresholds_are_raised_while_rendering_and_restored_after_an_error():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), build.fewer_collections():
+        assert gc.get_threshold() == build.RENDER_GC_THRESHOLDS
+        raise RuntimeError("a failed render")
+    assert gc.get_threshold() == before
