@@ -223,6 +223,15 @@ def _table_result(
     }
 
 
+def _refuse_missing(column: str, missing: int) -> None:
+    """The in-memory engine's refusal of an audited row without a prediction."""
+    if missing:
+        raise AuditError(
+            f"Column '{column}' has {missing} missing values; every audited row needs a "
+            "prediction. Fill or drop those rows first."
+        )
+
+
 def _no_model(config: AuditConfig) -> dict[str, Any]:
     """The explanations section of a predictions-only audit that declares no model inputs
     (the table engines run only those): no model, no inputs to check for proxies."""
@@ -268,10 +277,12 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
         if not predictions.score_column:
             extra[TIME_KEY] = time_key
     keys = [*cfg.sensitive, target]
+    nulls = int(stats.loc[stats["column"] == column, "missing"].iloc[0])  # counted by profile()
     if predictions.score_column:
         threshold = float(predictions.threshold)  # type: ignore[arg-type]
         op = "<=" if predictions.score_direction == "lower_is_positive" else ">="
         if not source.is_numeric(column):
+            _refuse_missing(column, nulls)  # as in memory: missing values first
             raise AuditError(
                 f"Score column '{printable(column)}' must be numeric (found "
                 f"{source.types[column]}). Give a column of numbers."
@@ -279,26 +290,31 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
         extra["__decision"] = f"CAST({q_column} {op} {threshold!r} AS TINYINT)"
         # Scores oriented as the in-memory engine keeps them (higher = positive), binned
         # by the same arithmetic (audit.metrics.score_cells.Binning); one scan for the
-        # unusable values and the range.
+        # unusable values and the range. NaN is missing, as pandas reads it.
         oriented = f"(-{q_column})" if op == "<=" else q_column
-        unusable = f"{q_column} IS NULL OR {source.not_finite(q_column)}"
+        nan = f"isnan(CAST({q_column} AS DOUBLE))"
+        unusable = {"nan": nan, "infinite": f"{source.not_finite(q_column)} AND NOT {nan}"}
         if windows is None:
-            bad, low, high = source.query(
-                f"SELECT count(*) FILTER (WHERE {unusable}), min({oriented}), max({oriented}) "
+            counted = ", ".join(f"count(*) FILTER (WHERE {c}) AS {k}" for k, c in unusable.items())
+            scanned = source.query(
+                f"SELECT {counted}, min({oriented}) AS low, max({oriented}) AS high "
                 f"FROM {source.view} WHERE {target_present}"
             ).iloc[0]
+            bad = {k: int(scanned[k]) for k in unusable}
+            low, high = scanned["low"], scanned["high"]
         else:  # the same scan, grouped by time key: each window's range too
             bad, low, high, spans = window_score_ranges(
                 source, time_key, time_keys, oriented, unusable, target_present
             )
+        _refuse_missing(column, nulls + bad["nan"])
+        if bad["infinite"]:
+            raise AuditError(
+                f"Score column '{printable(column)}' holds infinite values. Give finite "
+                "numbers only."
+            )
     else:
         keys.append(column)
-        bad = stats.loc[stats["column"] == column, "missing"].iloc[0]  # counted by profile()
-    if int(bad):
-        raise AuditError(
-            f"Column '{column}' has {int(bad)} missing or infinite values; every audited row "
-            "needs a prediction. Fill or drop those rows first."
-        )
+        _refuse_missing(column, nulls)
     measures: dict[str, str] = {}
     binning = None
     binnings = None  # each window's, with a score and windows

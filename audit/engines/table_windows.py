@@ -138,22 +138,27 @@ def plan_table_windows(
 
 
 def window_score_ranges(
-    source: Any, key: str, keys: pd.DataFrame, oriented: str, unusable: str, where: str
-) -> tuple[int, float, float, list[tuple[float, float]]]:
-    """In one scan of the rows ``where`` holds: how many have an ``unusable`` score, the
-    (``oriented``) scores' smallest and largest value, and each window's."""
+    source: Any,
+    key: str,
+    keys: pd.DataFrame,
+    oriented: str,
+    counted: dict[str, str],
+    where: str,
+) -> tuple[dict[str, int], float, float, list[tuple[float, float]]]:
+    """In one scan of the rows ``where`` holds: how many meet each of the ``counted``
+    conditions (SQL, by name), the (``oriented``) scores' smallest and largest value, and
+    each window's (meaningless when some scores are unusable: the caller refuses them)."""
+    counts = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in counted.items())
     ranges = source.query(
-        f"SELECT CAST({key} AS {source.text_type}) AS {TIME_TEXT}, "
-        f"count(*) FILTER (WHERE {unusable}) AS bad, min({oriented}) AS low, "
-        f"max({oriented}) AS high FROM {source.view} WHERE {where} GROUP BY 1"
+        f"SELECT CAST({key} AS {source.text_type}) AS {TIME_TEXT}, {counts}, "
+        f"min({oriented}) AS low, max({oriented}) AS high FROM {source.view} "
+        f"WHERE {where} GROUP BY 1"
     )
     window = ranges[TIME_TEXT].map(pd.Series(keys[WINDOW].to_numpy(), index=keys[TIME_TEXT]))
     per = ranges.groupby(window.to_numpy()).agg(low=("low", "min"), high=("high", "max"))
-    bad = int(ranges["bad"].sum())
-    if bad:  # the ranges of unusable scores mean nothing; the caller refuses them
-        return bad, np.nan, np.nan, []
     spans = [(float(lo), float(hi)) for lo, hi in zip(per["low"], per["high"], strict=True)]
-    return 0, float(ranges["low"].min()), float(ranges["high"].max()), spans
+    found = {name: int(ranges[name].sum()) for name in counted}
+    return found, float(ranges["low"].min()), float(ranges["high"].max()), spans
 
 
 def window_relation(
