@@ -9,8 +9,9 @@ per distinct combination, with its count), so the finest count table, and everyt
 computed from it (rates, disparities, bootstrap intervals, verdicts), is the in-memory
 engine's, number for number.
 
-Fairness over time: the time key (the time column, or its day) is one more GROUP BY key,
-and each window's grouped rows give that window's table (:mod:`audit.engines.table_windows`).
+Fairness over time: the time key (the time column, or its day) is one more GROUP BY key —
+with a score column, the window itself and the score's bin in it — and each window's
+grouped rows give that window's table (:mod:`audit.engines.table_windows`).
 
 Checks that need the rows themselves are skipped and say so (:data:`SKIPPED_CHECKS`).
 
