@@ -178,10 +178,11 @@ def window_relation(
     )
     name = source.add_view(table)
     q = source.quote
-    joined = ", ".join(f"m.{q(c)}" for c in _JOINED.values() if c != _JOINED["time"])
+    # Aliases no data column is likely to be named (a table's name can stand for its row).
+    joined = ", ".join(f"__rai_w.{q(c)}" for c in _JOINED.values() if c != _JOINED["time"])
     relation = (
-        f"(SELECT s.*, {joined} FROM {source.view} AS s JOIN {name} AS m "
-        f"ON CAST({key} AS {source.text_type}) = m.{q(_JOINED['time'])}) AS t"
+        f"(SELECT __rai_d.*, {joined} FROM {source.view} AS __rai_d JOIN {name} AS __rai_w "
+        f"ON CAST({key} AS {source.text_type}) = __rai_w.{q(_JOINED['time'])}) AS __rai_t"
     )
     bins = binnings[0].sql(oriented, low=q(_JOINED["low"]), scale=q(_JOINED["scale"]))
     return relation, {WINDOW: q(_JOINED["window"]), WINDOW_BIN: bins["hist_bin"]}
