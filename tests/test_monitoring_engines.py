@@ -6,6 +6,11 @@ start and end, metrics, watched disparities with intervals, verdicts, the trend 
 alerts must agree to 1e-12; the planted drift (women's scores pushed down in 2024-04) must
 alert in that month only; bad times must stop both engines (exit 2) with the same message.
 
+With a score column each window's score metrics (per-group ROC AUC, Brier, log loss,
+calibration error, their intervals and disparities) come from score cells binned over that
+window's own range, as in memory: compared on a log with an empty group in one window, a
+one-class group in another, a window of equal scores and one of scores beyond [0, 1].
+
 One Spark session (``local[1]``) serves the Spark tests, skipped when pyspark or Java is
 absent. Run with ``-n 0``.
 """
@@ -18,6 +23,8 @@ import pytest
 
 from audit.config import build_config
 from audit.datasets import make_decision_log
+from audit.datasets.synthetic import AGE_GROUPS
+from audit.engines.choice import AUTO_BYTES, choose_engine
 from audit.engines.spark_source import spark_missing
 from audit.errors import AuditError
 from audit.pipeline import run_audit
@@ -160,7 +167,7 @@ def test_bad_times_give_the_same_message_on_both_engines(tmp_path, log, change, 
     assert outputs[0] == outputs[1]
 
 
-def test_duckdb_refuses_zoned_times_and_score_windows(tmp_path, log):
+def test_duckdb_refuses_zoned_times(tmp_path, log):
     zoned = log.assign(decided_at=pd.to_datetime(log["decided_at"]).dt.tz_localize("Europe/Paris"))
     zoned.to_parquet(tmp_path / "zoned.parquet")
     with pytest.raises(AuditError, match="holds times with a time zone"):
@@ -168,12 +175,176 @@ def test_duckdb_refuses_zoned_times_and_score_windows(tmp_path, log):
     # In memory each time keeps its own clock: the months are the dates' months.
     memory = audit_file(tmp_path / "zoned.parquet", "memory")
     assert [w["label"] for w in memory["monitoring"]["windows"]][0] == "2024-01"
-    with pytest.raises(AuditError, match="time windows of a score column"):
-        audit_file(
-            tmp_path / "zoned.parquet",
-            "duckdb",
-            predictions={"score_column": "score", "threshold": 0.5},
-        )
+
+
+SCORE_POLICY = ["demographic_parity_difference <= 0.1", "roc_auc_difference <= 0.1"]
+# Rules on probabilities' metrics: not for a log with a window of scores beyond [0, 1].
+PROBABILITY_POLICY = [
+    *SCORE_POLICY,
+    "brier_difference <= 0.03",
+    "calibration_error_difference <= 0.1",
+]
+
+
+@pytest.fixture(scope="module")
+def scored_log() -> pd.DataFrame:
+    """Six months of scored decisions (4 decimals, as logged), with awkward windows:
+    2024-02 has no older applicant (an empty group), 2024-03's older applicants all repaid
+    (a one-class group: no ROC AUC), 2024-04's scores all 0.42 (every pair tied),
+    2024-05's scores times 1.5 (not probabilities in that window alone), and women's scores
+    drift down in 2024-06. Each row has a time of its own (to the minute), so N-rows
+    windows are cut alike."""
+    log = make_decision_log(4_800, months=6, drift_month=6, drift=1.5, seed=11)
+    month = log["decided_at"].str[:7]
+    older = log["age_group"] == AGE_GROUPS[1]
+    log.loc[(month == "2024-03") & older, "repaid"] = 1
+    log.loc[month == "2024-04", "score"] = 0.42
+    log.loc[month == "2024-05", "score"] = (log["score"] * 1.5).round(4)
+    log = log[~((month == "2024-02") & older)].reset_index(drop=True)
+    minutes = log.groupby("decided_at").cumcount()
+    log["decided_at"] = pd.to_datetime(log["decided_at"]) + pd.to_timedelta(minutes, unit="min")
+    return log
+
+
+@pytest.fixture(scope="module")
+def scored_files(scored_log, tmp_path_factory) -> dict[str, object]:
+    """The scored log as CSV (times as text) and Parquet (a timestamp column); and as
+    Parquet without 2024-05, every score a probability ("probabilities")."""
+    folder = tmp_path_factory.mktemp("scored")
+    scored_log.to_csv(folder / "log.csv", index=False)
+    scored_log.to_parquet(folder / "log.parquet")
+    may = scored_log["decided_at"].dt.strftime("%Y-%m") == "2024-05"
+    scored_log[~may].to_parquet(folder / "probabilities.parquet")
+    return {
+        ".csv": folder / "log.csv",
+        ".parquet": folder / "log.parquet",
+        "probabilities": folder / "probabilities.parquet",
+    }
+
+
+def audit_scores(
+    path, engine: str, window: str, direction: str = "higher_is_positive", rules=None
+) -> dict:
+    return audit_file(
+        path,
+        engine,
+        window,
+        predictions={"score_column": "score", "threshold": 0.5, "score_direction": direction},
+        policy={"rules": SCORE_POLICY if rules is None else rules},
+    )
+
+
+def by_window(result: dict) -> dict[str, dict]:
+    """Each window's groups of ``feature``, by label: {window: {group: group entry}}."""
+    return {
+        w["label"]: {
+            entry["feature"]: {g["group"]: g for g in entry["groups"]} for entry in w["fairness"]
+        }
+        for w in result["monitoring"]["windows"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("suffix", "window", "direction"),
+    [
+        (".csv", "month", "higher_is_positive"),
+        (".csv", "week", "higher_is_positive"),
+        (".parquet", "month", "lower_is_positive"),  # negated: probabilities nowhere
+        (".parquet", "700-rows", "higher_is_positive"),
+        ("probabilities", "month", "higher_is_positive"),  # Brier, calibration watched
+    ],
+)
+def test_duckdb_score_windows_equal_memory(scored_files, scored_log, suffix, window, direction):
+    rules = PROBABILITY_POLICY if suffix == "probabilities" else SCORE_POLICY
+    memory = audit_scores(scored_files[suffix], "memory", window, direction, rules)
+    duck = audit_scores(scored_files[suffix], "duckdb", window, direction, rules)
+    assert duck["provenance"]["engine"] == "duckdb"
+    assert_same_monitoring(duck, memory)
+    watched = {m["metric"] for m in duck["monitoring"]["monitored"]}
+    assert {r.split()[0] for r in rules} == watched
+    if suffix == "probabilities":  # the drift in women's scores: calibration and Brier
+        alerted = {(a["window"], a["metric"]) for a in duck["monitoring"]["alerts"]}
+        assert ("2024-06", "calibration_error_difference") in alerted
+    if suffix == ".csv" and window == "month":
+        groups = by_window(duck)
+        months = scored_log["decided_at"].dt.strftime("%Y-%m")
+        assert list(groups["2024-02"]["age_group"]) == [AGE_GROUPS[0]]  # the empty group
+        assert groups["2024-03"]["age_group"][AGE_GROUPS[1]]["roc_auc"] is None  # one class
+        for group in groups["2024-04"]["sex"].values():  # every pair tied: AUC ½
+            assert group["roc_auc"] == pytest.approx(0.5, abs=1e-12)
+        for group in groups["2024-05"]["sex"].values():  # beyond [0, 1]: no Brier there
+            assert group["roc_auc"] is not None and group["brier"] is None
+        # A window's group against scikit-learn on its rows (scores with 4 decimals fall
+        # each in a bin of its own, so the histogram AUC is exact).
+        from sklearn.metrics import brier_score_loss, roc_auc_score
+
+        for month in ("2024-01", "2024-06"):
+            for sex, group in groups[month]["sex"].items():
+                rows = scored_log[(months == month) & (scored_log["sex"] == sex)]
+                expected = roc_auc_score(rows["repaid"], rows["score"])
+                assert group["roc_auc"] == pytest.approx(expected, abs=1e-12)
+                expected = brier_score_loss(rows["repaid"], rows["score"])
+                assert group["brier"] == pytest.approx(expected, abs=1e-12)
+    if window == "700-rows":  # some block lies inside 2024-04: all its scores equal
+        labels = {w["label"]: w for w in duck["monitoring"]["windows"]}
+        assert any(w["start"][:7] == w["end"][:7] == "2024-04" for w in labels.values())
+
+
+def test_probability_rules_on_a_window_beyond_0_1_refused_alike(scored_files):
+    messages = []
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(AuditError, match="this audit does not compute brier_difference") as e:
+            audit_scores(scored_files[".parquet"], engine, "month", rules=PROBABILITY_POLICY)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+
+
+def test_auto_picks_duckdb_for_a_big_scored_log_with_windows(tmp_path):
+    big = tmp_path / "big.parquet"
+    with big.open("wb") as handle:  # only the size on disk decides
+        handle.truncate(AUTO_BYTES["parquet"] * 4)
+    config = build_config(
+        None,
+        {
+            "data": {"path": big, "target": "repaid", "sensitive": ["sex"]},
+            "predictions": {"score_column": "score", "threshold": 0.5},
+            "monitoring": {"time_column": "decided_at", "window": "month"},
+        },
+    )
+    assert choose_engine(config)[0] == "duckdb"
+    asked = build_config(None, {**config.to_dict(), "engine": "duckdb"})
+    assert choose_engine(asked) == ("duckdb", "asked for (engine: duckdb)")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "scores", "message"),
+    [
+        (".csv", {3: None, 8: None}, "Column 'score' has 2 missing values"),
+        (".parquet", {3: np.nan, 8: None, 9: np.nan}, "Column 'score' has 3 missing values"),
+        (".parquet", {5: np.inf, 6: -np.inf}, "Score column 'score' holds infinite values"),
+        (".parquet", {5: np.inf, 6: np.nan}, "Column 'score' has 1 missing values"),
+    ],
+)
+def test_unusable_scores_give_the_memory_message(scored_log, tmp_path, suffix, scores, message):
+    frame = scored_log.head(600).copy()
+    for row, value in scores.items():
+        frame.loc[row, "score"] = value
+    path = tmp_path / f"log{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    outputs = []
+    for engine in ("memory", "duckdb"):
+        out = tmp_path / engine
+        result = run_cli(
+            "run", "--data", path, "--target", "repaid", "--sensitive", "sex",
+            "--score-column", "score", "--threshold", "0.5", "--out", out, "-f", "json",
+            "--quiet", "--time-column", "decided_at", "--engine", engine,
+        )  # fmt: skip
+        assert result.exit_code == 2, result.output
+        assert message in result.output and "Traceback" not in result.output
+        assert not (out / "results.json").exists()
+        # The error line (in memory the quality checks warn of infinite values first).
+        outputs.append([line for line in result.output.splitlines() if "Error:" in line])
+    assert len(outputs[0]) == 1 and outputs[0] == outputs[1]
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +376,16 @@ def test_spark_windows_equal_memory(spark, files, suffix):
     assert_same_monitoring(on_spark, memory)
     month = audit_file(files[suffix], "spark")
     assert {a["window"] for a in month["monitoring"]["alerts"]} == {DRIFT_MONTH}
+
+
+@pytest.mark.parametrize(("suffix", "window"), [(".csv", "week"), (".parquet", "700-rows")])
+@pytest.mark.slow  # starts Spark (see test_engine_spark.py)
+def test_spark_score_windows_equal_memory(spark, scored_files, suffix, window):
+    memory = audit_scores(scored_files[suffix], "memory", window)
+    on_spark = audit_scores(scored_files[suffix], "spark", window)
+    assert on_spark["provenance"]["engine"] == "spark"
+    assert_same_monitoring(on_spark, memory)
+    assert on_spark["monitoring"]["alerts"]
 
 
 @pytest.mark.slow  # starts Spark (see test_engine_spark.py)

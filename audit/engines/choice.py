@@ -54,10 +54,6 @@ def rows_obstacle(config: AuditConfig) -> str | None:
         return "it is weighted (fairness.weight_column): its intervals resample rows"
     if config.split.column:
         return "it evaluates the rows a split column marks (split.column)"
-    if config.monitoring.time_column is not None and config.predictions.score_column:
-        # Each window's score histograms would need the window's own score range (as the
-        # in-memory engine bins each window); the windows of decisions are counted in SQL.
-        return "it audits time windows of a score column (monitoring.time_column with a score)"
     if config.compliance.rules:
         return "its compliance tables (compliance.rules) read the rows"
     if config.data.features:

@@ -14,6 +14,7 @@ identical.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,13 @@ class DuckSource:
 
     def scalar(self, sql: str) -> Any:
         return self.query(sql).iloc[0, 0]
+
+    def add_view(self, frame: pd.DataFrame) -> str:
+        """A small table from Python (e.g. each time key's window), as a view of its own
+        that queries can join to the data; its name."""
+        name = f"rai_audit_{uuid.uuid4().hex}"
+        self.connection.register(name, frame)
+        return name
 
 
 def _address_space_left() -> int | None:
@@ -252,18 +260,20 @@ def grouped(
     extra: dict[str, str] | None = None,
     measures: dict[str, str] | None = None,
     where: str | None = None,
+    relation: str | None = None,
 ) -> pd.DataFrame:
     """One row per distinct combination of ``keys`` (and computed ``extra`` keys), with
     ``n`` (its rows) and any other ``measures`` (SQL aggregates) — the only rows that ever
-    reach Python. Text holding only True/False becomes booleans and nullable columns plain
-    numpy ones, as the in-memory loader has them."""
+    reach Python. ``relation`` (SQL) is read instead of the data's view, e.g. the data
+    joined to a table of :meth:`DuckSource.add_view`. Text holding only True/False becomes
+    booleans and nullable columns plain numpy ones, as the in-memory loader has them."""
     quote = source.quote
     select = [quote(k) for k in keys]
     select += [f"{sql} AS {quote(name)}" for name, sql in (extra or {}).items()]
     aggregates = ["count(*) AS __n"]
     aggregates += [f"{sql} AS {quote(name)}" for name, sql in (measures or {}).items()]
     group = ", ".join(str(i + 1) for i in range(len(select)))
-    sql = f"SELECT {', '.join(select + aggregates)} FROM {source.view}"
+    sql = f"SELECT {', '.join(select + aggregates)} FROM {relation or source.view}"
     if where:
         sql += f" WHERE {where}"
     sql += f" GROUP BY {group}" if group else ""

@@ -74,6 +74,7 @@ class SparkSource:
     columns: list[str] = field(default_factory=list)
     types: dict[str, str] = field(default_factory=dict)
     stop_session: bool = False  # the session was started for this audit
+    added_views: list[str] = field(default_factory=list)  # by add_view, dropped on close
     engine = "Spark"
     text_type = "STRING"
 
@@ -131,6 +132,14 @@ class SparkSource:
     def scalar(self, sql: str) -> Any:
         return self.query(sql).iloc[0, 0]
 
+    def add_view(self, frame: pd.DataFrame) -> str:
+        """A small table from Python (e.g. each time key's window), as a temporary view
+        that queries can join to the data (dropped on close); its name."""
+        name = f"rai_audit_{uuid.uuid4().hex}"
+        self.session.createDataFrame(frame).createOrReplaceTempView(name)
+        self.added_views.append(name)
+        return name
+
     def shown(self, config: Any) -> str:
         return config.shown_path(self.path) if self.path is not None else IN_SPARK
 
@@ -149,7 +158,8 @@ class SparkSource:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def close(self) -> None:
-        self.session.catalog.dropTempView(self.view)
+        for name in [self.view, *self.added_views]:
+            self.session.catalog.dropTempView(name)
         if self.stop_session:
             self.session.stop()
 

@@ -9,8 +9,9 @@ per distinct combination, with its count), so the finest count table, and everyt
 computed from it (rates, disparities, bootstrap intervals, verdicts), is the in-memory
 engine's, number for number.
 
-Fairness over time: the time key (the time column, or its day) is one more GROUP BY key,
-and each window's grouped rows give that window's table (:mod:`audit.engines.table_windows`).
+Fairness over time: the time key (the time column, or its day) is one more GROUP BY key —
+with a score column, the window itself and the score's bin in it — and each window's
+grouped rows give that window's table (:mod:`audit.engines.table_windows`).
 
 Checks that need the rows themselves are skipped and say so (:data:`SKIPPED_CHECKS`).
 
@@ -42,15 +43,21 @@ from audit.engines.duckdb_source import (
     open_source,
     profile,
 )
-from audit.engines.table_windows import TIME_KEY, WINDOW, monitor_table, plan_table_windows
+from audit.engines.table_scores import grouped_cells, overall_scores, score_measures
+from audit.engines.table_windows import (
+    TIME_KEY,
+    WINDOW,
+    monitor_table,
+    plan_table_windows,
+    window_relation,
+    window_score_ranges,
+)
 from audit.errors import AuditError
 from audit.metrics import measure_table
 from audit.metrics.association import proxy_associations
-from audit.metrics.counts import fine_rows
 from audit.metrics.fairness import grouped_count_table
 from audit.metrics.groups import group_labels
-from audit.metrics.rowwise import EPS
-from audit.metrics.score_cells import HISTOGRAM_BINS, Binning, ScoreCells
+from audit.metrics.score_cells import HISTOGRAM_BINS, Binning
 from audit.monitoring.stage import check_time_setting
 from audit.quality.findings import Finding, QualityInput
 from audit.quality.runner import run_checks
@@ -217,6 +224,15 @@ def _table_result(
     }
 
 
+def _refuse_missing(column: str, missing: int) -> None:
+    """The in-memory engine's refusal of an audited row without a prediction."""
+    if missing:
+        raise AuditError(
+            f"Column '{column}' has {missing} missing values; every audited row needs a "
+            "prediction. Fill or drop those rows first."
+        )
+
+
 def _no_model(config: AuditConfig) -> dict[str, Any]:
     """The explanations section of a predictions-only audit that declares no model inputs
     (the table engines run only those): no model, no inputs to check for proxies."""
@@ -258,12 +274,16 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
     windows = None
     if config.monitoring.time_column is not None:  # a bad time stops here, before any work
         check_time_setting(config, header, source.path)
-        windows, extra[TIME_KEY], window_of = plan_table_windows(source, config, target_present)
+        windows, time_key, time_keys = plan_table_windows(source, config, target_present)
+        if not predictions.score_column:
+            extra[TIME_KEY] = time_key
     keys = [*cfg.sensitive, target]
+    nulls = int(stats.loc[stats["column"] == column, "missing"].iloc[0])  # counted by profile()
     if predictions.score_column:
         threshold = float(predictions.threshold)  # type: ignore[arg-type]
         op = "<=" if predictions.score_direction == "lower_is_positive" else ">="
         if not source.is_numeric(column):
+            _refuse_missing(column, nulls)  # as in memory: missing values first
             raise AuditError(
                 f"Score column '{printable(column)}' must be numeric (found "
                 f"{source.types[column]}). Give a column of numbers."
@@ -271,40 +291,53 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
         extra["__decision"] = f"CAST({q_column} {op} {threshold!r} AS TINYINT)"
         # Scores oriented as the in-memory engine keeps them (higher = positive), binned
         # by the same arithmetic (audit.metrics.score_cells.Binning); one scan for the
-        # unusable values and the range.
+        # unusable values and the range. NaN is missing, as pandas reads it.
         oriented = f"(-{q_column})" if op == "<=" else q_column
-        unusable = f"{q_column} IS NULL OR {source.not_finite(q_column)}"
-        bad, low, high = source.query(
-            f"SELECT count(*) FILTER (WHERE {unusable}), min({oriented}), max({oriented}) "
-            f"FROM {source.view} WHERE {target_present}"
-        ).iloc[0]
+        nan = f"isnan(CAST({q_column} AS DOUBLE))"
+        unusable = {"nan": nan, "infinite": f"{source.not_finite(q_column)} AND NOT {nan}"}
+        if windows is None:
+            counted = ", ".join(f"count(*) FILTER (WHERE {c}) AS {k}" for k, c in unusable.items())
+            scanned = source.query(
+                f"SELECT {counted}, min({oriented}) AS low, max({oriented}) AS high "
+                f"FROM {source.view} WHERE {target_present}"
+            ).iloc[0]
+            bad = {k: int(scanned[k]) for k in unusable}
+            low, high = scanned["low"], scanned["high"]
+        else:  # the same scan, grouped by time key: each window's range too
+            bad, low, high, spans = window_score_ranges(
+                source, time_key, time_keys, oriented, unusable, target_present
+            )
+        _refuse_missing(column, nulls + bad["nan"])
+        if bad["infinite"]:
+            raise AuditError(
+                f"Score column '{printable(column)}' holds infinite values. Give finite "
+                "numbers only."
+            )
     else:
         keys.append(column)
-        bad = stats.loc[stats["column"] == column, "missing"].iloc[0]  # counted by profile()
-    if int(bad):
-        raise AuditError(
-            f"Column '{column}' has {int(bad)} missing or infinite values; every audited row "
-            "needs a prediction. Fill or drop those rows first."
-        )
+        _refuse_missing(column, nulls)
     measures: dict[str, str] = {}
     binning = None
+    binnings = None  # each window's, with a score and windows
+    relation = None
     if predictions.score_column:
-        binning = Binning.of(
-            float(low), float(high), HISTOGRAM_BINS, config.fairness.calibration_bins
-        )
+        calibration_bins = config.fairness.calibration_bins
+        binning = Binning.of(float(low), float(high), HISTOGRAM_BINS, calibration_bins)
         extra.update(binning.sql(oriented))
-        clipped = f"greatest(least({oriented}, {float(1 - EPS)!r}), {float(EPS)!r})"
-        measures = {
-            "__sum": f"sum({oriented})",
-            "__square": f"sum({oriented} * {oriented})",
-            "__low": f"min({oriented})",
-            "__high": f"max({oriented})",
-        }
-        if binning.probabilities:
-            measures["__loss1"] = f"sum(-ln({clipped}))"
-            measures["__loss0"] = f"sum(-ln(1 - {clipped}))"
-    rows = grouped(source, list(dict.fromkeys(keys)), extra, measures, where=target_present)
-    if windows is not None:
+        measures = score_measures(oriented, binning.probabilities)
+        if windows is not None:
+            binnings = [Binning.of(a, b, HISTOGRAM_BINS, calibration_bins) for a, b in spans]
+            relation, by_window = window_relation(source, time_key, time_keys, binnings, oriented)
+            extra.update(by_window)
+            # A window within [0, 1] is calibrated and scored by log loss even when the
+            # whole is not: the calibration bins of probabilities, the losses of each row.
+            extra["cal_bin"] = Binning.of(0.0, 1.0, 1, calibration_bins).sql(oriented)["cal_bin"]
+            measures = score_measures(oriented, any(b.probabilities for b in binnings))
+    rows = grouped(
+        source, list(dict.fromkeys(keys)), extra, measures, where=target_present, relation=relation
+    )
+    if windows is not None and binnings is None:
+        window_of = pd.Series(time_keys[WINDOW].to_numpy(), index=time_keys[TIME_KEY])
         rows[WINDOW] = rows[TIME_KEY].map(window_of).to_numpy()
     positive = resolve_positive_label(rows[target], cfg.positive_label, target)
     y = binary_target(rows[target], positive, target)
@@ -339,22 +372,7 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
         )
     n = rows["n"].to_numpy(dtype=np.float64)
     table = grouped_count_table(rows[cfg.sensitive], y, y_pred, n, config.fairness)
-    cells = None
-    if binning is not None:
-        loss = np.zeros(len(rows))
-        if binning.probabilities:
-            loss = np.where(y == 1, rows["__loss1"], rows["__loss0"])
-        sums = np.column_stack([n, rows["__sum"], rows["__square"], loss]).astype(np.float64)
-        cells = ScoreCells.build(
-            binning,
-            fine_rows(table.codes, table.present),
-            y.astype(np.int64),
-            rows["cal_bin"].to_numpy(dtype=np.int64),
-            rows["hist_bin"].to_numpy(dtype=np.int64),
-            sums,
-            rows["__low"].to_numpy(dtype=np.float64),
-            rows["__high"].to_numpy(dtype=np.float64),
-        )
+    cells = None if binning is None else grouped_cells(binning, table, rows, y)
     group_sizes = {
         name: {
             str(k): int(v)
@@ -365,7 +383,7 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
     evaluated = int(n.sum())
     return {
         "table": replace(table, scores=cells),
-        "scores": _overall_scores(cells, len(table.present)),
+        "scores": overall_scores(cells, len(table.present)),
         "n_file": n_file,
         "n_rows": evaluated,
         "without_target": without_target,
@@ -379,17 +397,8 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
         "sha256": source.fingerprint(),
         "windows": None
         if windows is None
-        else {"rows": rows, "y": y, "y_pred": y_pred, "windows": windows},
+        else {"rows": rows, "y": y, "y_pred": y_pred, "windows": windows, "binnings": binnings},
     }
-
-
-def _overall_scores(cells: ScoreCells | None, n_fine: int) -> dict[str, float | None]:
-    """Overall ROC AUC and Brier score from the score cells (all groups as one)."""
-    if cells is None:
-        return {}
-    point = cells.point(np.zeros(n_fine, dtype=np.int64), 1)
-    brier = float(point["brier"][0, 0]) if cells.binning.probabilities else None
-    return {"roc_auc": float(point["roc_auc"][0, 0]), "brier": brier}
 
 
 def _quality(source: Any, config: AuditConfig, loaded: dict[str, Any]) -> dict[str, Any]:

@@ -20,19 +20,29 @@ times and both engines cut the same rows.
 Each window is measured as the in-memory engine measures it (only the watched disparities,
 no contrasts), from its own rows: its sensitive values are encoded from the window's grouped
 rows, as ``measure`` encodes a window's rows.
+
+A score column: the in-memory engine bins each window's scores over that window's own range
+(:meth:`ScoreCells.from_rows`). Here one scan grouped by time key gives each key's smallest
+and largest score, hence each window's range and :class:`Binning`; a small table (time key
+→ window, its bins' low and scale) is joined to the rows, and the one GROUP BY then splits
+by window and by the score's bin in its window (:func:`window_relation`), by the same
+arithmetic as numpy's. Each window's cells feed the in-memory engine's score metrics.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from audit.config import AuditConfig
+from audit.engines.table_scores import grouped_cells, overall_scores
 from audit.errors import AuditError
 from audit.metrics import measure_table
 from audit.metrics.fairness import grouped_count_table
+from audit.metrics.score_cells import Binning
 from audit.monitoring.stage import over_time, watched_disparities
 from audit.monitoring.windows import (
     SETTING,
@@ -45,7 +55,16 @@ from audit.text import printable
 from audit.vocabulary.monitoring import parse_window
 
 TIME_KEY = "__time"  # the grouped rows' time key column
+TIME_TEXT = "__time_text"  # the time key as text (the key the window table is joined on)
 WINDOW = "__window"  # each grouped row's window (its position in Windows.labels)
+WINDOW_BIN = "__window_bin"  # each grouped row's histogram bin in its window's binning
+# The window table's columns, named so as not to meet the data's own.
+_JOINED = {
+    "time": "__rai_time",
+    "window": "__rai_window",
+    "low": "__rai_low",
+    "scale": "__rai_scale",
+}
 
 
 def time_key(source: Any, config: AuditConfig) -> str:
@@ -74,15 +93,17 @@ def time_key(source: Any, config: AuditConfig) -> str:
 
 def plan_table_windows(
     source: Any, config: AuditConfig, where: str
-) -> tuple[Windows, str, pd.Series]:
+) -> tuple[Windows, str, pd.DataFrame]:
     """The windows of the rows ``where`` holds, the time key (SQL), and each key value's
-    window (a Series indexed by key value)."""
+    window: a frame with the key (``TIME_KEY``), the key as text (``TIME_TEXT``) and its
+    window (``WINDOW``)."""
     column = config.monitoring.time_column
     key = time_key(source, config)
     quoted = source.quote(column)
     values = source.query(
-        f"SELECT {key} AS {TIME_KEY}, count(*) AS n, min({quoted}) AS first, "
-        f"max({quoted}) AS last FROM {source.view} WHERE {where} GROUP BY 1"
+        f"SELECT {key} AS {TIME_KEY}, CAST({key} AS {source.text_type}) AS {TIME_TEXT}, "
+        f"count(*) AS n, min({quoted}) AS first, max({quoted}) AS last FROM {source.view} "
+        f"WHERE {where} GROUP BY 1, 2"
     )
     counts = values["n"].to_numpy(dtype=np.int64)
     first = parse_times(values["first"], column, counts)
@@ -110,7 +131,61 @@ def plan_table_windows(
         counted=tuple(int(n) for n in per["n"]),
     )
     windows.index_of(config.monitoring.reference_window)  # a reference that is no window
-    return windows, key, pd.Series(window, index=values[TIME_KEY])
+    keys = pd.DataFrame(
+        {TIME_KEY: values[TIME_KEY], TIME_TEXT: values[TIME_TEXT], WINDOW: window.astype(np.int64)}
+    )
+    return windows, key, keys
+
+
+def window_score_ranges(
+    source: Any,
+    key: str,
+    keys: pd.DataFrame,
+    oriented: str,
+    counted: dict[str, str],
+    where: str,
+) -> tuple[dict[str, int], float, float, list[tuple[float, float]]]:
+    """In one scan of the rows ``where`` holds: how many meet each of the ``counted``
+    conditions (SQL, by name), the (``oriented``) scores' smallest and largest value, and
+    each window's (meaningless when some scores are unusable: the caller refuses them)."""
+    counts = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in counted.items())
+    ranges = source.query(
+        f"SELECT CAST({key} AS {source.text_type}) AS {TIME_TEXT}, {counts}, "
+        f"min({oriented}) AS low, max({oriented}) AS high FROM {source.view} "
+        f"WHERE {where} GROUP BY 1"
+    )
+    window = ranges[TIME_TEXT].map(pd.Series(keys[WINDOW].to_numpy(), index=keys[TIME_TEXT]))
+    per = ranges.groupby(window.to_numpy()).agg(low=("low", "min"), high=("high", "max"))
+    spans = [(float(lo), float(hi)) for lo, hi in zip(per["low"], per["high"], strict=True)]
+    found = {name: int(ranges[name].sum()) for name in counted}
+    return found, float(ranges["low"].min()), float(ranges["high"].max()), spans
+
+
+def window_relation(
+    source: Any, key: str, keys: pd.DataFrame, binnings: list[Binning], oriented: str
+) -> tuple[str, dict[str, str]]:
+    """The rows joined to their window and its binning (a table of one row per time key,
+    registered with the source), and the GROUP BY keys to add: the window (``WINDOW``) and
+    the score's histogram bin in it (``WINDOW_BIN``)."""
+    window = keys[WINDOW].to_numpy()
+    table = pd.DataFrame(
+        {
+            _JOINED["time"]: keys[TIME_TEXT].astype(str).to_numpy(),
+            _JOINED["window"]: window,
+            _JOINED["low"]: np.array([binnings[w].low for w in window], dtype=np.float64),
+            _JOINED["scale"]: np.array([binnings[w].scale for w in window], dtype=np.float64),
+        }
+    )
+    name = source.add_view(table)
+    q = source.quote
+    # Aliases no data column is likely to be named (a table's name can stand for its row).
+    joined = ", ".join(f"__rai_w.{q(c)}" for c in _JOINED.values() if c != _JOINED["time"])
+    relation = (
+        f"(SELECT __rai_d.*, {joined} FROM {source.view} AS __rai_d JOIN {name} AS __rai_w "
+        f"ON CAST({key} AS {source.text_type}) = __rai_w.{q(_JOINED['time'])}) AS __rai_t"
+    )
+    bins = binnings[0].sql(oriented, low=q(_JOINED["low"]), scale=q(_JOINED["scale"]))
+    return relation, {WINDOW: q(_JOINED["window"]), WINDOW_BIN: bins["hist_bin"]}
 
 
 def _blocks(
@@ -141,9 +216,11 @@ def monitor_table(
     y: np.ndarray,
     y_pred: np.ndarray,
     windows: Windows,
+    binnings: list[Binning] | None = None,
 ) -> dict[str, Any]:
     """The ``monitoring`` section from the grouped rows (with their ``__window``), their
-    encoded labels ``y`` and decisions ``y_pred``."""
+    encoded labels ``y`` and decisions ``y_pred``; with a score, each window's
+    ``binnings`` and the rows' bins in it (``__window_bin``)."""
     window = rows[WINDOW].to_numpy()
     watched = watched_disparities(config)
     measured = []
@@ -151,12 +228,18 @@ def monitor_table(
         mine = window == i  # each window encoded from its own rows, as in memory
         n = rows.loc[mine, "n"].to_numpy(dtype=np.float64)
         sensitive = rows.loc[mine, config.data.sensitive]
+        table = grouped_count_table(sensitive, y[mine], y_pred[mine], n, config.fairness)
+        scores = None
+        if binnings is not None:  # the window's score cells, binned over its own range
+            cells = grouped_cells(binnings[i], table, rows.loc[mine], y[mine], WINDOW_BIN)
+            table, scores = replace(table, scores=cells), overall_scores(cells, len(table.present))
         measured.append(
             measure_table(
-                grouped_count_table(sensitive, y[mine], y_pred[mine], n, config.fairness),
+                table,
                 config.fairness,
                 config.policy,
                 seed=config.seed,
+                scores=scores,
                 disparities=watched,
                 contrasts=False,
             )

@@ -73,12 +73,13 @@ class Binning:
             return np.zeros(len(scores), dtype=np.int64)
         return np.searchsorted(self.calibration_edges, scores, side="left").astype(np.int64)
 
-    def sql(self, column: str) -> dict[str, str]:
-        """The same bins as SQL expressions of the (oriented) score ``column``."""
-        hist = (
-            f"least(greatest(floor(({column} - {self.low!r}) * {self.scale!r}), 0), "
-            f"{self.bins - 1})"
-        )
+    def sql(self, column: str, low: str | None = None, scale: str | None = None) -> dict[str, str]:
+        """The same bins as SQL expressions of the (oriented) score ``column``; ``low`` and
+        ``scale`` (SQL, optional) replace this binning's own, e.g. by columns holding each
+        time window's (the arithmetic stays the same)."""
+        low = low if low is not None else repr(self.low)
+        scale = scale if scale is not None else repr(self.scale)
+        hist = f"least(greatest(floor(({column} - {low}) * {scale}), 0), {self.bins - 1})"
         if self.calibration_edges is None:
             calibration = "0"
         else:  # searchsorted(side="left"): how many edges lie strictly below the score
