@@ -240,7 +240,9 @@ def dates_as_text(values: pd.Series) -> bool:
 
 
 def _integral(values: pd.Series) -> bool:
-    return bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    numbers = values.to_numpy(dtype=float)
+    # An infinite value is not whole: numpy would warn on the way (inf mod 1 is NaN).
+    return bool(np.isfinite(numbers).all() and np.all(np.mod(numbers, 1) == 0))
 
 
 def _in_sequence(values: pd.Series) -> bool:
