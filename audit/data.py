@@ -237,6 +237,17 @@ def require_columns(
         )
 
 
+def refuse_missing_predictions(column: str, missing: int) -> None:
+    """Refuse audited rows without a prediction (or score) in ``column``: every engine's
+    message, with the count."""
+    if missing:
+        values = "value" if missing == 1 else "values"
+        raise AuditError(
+            f"Column '{printable(column)}' has {missing:,} missing {values}; every audited "
+            "row needs a prediction. Fill or drop those rows first."
+        )
+
+
 def _matches(values: pd.Series, label: Any) -> pd.Series:
     """Rows equal to ``label``, comparing as text when types differ (CLI flags are strings)."""
     if pd.api.types.is_numeric_dtype(values) and not isinstance(label, bool):

@@ -31,6 +31,7 @@ from audit.data import (
     AuditData,
     encode_predictions,
     label_matches,
+    refuse_missing_predictions,
     require_columns,
     sha256_of,
 )
@@ -667,11 +668,7 @@ def _given(config: AuditConfig, data: AuditData, plan: RowPlan) -> Evaluation:
         data.frame, [column], "Prediction" if cfg.prediction_column else "Score", data.source
     )
     values = data.frame[column].iloc[plan.evaluated]
-    if values.isna().any():
-        raise AuditError(
-            f"Column '{column}' has {int(values.isna().sum())} missing values; every audited "
-            "row needs a prediction. Fill or drop those rows first."
-        )
+    refuse_missing_predictions(column, int(values.isna().sum()))
     info: dict[str, Any] = {"source": "predictions", "column": column, "evaluated_on": plan.why}
     scores = None
     if config.data.task == "regression":

@@ -32,6 +32,7 @@ from audit.data import (
     IN_MEMORY,
     binary_target,
     encode_predictions,
+    refuse_missing_predictions,
     require_columns,
     resolve_positive_label,
 )
@@ -224,15 +225,6 @@ def _table_result(
     }
 
 
-def _refuse_missing(column: str, missing: int) -> None:
-    """The in-memory engine's refusal of an audited row without a prediction."""
-    if missing:
-        raise AuditError(
-            f"Column '{column}' has {missing} missing values; every audited row needs a "
-            "prediction. Fill or drop those rows first."
-        )
-
-
 def _no_model(config: AuditConfig) -> dict[str, Any]:
     """The explanations section of a predictions-only audit that declares no model inputs
     (the table engines run only those): no model, no inputs to check for proxies."""
@@ -283,7 +275,7 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
         threshold = float(predictions.threshold)  # type: ignore[arg-type]
         op = "<=" if predictions.score_direction == "lower_is_positive" else ">="
         if not source.is_numeric(column):
-            _refuse_missing(column, nulls)  # as in memory: missing values first
+            refuse_missing_predictions(column, nulls)  # as in memory: missing values first
             raise AuditError(
                 f"Score column '{printable(column)}' must be numeric (found "
                 f"{source.types[column]}). Give a column of numbers."
@@ -307,7 +299,7 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
             bad, low, high, spans = window_score_ranges(
                 source, time_key, time_keys, oriented, unusable, target_present
             )
-        _refuse_missing(column, nulls + bad["nan"])
+        refuse_missing_predictions(column, nulls + bad["nan"])
         if bad["infinite"]:
             raise AuditError(
                 f"Score column '{printable(column)}' holds infinite values. Give finite "
@@ -315,7 +307,7 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
             )
     else:
         keys.append(column)
-        _refuse_missing(column, nulls)
+        refuse_missing_predictions(column, nulls)
     measures: dict[str, str] = {}
     binning = None
     binnings = None  # each window's, with a score and windows

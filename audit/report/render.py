@@ -155,8 +155,9 @@ class _CompiledTemplates(BytecodeCache):
 
     Compiling the report's templates costs about 0.4 s, and each report makes new
     environments (their finalizer knows the result's labels): without this, every one paid
-    it again. Jinja checks each entry against its template's source. Compiled code does not depend on the finalizer,
-    except for constant ``{{ "..." }}`` outputs, and no template prints a label as a constant.
+    it again. Jinja checks each entry against its template's source. Compiled code does not
+    depend on the finalizer, except for constant ``{{ "..." }}`` outputs, and no template
+    prints a label as a constant.
     """
 
     def __init__(self) -> None:
