@@ -14,6 +14,7 @@ identical.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,9 +101,39 @@ class DuckSource:
         """'naive' for a date or timestamp column, 'zoned' for one with a time zone, else
         None (text or numbers, read by the time parser)."""
         kind = self.types[column]
-        if kind.startswith("TIMESTAMP") and "TIME ZONE" in kind:
-            return "zoned"
+        if kind.startswith("TIMESTAMPTZ") or (kind.startswith("TIMESTAMP") and "ZONE" in kind):
+            return "zoned"  # TIMESTAMP WITH TIME ZONE, TIMESTAMPTZ_NS (nanoseconds)
         return "naive" if kind.startswith(("TIMESTAMP", "DATE")) else None
+
+    def local_time(self, column: str) -> str | None:
+        """SQL giving a zoned column's times at the clock of the zone pandas reads them in
+        (a plain TIMESTAMP), or None when that zone is unknown here.
+
+        The zone is the Parquet file's Arrow type for the column (pyarrow's reading, which
+        is pandas'; UTC when the writer named none, e.g. Spark). A fixed offset (+05:30),
+        which DuckDB's time zone names lack, is added to the UTC clock."""
+        if READERS.get(self.path.suffix.lower()) != "parquet":
+            return None
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        kind = pq.read_schema(self.path).field(column).type
+        if not pa.types.is_timestamp(kind) or not kind.tz:
+            return None
+        zone = str(kind.tz)
+        quoted = quote(column)
+        offset = re.fullmatch(r"([+-])(\d\d):?(\d\d)", zone)
+        if offset:
+            sign, hours, minutes = offset.groups()
+            shift = (1 if sign == "+" else -1) * (int(hours) * 60 + int(minutes))
+            return f"(timezone('UTC', {quoted}) + to_minutes({shift}))"
+        try:  # a name DuckDB's time zone data (ICU) lacks, or a DuckDB built without ICU
+            self.connection.execute(
+                "SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [zone]
+            )
+        except Exception:
+            return None
+        return f"timezone({self.literal(zone)}, {quoted})"
 
     def shown(self, config: Any) -> str:
         """The data as results.json names it."""

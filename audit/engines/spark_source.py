@@ -119,6 +119,11 @@ class SparkSource:
             return "zoned"
         return "naive" if kind in ("date", "timestamp_ntz") else None
 
+    def local_time(self, column: str) -> str | None:
+        """None: a Spark timestamp is an instant without the zone it was written in, so the
+        clock the in-memory engine reads (the Parquet file's zone) is unknown here."""
+        return None
+
     def query(self, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         try:
             return self.session.sql(sql).toPandas()

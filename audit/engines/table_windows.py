@@ -67,28 +67,33 @@ _JOINED = {
 }
 
 
-def time_key(source: Any, config: AuditConfig) -> str:
-    """The SQL expression each row's window is read from: the time column, or its day for a
-    calendar window of a date/timestamp column (the label needs only the day).
+def time_key(source: Any, config: AuditConfig) -> tuple[str, str]:
+    """The SQL expressions of each row's time, at its own clock, and of its window key: the
+    time, or its day for a calendar window of a date/timestamp column (the label needs only
+    the day).
 
     Raises
     ------
     AuditError
-        When the column holds times with a time zone (see the module docstring).
+        When the column holds times with a time zone the engine cannot read at that zone's
+        clock (see the module docstring).
     """
     column = config.monitoring.time_column
     kind = source.time_type(column)
+    time = source.quote(column)
     if kind == "zoned":
-        raise AuditError(
-            f"The time column '{printable(column, 60)}' ({SETTING}) holds times with a time "
-            f"zone ({source.types[column]}); the {source.engine} engine reads them as instants, "
-            "not each at its own zone's clock as the in-memory engine does, so their windows "
-            "could differ. Store the times without a zone (local time), or audit with "
-            "--engine memory."
-        )
-    quoted = source.quote(column)
+        time = source.local_time(column)
+        if time is None:
+            raise AuditError(
+                f"The time column '{printable(column, 60)}' ({SETTING}) holds times with a "
+                f"time zone ({source.types[column]}) whose zone the {source.engine} engine "
+                "cannot read or apply, so it cannot read each time at its zone's clock as the "
+                "in-memory engine does, and the windows could differ. Store the times without "
+                "a zone (local time), or audit with --engine memory."
+            )
+        kind = "naive"
     calendar = parse_window(config.monitoring.window)[0] != "rows"
-    return f"CAST({quoted} AS DATE)" if kind == "naive" and calendar else quoted
+    return time, (f"CAST({time} AS DATE)" if kind == "naive" and calendar else time)
 
 
 def plan_table_windows(
@@ -98,11 +103,10 @@ def plan_table_windows(
     window: a frame with the key (``TIME_KEY``), the key as text (``TIME_TEXT``) and its
     window (``WINDOW``)."""
     column = config.monitoring.time_column
-    key = time_key(source, config)
-    quoted = source.quote(column)
+    time, key = time_key(source, config)
     values = source.query(
         f"SELECT {key} AS {TIME_KEY}, CAST({key} AS {source.text_type}) AS {TIME_TEXT}, "
-        f"count(*) AS n, min({quoted}) AS first, max({quoted}) AS last FROM {source.view} "
+        f"count(*) AS n, min({time}) AS first, max({time}) AS last FROM {source.view} "
         f"WHERE {where} GROUP BY 1, 2"
     )
     counts = values["n"].to_numpy(dtype=np.int64)
