@@ -1,0 +1,125 @@
+"""Fairness over time on DuckDB with times that carry a time zone or an offset.
+
+The in-memory engine reads each time at its own zone's clock (audit.monitoring.windows
+parse_times): a Parquet column's Arrow zone, a CSV text's written offset dropped. DuckDB
+must cut the same windows: every label, size, start and end, per-window metric, watched
+disparity with its interval, verdict, trend and alert equal to 1e-12 (tests/conftest.py
+assert_close), and the windows also equal those counted by hand from the local clock.
+
+The times are random instants near midnight in Paris, on days around both 2024 daylight
+saving changes (31 March, 27 October), a month end and a Monday: read at the wrong zone's
+clock, rows move to another day, week or month — checked here, so these tests fail when
+the zone is ignored (one of them replaces the zone's clock by UTC's and sees the windows
+differ). Run with ``-n 0``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audit.datasets import make_decision_log
+from audit.engines import duckdb_source
+from tests.test_monitoring_engines import assert_same_monitoring, audit_file
+
+pytest.importorskip("duckdb")
+
+# UTC midnights of days around the DST changes, a month end and Monday 1 April / 28 October.
+DAYS = ["2024-03-29", "2024-03-30", "2024-03-31", "2024-04-01", "2024-10-26", "2024-10-27"]
+DAYS += ["2024-10-28", "2024-10-31", "2024-11-01"]
+# Each window's label written by strftime (weeks: ISO year and week), not by the engines.
+LABELS = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}
+FIXED = dt.timezone(dt.timedelta(hours=5, minutes=30))  # Arrow writes it as "+05:30"
+
+
+@pytest.fixture(scope="module")
+def log() -> pd.DataFrame:
+    return make_decision_log(1_800, months=2, drift_month=None, seed=5)
+
+
+def instants(n: int, seed: int) -> pd.Series:
+    """Random UTC instants within 3 hours of a day's UTC midnight (Paris midnight is at
+    22:00 or 23:00 UTC), to the microsecond so that no two rows share a time."""
+    rng = np.random.default_rng(seed)
+    day = pd.to_datetime(rng.choice(DAYS, n))
+    offset = rng.integers(-3 * 3600 * 10**6, 3 * 3600 * 10**6, n)
+    return pd.Series(day + pd.to_timedelta(offset, unit="us")).dt.tz_localize("UTC")
+
+
+def hand_windows(local: pd.Series, window: str) -> list[tuple[str, int]]:
+    """(label, rows) of each calendar window of wall-clock times, in time order."""
+    labels = local.dt.strftime(LABELS[window])
+    first = local.groupby(labels).min().sort_values()
+    counts = labels.value_counts()
+    return [(label, int(counts[label])) for label in first.index]
+
+
+def windows_of(result: dict) -> list[tuple[str, int]]:
+    return [(w["label"], w["n_rows"]) for w in result["monitoring"]["windows"]]
+
+
+@pytest.mark.parametrize(
+    ("zone", "unit"),
+    [("UTC", "us"), ("Europe/Paris", "us"), ("Europe/Paris", "ns"), (FIXED, "us")],
+    ids=["utc", "paris", "paris-ns", "fixed-offset"],
+)
+@pytest.mark.parametrize("window", ["day", "week", "month", "250-rows"])
+def test_zoned_parquet_windows_equal_memory(tmp_path, log, zone, unit, window):
+    times = instants(len(log), seed=11).dt.tz_convert(zone)
+    times = times.astype(pd.DatetimeTZDtype(unit, times.dt.tz))
+    path = tmp_path / "zoned.parquet"
+    log.assign(decided_at=times).to_parquet(path)
+    memory = audit_file(path, "memory", window)
+    duck = audit_file(path, "duckdb", window)
+    assert duck["provenance"]["engine"] == "duckdb"
+    assert_same_monitoring(duck, memory)
+    local = times.dt.tz_localize(None)
+    if window in LABELS:
+        assert windows_of(duck) == hand_windows(local, window)
+        if zone != "UTC":  # the zone matters: at UTC's clock the windows would differ
+            assert hand_windows(local, window) != hand_windows(times.dt.tz_convert(None), window)
+    else:  # blocks of 250 rows in local time order: starts and ends by hand
+        ordered = local.sort_values().reset_index(drop=True)
+        starts = [w["start"] for w in duck["monitoring"]["windows"]]
+        assert starts == [t.isoformat() for t in ordered[::250]]
+
+
+def test_ignoring_the_zone_would_fail(tmp_path, log, monkeypatch):
+    """The check above is not vacuous: read at UTC's clock, DuckDB's Paris days differ."""
+    times = instants(len(log), seed=11).dt.tz_convert("Europe/Paris")
+    path = tmp_path / "paris.parquet"
+    log.assign(decided_at=times).to_parquet(path)
+    memory = audit_file(path, "memory", "day")
+    monkeypatch.setattr(
+        duckdb_source.DuckSource,
+        "local_time",
+        lambda self, column: f"timezone('UTC', {duckdb_source.quote(column)})",
+    )
+    at_utc = audit_file(path, "duckdb", "day")
+    assert windows_of(at_utc) != windows_of(memory)
+    assert windows_of(at_utc) == hand_windows(times.dt.tz_convert(None), "day")
+
+
+@pytest.mark.parametrize("window", ["day", "week", "month", "250-rows"])
+def test_csv_times_with_offsets_equal_memory(tmp_path, log, window):
+    """Text with a different offset on each row (Z, +01:00, -0800, +05:30...): both
+    engines keep the clock each time is written in, so the windows are those of the
+    written dates, not of the instants."""
+    rng = np.random.default_rng(13)
+    wall = instants(len(log), seed=12).dt.tz_localize(None)
+    offsets = rng.choice(["Z", "+01:00", "+02:00", "-0800", "+05:30", " +01:00"], len(log))
+    text = wall.dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + offsets
+    path = tmp_path / "offsets.csv"
+    log.assign(decided_at=text).to_csv(path, index=False)
+    memory = audit_file(path, "memory", window)
+    duck = audit_file(path, "duckdb", window)
+    assert_same_monitoring(duck, memory)
+    if window in LABELS:
+        assert windows_of(duck) == hand_windows(wall, window)
+        instants_read = pd.to_datetime(text.str.replace(" ", ""), utc=True, format="ISO8601")
+        assert hand_windows(wall, window) != hand_windows(instants_read.dt.tz_convert(None), window)
+    else:
+        assert duck["monitoring"]["windows"][0]["start"] == wall.min().isoformat()
