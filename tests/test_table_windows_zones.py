@@ -1,16 +1,17 @@
-"""Fairness over time on DuckDB with times that carry a time zone or an offset.
+"""Fairness over time on DuckDB and Spark with times that carry a time zone or an offset.
 
 The in-memory engine reads each time at its own zone's clock (audit.monitoring.windows
 parse_times): a Parquet column's Arrow zone, a CSV text's written offset dropped. DuckDB
-must cut the same windows: every label, size, start and end, per-window metric, watched
-disparity with its interval, verdict, trend and alert equal to 1e-12 (tests/conftest.py
-assert_close), and the windows also equal those counted by hand from the local clock.
+(and Spark, for a Parquet file, whatever its session's zone) must cut the same windows:
+every label, size, start and end, per-window metric, watched disparity with its interval,
+verdict, trend and alert equal to 1e-12 (tests/conftest.py assert_close), and the windows
+also equal those counted by hand from the local clock.
 
 The times are random instants near midnight in Paris, on days around both 2024 daylight
 saving changes (31 March, 27 October), a month end and a Monday: read at the wrong zone's
 clock, rows move to another day, week or month — checked here, so these tests fail when
 the zone is ignored (one of them replaces the zone's clock by UTC's and sees the windows
-differ). Run with ``-n 0``.
+differ). A Spark DataFrame given in memory has lost the zone: refused. Run with ``-n 0``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from audit.config import build_config
 from audit.datasets import make_decision_log
 from audit.engines import duckdb_source
+from audit.errors import AuditError
+from audit.pipeline import run_audit
+from tests import test_monitoring_engines
 from tests.test_monitoring_engines import assert_same_monitoring, audit_file
 
 pytest.importorskip("duckdb")
+
+spark = test_monitoring_engines.spark  # the Spark session fixture (local[1]), skipped without Spark
 
 # UTC midnights of days around the DST changes, a month end and Monday 1 April / 28 October.
 DAYS = ["2024-03-29", "2024-03-30", "2024-03-31", "2024-04-01", "2024-10-26", "2024-10-27"]
@@ -123,3 +130,47 @@ def test_csv_times_with_offsets_equal_memory(tmp_path, log, window):
         assert hand_windows(wall, window) != hand_windows(instants_read.dt.tz_convert(None), window)
     else:
         assert duck["monitoring"]["windows"][0]["start"] == wall.min().isoformat()
+
+
+@pytest.mark.slow  # starts Spark (see test_engine_spark.py)
+@pytest.mark.parametrize(
+    ("zone", "window"),
+    [("Europe/Paris", "day"), ("Europe/Paris", "250-rows"), (FIXED, "week")],
+    ids=["paris-day", "paris-rows", "fixed-week"],
+)
+def test_zoned_parquet_windows_on_spark_equal_memory(spark, tmp_path, log, zone, window):
+    """Spark's timestamp is an instant shown in the session's zone: the windows must not
+    depend on it (set here to New York's, neither the data's nor UTC)."""
+    times = instants(len(log), seed=11).dt.tz_convert(zone)
+    path = tmp_path / "zoned.parquet"
+    log.assign(decided_at=times).to_parquet(path)
+    memory = audit_file(path, "memory", window)
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        on_spark = audit_file(path, "spark", window)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
+    assert on_spark["provenance"]["engine"] == "spark"
+    assert_same_monitoring(on_spark, memory)
+    if window in LABELS:
+        assert windows_of(on_spark) == hand_windows(times.dt.tz_localize(None), window)
+
+
+@pytest.mark.slow  # starts Spark (see test_engine_spark.py)
+def test_spark_dataframe_with_zoned_times_is_refused(spark, tmp_path, log):
+    """A DataFrame given in memory keeps no zone for its timestamps: refused, saying so."""
+    path = tmp_path / "zoned.parquet"
+    log.assign(decided_at=instants(len(log), seed=11).dt.tz_convert("Europe/Paris")).to_parquet(
+        path
+    )
+    overrides = {
+        "data": {"target": "repaid", "sensitive": ["sex"]},
+        "predictions": {"prediction_column": "approved"},
+        "monitoring": {"time_column": "decided_at", "window": "day"},
+        "explain": {"enabled": False},
+        "engine": "spark",
+    }
+    config = build_config(None, overrides).with_objects(frame=spark.read.parquet(str(path)))
+    with pytest.raises(AuditError, match="holds times with a time zone .* cannot read or apply"):
+        run_audit(config)

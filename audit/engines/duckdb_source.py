@@ -107,20 +107,12 @@ class DuckSource:
 
     def local_time(self, column: str) -> str | None:
         """SQL giving a zoned column's times at the clock of the zone pandas reads them in
-        (a plain TIMESTAMP), or None when that zone is unknown here.
-
-        The zone is the Parquet file's Arrow type for the column (pyarrow's reading, which
-        is pandas'; UTC when the writer named none, e.g. Spark). A fixed offset (+05:30),
-        which DuckDB's time zone names lack, is added to the UTC clock."""
-        if READERS.get(self.path.suffix.lower()) != "parquet":
+        (a plain TIMESTAMP), or None when that zone is unknown here (see
+        :func:`parquet_time_zone`). A fixed offset (+05:30), which DuckDB's time zone names
+        lack, is added to the UTC clock."""
+        zone = parquet_time_zone(self.path, column)
+        if zone is None:
             return None
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        kind = pq.read_schema(self.path).field(column).type
-        if not pa.types.is_timestamp(kind) or not kind.tz:
-            return None
-        zone = str(kind.tz)
         quoted = quote(column)
         offset = re.fullmatch(r"([+-])(\d\d):?(\d\d)", zone)
         if offset:
@@ -165,6 +157,25 @@ class DuckSource:
         name = f"rai_audit_{uuid.uuid4().hex}"
         self.connection.register(name, frame)
         return name
+
+
+def parquet_time_zone(path: Path | None, column: str) -> str | None:
+    """The zone at whose clock pandas reads a Parquet file's (or folder's) timestamp column:
+    its Arrow type's zone (pyarrow's reading, which is pandas'), UTC for a timestamp without
+    one (an INT96 or local timestamp, whose stored clock pandas reads); None when ``path``
+    is not Parquet or the column not a timestamp."""
+    if path is None or READERS.get(path.suffix.lower()) != "parquet":
+        return None
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        kind = ds.dataset(path, format="parquet").schema.field(column).type
+    except Exception:  # unreadable by pyarrow, or no such field: the zone is unknown
+        return None
+    if not pa.types.is_timestamp(kind):
+        return None
+    return str(kind.tz) if kind.tz else "UTC"
 
 
 def _address_space_left() -> int | None:
