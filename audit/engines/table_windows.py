@@ -7,9 +7,12 @@ distinct value of the time column once, with how many rows it stands for: the sa
 are refused with the same message (row counts included), and the same labels, starts and
 ends come out (:func:`calendar_labels`, :func:`iso_time`). A date or timestamp column
 (Parquet) is cut to its day in SQL for month, week and day windows, so a log with times to
-the second costs one group per day; a text column costs one group per distinct text. Times
-with a time zone (``TIMESTAMP WITH TIME ZONE``, Spark's ``timestamp``) are refused: the
-in-memory engine reads each at its own zone's clock, which these columns no longer hold.
+the second costs one group per day; a text column costs one group per distinct text (its
+offsets dropped by the parser, as in memory). Times with a time zone (``TIMESTAMP WITH TIME
+ZONE``, Spark's ``timestamp``) are instants: the in-memory engine reads each at the clock of
+the zone pandas gives the column (the Parquet file's Arrow zone), so the SQL first turns
+them to that clock (``source.local_time``); when that zone is unknown (a Spark DataFrame
+given in memory) or cannot be applied, the audit is refused.
 
 N-rows windows: the in-memory engine sorts the rows by time, ties in file order, and cuts
 every N rows. These engines see no file order, so a block boundary that falls between two
