@@ -58,6 +58,9 @@ BOOLEAN_TEXT = {
 }
 
 
+FILE_ROW = "__rai_file_row"  # a row's place in a Parquet file, when asked for (file_order)
+
+
 def quote(name: str) -> str:
     """A column name as a SQL identifier (any text, quotes doubled)."""
     return '"' + name.replace('"', '""') + '"'
@@ -126,6 +129,25 @@ class DuckSource:
         except Exception:
             return None
         return f"timezone({self.literal(zone)}, {quoted})"
+
+    def file_order(self) -> str | None:
+        """The column holding each row's place in a Parquet file (read_parquet's
+        file_row_number), the view redefined to carry it; None for a CSV (read in parallel,
+        without row numbers) or a file with a column of that name."""
+        if READERS.get(self.path.suffix.lower()) != "parquet":
+            return None
+        if {"file_row_number", FILE_ROW} & set(self.columns):
+            return None
+        literal = self.literal(str(self.path))
+        self.connection.execute(
+            f"CREATE OR REPLACE VIEW {self.view} AS SELECT * EXCLUDE (file_row_number), "
+            f"file_row_number AS {FILE_ROW} FROM read_parquet({literal}, file_row_number = true)"
+        )
+        return FILE_ROW
+
+    def register(self, name: str, frame: pd.DataFrame) -> None:
+        """A small table from Python, queried as ``name``."""
+        self.connection.register(name, frame)
 
     def shown(self, config: Any) -> str:
         """The data as results.json names it."""

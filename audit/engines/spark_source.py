@@ -135,6 +135,10 @@ class SparkSource:
             "DECIMAL(18, 0)) / 1000000))"
         )
 
+    def file_order(self) -> None:
+        """None: Spark reads a file in parallel partitions, without the rows' places in it."""
+        return None
+
     def query(self, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         try:
             return self.session.sql(sql).toPandas()

@@ -118,7 +118,17 @@ def plan_table_windows(
     kind, size = parse_window(config.monitoring.window)
     if kind == "rows":
         assert size is not None
-        window = _blocks(first, counts, size, column, source.engine)
+        window, ties = _blocks(first, counts, size)
+        if len(ties):  # a block boundary inside a run of equal times: cut by file order
+            key = _cut_ties(source, key, values[TIME_KEY], first, window, ties, size, where, column)
+            values = source.query(
+                f"SELECT {key} AS {TIME_KEY}, count(*) AS n, min({time}) AS first, "
+                f"max({time}) AS last FROM {source.view} WHERE {where} GROUP BY 1"
+            )  # the key is now each row's block
+            counts = values["n"].to_numpy(dtype=np.int64)
+            first = parse_times(values["first"], column, counts)
+            last = parse_times(values["last"], column, counts)
+            window = values[TIME_KEY].to_numpy(dtype=np.int64)
         labels = [str(i + 1) for i in range(int(window.max()) + 1)]
     else:
         names = calendar_labels(first, kind)
@@ -195,26 +205,83 @@ def window_relation(
     return relation, {WINDOW: q(_JOINED["window"]), WINDOW_BIN: bins["hist_bin"]}
 
 
-def _blocks(
-    times: pd.Series, counts: np.ndarray, size: int, column: str, engine: str
-) -> np.ndarray:
-    """Each distinct time's block of ``size`` rows in time order, or a refusal when a block
-    boundary falls inside a run of equal times (see the module docstring)."""
+def _blocks(times: pd.Series, counts: np.ndarray, size: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each key value's block of ``size`` rows in time order (that of its time's first row),
+    and the times whose rows a block boundary cuts (``start``: rows before the time, ``n``:
+    its rows, ``block``: its first row's block), indexed by time."""
     per_time = pd.Series(counts).groupby(times.to_numpy()).sum().sort_index()
     end = np.cumsum(per_time.to_numpy())
     start = end - per_time.to_numpy()
-    block, last_block = start // size, (end - 1) // size
-    split = np.flatnonzero(block != last_block)
-    if len(split):
-        at = per_time.index[split[0]]
+    block = start // size
+    frame = pd.DataFrame({"start": start, "n": per_time.to_numpy(), "block": block})
+    frame.index = per_time.index
+    ties = frame[block != (end - 1) // size]
+    return frame["block"].reindex(times.to_numpy()).to_numpy(), ties
+
+
+def _cut_ties(
+    source: Any,
+    key: str,
+    keys: pd.Series,
+    times: pd.Series,
+    window: np.ndarray,
+    ties: pd.DataFrame,
+    size: int,
+    where: str,
+    column: str,
+) -> str:
+    """SQL giving each row its block when block boundaries fall inside runs of equal times
+    (``ties``): the in-memory engine orders such rows by their place in the file, so the
+    rows of a cut time go to the next block from the file row at each boundary on. ``keys``
+    are the time key's values, ``times`` their times, ``window`` their blocks.
+
+    Raises
+    ------
+    AuditError
+        When the engine does not see the file's order (a CSV, Spark; see the module
+        docstring).
+    """
+    order = source.file_order()
+    if order is None:
+        at, rows = ties.index[0], int(ties["n"].iloc[0])
         raise AuditError(
             f"--window {size}-rows (monitoring.window) would cut between rows with the same "
-            f"time in '{printable(column, 60)}' ({iso_time(at)}, {int(per_time.iloc[split[0]]):,}"
+            f"time in '{printable(column, 60)}' ({iso_time(at)}, {rows:,}"
             f" rows): the in-memory engine orders such rows by their place in the file, which "
-            f"the {engine} engine does not see. Use a calendar window (month, week or day), "
-            "another N, or --engine memory."
+            f"the {source.engine} engine does not see. Use a calendar window (month, week or "
+            "day), another N, or --engine memory."
         )
-    return pd.Series(block, index=per_time.index).reindex(times.to_numpy()).to_numpy()
+    tie_of = pd.Series(np.arange(len(ties)), index=ties.index)
+    tied = times.isin(ties.index).to_numpy()
+    tie_keys = pd.DataFrame(
+        {
+            "__rai_tie_key": keys[tied].to_numpy(),
+            "__rai_tie": tie_of.reindex(times[tied].to_numpy()).to_numpy(),
+            "__rai_tie_start": ties["start"].reindex(times[tied].to_numpy()).to_numpy(),
+        }
+    )
+    source.register("__rai_tie_keys", tie_keys)
+    # The file row at each boundary: the tie's rows in file order, ranked from the tie's
+    # start in time order; a block starts every ``size`` rows.
+    cuts = source.query(
+        "SELECT __rai_tie, __rai_row FROM (SELECT __rai_tie, __rai_tie_start, "
+        f"{order} AS __rai_row, row_number() OVER (PARTITION BY __rai_tie ORDER BY {order}) "
+        f"- 1 AS __rai_rank FROM {source.view} JOIN __rai_tie_keys ON {key} = __rai_tie_key "
+        f"WHERE {where}) WHERE __rai_rank > 0 AND (__rai_tie_start + __rai_rank) % {size} = 0"
+    ).sort_values(["__rai_tie", "__rai_row"])
+    # Each key value's first block, then for a cut time one more block from each boundary.
+    starts = [pd.DataFrame({"key": keys.to_numpy(), "row": -1, "block": window})]
+    for tie, rows in cuts.groupby("__rai_tie"):
+        mine = tie_keys.loc[tie_keys["__rai_tie"] == tie, "__rai_tie_key"].to_numpy()
+        first_block = int(ties["block"].iloc[int(tie)])
+        for i, row in enumerate(rows["__rai_row"].to_numpy(dtype=np.int64)):
+            starts.append(pd.DataFrame({"key": mine, "row": row, "block": first_block + i + 1}))
+    blocks = pd.concat(starts, ignore_index=True).rename(columns=lambda c: f"__rai_{c}")
+    source.register("__rai_blocks", blocks)
+    return (
+        "(SELECT max(__rai_block) FROM __rai_blocks WHERE __rai_key = "
+        f"{key} AND __rai_row <= {order})"
+    )
 
 
 def monitor_table(
