@@ -28,6 +28,7 @@ from audit.engines import duckdb_source
 from audit.errors import AuditError
 from audit.pipeline import run_audit
 from tests import test_monitoring_engines
+from tests.conftest import assert_close
 from tests.test_monitoring_engines import assert_same_monitoring, audit_file
 
 pytest.importorskip("duckdb")
@@ -174,3 +175,66 @@ def test_spark_dataframe_with_zoned_times_is_refused(spark, tmp_path, log):
     config = build_config(None, overrides).with_objects(frame=spark.read.parquet(str(path)))
     with pytest.raises(AuditError, match="holds times with a time zone .* cannot read or apply"):
         run_audit(config)
+
+
+def hand_blocks(frame: pd.DataFrame, times: pd.Series, size: int) -> list[dict[str, float]]:
+    """Each block's confusion counts by hand: the rows with a target in file order, sorted
+    by time with equal times kept in file order, cut every ``size`` rows."""
+    kept = frame["repaid"].notna().to_numpy()
+    rows = frame[kept].assign(at=times[kept].to_numpy()).reset_index(drop=True)
+    rows = rows.iloc[np.lexsort((np.arange(len(rows)), rows["at"].to_numpy()))]
+    block = np.arange(len(rows)) // size
+    y, pred = rows["repaid"].to_numpy() == 1, rows["approved"].to_numpy() == 1
+    cells = []
+    for i in range(int(block.max()) + 1):
+        yi, pi = y[block == i], pred[block == i]
+        cells.append(
+            {
+                "tn": float(np.sum(~yi & ~pi)),
+                "fp": float(np.sum(~yi & pi)),
+                "fn": float(np.sum(yi & ~pi)),
+                "tp": float(np.sum(yi & pi)),
+            }
+        )
+    return cells
+
+
+@pytest.mark.parametrize("kind", ["timestamp", "date", "paris", "text"])
+@pytest.mark.parametrize("size", [7, 333])
+def test_parquet_row_blocks_cut_ties_in_file_order(tmp_path, log, kind, size):
+    """Dates only, rows shuffled (file order is not time order), some without a target:
+    nearly every block boundary falls between rows of the same day, which both engines
+    order by their place in the file. Text times write some days two ways (2024-01-05 and
+    2024-01-05T00:00:00), one time for two key values."""
+    frame = log.sample(frac=1, random_state=3).reset_index(drop=True)
+    frame["repaid"] = frame["repaid"].astype(float).mask(frame.index % 37 == 5)
+    days = pd.to_datetime(frame["decided_at"])
+    column = {
+        "timestamp": days,
+        "date": days.dt.date,
+        "paris": days.dt.tz_localize("Europe/Paris"),
+        "text": frame["decided_at"].mask(frame.index % 2 == 1, frame["decided_at"] + "T00:00:00"),
+    }[kind]
+    path = tmp_path / "days.parquet"
+    frame.assign(decided_at=column).to_parquet(path, row_group_size=300)
+    memory = audit_file(path, "memory", f"{size}-rows")
+    duck = audit_file(path, "duckdb", f"{size}-rows")
+    assert_same_monitoring(duck, memory)
+    cells = [w["performance"]["confusion_matrix"] for w in duck["monitoring"]["windows"]]
+    assert_close(cells, hand_blocks(frame, days, size))
+    # Not vacuous: equal times in reverse file order would fill the blocks differently.
+    reverse = hand_blocks(frame.iloc[::-1], days.iloc[::-1], size)
+    assert any(a != b for a, b in zip(cells, reverse, strict=True))
+    n = int(frame["repaid"].notna().sum())
+    assert [w["n_rows"] for w in duck["monitoring"]["windows"]] == [size] * (n // size) + [n % size]
+    # Most boundaries cut a day: in time order alone (ties unordered) the blocks are unknown.
+    per_day = days[frame["repaid"].notna()].value_counts().sort_index().cumsum().to_numpy()
+    assert np.sum(per_day % size != 0) > len(per_day) // 2
+
+
+def test_csv_row_blocks_that_cut_a_tie_are_still_refused(tmp_path, log):
+    """DuckDB reads a CSV in parallel, without the rows' places: no file order to cut by."""
+    frame = log.sample(frac=1, random_state=3)
+    frame.to_csv(tmp_path / "days.csv", index=False)
+    with pytest.raises(AuditError, match="would cut between rows with the same time"):
+        audit_file(tmp_path / "days.csv", "duckdb", "7-rows")

@@ -15,10 +15,12 @@ them to that clock (``source.local_time``); when that zone is unknown (a Spark D
 given in memory) or cannot be applied, the audit is refused.
 
 N-rows windows: the in-memory engine sorts the rows by time, ties in file order, and cuts
-every N rows. These engines see no file order, so a block boundary that falls between two
-rows with the same time cannot be placed as the in-memory engine places it: that audit is
-refused (with the time, and what to do); otherwise every window holds whole groups of equal
-times and both engines cut the same rows.
+every N rows. When no block boundary falls between two rows with the same time, every
+window holds whole groups of equal times and both engines cut the same rows. When one does,
+the rows of that time are cut in file order: DuckDB numbers a Parquet file's rows
+(``file_row_number``), and each row's block is looked up from its time and that number
+(:func:`_cut_ties`). A CSV (read in parallel) and Spark give no file order: that audit is
+refused (with the time, and what to do).
 
 Each window is measured as the in-memory engine measures it (only the watched disparities,
 no contrasts), from its own rows: its sensitive values are encoded from the window's grouped
