@@ -238,3 +238,26 @@ def test_csv_row_blocks_that_cut_a_tie_are_still_refused(tmp_path, log):
     frame.to_csv(tmp_path / "days.csv", index=False)
     with pytest.raises(AuditError, match="would cut between rows with the same time"):
         audit_file(tmp_path / "days.csv", "duckdb", "7-rows")
+
+
+def test_a_zone_duckdb_cannot_apply_is_refused(tmp_path, log, monkeypatch):
+    """A zone name DuckDB's time zone data lacks: refused (exit 2), not read at UTC."""
+    path = tmp_path / "zoned.parquet"
+    log.assign(decided_at=instants(len(log), seed=11)).to_parquet(path)
+    monkeypatch.setattr(duckdb_source, "parquet_time_zone", lambda path, column: "Mars/Olympus")
+    with pytest.raises(AuditError, match="holds times with a time zone .* cannot read or apply"):
+        audit_file(path, "duckdb", "day")
+
+
+@pytest.mark.slow  # starts Spark (see test_engine_spark.py)
+def test_csv_times_with_offsets_on_spark_equal_memory(spark, tmp_path, log):
+    wall = instants(len(log), seed=12).dt.tz_localize(None)
+    offsets = np.random.default_rng(13).choice(["Z", "+01:00", "-0800", "+05:30"], len(log))
+    path = tmp_path / "offsets.csv"
+    log.assign(decided_at=wall.dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + offsets).to_csv(
+        path, index=False
+    )
+    memory = audit_file(path, "memory", "week")
+    on_spark = audit_file(path, "spark", "week")
+    assert_same_monitoring(on_spark, memory)
+    assert windows_of(on_spark) == hand_windows(wall, "week")
