@@ -261,3 +261,25 @@ def test_csv_times_with_offsets_on_spark_equal_memory(spark, tmp_path, log):
     on_spark = audit_file(path, "spark", "week")
     assert_same_monitoring(on_spark, memory)
     assert windows_of(on_spark) == hand_windows(wall, "week")
+
+
+@pytest.mark.parametrize("window", ["day", "333-rows"])
+def test_score_windows_of_zoned_times_with_ties_equal_memory(tmp_path, log, window):
+    """A score column too (each window binned over its own range): Paris times near
+    midnight for day windows; Paris dates only, shuffled, for row blocks that cut days."""
+    frame = log.sample(frac=1, random_state=3).reset_index(drop=True)
+    if window == "day":
+        times = instants(len(frame), seed=11).dt.tz_convert("Europe/Paris")
+    else:
+        times = pd.to_datetime(frame["decided_at"]).dt.tz_localize("Europe/Paris")
+    path = tmp_path / "scored.parquet"
+    frame.assign(decided_at=times).to_parquet(path, row_group_size=300)
+    scored = {
+        "predictions": {"score_column": "score", "threshold": 0.5},
+        "policy": {"rules": ["demographic_parity_difference <= 0.1", "roc_auc_difference <= 0.1"]},
+    }
+    memory = audit_file(path, "memory", window, **scored)
+    duck = audit_file(path, "duckdb", window, **scored)
+    assert_same_monitoring(duck, memory)
+    if window == "day":
+        assert windows_of(duck) == hand_windows(times.dt.tz_localize(None), "day")

@@ -145,10 +145,6 @@ class DuckSource:
         )
         return FILE_ROW
 
-    def register(self, name: str, frame: pd.DataFrame) -> None:
-        """A small table from Python, queried as ``name``."""
-        self.connection.register(name, frame)
-
     def shown(self, config: Any) -> str:
         """The data as results.json names it."""
         return config.shown_path(self.path)

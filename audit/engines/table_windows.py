@@ -124,8 +124,9 @@ def plan_table_windows(
         if len(ties):  # a block boundary inside a run of equal times: cut by file order
             key = _cut_ties(source, key, values[TIME_KEY], first, window, ties, size, where, column)
             values = source.query(
-                f"SELECT {key} AS {TIME_KEY}, count(*) AS n, min({time}) AS first, "
-                f"max({time}) AS last FROM {source.view} WHERE {where} GROUP BY 1"
+                f"SELECT {key} AS {TIME_KEY}, CAST({key} AS {source.text_type}) AS "
+                f"{TIME_TEXT}, count(*) AS n, min({time}) AS first, max({time}) AS last "
+                f"FROM {source.view} WHERE {where} GROUP BY 1, 2"
             )  # the key is now each row's block
             counts = values["n"].to_numpy(dtype=np.int64)
             first = parse_times(values["first"], column, counts)
@@ -262,13 +263,13 @@ def _cut_ties(
             "__rai_tie_start": ties["start"].reindex(times[tied].to_numpy()).to_numpy(),
         }
     )
-    source.register("__rai_tie_keys", tie_keys)
+    tie_table = source.add_view(tie_keys)
     # The file row at each boundary: the tie's rows in file order, ranked from the tie's
     # start in time order; a block starts every ``size`` rows.
     cuts = source.query(
         "SELECT __rai_tie, __rai_row FROM (SELECT __rai_tie, __rai_tie_start, "
         f"{order} AS __rai_row, row_number() OVER (PARTITION BY __rai_tie ORDER BY {order}) "
-        f"- 1 AS __rai_rank FROM {source.view} JOIN __rai_tie_keys ON {key} = __rai_tie_key "
+        f"- 1 AS __rai_rank FROM {source.view} JOIN {tie_table} ON {key} = __rai_tie_key "
         f"WHERE {where}) WHERE __rai_rank > 0 AND (__rai_tie_start + __rai_rank) % {size} = 0"
     ).sort_values(["__rai_tie", "__rai_row"])
     # Each key value's first block, then for a cut time one more block from each boundary.
@@ -279,9 +280,9 @@ def _cut_ties(
         for i, row in enumerate(rows["__rai_row"].to_numpy(dtype=np.int64)):
             starts.append(pd.DataFrame({"key": mine, "row": row, "block": first_block + i + 1}))
     blocks = pd.concat(starts, ignore_index=True).rename(columns=lambda c: f"__rai_{c}")
-    source.register("__rai_blocks", blocks)
+    block_table = source.add_view(blocks)
     return (
-        "(SELECT max(__rai_block) FROM __rai_blocks WHERE __rai_key = "
+        f"(SELECT max(__rai_block) FROM {block_table} WHERE __rai_key = "
         f"{key} AND __rai_row <= {order})"
     )
 
