@@ -135,21 +135,33 @@ def test_csv_times_with_offsets_equal_memory(tmp_path, log, window):
 
 @pytest.mark.slow  # starts Spark (see test_engine_spark.py)
 @pytest.mark.parametrize(
-    ("zone", "window"),
-    [("Europe/Paris", "day"), ("Europe/Paris", "250-rows"), (FIXED, "week")],
-    ids=["paris-day", "paris-rows", "fixed-week"],
+    ("zone", "window", "scored"),
+    [
+        ("Europe/Paris", "day", False),
+        ("Europe/Paris", "250-rows", False),
+        (FIXED, "week", False),
+        ("Europe/Paris", "day", True),
+    ],
+    ids=["paris-day", "paris-rows", "fixed-week", "paris-day-score"],
 )
-def test_zoned_parquet_windows_on_spark_equal_memory(spark, tmp_path, log, zone, window):
+def test_zoned_parquet_windows_on_spark_equal_memory(spark, tmp_path, log, zone, window, scored):
     """Spark's timestamp is an instant shown in the session's zone: the windows must not
-    depend on it (set here to New York's, neither the data's nor UTC)."""
+    depend on it (set here to New York's, neither the data's nor UTC). With a score column
+    too, each window binned over its own range."""
     times = instants(len(log), seed=11).dt.tz_convert(zone)
     path = tmp_path / "zoned.parquet"
     log.assign(decided_at=times).to_parquet(path)
-    memory = audit_file(path, "memory", window)
+    extra = {}
+    if scored:
+        extra = {
+            "predictions": {"score_column": "score", "threshold": 0.5},
+            "policy": {"rules": ["demographic_parity_difference <= 0.1"]},
+        }
+    memory = audit_file(path, "memory", window, **extra)
     before = spark.conf.get("spark.sql.session.timeZone")
     spark.conf.set("spark.sql.session.timeZone", "America/New_York")
     try:
-        on_spark = audit_file(path, "spark", window)
+        on_spark = audit_file(path, "spark", window, **extra)
     finally:
         spark.conf.set("spark.sql.session.timeZone", before)
     assert on_spark["provenance"]["engine"] == "spark"
