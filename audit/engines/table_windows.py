@@ -272,14 +272,24 @@ def _cut_ties(
         f"- 1 AS __rai_rank FROM {source.view} JOIN {tie_table} ON {key} = __rai_tie_key "
         f"WHERE {where}) WHERE __rai_rank > 0 AND (__rai_tie_start + __rai_rank) % {size} = 0"
     ).sort_values(["__rai_tie", "__rai_row"])
-    # Each key value's first block, then for a cut time one more block from each boundary.
-    starts = [pd.DataFrame({"key": keys.to_numpy(), "row": -1, "block": window})]
-    for tie, rows in cuts.groupby("__rai_tie"):
-        mine = tie_keys.loc[tie_keys["__rai_tie"] == tie, "__rai_tie_key"].to_numpy()
-        first_block = int(ties["block"].iloc[int(tie)])
-        for i, row in enumerate(rows["__rai_row"].to_numpy(dtype=np.int64)):
-            starts.append(pd.DataFrame({"key": mine, "row": row, "block": first_block + i + 1}))
-    blocks = pd.concat(starts, ignore_index=True).rename(columns=lambda c: f"__rai_{c}")
+    # Each key value's first block, then for a cut time one more block from each boundary
+    # (for each of the time's key values).
+    tie = cuts["__rai_tie"].to_numpy(dtype=np.int64)
+    cuts["block"] = ties["block"].to_numpy()[tie] + cuts.groupby("__rai_tie").cumcount() + 1
+    later = cuts.merge(tie_keys[["__rai_tie", "__rai_tie_key"]], on="__rai_tie")
+    blocks = pd.concat(
+        [
+            pd.DataFrame({"key": keys.to_numpy(), "row": -1, "block": window}),
+            pd.DataFrame(
+                {
+                    "key": later["__rai_tie_key"].to_numpy(),
+                    "row": later["__rai_row"].to_numpy(dtype=np.int64),
+                    "block": later["block"].to_numpy(dtype=np.int64),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).rename(columns=lambda c: f"__rai_{c}")
     block_table = source.add_view(blocks)
     return (
         f"(SELECT max(__rai_block) FROM {block_table} WHERE __rai_key = "
