@@ -167,14 +167,14 @@ def test_bad_times_give_the_same_message_on_both_engines(tmp_path, log, change, 
     assert outputs[0] == outputs[1]
 
 
-def test_duckdb_refuses_zoned_times(tmp_path, log):
+def test_duckdb_reads_zoned_times(tmp_path, log):
     zoned = log.assign(decided_at=pd.to_datetime(log["decided_at"]).dt.tz_localize("Europe/Paris"))
     zoned.to_parquet(tmp_path / "zoned.parquet")
-    with pytest.raises(AuditError, match="holds times with a time zone"):
-        audit_file(tmp_path / "zoned.parquet", "duckdb")
-    # In memory each time keeps its own clock: the months are the dates' months.
+    # Each time keeps its own clock: the months are the dates' months, on both engines
+    # (every case in tests/test_table_windows_zones.py).
     memory = audit_file(tmp_path / "zoned.parquet", "memory")
     assert [w["label"] for w in memory["monitoring"]["windows"]][0] == "2024-01"
+    assert_same_monitoring(audit_file(tmp_path / "zoned.parquet", "duckdb"), memory)
 
 
 SCORE_POLICY = ["demographic_parity_difference <= 0.1", "roc_auc_difference <= 0.1"]

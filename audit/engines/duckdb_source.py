@@ -14,6 +14,7 @@ identical.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,9 @@ BOOLEAN_TEXT = {
     **dict.fromkeys(("True", "TRUE", "true"), True),
     **dict.fromkeys(("False", "FALSE", "false"), False),
 }
+
+
+FILE_ROW = "__rai_file_row"  # a row's place in a Parquet file, when asked for (file_order)
 
 
 def quote(name: str) -> str:
@@ -100,9 +104,46 @@ class DuckSource:
         """'naive' for a date or timestamp column, 'zoned' for one with a time zone, else
         None (text or numbers, read by the time parser)."""
         kind = self.types[column]
-        if kind.startswith("TIMESTAMP") and "TIME ZONE" in kind:
-            return "zoned"
+        if kind.startswith("TIMESTAMPTZ") or (kind.startswith("TIMESTAMP") and "ZONE" in kind):
+            return "zoned"  # TIMESTAMP WITH TIME ZONE, TIMESTAMPTZ_NS (nanoseconds)
         return "naive" if kind.startswith(("TIMESTAMP", "DATE")) else None
+
+    def local_time(self, column: str) -> str | None:
+        """SQL giving a zoned column's times at the clock of the zone pandas reads them in
+        (a plain TIMESTAMP), or None when that zone is unknown here (see
+        :func:`parquet_time_zone`). A fixed offset (+05:30), which DuckDB's time zone names
+        lack, is added to the UTC clock."""
+        zone = parquet_time_zone(self.path, column)
+        if zone is None:
+            return None
+        quoted = quote(column)
+        offset = re.fullmatch(r"([+-])(\d\d):?(\d\d)", zone)
+        if offset:
+            sign, hours, minutes = offset.groups()
+            shift = (1 if sign == "+" else -1) * (int(hours) * 60 + int(minutes))
+            return f"(timezone('UTC', {quoted}) + to_minutes({shift}))"
+        try:  # a name DuckDB's time zone data (ICU) lacks, or a DuckDB built without ICU
+            self.connection.execute(
+                "SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [zone]
+            )
+        except Exception:
+            return None
+        return f"timezone({self.literal(zone)}, {quoted})"
+
+    def file_order(self) -> str | None:
+        """The column holding each row's place in a Parquet file (read_parquet's
+        file_row_number), the view redefined to carry it; None for a CSV (read in parallel,
+        without row numbers) or a file with a column of that name."""
+        if READERS.get(self.path.suffix.lower()) != "parquet":
+            return None
+        if {"file_row_number", FILE_ROW} & set(self.columns):
+            return None
+        literal = self.literal(str(self.path))
+        self.connection.execute(
+            f"CREATE OR REPLACE VIEW {self.view} AS SELECT * EXCLUDE (file_row_number), "
+            f"file_row_number AS {FILE_ROW} FROM read_parquet({literal}, file_row_number = true)"
+        )
+        return FILE_ROW
 
     def shown(self, config: Any) -> str:
         """The data as results.json names it."""
@@ -134,6 +175,25 @@ class DuckSource:
         name = f"rai_audit_{uuid.uuid4().hex}"
         self.connection.register(name, frame)
         return name
+
+
+def parquet_time_zone(path: Path | None, column: str) -> str | None:
+    """The zone at whose clock pandas reads a Parquet file's (or folder's) timestamp column:
+    its Arrow type's zone (pyarrow's reading, which is pandas'), UTC for a timestamp without
+    one (an INT96 or local timestamp, whose stored clock pandas reads); None when ``path``
+    is not Parquet or the column not a timestamp."""
+    if path is None or READERS.get(path.suffix.lower()) != "parquet":
+        return None
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        kind = ds.dataset(path, format="parquet").schema.field(column).type
+    except Exception:  # unreadable by pyarrow, or no such field: the zone is unknown
+        return None
+    if not pa.types.is_timestamp(kind):
+        return None
+    return str(kind.tz) if kind.tz else "UTC"
 
 
 def _address_space_left() -> int | None:

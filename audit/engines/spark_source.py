@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from audit.data import KIND_NAMES, READERS, sha256_of
-from audit.engines.duckdb_source import PANDAS_NA
+from audit.engines.duckdb_source import PANDAS_NA, parquet_time_zone
 from audit.errors import AuditError
 from audit.text import printable
 
@@ -118,6 +118,26 @@ class SparkSource:
         if kind == "timestamp":
             return "zoned"
         return "naive" if kind in ("date", "timestamp_ntz") else None
+
+    def local_time(self, column: str) -> str | None:
+        """Spark SQL giving a timestamp column's instants at the clock of the zone pandas
+        reads the Parquet file in (a timestamp_ntz), or None when it is unknown (a CSV, a
+        DataFrame given: a Spark timestamp keeps no zone). The clock is built from the
+        shifted microseconds, so the session's own zone plays no part."""
+        zone = parquet_time_zone(self.path, column)
+        if zone is None:
+            return None
+        micros = f"unix_micros(from_utc_timestamp({quote(column)}, {self.literal(zone)}))"
+        day = f"floor({micros} / 86400000000)"
+        return (
+            f"(CAST(date_from_unix_date(CAST({day} AS INT)) AS TIMESTAMP_NTZ) + "
+            f"make_dt_interval(0, 0, 0, CAST({micros} - {day} * 86400000000 AS "
+            "DECIMAL(18, 0)) / 1000000))"
+        )
+
+    def file_order(self) -> None:
+        """None: Spark reads a file in parallel partitions, without the rows' places in it."""
+        return None
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
         try:

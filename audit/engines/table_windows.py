@@ -7,15 +7,20 @@ distinct value of the time column once, with how many rows it stands for: the sa
 are refused with the same message (row counts included), and the same labels, starts and
 ends come out (:func:`calendar_labels`, :func:`iso_time`). A date or timestamp column
 (Parquet) is cut to its day in SQL for month, week and day windows, so a log with times to
-the second costs one group per day; a text column costs one group per distinct text. Times
-with a time zone (``TIMESTAMP WITH TIME ZONE``, Spark's ``timestamp``) are refused: the
-in-memory engine reads each at its own zone's clock, which these columns no longer hold.
+the second costs one group per day; a text column costs one group per distinct text (its
+offsets dropped by the parser, as in memory). Times with a time zone (``TIMESTAMP WITH TIME
+ZONE``, Spark's ``timestamp``) are instants: the in-memory engine reads each at the clock of
+the zone pandas gives the column (the Parquet file's Arrow zone), so the SQL first turns
+them to that clock (``source.local_time``); when that zone is unknown (a Spark DataFrame
+given in memory) or cannot be applied, the audit is refused.
 
 N-rows windows: the in-memory engine sorts the rows by time, ties in file order, and cuts
-every N rows. These engines see no file order, so a block boundary that falls between two
-rows with the same time cannot be placed as the in-memory engine places it: that audit is
-refused (with the time, and what to do); otherwise every window holds whole groups of equal
-times and both engines cut the same rows.
+every N rows. When no block boundary falls between two rows with the same time, every
+window holds whole groups of equal times and both engines cut the same rows. When one does,
+the rows of that time are cut in file order: DuckDB numbers a Parquet file's rows
+(``file_row_number``), and each row's block is looked up from its time and that number
+(:func:`_cut_ties`). A CSV (read in parallel) and Spark give no file order: that audit is
+refused (with the time, and what to do).
 
 Each window is measured as the in-memory engine measures it (only the watched disparities,
 no contrasts), from its own rows: its sensitive values are encoded from the window's grouped
@@ -67,28 +72,33 @@ _JOINED = {
 }
 
 
-def time_key(source: Any, config: AuditConfig) -> str:
-    """The SQL expression each row's window is read from: the time column, or its day for a
-    calendar window of a date/timestamp column (the label needs only the day).
+def time_key(source: Any, config: AuditConfig) -> tuple[str, str]:
+    """The SQL expressions of each row's time, at its own clock, and of its window key: the
+    time, or its day for a calendar window of a date/timestamp column (the label needs only
+    the day).
 
     Raises
     ------
     AuditError
-        When the column holds times with a time zone (see the module docstring).
+        When the column holds times with a time zone the engine cannot read at that zone's
+        clock (see the module docstring).
     """
     column = config.monitoring.time_column
     kind = source.time_type(column)
+    time = source.quote(column)
     if kind == "zoned":
-        raise AuditError(
-            f"The time column '{printable(column, 60)}' ({SETTING}) holds times with a time "
-            f"zone ({source.types[column]}); the {source.engine} engine reads them as instants, "
-            "not each at its own zone's clock as the in-memory engine does, so their windows "
-            "could differ. Store the times without a zone (local time), or audit with "
-            "--engine memory."
-        )
-    quoted = source.quote(column)
+        time = source.local_time(column)
+        if time is None:
+            raise AuditError(
+                f"The time column '{printable(column, 60)}' ({SETTING}) holds times with a "
+                f"time zone ({source.types[column]}) whose zone the {source.engine} engine "
+                "cannot read or apply, so it cannot read each time at its zone's clock as the "
+                "in-memory engine does, and the windows could differ. Store the times without "
+                "a zone (local time), or audit with --engine memory."
+            )
+        kind = "naive"
     calendar = parse_window(config.monitoring.window)[0] != "rows"
-    return f"CAST({quoted} AS DATE)" if kind == "naive" and calendar else quoted
+    return time, (f"CAST({time} AS DATE)" if kind == "naive" and calendar else time)
 
 
 def plan_table_windows(
@@ -98,11 +108,10 @@ def plan_table_windows(
     window: a frame with the key (``TIME_KEY``), the key as text (``TIME_TEXT``) and its
     window (``WINDOW``)."""
     column = config.monitoring.time_column
-    key = time_key(source, config)
-    quoted = source.quote(column)
+    time, key = time_key(source, config)
     values = source.query(
         f"SELECT {key} AS {TIME_KEY}, CAST({key} AS {source.text_type}) AS {TIME_TEXT}, "
-        f"count(*) AS n, min({quoted}) AS first, max({quoted}) AS last FROM {source.view} "
+        f"count(*) AS n, min({time}) AS first, max({time}) AS last FROM {source.view} "
         f"WHERE {where} GROUP BY 1, 2"
     )
     counts = values["n"].to_numpy(dtype=np.int64)
@@ -111,7 +120,18 @@ def plan_table_windows(
     kind, size = parse_window(config.monitoring.window)
     if kind == "rows":
         assert size is not None
-        window = _blocks(first, counts, size, column, source.engine)
+        window, ties = _blocks(first, counts, size)
+        if len(ties):  # a block boundary inside a run of equal times: cut by file order
+            key = _cut_ties(source, key, values[TIME_KEY], first, window, ties, size, where, column)
+            values = source.query(
+                f"SELECT {key} AS {TIME_KEY}, CAST({key} AS {source.text_type}) AS "
+                f"{TIME_TEXT}, count(*) AS n, min({time}) AS first, max({time}) AS last "
+                f"FROM {source.view} WHERE {where} GROUP BY 1, 2"
+            )  # the key is now each row's block
+            counts = values["n"].to_numpy(dtype=np.int64)
+            first = parse_times(values["first"], column, counts)
+            last = parse_times(values["last"], column, counts)
+            window = values[TIME_KEY].to_numpy(dtype=np.int64)
         labels = [str(i + 1) for i in range(int(window.max()) + 1)]
     else:
         names = calendar_labels(first, kind)
@@ -188,26 +208,93 @@ def window_relation(
     return relation, {WINDOW: q(_JOINED["window"]), WINDOW_BIN: bins["hist_bin"]}
 
 
-def _blocks(
-    times: pd.Series, counts: np.ndarray, size: int, column: str, engine: str
-) -> np.ndarray:
-    """Each distinct time's block of ``size`` rows in time order, or a refusal when a block
-    boundary falls inside a run of equal times (see the module docstring)."""
+def _blocks(times: pd.Series, counts: np.ndarray, size: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each key value's block of ``size`` rows in time order (that of its time's first row),
+    and the times whose rows a block boundary cuts (``start``: rows before the time, ``n``:
+    its rows, ``block``: its first row's block), indexed by time."""
     per_time = pd.Series(counts).groupby(times.to_numpy()).sum().sort_index()
     end = np.cumsum(per_time.to_numpy())
     start = end - per_time.to_numpy()
-    block, last_block = start // size, (end - 1) // size
-    split = np.flatnonzero(block != last_block)
-    if len(split):
-        at = per_time.index[split[0]]
+    block = start // size
+    frame = pd.DataFrame({"start": start, "n": per_time.to_numpy(), "block": block})
+    frame.index = per_time.index
+    ties = frame[block != (end - 1) // size]
+    return frame["block"].reindex(times.to_numpy()).to_numpy(), ties
+
+
+def _cut_ties(
+    source: Any,
+    key: str,
+    keys: pd.Series,
+    times: pd.Series,
+    window: np.ndarray,
+    ties: pd.DataFrame,
+    size: int,
+    where: str,
+    column: str,
+) -> str:
+    """SQL giving each row its block when block boundaries fall inside runs of equal times
+    (``ties``): the in-memory engine orders such rows by their place in the file, so the
+    rows of a cut time go to the next block from the file row at each boundary on. ``keys``
+    are the time key's values, ``times`` their times, ``window`` their blocks.
+
+    Raises
+    ------
+    AuditError
+        When the engine does not see the file's order (a CSV, Spark; see the module
+        docstring).
+    """
+    order = source.file_order()
+    if order is None:
+        at, rows = ties.index[0], int(ties["n"].iloc[0])
         raise AuditError(
             f"--window {size}-rows (monitoring.window) would cut between rows with the same "
-            f"time in '{printable(column, 60)}' ({iso_time(at)}, {int(per_time.iloc[split[0]]):,}"
+            f"time in '{printable(column, 60)}' ({iso_time(at)}, {rows:,}"
             f" rows): the in-memory engine orders such rows by their place in the file, which "
-            f"the {engine} engine does not see. Use a calendar window (month, week or day), "
-            "another N, or --engine memory."
+            f"the {source.engine} engine does not see. Use a calendar window (month, week or "
+            "day), another N, or --engine memory."
         )
-    return pd.Series(block, index=per_time.index).reindex(times.to_numpy()).to_numpy()
+    tie_of = pd.Series(np.arange(len(ties)), index=ties.index)
+    tied = times.isin(ties.index).to_numpy()
+    tie_keys = pd.DataFrame(
+        {
+            "__rai_tie_key": keys[tied].to_numpy(),
+            "__rai_tie": tie_of.reindex(times[tied].to_numpy()).to_numpy(),
+            "__rai_tie_start": ties["start"].reindex(times[tied].to_numpy()).to_numpy(),
+        }
+    )
+    tie_table = source.add_view(tie_keys)
+    # The file row at each boundary: the tie's rows in file order, ranked from the tie's
+    # start in time order; a block starts every ``size`` rows.
+    cuts = source.query(
+        "SELECT __rai_tie, __rai_row FROM (SELECT __rai_tie, __rai_tie_start, "
+        f"{order} AS __rai_row, row_number() OVER (PARTITION BY __rai_tie ORDER BY {order}) "
+        f"- 1 AS __rai_rank FROM {source.view} JOIN {tie_table} ON {key} = __rai_tie_key "
+        f"WHERE {where}) WHERE __rai_rank > 0 AND (__rai_tie_start + __rai_rank) % {size} = 0"
+    ).sort_values(["__rai_tie", "__rai_row"])
+    # Each key value's first block, then for a cut time one more block from each boundary
+    # (for each of the time's key values).
+    tie = cuts["__rai_tie"].to_numpy(dtype=np.int64)
+    cuts["block"] = ties["block"].to_numpy()[tie] + cuts.groupby("__rai_tie").cumcount() + 1
+    later = cuts.merge(tie_keys[["__rai_tie", "__rai_tie_key"]], on="__rai_tie")
+    blocks = pd.concat(
+        [
+            pd.DataFrame({"key": keys.to_numpy(), "row": -1, "block": window}),
+            pd.DataFrame(
+                {
+                    "key": later["__rai_tie_key"].to_numpy(),
+                    "row": later["__rai_row"].to_numpy(dtype=np.int64),
+                    "block": later["block"].to_numpy(dtype=np.int64),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).rename(columns=lambda c: f"__rai_{c}")
+    block_table = source.add_view(blocks)
+    return (
+        f"(SELECT max(__rai_block) FROM {block_table} WHERE __rai_key = "
+        f"{key} AND __rai_row <= {order})"
+    )
 
 
 def monitor_table(
