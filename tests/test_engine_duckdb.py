@@ -313,3 +313,41 @@ def test_duckdb_audits_a_file_larger_than_its_memory_limit(tmp_path):
     assert duck.stdout.strip().splitlines()[-1] == str(n)
     memory = limited("memory")
     assert memory.returncode != 0, "the limit does not bite: the test proves nothing"
+
+
+def test_duckdb_spills_past_its_memory_limit_into_a_folder_of_its_own(tmp_path, monkeypatch):
+    """Past its memory limit (here 64 MB; ulimit -v sets one), DuckDB spills the exact
+    distinct and duplicate counts of a column of distinct scores into a folder of the
+    audit's own (not DuckDB's default, .tmp in the working folder), removed when the audit
+    ends, and the numbers are the in-memory engine's."""
+    from audit.engines import duckdb_source
+
+    frame = _log(1_000_000, seed=6)
+    frame["score"] = np.random.default_rng(7).random(len(frame))  # every score distinct
+    path = tmp_path / "scored.parquet"
+    frame.to_parquet(path)
+    spills = tmp_path / "tmp"
+    spills.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(spills))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(duckdb_source, "MEMORY_LIMIT", 64 * 2**20)
+    spilled = []
+    close = duckdb_source.DuckSource.close
+
+    def closing(source):
+        spilled.append(source.spill is not None and any(source.spill.glob("*")))
+        close(source)
+
+    monkeypatch.setattr(duckdb_source.DuckSource, "close", closing)
+    extra = {"predictions": {"score_column": "score", "threshold": 0.5}}
+    duck = _audit(path, "duckdb", **extra)
+    assert spilled == [True], "the limit does not bite: the test proves nothing"
+    assert list(spills.iterdir()) == [] and not (tmp_path / ".tmp").exists()
+    memory = _audit(path, "memory", **extra)
+
+    def counts(result):  # the engines name the types in their own words
+        return {c["name"]: (c["missing"], c["unique"]) for c in result["data"]["columns"]}
+
+    assert counts(duck)["score"] == (0, frame["score"].nunique()) == (0, len(frame))
+    assert counts(duck) == counts(memory)
+    assert_close(duck["fairness"], memory["fairness"])
