@@ -351,3 +351,34 @@ def test_duckdb_spills_past_its_memory_limit_into_a_folder_of_its_own(tmp_path, 
     assert counts(duck)["score"] == (0, frame["score"].nunique()) == (0, len(frame))
     assert counts(duck) == counts(memory)
     assert_close(duck["fairness"], memory["fairness"])
+
+
+def test_a_column_of_distinct_values_rules_out_duplicate_rows_without_a_scan(tmp_path, monkeypatch):
+    """Duplicate rows as pandas counts them: none when a column (a record id) is present and
+    distinct in every labelled row, found without the GROUP BY over every column; with one
+    id missing, that row's exact copy is still found (the GROUP BY runs)."""
+    from audit.engines import table_audit
+
+    frame = _log(3000, seed=8)
+    frame.insert(0, "record", np.arange(len(frame), dtype=float))
+    scans = []
+    grouping = table_audit.duplicate_rows
+    monkeypatch.setattr(
+        table_audit, "duplicate_rows", lambda *args: scans.append(1) or grouping(*args)
+    )
+
+    def duplicates(frame: pd.DataFrame, name: str) -> tuple[int, list]:
+        path = tmp_path / name
+        frame.to_parquet(path)
+        result = _audit(path, "duckdb")
+        found = [f for f in result["quality"]["findings"] if f["id"] == "duplicates:rows"]
+        return len(scans), found
+
+    assert frame.duplicated().sum() == 0
+    assert duplicates(frame, "distinct.parquet") == (0, [])
+    copied = frame.copy()
+    copied.loc[5, "record"] = np.nan
+    copied = pd.concat([copied, copied.iloc[[5]]], ignore_index=True)
+    assert copied.duplicated().sum() == 1
+    scanned, found = duplicates(copied, "copied.parquet")
+    assert scanned == 1 and found[0]["evidence"]["duplicate_rows"] == 1

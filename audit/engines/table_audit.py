@@ -393,6 +393,17 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
     }
 
 
+def _duplicate_rows(source: Any, profile_: pd.DataFrame, target: str) -> tuple[int, int]:
+    """:func:`duplicate_rows` among the rows with a target. A column whose values there are
+    all present and distinct rules a copy out, with no GROUP BY over every column (which, on
+    a column of 10M distinct scores, took 1.5 s and 0.9 GB): DISTINCT and GROUP BY compare
+    values alike."""
+    distinct = (profile_["unique"] == profile_["n_rows"]) & (profile_["missing"] == 0)
+    if distinct.any():
+        return 0, 0
+    return duplicate_rows(source, f"{source.quote(target)} IS NOT NULL")
+
+
 def _quality(source: Any, config: AuditConfig, loaded: dict[str, Any]) -> dict[str, Any]:
     cfg = config.data
     profile_ = loaded["profile"]
@@ -402,7 +413,7 @@ def _quality(source: Any, config: AuditConfig, loaded: dict[str, Any]) -> dict[s
         missing,
         loaded["n_rows"],
         loaded["positives"],
-        duplicate_rows(source, f"{source.quote(cfg.target)} IS NOT NULL"),
+        _duplicate_rows(source, profile_, cfg.target),
         frame=empty,
         target=cfg.target,
         y=np.zeros(0),
