@@ -137,6 +137,11 @@ def train_model(
             f"Training '{name}' failed: {printable(exc, 300)} Check model.params "
             "(--model-param) and the data."
         ) from None
+    if "n_jobs" in estimator.get_params():
+        # A forest predicting in parallel adds its trees' votes in no fixed order: a row at
+        # a tie (probability 0.5) fell on either side of the threshold from run to run. One
+        # thread predicts the same every time (and its copies for mitigation train so too).
+        estimator.set_params(n_jobs=1)
     return pipeline
 
 

@@ -536,7 +536,7 @@ def test_every_model_the_audit_saves_loads_with_the_allow_list(
     loaded = model_files.load_model(path)
     np.testing.assert_array_equal(loaded.predict(inputs), model.predict(inputs))
     if hasattr(model, "predict_proba"):
-        # (A forest adds its trees' votes in parallel, in no fixed order: equal to 1e-12.)
+        # (Probabilities equal to 1e-12: a float sum need not be bitwise reproducible.)
         np.testing.assert_allclose(
             loaded.predict_proba(inputs), model.predict_proba(inputs), rtol=0, atol=1e-12
         )
