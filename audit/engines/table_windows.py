@@ -101,14 +101,11 @@ def time_key(source: Any, config: AuditConfig) -> tuple[str, str]:
     return time, (f"CAST({time} AS DATE)" if kind == "naive" and calendar else time)
 
 
-def plan_table_windows(
-    source: Any, config: AuditConfig, where: str
-) -> tuple[Windows, str, pd.DataFrame]:
-    """The windows of the rows ``where`` holds, the time key (SQL), and each key value's
-    window: a frame with the key (``TIME_KEY``), the key as text (``TIME_TEXT``) and its
-    window (``WINDOW``)."""
-    column = config.monitoring.time_column
-    time, key = time_key(source, config)
+def _key_values(
+    source: Any, key: str, time: str, where: str, column: str
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series, pd.Series]:
+    """Each value of the time ``key`` among the rows ``where`` holds (with its text), its
+    rows, and its earliest and latest time, parsed as the in-memory engine parses them."""
     values = source.query(
         f"SELECT {key} AS {TIME_KEY}, CAST({key} AS {source.text_type}) AS {TIME_TEXT}, "
         f"count(*) AS n, min({time}) AS first, max({time}) AS last FROM {source.view} "
@@ -117,20 +114,26 @@ def plan_table_windows(
     counts = values["n"].to_numpy(dtype=np.int64)
     first = parse_times(values["first"], column, counts)
     last = parse_times(values["last"], column, counts)
+    return values, counts, first, last
+
+
+def plan_table_windows(
+    source: Any, config: AuditConfig, where: str
+) -> tuple[Windows, str, pd.DataFrame]:
+    """The windows of the rows ``where`` holds, the time key (SQL), and each key value's
+    window: a frame with the key (``TIME_KEY``), the key as text (``TIME_TEXT``) and its
+    window (``WINDOW``)."""
+    column = config.monitoring.time_column
+    time, key = time_key(source, config)
+    values, counts, first, last = _key_values(source, key, time, where, column)
     kind, size = parse_window(config.monitoring.window)
     if kind == "rows":
         assert size is not None
         window, ties = _blocks(first, counts, size)
         if len(ties):  # a block boundary inside a run of equal times: cut by file order
             key = _cut_ties(source, key, values[TIME_KEY], first, window, ties, size, where, column)
-            values = source.query(
-                f"SELECT {key} AS {TIME_KEY}, CAST({key} AS {source.text_type}) AS "
-                f"{TIME_TEXT}, count(*) AS n, min({time}) AS first, max({time}) AS last "
-                f"FROM {source.view} WHERE {where} GROUP BY 1, 2"
-            )  # the key is now each row's block
-            counts = values["n"].to_numpy(dtype=np.int64)
-            first = parse_times(values["first"], column, counts)
-            last = parse_times(values["last"], column, counts)
+            # The key is now each row's block.
+            values, counts, first, last = _key_values(source, key, time, where, column)
             window = values[TIME_KEY].to_numpy(dtype=np.int64)
         labels = [str(i + 1) for i in range(int(window.max()) + 1)]
     else:
