@@ -584,9 +584,17 @@ def test_summary_pdf_has_one_to_three_pages(summary_files):
 
     plain, files = summary_files
     assert set(files) == {"ll144-summary.html", "ll144-summary.pdf"}
-    pages = len(pypdf.PdfReader(io.BytesIO(files["ll144-summary.pdf"])).pages)
+    reader = pypdf.PdfReader(io.BytesIO(files["ll144-summary.pdf"]))
+    pages = len(reader.pages)
     assert 1 <= pages <= 3
     assert "Summary of results" in render_ll144_summary(plain)
+    # Within those pages, nothing is left out: every category of every table is printed
+    # (an intersection's in two columns, sex then race).
+    text = " ".join(page.extract_text() for page in reader.pages).replace("\n", " ")
+    tables = plain["compliance"]["nyc_ll144"]["tables"]
+    categories = {row["category"].replace(" × ", " ") for t in tables for row in t["categories"]}
+    assert len(categories) >= 9
+    assert [c for c in sorted(categories) if c not in text] == []
 
 
 def test_summary_pdf_reads_as_the_summary(summary_files):
