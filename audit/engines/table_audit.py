@@ -316,7 +316,7 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
         calibration_bins = config.fairness.calibration_bins
         binning = Binning.of(float(low), float(high), HISTOGRAM_BINS, calibration_bins)
         extra.update(binning.sql(oriented))
-        measures = score_measures(oriented, binning.probabilities)
+        losses = binning.probabilities
         if windows is not None:
             binnings = [Binning.of(a, b, HISTOGRAM_BINS, calibration_bins) for a, b in spans]
             relation, by_window = window_relation(source, time_key, time_keys, binnings, oriented)
@@ -324,7 +324,8 @@ def _load(source: Any, config: AuditConfig) -> dict[str, Any]:
             # A window within [0, 1] is calibrated and scored by log loss even when the
             # whole is not: the calibration bins of probabilities, the losses of each row.
             extra["cal_bin"] = Binning.of(0.0, 1.0, 1, calibration_bins).sql(oriented)["cal_bin"]
-            measures = score_measures(oriented, any(b.probabilities for b in binnings))
+            losses = any(b.probabilities for b in binnings)
+        measures = score_measures(oriented, losses)
     rows = grouped(
         source, list(dict.fromkeys(keys)), extra, measures, where=target_present, relation=relation
     )
