@@ -80,7 +80,9 @@ ATTACHED = {"results.json": b"{}"}
 
 def _timed(times: list, function, *arguments):
     """``function(*arguments)``, its (wall, CPU here, CPU of forked processes) appended."""
-    COMPILED_TEMPLATES.clear()  # as in a new process: the templates are compiled again
+    # As in a new process: the compiled templates are read from the cache folder (see
+    # audit/report/template_cache.py), or compiled on a machine's first report.
+    COMPILED_TEMPLATES.clear()
     start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     out = function(*arguments)
     times.append(

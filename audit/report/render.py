@@ -15,14 +15,7 @@ from pathlib import PurePath
 from typing import Any
 
 import yaml
-from jinja2 import (
-    BytecodeCache,
-    Environment,
-    FunctionLoader,
-    StrictUndefined,
-    select_autoescape,
-)
-from jinja2.bccache import Bucket
+from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from audit.report import fairness_plots, monitoring_plots, wrapping
@@ -39,6 +32,7 @@ from audit.report.findings import overall_verdict, top_findings
 from audit.report.glossary import glossary
 from audit.report.key_numbers import disparate_impact_shown, key_numbers
 from audit.report.mitigation_plots import tradeoff_chart
+from audit.report.template_cache import CompiledTemplates
 from audit.report.tuning_plots import search_chart
 from audit.text import (
     data_value_text,
@@ -150,30 +144,7 @@ def _finalizer(result: dict[str, Any]) -> Callable[[Any], Any]:
     return finalize
 
 
-class _CompiledTemplates(BytecodeCache):
-    """The templates' compiled code, kept for the life of the process.
-
-    Compiling the report's templates costs about 0.4 s, and each report makes new
-    environments (their finalizer knows the result's labels): without this, every one paid
-    it again. Jinja checks each entry against its template's source. Compiled code does not
-    depend on the finalizer, except for constant ``{{ "..." }}`` outputs, and no template
-    prints a label as a constant.
-    """
-
-    def __init__(self) -> None:
-        self._code: dict[tuple[str, str], Any] = {}
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        bucket.code = self._code.get((bucket.key, bucket.checksum))
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        self._code[(bucket.key, bucket.checksum)] = bucket.code
-
-    def clear(self) -> None:
-        self._code.clear()
-
-
-COMPILED_TEMPLATES = _CompiledTemplates()
+COMPILED_TEMPLATES = CompiledTemplates()
 
 
 def compile_templates() -> None:
