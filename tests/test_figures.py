@@ -10,6 +10,7 @@ area, and an image of bounded size.
 from __future__ import annotations
 
 import base64
+import io
 import math
 import re
 import struct
@@ -20,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.ticker import FixedLocator
+from PIL import Image
 
 from audit.report import explain_plots, fairness_plots, mitigation_plots, plots
 from audit.text import data_value_text
@@ -346,3 +348,42 @@ def test_many_groups_turn_their_labels_and_stay_apart(drawn):
     ((figure, uri),) = drawn
     assert_readable(figure, uri, max_width=1400)  # wider only when upright labels would touch
     assert {label.get_rotation() for label in figure.axes[0].get_xticklabels()} == {90}
+
+
+def _bars(transparent: bool = False) -> Figure:
+    figure = plots.plt.figure(figsize=(3, 2))
+    if transparent:
+        figure.patch.set_alpha(0.0)
+    axes = figure.add_subplot()
+    axes.bar([0, 1, 2], [1, 3, 2], color=plots.PALETTE[:3])
+    axes.text(0.2, 2.5, "label")
+    axes.set_axis_off()
+    return figure
+
+
+def test_figures_are_opaque_rgb_pngs_with_the_pixels_matplotlib_draws():
+    # RGB, no alpha: WeasyPrint would encode an alpha channel a second time, as a mask.
+    with plots.plt.rc_context(plots.STYLE):
+        ours = Image.open(io.BytesIO(base64.b64decode(plots.to_data_uri(_bars()).split(",")[1])))
+        reference = _bars()
+        reference.canvas.draw()  # the view limits are set when drawn
+        renderer = reference.canvas.get_renderer()
+        bbox = reference.get_tightbbox(renderer).padded(plots.plt.rcParams["savefig.pad_inches"])
+        buffer = io.BytesIO()
+        reference.savefig(buffer, format="png", dpi=plots.FIGURE_DPI, bbox_inches=bbox)
+        plots.plt.close(reference)
+    theirs = np.asarray(Image.open(buffer))
+    assert ours.mode == "RGB" and theirs.shape[2] == 4 and (theirs[..., 3] == 255).all()
+    assert ours.size == (theirs.shape[1], theirs.shape[0])
+    assert np.array_equal(np.asarray(ours), theirs[..., :3])
+    # PNG keeps dots per metre, in whole numbers: 110 dpi reads back as 110.0074.
+    assert ours.info.get("dpi") == pytest.approx((plots.FIGURE_DPI,) * 2, abs=0.01)
+
+
+def test_a_transparent_figure_is_laid_on_white():
+    with plots.plt.rc_context(plots.STYLE):
+        uri = plots.to_data_uri(_bars(transparent=True))
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",")[1]))))
+    assert pixels.shape[2] == 3
+    assert (pixels[0, 0] == 255).all() and (pixels[-1, -1] == 255).all()  # not black
+    assert (pixels < 250).any()  # the bars are drawn
