@@ -16,12 +16,15 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import headless_chromium, needs_tools, run_cli
+
+from audit.report.render import resolve_variables, stylesheet
 
 # Where a line may break inside an identifier: after one of these, or at a space.
 BREAK_AFTER = set("_:.×-/")
@@ -335,3 +338,22 @@ def test_break_opportunities_go_into_text_only():
     pdf = break_identifiers(page, for_pdf=True)
     assert "<wbr>" not in pdf and "demographic_\u200bparity_\u200bratio" in pdf
     assert pdf.replace("\u200b", "") == page
+
+
+def test_css_variables_are_resolved_to_their_root_values():
+    css = (
+        ":root { --ink: #111; --edge: 1px solid #d0d0d0 }\n"
+        "p { color: var(--ink); border: var( --edge ); } q { color: var(--elsewhere); }"
+    )
+    assert resolve_variables(css) == (
+        ":root { --ink: #111; --edge: 1px solid #d0d0d0 }\n"
+        "p { color: #111; border: 1px solid #d0d0d0; } q { color: var(--elsewhere); }"
+    )
+    # The report's own: every variable resolved, each to the value its :root rule gives.
+    raw = resources.files("audit.templates").joinpath("report.css").read_text(encoding="utf-8")
+    root = dict(re.findall(r"(--[\w-]+):\s*([^;}]+?)\s*[;}]", raw.split("}")[0] + "}"))
+    assert root and "var(" not in stylesheet(embedded_fonts=False)
+    uses = re.findall(r"([\w-]+):\s*[^;{}]*var\((--[\w-]+)\)", raw)
+    resolved = stylesheet(embedded_fonts=False)
+    for prop, name in uses:
+        assert re.search(rf"{prop}:\s*[^;{{}}]*{re.escape(root[name])}", resolved), (prop, name)

@@ -97,7 +97,24 @@ def font_faces(embedded: bool = True) -> str:
 def stylesheet(embedded_fonts: bool = True) -> str:
     """The report's CSS with its @font-face rules (see :func:`font_faces`): one look for the
     report and every other page rai-audit writes."""
-    return font_faces(embedded=embedded_fonts) + "\n" + (_load_template("report.css") or "")
+    css = resolve_variables(_load_template("report.css") or "")
+    return font_faces(embedded=embedded_fonts) + "\n" + css
+
+
+_ROOT_RULE = re.compile(r":root\s*\{([^}]*)\}")
+_DECLARATION = re.compile(r"(--[\w-]+)\s*:\s*([^;]+?)\s*(?:;|$)")
+_VARIABLE = re.compile(r"var\(\s*(--[\w-]+)\s*\)")
+
+
+def resolve_variables(css: str) -> str:
+    """``css`` with each ``var(--name)`` replaced by the value its ``:root`` rule gives.
+
+    The same look, and WeasyPrint no longer resolves a variable in every table cell it lays
+    out (its cascade did so for each border and background: 4% of the annex's layout).
+    """
+    root = _ROOT_RULE.search(css)
+    values = dict(_DECLARATION.findall(root.group(1))) if root else {}
+    return _VARIABLE.sub(lambda variable: values.get(variable[1], variable[0]), css)
 
 
 def _percent(value: Any, digits: int = 1) -> str:
