@@ -41,12 +41,14 @@ STYLE = {
     "font.family": "DejaVu Sans",
     "svg.hashsalt": "rai-audit",
     # Glyph outlines as drawn, not snapped to the pixel grid: matplotlib 3.11's default
-    # hinting made its text layout the largest part of drawing a figure (the demo's 34
-    # figures: 3.3 s -> 2.9 s of CPU), and at 110 dpi the letters look the same.
+    # hinting made its text layout the largest part of drawing a figure (the demo annex's
+    # 23 figures: 3.3 s -> 2.9 s of CPU), and at 110 dpi the letters look the same.
     "text.hinting": "no_hinting",
 }
 
 
+# Figures are drawn at this resolution, for the HTML and the PDF alike.
+FIGURE_DPI = 110
 # No line of text in a figure is longer than this, whatever a label forgot to shorten: a
 # 100 kB group name would otherwise make a figure of a hundred million pixels.
 LINE_LIMIT = 120
@@ -293,9 +295,6 @@ def to_data_uri(figure: plt.Figure) -> str:
     pixels = np.asarray(figure.canvas.renderer.buffer_rgba())  # what savefig just drew
     plt.close(figure)
     return "data:image/png;base64," + base64.b64encode(_opaque_png(pixels)).decode("ascii")
-
-
-FIGURE_DPI = 110
 
 
 def _opaque_png(pixels: np.ndarray) -> bytes:

@@ -110,7 +110,8 @@ def resolve_variables(css: str) -> str:
     """``css`` with each ``var(--name)`` replaced by the value its ``:root`` rule gives.
 
     The same look, and WeasyPrint no longer resolves a variable in every table cell it lays
-    out (its cascade did so for each border and background: 4% of the annex's layout).
+    out (its cascade did so for each border and background: 1% of the annex's work, 1.6% of
+    the main body's, counted in Python calls).
     """
     root = _ROOT_RULE.search(css)
     values = dict(_DECLARATION.findall(root.group(1))) if root else {}
