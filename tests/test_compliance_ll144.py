@@ -587,6 +587,12 @@ def test_summary_pdf_has_one_to_three_pages(summary_files):
     reader = pypdf.PdfReader(io.BytesIO(files["ll144-summary.pdf"]))
     pages = len(reader.pages)
     assert 1 <= pages <= 3
+    # The count is the summary's own: each page is numbered "Page k of <count>" and carries
+    # more than its footer (no blank page pads it, none is missing).
+    for number, page in enumerate(reader.pages, start=1):
+        page_text = page.extract_text()
+        assert f"Page {number} of {pages}" in page_text
+        assert len(page_text.replace(f"Page {number} of {pages}", "").split()) > 20
     assert "Summary of results" in render_ll144_summary(plain)
     # Within those pages, nothing is left out: every category of every table is printed
     # (an intersection's in two columns, sex then race).
