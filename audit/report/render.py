@@ -94,6 +94,7 @@ def font_faces(embedded: bool = True) -> str:
     return "\n".join(rules)
 
 
+@cache  # read and resolved once per process, not for each document of a report
 def stylesheet(embedded_fonts: bool = True) -> str:
     """The report's CSS with its @font-face rules (see :func:`font_faces`): one look for the
     report and every other page rai-audit writes."""
