@@ -66,6 +66,24 @@ def test_the_second_process_is_stopped_when_the_caller_fails():
         os.kill(pid, 0)
 
 
+@needs_fork
+def test_the_second_process_runs_without_the_cycle_collector_and_this_one_keeps_it():
+    # Its garbage goes with it when it ends; the caller's collector is left as it was.
+    with partner(lambda connection: connection.send(gc.isenabled())) as other:
+        assert receive(other) is False
+    assert gc.isenabled()
+
+
+@needs_fork
+def test_both_pdfs_are_laid_out_in_processes_of_their_own(demo_result, monkeypatch):
+    """The body's PDF too, so that WeasyPrint's garbage (boxes in reference cycles) never
+    has to be collected in the caller's process."""
+    monkeypatch.setattr(build, "render_pdf", lambda html, attachments=None: str(os.getpid()))
+    files = build.render_report(demo_result, ["html", "pdf"], "standard")
+    body, annex = int(files["report.pdf"]), int(files["report-annex.pdf"])
+    assert os.getpid() not in (body, annex) and body != annex
+
+
 @pytest.mark.parametrize("forked", [True, False], ids=["two processes", "one process"])
 def test_standard_report_has_every_figure_as_drawn_in_one_go(demo_result, forked, monkeypatch):
     """At detail standard the annex's figures are drawn by two processes (or, where fork is

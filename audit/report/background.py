@@ -3,6 +3,7 @@ single-threaded, so a forked process halves the wall time of the slow half."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import pickle
 import sys
@@ -57,7 +58,9 @@ class SharedJobs:
 def partner(work: Callable[[Connection], None]) -> Iterator[Connection]:
     """Run ``work(connection)`` in a forked process (only where :func:`can_fork`) and yield
     this end of the connection; read what it sends with :func:`receive`. The process is
-    stopped if the block is left by an error, so it never outlives its caller."""
+    stopped if the block is left by an error, so it never outlives its caller. It runs
+    without Python's cycle collector: give it bounded work (a report's figures, a PDF),
+    not a loop that lives on."""
     context = multiprocessing.get_context("fork")
     here, there = context.Pipe()
     process = context.Process(target=_run, args=(work, there, here), daemon=True)
@@ -90,6 +93,10 @@ def _pickles(error: BaseException) -> BaseException:
 
 def _run(work: Callable[[Connection], None], there: Connection, here: Connection) -> None:
     here.close()  # the parent's end: the child's copy would hide the parent's exit from it
+    # The process' garbage goes with it when it ends, so nothing need look for reference
+    # cycles meanwhile. Measured on the demo's annex (WeasyPrint's layout leaves its boxes in
+    # cycles): 0.15-0.2 s less CPU, and 7 MB more at the peak.
+    gc.disable()
     try:
         work(there)
     except BaseException as error:

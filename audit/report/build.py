@@ -3,10 +3,12 @@ annex as a PDF of its own (report-annex.pdf).
 
 WeasyPrint lays a document out on one processor core, and the annex is longer than the
 main body: as one PDF the demo's report took 12 s. As two, on two cores: a forked process
-lays the annex out while this one does the main body. The annex's figures are drawn first,
-shared out between the two processes (each takes the next figure not yet taken), so that
-its layout starts as early as it can; the HTML, which keeps everything, is written here
-with every figure while the annex is laid out.
+lays the annex out while this one draws the main body's figures, then a second forked
+process lays the main body out. The annex's figures are drawn first, shared out between
+this process and the annex's (each takes the next figure not yet taken), so that its
+layout starts as early as it can; the HTML, which keeps everything, is written here with
+every figure meanwhile. The forked processes take WeasyPrint's garbage with them when
+they end (see audit/report/background.py).
 
 Rendering makes millions of short-lived objects (WeasyPrint's boxes, matplotlib's artists):
 with Python's default thresholds the cyclic garbage collector ran so often that it took a
@@ -101,10 +103,17 @@ def _body_and_annex(
             # the annex out with all of them; this one writes the HTML with all of them.
             annex.send(drawn)
             drawn.update(receive(annex))
-            figs = _body_pdf(result, level, attachments, files)
-            figs = merged_figures(figs, assemble_annex_figures(result, jobs, drawn))
-            if with_html:
-                files[REPORT_FILES["html"]] = _html(result, figs, level)
+            figs = figures(result, "body")
+            html = _body_html(result, figs, level)
+            # The main body is laid out in a process of its own too: WeasyPrint leaves its
+            # boxes in reference cycles, and collecting them here took 0.2-0.5 s after each
+            # report; a process that ends takes its garbage with it.
+            with partner(lambda there: there.send(render_pdf(html, attachments))) as body:
+                figs = merged_figures(figs, assemble_annex_figures(result, jobs, drawn))
+                page = _html(result, figs, level) if with_html else None
+                files[REPORT_FILES["pdf"]] = receive(body)
+            if page is not None:
+                files[REPORT_FILES["html"]] = page
             files[REPORT_FILES["annex"]] = receive(annex)
     else:
         annex_figs = assemble_annex_figures(result, jobs, _draw(jobs))
@@ -149,9 +158,12 @@ def _body_pdf(
 ) -> dict[str, Any]:
     """report.pdf, the main body, into ``files``; returns its figures."""
     figs = figures(result, "body")
-    html = render_html(result, figs, for_pdf=True, detail=level, document="body")
-    files[REPORT_FILES["pdf"]] = render_pdf(html, attachments)
+    files[REPORT_FILES["pdf"]] = render_pdf(_body_html(result, figs, level), attachments)
     return figs
+
+
+def _body_html(result: dict[str, Any], figs: dict[str, Any], level: str) -> str:
+    return render_html(result, figs, for_pdf=True, detail=level, document="body")
 
 
 def _annex_pdf(result: dict[str, Any], level: str, figs: dict[str, Any]) -> bytes:
