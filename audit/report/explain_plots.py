@@ -94,7 +94,8 @@ def annex_jobs(
     rows = explanations.get("rows")
     if rows and rows["n"] > 0:
         jobs.append((("summary",), partial(beeswarm, explanations)))
-        jobs.append((("dependence",), partial(dependence, explanations)))
+        if _dependence_features(explanations):  # a job is a figure: none without features
+            jobs.append((("dependence",), partial(dependence, explanations)))
     # A mitigated model's section shows its disparity drivers only (no per-group plots).
     for index, variant in enumerate(explanations.get("variants", [])):
         if variant.get("status") != "explained":
@@ -104,7 +105,6 @@ def annex_jobs(
                 key = ("variants", index, entry["sensitive"])
                 jobs.append((key, partial(disparity_bars, entry, variant, z)))
     if body_cases is not None:
-        jobs.append((("cases",), dict))  # the annex's cases: an empty dict, filled below
         for case in explanations.get("cases", [])[body_cases:]:
             jobs.append((("cases", case["id"]), partial(waterfall, case, explanations)))
     return [(key, partial(_styled, draw)) for key, draw in jobs]
@@ -123,15 +123,16 @@ def assemble_annex(
     if not explanations or explanations.get("status") != "explained":
         return {}
     figures: dict[str, Any] = {
+        "cases": {},
         "variants": [
             {"disparity": {}} if variant.get("status") == "explained" else {}
             for variant in (explanations or {}).get("variants", [])
-        ]
+        ],
     }
     for key, _ in jobs:
         if key[0] == "variants":
             figures["variants"][key[1]]["disparity"][key[2]] = drawn[key]
-        elif key[0] == "cases" and len(key) == 2:
+        elif key[0] == "cases":
             figures["cases"][key[1]] = drawn[key]
         else:
             figures[key[0]] = drawn[key]
@@ -253,11 +254,16 @@ def _strongest_sensitive(explanations: dict[str, Any], feature: str) -> str | No
     return best or next(iter(groups), None)
 
 
+def _dependence_features(explanations: dict[str, Any]) -> list[str]:
+    """The features the dependence plots show: the most important ones."""
+    top = explanations.get("top_features", 4)
+    return [f["feature"] for f in explanations["features"]][:top]
+
+
 def dependence(explanations: dict[str, Any]) -> str | None:
     """SHAP value against feature value for the top features, coloured by a sensitive group."""
     rows = explanations["rows"]
-    top = explanations.get("top_features", 4)
-    names = [f["feature"] for f in explanations["features"]][:top]
+    names = _dependence_features(explanations)
     if not names:
         return None
     columns = 2 if len(names) > 1 else 1
