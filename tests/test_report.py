@@ -149,17 +149,56 @@ def test_the_pdf_shows_the_figures_it_is_given():
     """A figure is a data: URI in the HTML; the PDF must draw it. WeasyPrint 68.0 (the lowest
     version allowed) refused every data: URI behind an allowed-protocols list, so the PDF
     had no figure at all, silently. A file: URI stays refused."""
+    import io
+
+    from audit.report.pdf import render_pdf
+
+    html = f'<img src="{_red_figure()}"><img src="file:///etc/hostname">'
+    page = PdfReader(io.BytesIO(render_pdf(html))).pages[0]
+    images = [(image.image.size, image.image.getpixel((20, 15))) for image in page.images]
+    assert images == [((40, 30), (200, 30, 30))]
+
+
+def _red_figure() -> str:
     import base64
     import io
 
     from PIL import Image
 
-    from audit.report.pdf import render_pdf
-
     png = io.BytesIO()
     Image.new("RGB", (40, 30), (200, 30, 30)).save(png, format="PNG")
-    figure = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
-    html = f'<img src="{figure}"><img src="file:///etc/hostname">'
-    page = PdfReader(io.BytesIO(render_pdf(html))).pages[0]
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+
+
+def test_a_figure_placeholder_is_drawn_from_the_figures_given():
+    """The annex's PDF is laid out from placeholders (rai-figure:N) while its figures are
+    still being drawn: each is asked for by number, and drawn as given."""
+    import io
+
+    from audit.report.pdf import figure_placeholder, render_pdf
+
+    asked = []
+
+    def figures(number):
+        asked.append(number)
+        return _red_figure()
+
+    html = f'<img src="{figure_placeholder(3)}">'
+    page = PdfReader(io.BytesIO(render_pdf(html, figures=figures))).pages[0]
     images = [(image.image.size, image.image.getpixel((20, 15))) for image in page.images]
-    assert images == [((40, 30), (200, 30, 30))]
+    assert images == [((40, 30), (200, 30, 30))] and asked == [3]
+    # Without figures to fill them in, placeholders are refused like any other URL.
+    assert len(PdfReader(io.BytesIO(render_pdf(html))).pages[0].images) == 0
+
+
+def test_a_figure_that_cannot_be_drawn_fails_the_pdf():
+    """WeasyPrint catches a fetcher's errors and lays the page out with the alt text: a
+    figure that failed to draw must fail the report instead, with its own error."""
+    from audit.report.pdf import figure_placeholder, render_pdf
+
+    def figures(number):
+        raise ZeroDivisionError(f"figure {number} divided by zero")
+
+    html = f'<p>before</p><img src="{figure_placeholder(0)}" alt="a figure"><p>after</p>'
+    with pytest.raises(ZeroDivisionError, match="figure 0"):
+        render_pdf(html, figures=figures)

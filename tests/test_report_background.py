@@ -5,14 +5,16 @@ the second process' errors reach the caller, which never leaves it running."""
 from __future__ import annotations
 
 import gc
+import io
 import os
 import time
 
 import pytest
+from pypdf import PdfReader
 
 from audit.report import build
 from audit.report.background import SharedJobs, can_fork, partner, receive
-from audit.report.render import figures, render_html
+from audit.report.render import annex_figure_jobs, figures, render_html
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="the second process is forked (Linux)")
 
@@ -78,7 +80,7 @@ def test_the_second_process_runs_without_the_cycle_collector_and_this_one_keeps_
 def test_both_pdfs_are_laid_out_in_processes_of_their_own(demo_result, monkeypatch):
     """The body's PDF too, so that WeasyPrint's garbage (boxes in reference cycles) never
     has to be collected in the caller's process."""
-    monkeypatch.setattr(build, "render_pdf", lambda html, attachments=None: str(os.getpid()))
+    monkeypatch.setattr(build, "render_pdf", lambda html, *_, **__: str(os.getpid()))
     files = build.render_report(demo_result, ["html", "pdf"], "standard")
     body, annex = int(files["report.pdf"]), int(files["report-annex.pdf"])
     assert os.getpid() not in (body, annex) and body != annex
@@ -95,11 +97,29 @@ def test_standard_report_has_every_figure_as_drawn_in_one_go(demo_result, forked
     files = build.render_report(demo_result, ["html", "pdf"], "standard")
     expected = render_html(demo_result, figures(demo_result), detail="standard")
     assert files["report.html"].decode("utf-8") == expected
-    assert files["report-annex.pdf"].startswith(b"%PDF") and files["report.pdf"].startswith(b"%PDF")
+    assert files["report.pdf"].startswith(b"%PDF")
+    # The annex's PDF draws every one of its figures (the forked process lays it out from
+    # placeholders, filled in when WeasyPrint asks for them), not their alt texts.
+    annex = PdfReader(io.BytesIO(files["report-annex.pdf"]))
+    images = {image.indirect_reference.idnum for page in annex.pages for image in page.images}
+    assert len(images) == len(annex_figure_jobs(demo_result)) > 2
     cases = demo_result["explanations"]["cases"]
     assert len(cases) > 2
     for case in cases:
         assert f'alt="Waterfall plot of the SHAP values of {case["id"]}"' in expected
+
+
+@needs_fork
+def test_an_error_in_the_annex_process_reaches_the_caller_as_itself(demo_result, monkeypatch):
+    """The annex's process fails before the two swap their figures: the caller gets that
+    error, not the broken pipe of a send to a process that has ended."""
+
+    def fail(*_, **__):
+        raise ValueError("the annex's layout failed")
+
+    monkeypatch.setattr(build, "render_pdf", fail)
+    with pytest.raises(ValueError, match="annex's layout failed"):
+        build.render_report(demo_result, ["html", "pdf"], "standard")
 
 
 def test_the_collector_thresholds_are_raised_while_rendering_and_restored_after_an_error():

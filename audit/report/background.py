@@ -108,6 +108,16 @@ def _run(work: Callable[[Connection], None], there: Connection, here: Connection
         there.close()
 
 
+def send(connection: Connection, message: Any) -> None:
+    """Send ``message`` to the partner; if it has ended, its error is raised here instead
+    (the pipe's own error would hide what went wrong)."""
+    try:
+        connection.send(message)
+    except OSError:
+        receive(connection)  # raises the partner's error, or says it ended without one
+        raise
+
+
 def receive(connection: Connection) -> Any:
     """The next thing the partner sent; its error, raised here, if it failed."""
     try:

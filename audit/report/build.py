@@ -4,11 +4,12 @@ annex as a PDF of its own (report-annex.pdf).
 WeasyPrint lays a document out on one processor core, and the annex is longer than the
 main body: as one PDF the demo's report took 12 s. As two, on two cores: a forked process
 lays the annex out while this one draws the main body's figures, then a second forked
-process lays the main body out. The annex's figures are drawn first, shared out between
-this process and the annex's (each takes the next figure not yet taken), so that its
-layout starts as early as it can; the HTML, which keeps everything, is written here with
-every figure meanwhile. The forked processes take WeasyPrint's garbage with them when
-they end (see audit/report/background.py).
+process lays the main body out. The annex's layout must wait for its figures, so they
+come first: this process starts drawing them while the annex's process reads the annex's
+HTML (figures as placeholders) and stylesheet, then both draw those left (each takes the
+next figure not yet taken). The HTML, which keeps everything, is written here with every
+figure while the two PDFs are laid out. The forked processes take WeasyPrint's garbage
+with them when they end (see audit/report/background.py).
 
 Rendering makes millions of short-lived objects (WeasyPrint's boxes, matplotlib's artists):
 with Python's default thresholds the cyclic garbage collector ran so often that it took a
@@ -23,9 +24,9 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
-from audit.report.background import SharedJobs, can_fork, partner, receive
+from audit.report.background import SharedJobs, can_fork, partner, receive, send
 from audit.report.explain_plots import Job
-from audit.report.pdf import render_pdf
+from audit.report.pdf import figure_placeholder, render_pdf
 from audit.report.render import (
     annex_figure_jobs,
     assemble_annex_figures,
@@ -101,7 +102,7 @@ def _body_and_annex(
             drawn = _draw(jobs, shared)
             # The two shares of the annex's figures change hands: the other process lays
             # the annex out with all of them; this one writes the HTML with all of them.
-            annex.send(drawn)
+            send(annex, drawn)
             drawn.update(receive(annex))
             figs = figures(result, "body")
             html = _body_html(result, figs, level)
@@ -137,17 +138,39 @@ def _annex_process(
     jobs: list[Job],
     shared: SharedJobs,
 ) -> None:
-    """The second process: its share of the annex's figures, then the annex's PDF."""
-    # Compiling the templates first lets the other process draw more of the figures
-    # meanwhile; it compiles its own when it writes the main body.
+    """The second process: the annex's PDF. WeasyPrint reads its HTML and stylesheet while
+    the other process draws the annex's figures; when it first asks for one, this process
+    draws its share of those left, and the two swap shares (see _SharedFigures)."""
     compile_templates()
-    drawn = _draw(jobs, shared)
-    # Receive, then send: were both processes to send at once, each would wait for the
-    # other to read (a pipe holds little).
-    others = connection.recv()
-    connection.send(drawn)
-    figs = assemble_annex_figures(result, jobs, {**drawn, **others})
-    connection.send(_annex_pdf(result, level, figs))
+    figs = _SharedFigures(connection, jobs, shared)
+    placeholders = {key: figure_placeholder(number) for number, (key, _) in enumerate(jobs)}
+    html = _annex_html(result, level, assemble_annex_figures(result, jobs, placeholders))
+    pdf = render_pdf(html, figures=figs)
+    figs.complete()  # for an annex without figures: the other process waits for its share
+    connection.send(pdf)
+
+
+class _SharedFigures:
+    """The annex's figures (job number -> figure) for the annex's process, all of them
+    drawn when the first is asked for: this process takes the jobs no one has taken yet,
+    then receives the other process' figures and sends its own."""
+
+    def __init__(self, connection: Connection, jobs: list[Job], shared: SharedJobs) -> None:
+        self.connection, self.jobs, self.shared = connection, jobs, shared
+        self.drawn: dict[tuple[Any, ...], Any] | None = None
+
+    def complete(self) -> dict[tuple[Any, ...], Any]:
+        if self.drawn is None:
+            drawn = _draw(self.jobs, self.shared)
+            # Receive, then send: were both processes to send at once, each would wait for
+            # the other to read (a pipe holds little).
+            others = self.connection.recv()
+            self.connection.send(drawn)
+            self.drawn = {**drawn, **others}
+        return self.drawn
+
+    def __call__(self, number: int) -> Any:
+        return self.complete()[self.jobs[number][0]]
 
 
 def _body_pdf(
@@ -167,8 +190,11 @@ def _body_html(result: dict[str, Any], figs: dict[str, Any], level: str) -> str:
 
 
 def _annex_pdf(result: dict[str, Any], level: str, figs: dict[str, Any]) -> bytes:
-    html = render_html(result, figs, for_pdf=True, detail=level, document="annex")
-    return render_pdf(html)
+    return render_pdf(_annex_html(result, level, figs))
+
+
+def _annex_html(result: dict[str, Any], level: str, figs: dict[str, Any]) -> str:
+    return render_html(result, figs, for_pdf=True, detail=level, document="annex")
 
 
 def _html(result: dict[str, Any], figs: dict[str, Any], level: str) -> bytes:
