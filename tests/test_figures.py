@@ -318,6 +318,18 @@ def test_explanation_figures(drawn):
         assert_readable(figure, uri)
 
 
+def test_every_annex_job_is_a_figure_and_none_is_planned_that_would_not_be_drawn(drawn):
+    """The annex's PDF is laid out from placeholders, one per job, before the jobs run: a
+    job that draws nothing would leave a placeholder WeasyPrint cannot fill."""
+    ex = explanations()
+    jobs = explain_plots.annex_jobs(ex)
+    assert all(isinstance(draw(), str) for _, draw in jobs)
+    assert len(drawn) == len(jobs) and ("dependence",) in [key for key, _ in jobs]
+    ex["features"] = []  # nothing to plot against: no dependence plot, and no job for one
+    assert explain_plots.dependence(ex) is None
+    assert ("dependence",) not in [key for key, _ in explain_plots.annex_jobs(ex)]
+
+
 def test_the_income_dependence_axis_reads_in_thousands_and_its_labels_stay_apart(drawn):
     short = explanations()
     short["rows"]["groups"][LONG]["labels"] = ["A", "B", "C", "D", "E"]
