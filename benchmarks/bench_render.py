@@ -59,9 +59,11 @@ def main() -> None:
         result = run_audit(config).to_dict()
 
     ours, reference = [], []
+    pace = [_pace()]
     for _ in range(args.repeat):
         files = _timed(ours, render_report, result, ["html", "pdf"], args.detail, ATTACHED)
         _timed(reference, _one_pdf, result, args.detail)
+    pace.append(_pace())
     level = args.detail or "standard"
     print(f"demo report ({args.rows:,} rows, detail {level}), best of {args.repeat}:")
     for name, content in files.items():
@@ -81,9 +83,25 @@ def main() -> None:
     )
     verdict = "met" if wall <= TARGET else "NOT met"
     print(f"  target <= {TARGET:g} s wall: {verdict}")
+    # The same CPU work took up to 1.75x longer from one minute to the next on the shared
+    # reference machine (its neighbours share the processor's cores and caches): a fixed
+    # piece of Python, timed before and after, tells a slow minute from slow code.
+    print(
+        f"  the machine's pace: a fixed {PACE_STEPS:,}-step Python loop took "
+        f"{pace[0]:.2f} s before the runs, {pace[1]:.2f} s after"
+    )
 
 
 ATTACHED = {"results.json": b"{}"}
+PACE_STEPS = 10_000_000
+
+
+def _pace() -> float:
+    """CPU seconds of a fixed pure-Python loop: how fast this machine runs Python now."""
+    start, total = time.process_time(), 0
+    for step in range(PACE_STEPS):
+        total += step
+    return time.process_time() - start
 
 
 def _timed(times: list, function, *arguments):
