@@ -180,8 +180,15 @@ def test_a_case_prints_each_value_and_shap_value_alike_in_its_figure_and_table(
     explain_plots.waterfall(case, ex)
     axes = drawn[0].axes[0]
     in_figure = {}  # feature -> (value text, SHAP text), from the labels and the bar ends
-    bars = sorted(axes.texts, key=lambda text: text.get_position()[1])
-    for label, bar in zip(axes.get_yticklabels(), bars, strict=True):
+    # The bar ends' values are placed in data coordinates; the steps' names beside the axes.
+    ends = [text for text in axes.texts if text.get_transform() == axes.transData]
+    names = [text for text in axes.texts if text not in ends]
+    assert len(names) == len(ends) > 0
+
+    def bottom_up(texts):
+        return sorted(texts, key=lambda text: text.get_position()[1])
+
+    for label, bar in zip(bottom_up(names), bottom_up(ends), strict=True):
         name, _, value = label.get_text().partition(" = ")
         in_figure[name] = (value, bar.get_text().strip())
     html = render_html(demo_result, figures(demo_result), detail="full").replace("<wbr>", "")

@@ -347,10 +347,19 @@ def test_waterfall_values_have_thousands_separators_and_fit_inside(drawn):
     ((figure, uri),) = drawn
     assert_readable(figure, uri)
     axes = figure.axes[0]
-    labels = [label.get_text() for label in axes.get_yticklabels()]
-    assert "income = 187,500" in labels and "loan_amount = 1,250,000" in labels, labels
     renderer = figure.canvas.get_renderer()
-    for text in axes.texts:  # the values written at the bars' ends
+    # The steps' names are written left of the axes, the values at the bars' ends inside.
+    left = [t for t in axes.texts if t.get_window_extent(renderer).x1 <= axes.bbox.x0]
+    values = [t for t in axes.texts if t not in left]
+    names = [text.get_text() for text in left]
+    assert "income = 187,500" in names and "loan_amount = 1,250,000" in names, names
+    assert len(names) == len(values) == len(explanations()["cases"][0]["shap"]), names
+    # One name per bar, bottom to top, each level with its bar and clear of its neighbours.
+    bars = sorted(axes.patches, key=lambda bar: bar.get_y())
+    for text, bar in zip(sorted(left, key=lambda t: t.get_position()[1]), bars, strict=True):
+        assert abs(text.get_position()[1] - (bar.get_y() + bar.get_height() / 2)) < 1e-9
+    assert not overlapping(sorted(left, key=lambda t: t.get_position()[1]), renderer), names
+    for text in values:
         box = text.get_window_extent(renderer)
         assert axes.bbox.x0 <= box.x0 and box.x1 <= axes.bbox.x1, text.get_text()
 
