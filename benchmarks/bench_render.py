@@ -84,8 +84,9 @@ def main() -> None:
     verdict = "met" if wall <= TARGET else "NOT met"
     print(f"  target <= {TARGET:g} s wall: {verdict}")
     # The same CPU work took up to 1.75x longer from one minute to the next on the shared
-    # reference machine (its neighbours share the processor's cores and caches): a fixed
-    # piece of Python, timed before and after, tells a slow minute from slow code.
+    # reference machine, with nothing else running in it (its host's other tenants, it
+    # seems): a fixed piece of Python, timed before and after, tells a slow minute from
+    # slow code.
     print(
         f"  the machine's pace: a fixed {PACE_STEPS:,}-step Python loop took "
         f"{pace[0]:.2f} s before the runs, {pace[1]:.2f} s after"
