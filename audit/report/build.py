@@ -118,8 +118,10 @@ def _body_and_annex(
             files[REPORT_FILES["annex"]] = receive(annex)
     else:
         annex_figs = assemble_annex_figures(result, jobs, _draw(jobs))
-        files[REPORT_FILES["annex"]] = _annex_pdf(result, level, annex_figs)
-        figs = merged_figures(_body_pdf(result, level, attachments, files), annex_figs)
+        files[REPORT_FILES["annex"]] = render_pdf(_annex_html(result, level, annex_figs))
+        figs = figures(result, "body")
+        files[REPORT_FILES["pdf"]] = render_pdf(_body_html(result, figs, level), attachments)
+        figs = merged_figures(figs, annex_figs)
         if with_html:
             files[REPORT_FILES["html"]] = _html(result, figs, level)
     return files
@@ -173,24 +175,8 @@ class _SharedFigures:
         return self.complete()[self.jobs[number][0]]
 
 
-def _body_pdf(
-    result: dict[str, Any],
-    level: str,
-    attachments: dict[str, bytes] | None,
-    files: dict[str, bytes],
-) -> dict[str, Any]:
-    """report.pdf, the main body, into ``files``; returns its figures."""
-    figs = figures(result, "body")
-    files[REPORT_FILES["pdf"]] = render_pdf(_body_html(result, figs, level), attachments)
-    return figs
-
-
 def _body_html(result: dict[str, Any], figs: dict[str, Any], level: str) -> str:
     return render_html(result, figs, for_pdf=True, detail=level, document="body")
-
-
-def _annex_pdf(result: dict[str, Any], level: str, figs: dict[str, Any]) -> bytes:
-    return render_pdf(_annex_html(result, level, figs))
 
 
 def _annex_html(result: dict[str, Any], level: str, figs: dict[str, Any]) -> str:
